@@ -1,0 +1,233 @@
+//! The ante step, run before a transaction's messages, as a list of named steps
+//! (read top to bottom, `run` is the spec). Everything it writes — the fee and the
+//! sequence bump — sticks even when the messages fail afterwards.
+use std::future::Future;
+
+use cnidarium::{StateRead, StateWrite};
+use openledger_framework::amount::format_coin;
+use openledger_framework::events::event;
+use openledger_framework::{sdk, ChainError, StoreRead, StoreWrite};
+use openledger_proto::cosmos::auth::v1beta1::BaseAccount;
+use openledger_proto::openledger::auth::v1::Params as AuthParams;
+use openledger_token::state_ext::{TokenRead, TokenWrite};
+use openledger_token::{fee_collector, DENOM};
+
+use crate::tx::{verify_signature, DecodedTx, PubKey};
+
+const AUTH_PARAMS_KEY: &str = "auth/params";
+
+pub trait AnteRead: StateRead {
+    fn auth_params(&self) -> impl Future<Output = Result<AuthParams, ChainError>> + Send {
+        async move { self.get_proto::<AuthParams>(AUTH_PARAMS_KEY).await?.ok_or_else(|| sdk::internal("auth params missing")) }
+    }
+}
+impl<S: StateRead + ?Sized> AnteRead for S {}
+
+pub trait AnteWrite: StateWrite {
+    fn put_auth_params(&mut self, p: &AuthParams) {
+        self.put_proto(AUTH_PARAMS_KEY.to_string(), p);
+    }
+}
+impl<S: StateWrite + ?Sized> AnteWrite for S {}
+
+/// How signatures are treated: checked (CheckTx, FinalizeBlock), or skipped (simulation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigCheck {
+    Verify,
+    Skip,
+}
+
+/// A signature already verified off the hot path (in parallel, before execution),
+/// for this account number and key. Used only if execution sees the same inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preverified {
+    pub account_number: u64,
+    pub pubkey: PubKey,
+}
+
+pub struct AnteContext<'a> {
+    pub chain_id: &'a str,
+    pub height: u64,
+    pub params: &'a AuthParams,
+    pub sig_check: SigCheck,
+    /// Per signer, a verification done earlier; `None` entries are verified here.
+    pub preverified: &'a [Option<Preverified>],
+    /// The gas meter the state is metered with.
+    pub meter: &'a openledger_framework::GasMeter,
+}
+
+pub async fn run<S: StateWrite>(state: &mut S, tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
+    check_timeout_height(tx, ctx)?;
+    consume_gas_for_tx_size(tx, ctx)?;
+    let mut accounts = load_signer_accounts(state, tx).await?;
+    let keys = set_pubkeys(tx, &mut accounts)?;
+    check_sequences(tx, &accounts)?;
+    consume_gas_for_signatures(&keys, ctx)?;
+    verify_signatures(tx, &accounts, &keys, ctx)?;
+    deduct_fee(state, tx).await?;
+    increment_sequences(state, tx, accounts);
+    Ok(())
+}
+
+fn check_timeout_height(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
+    if tx.timeout_height != 0 && ctx.height > tx.timeout_height {
+        return Err(sdk::tx_timeout_height(format!(
+            "block height: {}, timeout height: {}: tx timeout height",
+            ctx.height, tx.timeout_height
+        )));
+    }
+    Ok(())
+}
+
+fn out_of_gas(ctx: &AnteContext<'_>) -> ChainError {
+    sdk::out_of_gas(format!("out of gas; gasWanted: {}, gasUsed: {}: out of gas", ctx.meter.limit(), ctx.meter.used_uncapped()))
+}
+
+fn consume_gas_for_tx_size(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
+    ctx.meter.consume(ctx.params.tx_size_cost_per_byte.saturating_mul(tx.len as u64)).map_err(|_| out_of_gas(ctx))
+}
+
+async fn load_signer_accounts<S: StateRead>(state: &S, tx: &DecodedTx) -> Result<Vec<BaseAccount>, ChainError> {
+    let mut accounts = Vec::with_capacity(tx.signers.len());
+    for s in &tx.signers {
+        let acct = state
+            .account(&s.address)
+            .await?
+            .ok_or_else(|| sdk::unknown_address(format!("account {} does not exist: unknown address", s.address)))?;
+        accounts.push(acct);
+    }
+    Ok(accounts)
+}
+
+/// The key of each signer: the one in the tx (recorded on first use) or the recorded one.
+fn set_pubkeys(tx: &DecodedTx, accounts: &mut [BaseAccount]) -> Result<Vec<PubKey>, ChainError> {
+    let mut keys = Vec::with_capacity(tx.signers.len());
+    for (s, acct) in tx.signers.iter().zip(accounts.iter_mut()) {
+        let recorded = acct.pub_key.as_ref().map(|a| {
+            PubKey::from_any(&cosmos_sdk_proto::Any { type_url: a.type_url.clone(), value: a.value.clone() })
+        });
+        let key = match (&s.pubkey, recorded) {
+            (Some(given), Some(Ok(rec))) if *given != rec => {
+                return Err(sdk::invalid_pubkey(format!("pubkey does not match the key of account {}: invalid pubkey", s.address)))
+            }
+            (_, Some(Ok(rec))) => rec,
+            (_, Some(Err(e))) => return Err(e),
+            (Some(given), None) => {
+                acct.pub_key = Some(given.to_any());
+                given.clone()
+            }
+            (None, None) => {
+                return Err(sdk::invalid_pubkey(format!("account {} has no public key yet; include it in the tx: invalid pubkey", s.address)))
+            }
+        };
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+fn check_sequences(tx: &DecodedTx, accounts: &[BaseAccount]) -> Result<(), ChainError> {
+    for (s, acct) in tx.signers.iter().zip(accounts) {
+        if s.sequence != acct.sequence {
+            return Err(sdk::wrong_sequence(format!(
+                "account sequence mismatch, expected {}, got {}: incorrect account sequence",
+                acct.sequence, s.sequence
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn consume_gas_for_signatures(keys: &[PubKey], ctx: &AnteContext<'_>) -> Result<(), ChainError> {
+    for k in keys {
+        let cost = match k {
+            PubKey::Secp256k1(_) => ctx.params.sig_verify_cost_secp256k1,
+            PubKey::Ed25519(_) => ctx.params.sig_verify_cost_ed25519,
+        };
+        ctx.meter.consume(cost).map_err(|_| out_of_gas(ctx))?;
+    }
+    Ok(())
+}
+
+fn verify_signatures(tx: &DecodedTx, accounts: &[BaseAccount], keys: &[PubKey], ctx: &AnteContext<'_>) -> Result<(), ChainError> {
+    if ctx.sig_check == SigCheck::Skip {
+        return Ok(());
+    }
+    for (i, ((s, acct), key)) in tx.signers.iter().zip(accounts).zip(keys).enumerate() {
+        let pre = ctx.preverified.get(i).and_then(|p| p.as_ref());
+        let already = pre.is_some_and(|p| p.account_number == acct.account_number && p.pubkey == *key);
+        if !already && !verify_signature(key, &tx.sign_bytes(ctx.chain_id, acct.account_number), &s.signature) {
+            return Err(sdk::unauthorized(format!(
+                "signature verification failed; please verify account number ({}), sequence ({}) and chain-id ({}): unauthorized",
+                acct.account_number, acct.sequence, ctx.chain_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn deduct_fee<S: StateWrite>(state: &mut S, tx: &DecodedTx) -> Result<(), ChainError> {
+    let payer = tx.fee_payer();
+    if tx.fee > 0 {
+        let balance = state.balance(&payer).await?;
+        if balance < tx.fee {
+            return Err(sdk::insufficient_funds(format!(
+                "{balance}{DENOM} is smaller than {}{DENOM}: insufficient funds",
+                tx.fee
+            )));
+        }
+        state.transfer(&payer, &fee_collector(), tx.fee, DENOM, None).await?;
+    }
+    state.record(event("tx", [("fee", format_coin(tx.fee, DENOM)), ("fee_payer", payer.to_string())]));
+    Ok(())
+}
+
+fn increment_sequences<S: StateWrite>(state: &mut S, tx: &DecodedTx, accounts: Vec<BaseAccount>) {
+    for (s, mut acct) in tx.signers.iter().zip(accounts) {
+        state.record(event("tx", [("acc_seq", format!("{}/{}", s.address, acct.sequence))]));
+        acct.sequence += 1;
+        state.put_account(&acct, &s.address);
+    }
+    for s in &tx.signers {
+        use base64::Engine;
+        state.record(event("tx", [("signature", base64::engine::general_purpose::STANDARD.encode(&s.signature))]));
+    }
+}
+
+/// The minimum fee a node accepts into its mempool: ceil(gas_limit × price), with the
+/// price in uopen per gas as a fixed-point number of 10^-18 units (no floats).
+pub fn required_fee(gas_limit: u64, min_gas_price_atto: u128) -> u128 {
+    const ONE: u128 = 1_000_000_000_000_000_000;
+    let p = (gas_limit as u128).saturating_mul(min_gas_price_atto);
+    p / ONE + u128::from(p % ONE != 0)
+}
+
+/// Parse a gas price like `0.025uopen` into 10^-18 uopen units.
+pub fn parse_gas_price(s: &str) -> Result<u128, String> {
+    let s = s.trim();
+    let num = s.strip_suffix(DENOM).ok_or_else(|| format!("gas price {s:?} must be in {DENOM}, e.g. 0.025{DENOM}"))?;
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) || frac.len() > 18 {
+        return Err(format!("gas price {s:?} is not a decimal number of {DENOM}"));
+    }
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| format!("gas price {s:?} too large"))? };
+    let frac_padded = format!("{frac:0<18}");
+    let frac: u128 = frac_padded.parse().map_err(|_| format!("gas price {s:?} invalid"))?;
+    int.checked_mul(1_000_000_000_000_000_000).and_then(|v| v.checked_add(frac)).ok_or_else(|| format!("gas price {s:?} too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gas_price_parses_to_fixed_point_and_fee_rounds_up() {
+        assert_eq!(parse_gas_price("0.025uopen"), Ok(25_000_000_000_000_000));
+        assert_eq!(parse_gas_price("1uopen"), Ok(1_000_000_000_000_000_000));
+        assert!(parse_gas_price("0.025atom").is_err());
+        assert!(parse_gas_price("-1uopen").is_err());
+        assert!(parse_gas_price("uopen").is_err());
+        assert_eq!(required_fee(200_000, parse_gas_price("0.025uopen").unwrap()), 5000);
+        assert_eq!(required_fee(1, parse_gas_price("0.025uopen").unwrap()), 1);
+        assert_eq!(required_fee(0, parse_gas_price("0.025uopen").unwrap()), 0);
+    }
+}

@@ -1,0 +1,364 @@
+//! The ABCI 2.0 application: block execution over cnidarium storage.
+//!
+//! FinalizeBlock executes a block into a `StateDelta` and computes the app hash with
+//! `prepare_commit`, writing nothing; Commit writes the staged batch atomically. So a
+//! crash at any point leaves the store at the last committed height, which Info reports,
+//! and CometBFT's handshake replays the rest.
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use cnidarium::{Snapshot, StagedWriteBatch, StateDelta, StateRead, StateWrite, Storage};
+use futures::StreamExt;
+use openledger_framework::{sdk, Address, ChainError, QueryError};
+use openledger_token::component::Vote;
+use openledger_token::state_ext::{TokenRead, TokenWrite};
+use tendermint::abci::Event;
+
+use crate::ante::{required_fee, AnteRead, Preverified, SigCheck};
+use crate::genesis::{init_genesis, AppState};
+use crate::pipeline::{execute_tx, TxEnv, TxOutcome};
+use crate::tx::{self, verify_signature, DecodedTx};
+
+const CHAIN_ID_KEY: &str = "app/chain_id";
+
+/// Node-local settings that are not consensus: they only shape this node's mempool.
+#[derive(Clone, Debug)]
+pub struct NodeSettings {
+    /// Minimum gas price for CheckTx, in 10^-18 uopen per gas.
+    pub min_gas_price_atto: u128,
+}
+
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    storage: Storage,
+    rt: tokio::runtime::Handle,
+    settings: NodeSettings,
+    /// The block executed by FinalizeBlock, waiting for Commit.
+    pending: Mutex<Option<PendingBlock>>,
+    mempool: Mutex<Mempool>,
+}
+
+struct PendingBlock {
+    height: u64,
+    batch: StagedWriteBatch,
+}
+
+/// What CheckTx has accepted since the last commit, per sender: so a sender can queue
+/// sequence N+1 behind N, and cannot queue more fees than its balance.
+#[derive(Default)]
+struct Mempool {
+    pending: BTreeMap<Address, PendingSender>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct PendingSender {
+    next_sequence: u64,
+    fees: u128,
+}
+
+/// The result of executing one block.
+pub struct BlockOutcome {
+    pub tx_results: Vec<TxOutcome>,
+    pub events: Vec<Event>,
+    pub app_hash: Vec<u8>,
+}
+
+pub struct BlockInput<'a> {
+    pub height: u64,
+    pub txs: &'a [Vec<u8>],
+    pub last_commit: &'a [Vote],
+}
+
+impl App {
+    pub fn new(storage: Storage, rt: tokio::runtime::Handle, settings: NodeSettings) -> App {
+        App {
+            inner: Arc::new(Inner {
+                storage,
+                rt,
+                settings,
+                pending: Mutex::new(None),
+                mempool: Mutex::new(Mempool::default()),
+            }),
+        }
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.inner.rt.block_on(f)
+    }
+
+    /// (height, app hash) of the last committed block; (0, []) before genesis.
+    pub async fn last_committed(&self) -> anyhow::Result<(u64, Vec<u8>)> {
+        let snap = self.inner.storage.latest_snapshot();
+        let version = snap.version();
+        if version == u64::MAX {
+            return Ok((0, vec![]));
+        }
+        Ok((version, snap.root_hash().await?.0.to_vec()))
+    }
+
+    /// Write genesis as version 0 and return its app hash. Called again for a chain
+    /// already initialised (a crash before block 1), it returns the stored hash.
+    pub async fn init_chain(&self, chain_id: &str, app_state_json: &[u8]) -> Result<Vec<u8>, ChainError> {
+        let storage = &self.inner.storage;
+        let snap = storage.latest_snapshot();
+        if snap.version() != u64::MAX {
+            let stored: Option<String> = snap.get_raw(CHAIN_ID_KEY).await?.map(|b| String::from_utf8_lossy(&b).into_owned());
+            if stored.as_deref() != Some(chain_id) {
+                return Err(sdk::invalid_chain_id(format!("store holds chain {stored:?}, genesis is for {chain_id:?}")));
+            }
+            return Ok(snap.root_hash().await?.0.to_vec());
+        }
+        let app_state = AppState::from_json(app_state_json)?;
+        let mut delta = StateDelta::new(snap);
+        delta.put_raw(CHAIN_ID_KEY.to_string(), chain_id.as_bytes().to_vec());
+        init_genesis(&mut delta, &app_state).await?;
+        let root = storage.commit(delta).await?;
+        Ok(root.0.to_vec())
+    }
+
+    async fn chain_id(snap: &Snapshot) -> Result<String, ChainError> {
+        snap.get_raw(CHAIN_ID_KEY)
+            .await?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .ok_or_else(|| sdk::internal("chain not initialised"))
+    }
+
+    /// Execute a block on top of the last committed state and stage (not write) it.
+    pub async fn finalize_block(&self, input: BlockInput<'_>) -> Result<BlockOutcome, ChainError> {
+        let snap = self.inner.storage.latest_snapshot();
+        let expected = snap.version().wrapping_add(1);
+        if input.height != expected {
+            return Err(sdk::invalid_height(format!("FinalizeBlock for height {}, but the next height is {expected}", input.height)));
+        }
+        let chain_id = Self::chain_id(&snap).await?;
+        let params = snap.auth_params().await?;
+
+        // Decode everything first; then verify signatures in parallel, off the
+        // sequential path. Verification is a pure function of its inputs, so reusing
+        // the result during execution cannot change any outcome.
+        let decoded: Vec<Result<DecodedTx, ChainError>> =
+            input.txs.iter().map(|b| tx::decode(b, &params, false)).collect();
+        let preverified = preverify(&snap, &decoded, &chain_id).await;
+
+        let mut delta = StateDelta::new(snap);
+        let mut tx_results = Vec::with_capacity(decoded.len());
+        for (d, pre) in decoded.iter().zip(&preverified) {
+            let outcome = match d {
+                Err(e) => TxOutcome::failed(e, 0, 0),
+                Ok(t) => {
+                    let env = TxEnv { chain_id: &chain_id, height: input.height, params: &params, sig_check: SigCheck::Verify, preverified: pre };
+                    execute_tx(&mut delta, t, &env, true).await
+                }
+            };
+            tx_results.push(outcome);
+        }
+
+        // End of block: modules' hooks in a fixed order.
+        let mut end = StateDelta::new(&mut delta);
+        openledger_token::component::end_block(&mut end, input.last_commit).await?;
+        let (_, events) = end.apply();
+
+        let batch = self.inner.storage.prepare_commit(delta).await?;
+        let app_hash = batch.root_hash().0.to_vec();
+        *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? = Some(PendingBlock { height: input.height, batch });
+        Ok(BlockOutcome { tx_results, events, app_hash })
+    }
+
+    /// Write the staged block atomically. Returns the committed height.
+    pub fn commit(&self) -> Result<u64, ChainError> {
+        let pending = self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))?.take();
+        let Some(p) = pending else { return Err(sdk::internal("Commit without FinalizeBlock")) };
+        self.inner.storage.commit_batch(p.batch)?;
+        // CometBFT rechecks the mempool after every commit; pending sequences are rebuilt.
+        if let Ok(mut m) = self.inner.mempool.lock() {
+            m.pending.clear();
+        }
+        Ok(p.height)
+    }
+
+    /// CheckTx: decode, price, then the ante step against committed state plus what this
+    /// node has already accepted from the same senders.
+    pub async fn check_tx(&self, bytes: &[u8]) -> TxOutcome {
+        match self.check_tx_inner(bytes).await {
+            Ok(o) => o,
+            Err(e) => TxOutcome::failed(&e, 0, 0),
+        }
+    }
+
+    async fn check_tx_inner(&self, bytes: &[u8]) -> Result<TxOutcome, ChainError> {
+        let snap = self.inner.storage.latest_snapshot();
+        let params = snap.auth_params().await?;
+        let tx = tx::decode(bytes, &params, false)?;
+        let needed = required_fee(tx.gas_limit, self.inner.settings.min_gas_price_atto);
+        if tx.fee < needed {
+            return Err(sdk::insufficient_fee(format!(
+                "insufficient fees; got: {}uopen required: {needed}uopen: insufficient fee",
+                tx.fee
+            )));
+        }
+        let chain_id = Self::chain_id(&snap).await?;
+        let height = snap.version().wrapping_add(1);
+        let pending: Vec<Option<PendingSender>> = {
+            let m = self.inner.mempool.lock().map_err(|_| sdk::internal("poisoned"))?;
+            tx.signers.iter().map(|s| m.pending.get(&s.address).copied()).collect()
+        };
+        let mut delta = StateDelta::new(snap.clone());
+        for (s, p) in tx.signers.iter().zip(&pending) {
+            if let (Some(p), Some(mut acct)) = (p, delta.account(&s.address).await?) {
+                acct.sequence = p.next_sequence;
+                delta.put_account(&acct, &s.address);
+            }
+        }
+        let payer_pending = pending.first().copied().flatten().map_or(0, |p| p.fees);
+        let balance = snap.balance(&tx.fee_payer()).await?;
+        if balance < payer_pending.saturating_add(tx.fee) {
+            return Err(sdk::insufficient_funds(format!(
+                "{balance}uopen is smaller than {}uopen (this fee plus {payer_pending}uopen pending): insufficient funds",
+                payer_pending.saturating_add(tx.fee)
+            )));
+        }
+        let env = TxEnv { chain_id: &chain_id, height, params: &params, sig_check: SigCheck::Verify, preverified: &[] };
+        let outcome = execute_tx(&mut delta, &tx, &env, false).await;
+        if outcome.code == 0 {
+            let mut m = self.inner.mempool.lock().map_err(|_| sdk::internal("poisoned"))?;
+            for (i, s) in tx.signers.iter().enumerate() {
+                let entry = m.pending.entry(s.address).or_default();
+                entry.next_sequence = s.sequence + 1;
+                if i == 0 {
+                    entry.fees = entry.fees.saturating_add(tx.fee);
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Run a tx against the latest state without signature checks and report its gas
+    /// (`cosmos.tx.v1beta1.Service/Simulate`). Nothing is written.
+    pub async fn simulate(&self, bytes: &[u8]) -> Result<TxOutcome, QueryError> {
+        let snap = self.inner.storage.latest_snapshot();
+        let params = snap.auth_params().await?;
+        let tx = tx::decode(bytes, &params, true).map_err(|e| QueryError::invalid_argument(e.message))?;
+        let chain_id = Self::chain_id(&snap).await?;
+        let height = snap.version().wrapping_add(1);
+        let mut delta = StateDelta::new(snap);
+        let env = TxEnv { chain_id: &chain_id, height, params: &params, sig_check: SigCheck::Skip, preverified: &[] };
+        Ok(execute_tx(&mut delta, &tx, &env, true).await)
+    }
+
+    /// The snapshot a query reads: the latest, or the one at `height` while retained.
+    pub fn snapshot_at(&self, height: u64) -> Result<Snapshot, QueryError> {
+        let storage = &self.inner.storage;
+        let latest = storage.latest_snapshot();
+        if latest.version() == u64::MAX {
+            return Err(QueryError::failed_precondition("the chain has no committed state yet"));
+        }
+        if height == 0 || height == latest.version() {
+            return Ok(latest);
+        }
+        if height > latest.version() {
+            return Err(QueryError::invalid_argument(format!(
+                "height {height} is above the latest committed height {}",
+                latest.version()
+            )));
+        }
+        storage.snapshot(height).ok_or_else(|| {
+            QueryError::failed_precondition(format!(
+                "height {height} is no longer retained for queries (latest {}; recent heights only)",
+                latest.version()
+            ))
+        })
+    }
+
+    /// Sum of every balance: the conservation invariant says it equals total supply.
+    pub async fn sum_of_balances(snap: &Snapshot) -> anyhow::Result<u128> {
+        let mut stream = std::pin::pin!(snap.prefix_raw(openledger_token::state_key::balance_prefix()));
+        let mut sum: u128 = 0;
+        while let Some(item) = stream.next().await {
+            let (_, v) = item?;
+            let b = <[u8; 16]>::try_from(v.as_slice()).map_err(|_| anyhow::anyhow!("corrupt balance"))?;
+            sum = sum.checked_add(u128::from_be_bytes(b)).ok_or_else(|| anyhow::anyhow!("sum overflows"))?;
+        }
+        Ok(sum)
+    }
+}
+
+/// Verify, in parallel, the signatures of txs whose signers already exist in `snap`.
+async fn preverify(snap: &Snapshot, txs: &[Result<DecodedTx, ChainError>], chain_id: &str) -> Vec<Vec<Option<Preverified>>> {
+    // Account numbers of all signers, looked up concurrently.
+    let lookups: Vec<(usize, usize, Address)> = txs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.as_ref().ok().map(|t| (i, t)))
+        .flat_map(|(i, t)| t.signers.iter().enumerate().map(move |(j, s)| (i, j, s.address)))
+        .collect();
+    let numbers: Vec<Option<(u64, Option<tx::PubKey>)>> = futures::stream::iter(lookups.iter().map(|(_, _, a)| {
+        let snap = snap.clone();
+        let a = *a;
+        async move {
+            snap.account(&a).await.ok().flatten().map(|acct| {
+                let recorded = acct.pub_key.as_ref().and_then(|k| {
+                    tx::PubKey::from_any(&cosmos_sdk_proto::Any { type_url: k.type_url.clone(), value: k.value.clone() }).ok()
+                });
+                (acct.account_number, recorded)
+            })
+        }
+    }))
+    .buffered(64)
+    .collect()
+    .await;
+
+    struct Job<'a> {
+        tx: usize,
+        signer: usize,
+        key: tx::PubKey,
+        account_number: u64,
+        t: &'a DecodedTx,
+    }
+    let mut jobs = Vec::new();
+    for ((i, j, _), n) in lookups.iter().zip(numbers) {
+        let Some((account_number, recorded)) = n else { continue };
+        let Ok(t) = &txs[*i] else { continue };
+        let Some(key) = recorded.or_else(|| t.signers[*j].pubkey.clone()) else { continue };
+        jobs.push(Job { tx: *i, signer: *j, key, account_number, t });
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let chunk = jobs.len().div_ceil(threads).max(1);
+    let results: Vec<(usize, usize, Preverified)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .filter(|j| {
+                            verify_signature(&j.key, &j.t.sign_bytes(chain_id, j.account_number), &j.t.signers[j.signer].signature)
+                        })
+                        .map(|j| (j.tx, j.signer, Preverified { account_number: j.account_number, pubkey: j.key.clone() }))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut out: Vec<Vec<Option<Preverified>>> =
+        txs.iter().map(|t| t.as_ref().map_or(vec![], |t| vec![None; t.signers.len()])).collect();
+    for (i, j, p) in results {
+        out[i][j] = Some(p);
+    }
+    out
+}
+
+/// Used by tests and the invariant checker: supply must equal the sum of balances.
+pub async fn check_supply_invariant(snap: &Snapshot) -> anyhow::Result<()> {
+    let supply = snap.supply().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sum = App::sum_of_balances(snap).await?;
+    anyhow::ensure!(supply == sum, "supply {supply} != sum of balances {sum}");
+    Ok(())
+}

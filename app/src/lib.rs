@@ -1,0 +1,11 @@
+//! The OpenLedger ABCI 2.0 application: transaction pipeline, storage, query routing
+//! and the gRPC server. The `openledgerd` binary (main.rs) wires them to CometBFT.
+pub mod abci;
+pub mod ante;
+pub mod app;
+pub mod genesis;
+pub mod pipeline;
+pub mod query;
+pub mod tx;
+
+pub use app::{App, BlockInput, BlockOutcome, NodeSettings};

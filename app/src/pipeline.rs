@@ -1,0 +1,150 @@
+//! Executing transactions and blocks against a state delta. Used by FinalizeBlock,
+//! CheckTx (ante only) and simulation, so all three run the same code.
+use cnidarium::{StateDelta, StateWrite};
+use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSendResponse;
+use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
+use openledger_framework::events::event;
+use openledger_framework::gas::GasCosts;
+use openledger_framework::{sdk, ChainError, GasMeter, Metered};
+use openledger_proto::openledger::auth::v1::Params as AuthParams;
+use prost::Message;
+use tendermint::abci::Event;
+
+use crate::ante::{self, AnteContext, Preverified, SigCheck};
+use crate::tx::{DecodedTx, Msg};
+
+pub fn gas_costs(p: &AuthParams) -> GasCosts {
+    GasCosts {
+        read_flat: p.read_cost_flat,
+        read_per_byte: p.read_cost_per_byte,
+        write_flat: p.write_cost_flat,
+        write_per_byte: p.write_cost_per_byte,
+    }
+}
+
+/// What one transaction did, in ABCI terms.
+#[derive(Debug, Clone, Default)]
+pub struct TxOutcome {
+    pub code: u32,
+    pub codespace: String,
+    pub log: String,
+    pub data: Vec<u8>,
+    pub gas_wanted: u64,
+    pub gas_used: u64,
+    pub events: Vec<Event>,
+}
+
+impl TxOutcome {
+    pub fn failed(e: &ChainError, gas_wanted: u64, gas_used: u64) -> TxOutcome {
+        TxOutcome {
+            code: e.code,
+            codespace: e.codespace.to_string(),
+            log: e.message.clone(),
+            gas_wanted,
+            gas_used,
+            ..Default::default()
+        }
+    }
+}
+
+pub struct TxEnv<'a> {
+    pub chain_id: &'a str,
+    pub height: u64,
+    pub params: &'a AuthParams,
+    pub sig_check: SigCheck,
+    pub preverified: &'a [Option<Preverified>],
+}
+
+/// Run one tx on `state`: the ante step in one overlay, the messages in a nested one.
+/// A failed ante leaves no trace; failed messages leave only the ante's fee and
+/// sequence bump. With `run_msgs = false` only the ante runs (CheckTx).
+pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEnv<'_>, run_msgs: bool) -> TxOutcome {
+    let gas_limit = match env.sig_check {
+        SigCheck::Skip => u64::MAX, // simulation measures, it does not limit
+        SigCheck::Verify => tx.gas_limit,
+    };
+    let meter = GasMeter::new(gas_limit);
+    let costs = gas_costs(env.params);
+
+    let mut ante_delta = StateDelta::new(&mut *state);
+    let ctx = AnteContext {
+        chain_id: env.chain_id,
+        height: env.height,
+        params: env.params,
+        sig_check: env.sig_check,
+        preverified: env.preverified,
+        meter: &meter,
+    };
+    let ante_result = {
+        let mut metered = Metered::new(&mut ante_delta, meter.clone(), costs);
+        ante::run(&mut metered, tx, &ctx).await
+    };
+    if let Err(e) = ante_result {
+        let e = if meter.is_exhausted() { out_of_gas(&meter, tx.gas_limit) } else { e };
+        return TxOutcome::failed(&e, tx.gas_limit, meter.used());
+    }
+    if meter.is_exhausted() {
+        return TxOutcome::failed(&out_of_gas(&meter, tx.gas_limit), tx.gas_limit, meter.used());
+    }
+
+    if !run_msgs {
+        let (_, events) = ante_delta.apply();
+        return TxOutcome { gas_wanted: tx.gas_limit, gas_used: meter.used(), events, ..Default::default() };
+    }
+
+    let mut msg_delta = StateDelta::new(&mut ante_delta);
+    let msg_result = {
+        let mut metered = Metered::new(&mut msg_delta, meter.clone(), costs);
+        run_msgs_on(&mut metered, tx).await
+    };
+    let msg_result = match msg_result {
+        Ok(_) if meter.is_exhausted() => Err(out_of_gas(&meter, tx.gas_limit)),
+        Err(_) if meter.is_exhausted() => Err(out_of_gas(&meter, tx.gas_limit)),
+        other => other,
+    };
+    match msg_result {
+        Ok(data) => {
+            let (_, msg_events) = msg_delta.apply();
+            let (_, mut events) = ante_delta.apply();
+            events.extend(msg_events);
+            TxOutcome { data, gas_wanted: tx.gas_limit, gas_used: meter.used(), events, ..Default::default() }
+        }
+        Err(e) => {
+            drop(msg_delta);
+            let (_, events) = ante_delta.apply();
+            TxOutcome { events, ..TxOutcome::failed(&e, tx.gas_limit, meter.used()) }
+        }
+    }
+}
+
+fn out_of_gas(meter: &GasMeter, limit: u64) -> ChainError {
+    sdk::out_of_gas(format!("out of gas; gasWanted: {limit}, gasUsed: {}: out of gas", meter.used_uncapped()))
+}
+
+/// Execute the messages in order; the result data is a `TxMsgData` of their responses.
+async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx) -> Result<Vec<u8>, ChainError> {
+    let mut responses = Vec::with_capacity(tx.msgs.len());
+    for (i, msg) in tx.msgs.iter().enumerate() {
+        let idx = i as u32;
+        state.record(event(
+            "message",
+            [
+                ("action", msg.type_url().to_string()),
+                ("sender", msg.signer().to_string()),
+                ("module", msg.module().to_string()),
+                ("msg_index", idx.to_string()),
+            ],
+        ));
+        let response = match msg {
+            Msg::Send(send) => {
+                openledger_token::msg_server::execute_send(state, send, idx).await?;
+                cosmos_sdk_proto::Any {
+                    type_url: "/cosmos.bank.v1beta1.MsgSendResponse".to_string(),
+                    value: MsgSendResponse {}.encode_to_vec(),
+                }
+            }
+        };
+        responses.push(response);
+    }
+    Ok(TxMsgData { msg_responses: responses, ..Default::default() }.encode_to_vec())
+}

@@ -1,0 +1,56 @@
+//! Query routing. Each query is one handler, `fn(snapshot, request) -> response`,
+//! served over ABCI Query (path = full gRPC method name, data = protobuf request)
+//! and over gRPC (`grpc.rs`). This table is the one place paths are named.
+use cnidarium::Snapshot;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use openledger_framework::QueryError;
+use prost::Message;
+
+type Route = fn(Snapshot, Vec<u8>) -> BoxFuture<'static, Result<Vec<u8>, QueryError>>;
+
+macro_rules! routes {
+    ($path:expr, $( $name:literal => $handler:path : $req:ty ),* $(,)?) => {
+        match $path {
+            $( $name => Some((|snap: Snapshot, data: Vec<u8>| {
+                async move {
+                    let req = <$req>::decode(data.as_slice())
+                        .map_err(|e| QueryError::invalid_argument(format!("cannot decode request: {e}")))?;
+                    let resp = $handler(&snap, req).await?;
+                    Ok(resp.encode_to_vec())
+                }.boxed()
+            }) as Route), )*
+            _ => None,
+        }
+    };
+}
+
+/// The handler for an ABCI query path, if there is one.
+pub fn route(path: &str) -> Option<Route> {
+    use openledger_proto::cosmos::auth::v1beta1 as auth;
+    use openledger_proto::cosmos::bank::v1beta1 as bank;
+    use openledger_proto::openledger::token::v1 as token;
+    use openledger_token::query as tq;
+    routes!(path,
+        "/cosmos.auth.v1beta1.Query/Account" => tq::account: auth::QueryAccountRequest,
+        "/cosmos.bank.v1beta1.Query/Balance" => tq::balance: bank::QueryBalanceRequest,
+        "/cosmos.bank.v1beta1.Query/AllBalances" => tq::all_balances: bank::QueryAllBalancesRequest,
+        "/cosmos.bank.v1beta1.Query/TotalSupply" => tq::total_supply: bank::QueryTotalSupplyRequest,
+        "/openledger.token.v1.Query/Params" => tq::params: token::QueryParamsRequest,
+        "/openledger.token.v1.Query/ModuleAccounts" => tq::module_accounts: token::QueryModuleAccountsRequest,
+        "/openledger.token.v1.Query/ValidatorAccounts" => tq::validator_accounts: token::QueryValidatorAccountsRequest,
+        "/openledger.token.v1.Query/Supply" => tq::supply: token::QuerySupplyRequest,
+    )
+}
+
+/// Every routed path (for listings and tests).
+pub const PATHS: &[&str] = &[
+    "/cosmos.auth.v1beta1.Query/Account",
+    "/cosmos.bank.v1beta1.Query/Balance",
+    "/cosmos.bank.v1beta1.Query/AllBalances",
+    "/cosmos.bank.v1beta1.Query/TotalSupply",
+    "/openledger.token.v1.Query/Params",
+    "/openledger.token.v1.Query/ModuleAccounts",
+    "/openledger.token.v1.Query/ValidatorAccounts",
+    "/openledger.token.v1.Query/Supply",
+];

@@ -1,0 +1,293 @@
+//! Transaction decoding and signature checking, Cosmos SDK wire format.
+//!
+//! `DecodedTx` can only be built by `decode`, which performs every check that needs no
+//! state (size, encoding, memo, message types and fields, signer/signature counts, fee
+//! shape, key types). Signature verification needs the signer's account number, so it
+//! happens in the ante step; `verify_signature` is the one place that checks a signature.
+use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend;
+use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw};
+use k256::ecdsa::signature::Verifier;
+use openledger_framework::amount::parse_amount;
+use openledger_framework::{sdk, Address, Amount, ChainError};
+use openledger_proto::openledger::auth::v1::Params as AuthParams;
+use openledger_token::msg_server::{check_send, CheckedSend, MSG_SEND_TYPE_URL};
+use openledger_token::DENOM;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";
+pub const ED25519_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.ed25519.PubKey";
+
+/// A message this chain executes, decoded from its `Any` and checked statelessly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    Send(CheckedSend),
+}
+
+impl Msg {
+    pub fn decode(any: &cosmos_sdk_proto::Any) -> Result<Msg, ChainError> {
+        match any.type_url.as_str() {
+            MSG_SEND_TYPE_URL => {
+                let m = MsgSend::decode(any.value.as_slice())
+                    .map_err(|e| sdk::tx_decode(format!("MsgSend: {e}: tx parse error")))?;
+                Ok(Msg::Send(check_send(&m)?))
+            }
+            other => Err(sdk::unknown_request(format!("unrecognized message type: {other}: unknown request"))),
+        }
+    }
+
+    pub fn type_url(&self) -> &'static str {
+        match self {
+            Msg::Send(_) => MSG_SEND_TYPE_URL,
+        }
+    }
+
+    /// The module name Cosmos puts in `message.module`.
+    pub fn module(&self) -> &'static str {
+        match self {
+            Msg::Send(_) => "bank",
+        }
+    }
+
+    /// The address that must sign this message.
+    pub fn signer(&self) -> Address {
+        match self {
+            Msg::Send(s) => s.from,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PubKey {
+    Secp256k1([u8; 33]),
+    Ed25519([u8; 32]),
+}
+
+impl PubKey {
+    pub fn from_any(any: &cosmos_sdk_proto::Any) -> Result<PubKey, ChainError> {
+        // Both key types wrap their bytes as field 1 (`bytes key = 1`).
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct KeyBytes {
+            #[prost(bytes = "vec", tag = "1")]
+            key: Vec<u8>,
+        }
+        let k = KeyBytes::decode(any.value.as_slice()).map_err(|e| sdk::invalid_pubkey(format!("{e}: invalid pubkey")))?;
+        match any.type_url.as_str() {
+            SECP256K1_PUBKEY_TYPE_URL => {
+                let bytes = <[u8; 33]>::try_from(k.key.as_slice())
+                    .map_err(|_| sdk::invalid_pubkey("secp256k1 key must be 33 compressed bytes: invalid pubkey"))?;
+                k256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
+                    .map_err(|_| sdk::invalid_pubkey("secp256k1 key is not on the curve: invalid pubkey"))?;
+                Ok(PubKey::Secp256k1(bytes))
+            }
+            ED25519_PUBKEY_TYPE_URL => {
+                let bytes = <[u8; 32]>::try_from(k.key.as_slice())
+                    .map_err(|_| sdk::invalid_pubkey("ed25519 key must be 32 bytes: invalid pubkey"))?;
+                Ok(PubKey::Ed25519(bytes))
+            }
+            other => Err(sdk::invalid_pubkey(format!("unsupported key type {other}: invalid pubkey"))),
+        }
+    }
+
+    pub fn to_any(&self) -> prost_types::Any {
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct KeyBytes {
+            #[prost(bytes = "vec", tag = "1")]
+            key: Vec<u8>,
+        }
+        let (url, key) = match self {
+            PubKey::Secp256k1(k) => (SECP256K1_PUBKEY_TYPE_URL, k.to_vec()),
+            PubKey::Ed25519(k) => (ED25519_PUBKEY_TYPE_URL, k.to_vec()),
+        };
+        prost_types::Any { type_url: url.to_string(), value: KeyBytes { key }.encode_to_vec() }
+    }
+
+    pub fn address(&self) -> Address {
+        match self {
+            PubKey::Secp256k1(k) => Address::from_secp256k1_pubkey(k),
+            PubKey::Ed25519(k) => Address::from_ed25519_pubkey(k),
+        }
+    }
+}
+
+/// One signer of a tx, in the order the messages name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    pub address: Address,
+    /// None when the tx relies on the key already recorded on the account.
+    pub pubkey: Option<PubKey>,
+    pub sequence: u64,
+    pub signature: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecodedTx {
+    pub hash: [u8; 32],
+    pub len: usize,
+    pub body_bytes: Vec<u8>,
+    pub auth_info_bytes: Vec<u8>,
+    pub msgs: Vec<Msg>,
+    pub signers: Vec<Signer>,
+    pub memo: String,
+    pub timeout_height: u64,
+    pub fee: Amount,
+    pub gas_limit: u64,
+}
+
+impl DecodedTx {
+    pub fn fee_payer(&self) -> Address {
+        // decode() guarantees at least one signer.
+        self.signers[0].address
+    }
+
+    pub fn hash_hex(&self) -> String {
+        hex::encode_upper(self.hash)
+    }
+
+    /// The bytes signer `account_number` signs (SIGN_MODE_DIRECT): the SignDoc over the
+    /// raw body and auth-info bytes, exactly as received — never re-encoded.
+    pub fn sign_bytes(&self, chain_id: &str, account_number: u64) -> Vec<u8> {
+        SignDoc {
+            body_bytes: self.body_bytes.clone(),
+            auth_info_bytes: self.auth_info_bytes.clone(),
+            chain_id: chain_id.to_string(),
+            account_number,
+        }
+        .encode_to_vec()
+    }
+}
+
+/// `simulate` relaxes only what a client cannot know before signing: empty signatures.
+pub fn decode(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<DecodedTx, ChainError> {
+    if bytes.len() as u64 > params.max_tx_bytes {
+        return Err(sdk::tx_too_large(format!(
+            "tx is {} bytes, the limit is {}: tx too large",
+            bytes.len(),
+            params.max_tx_bytes
+        )));
+    }
+    let raw = TxRaw::decode(bytes).map_err(|e| sdk::tx_decode(format!("{e}: tx parse error")))?;
+    let body = TxBody::decode(raw.body_bytes.as_slice()).map_err(|e| sdk::tx_decode(format!("body: {e}: tx parse error")))?;
+    let auth_info = AuthInfo::decode(raw.auth_info_bytes.as_slice())
+        .map_err(|e| sdk::tx_decode(format!("auth info: {e}: tx parse error")))?;
+
+    if !body.extension_options.is_empty() || !body.non_critical_extension_options.is_empty() {
+        return Err(sdk::unknown_extension_options("extension options are not supported: unknown extension options"));
+    }
+    if body.memo.chars().count() as u64 > params.max_memo_chars {
+        return Err(sdk::memo_too_large(format!(
+            "maximum number of characters is {} but received {} characters: memo too large",
+            params.max_memo_chars,
+            body.memo.chars().count()
+        )));
+    }
+    if body.messages.is_empty() {
+        return Err(sdk::invalid_request("must contain at least one message: invalid request"));
+    }
+    if body.messages.len() as u64 > params.max_msgs_per_tx {
+        return Err(sdk::invalid_request(format!(
+            "{} messages, the limit is {}: invalid request",
+            body.messages.len(),
+            params.max_msgs_per_tx
+        )));
+    }
+    let msgs = body.messages.iter().map(Msg::decode).collect::<Result<Vec<_>, _>>()?;
+
+    // Signers in order of first appearance, as the Cosmos SDK's GetSigners does.
+    let mut signer_addrs: Vec<Address> = Vec::new();
+    for m in &msgs {
+        let s = m.signer();
+        if !signer_addrs.contains(&s) {
+            signer_addrs.push(s);
+        }
+    }
+    if auth_info.signer_infos.len() != signer_addrs.len() {
+        return Err(sdk::unauthorized(format!(
+            "wrong number of signers; expected {}, got {}: unauthorized",
+            signer_addrs.len(),
+            auth_info.signer_infos.len()
+        )));
+    }
+    if raw.signatures.len() != signer_addrs.len() {
+        return Err(sdk::unauthorized(format!(
+            "wrong number of signatures; expected {}, got {}: unauthorized",
+            signer_addrs.len(),
+            raw.signatures.len()
+        )));
+    }
+    let mut signers = Vec::with_capacity(signer_addrs.len());
+    for ((address, info), signature) in signer_addrs.iter().zip(&auth_info.signer_infos).zip(&raw.signatures) {
+        match info.mode_info.as_ref().and_then(|m| m.sum.as_ref()) {
+            Some(mode_info::Sum::Single(s)) if s.mode == SignMode::Direct as i32 => {}
+            _ => return Err(sdk::not_supported("only SIGN_MODE_DIRECT single signatures are supported: feature not supported")),
+        }
+        let pubkey = info.public_key.as_ref().map(PubKey::from_any).transpose()?;
+        if let Some(pk) = &pubkey {
+            if pk.address() != *address {
+                return Err(sdk::invalid_pubkey(format!(
+                    "pubkey does not match signer address {address}: invalid pubkey"
+                )));
+            }
+        }
+        if signature.is_empty() && !simulate {
+            return Err(sdk::no_signatures("empty signature: no signatures supplied"));
+        }
+        signers.push(Signer { address: *address, pubkey, sequence: info.sequence, signature: signature.clone() });
+    }
+
+    let fee = auth_info.fee.unwrap_or_default();
+    if !fee.granter.is_empty() {
+        return Err(sdk::not_supported("fee grants are not supported: feature not supported"));
+    }
+    if !fee.payer.is_empty() && Address::parse(&fee.payer).ok() != Some(signer_addrs[0]) {
+        return Err(sdk::invalid_request("fee payer must be the first signer: invalid request"));
+    }
+    let mut fee_amount: Amount = 0;
+    for coin in &fee.amount {
+        if coin.denom != DENOM {
+            return Err(sdk::insufficient_fee(format!("fees must be paid in {DENOM}, got {:?}: insufficient fee", coin.denom)));
+        }
+        let a = parse_amount(&coin.amount).map_err(|e| sdk::invalid_coins(format!("fee: {e}: invalid coins")))?;
+        fee_amount = fee_amount.checked_add(a).ok_or_else(|| sdk::invalid_coins("fee overflows: invalid coins"))?;
+    }
+    if fee.gas_limit == 0 || fee.gas_limit > params.max_tx_gas {
+        return Err(sdk::invalid_gas_limit(format!(
+            "gas limit {} must be between 1 and {}: invalid gas limit",
+            fee.gas_limit, params.max_tx_gas
+        )));
+    }
+
+    Ok(DecodedTx {
+        hash: Sha256::digest(bytes).into(),
+        len: bytes.len(),
+        body_bytes: raw.body_bytes,
+        auth_info_bytes: raw.auth_info_bytes,
+        msgs,
+        signers,
+        memo: body.memo,
+        timeout_height: body.timeout_height,
+        fee: fee_amount,
+        gas_limit: fee.gas_limit,
+    })
+}
+
+/// Verify one signature over `sign_bytes`. secp256k1 signatures must be 64-byte (r, s)
+/// with low S (a high-S twin of a valid signature is malleable and refused).
+pub fn verify_signature(pubkey: &PubKey, sign_bytes: &[u8], signature: &[u8]) -> bool {
+    match pubkey {
+        PubKey::Secp256k1(k) => {
+            let Ok(vk) = k256::ecdsa::VerifyingKey::from_sec1_bytes(k) else { return false };
+            let Ok(sig) = k256::ecdsa::Signature::from_slice(signature) else { return false };
+            if sig.normalize_s().is_some() {
+                return false; // high S
+            }
+            vk.verify(sign_bytes, &sig).is_ok()
+        }
+        PubKey::Ed25519(k) => {
+            let Ok(vk) = ed25519_consensus::VerificationKey::try_from(*k) else { return false };
+            let Ok(sig_bytes) = <[u8; 64]>::try_from(signature) else { return false };
+            vk.verify(&ed25519_consensus::Signature::from(sig_bytes), sign_bytes).is_ok()
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The module framework shared by every OpenLedger state-machine module: addresses,
+//! the amount type, errors with stable codes, deterministic gas, typed store access
+//! and the event builder. Modules depend on this crate, never on each other's keys.
+pub mod address;
+pub mod amount;
+pub mod error;
+pub mod events;
+pub mod gas;
+pub mod store;
+
+pub use address::Address;
+pub use amount::Amount;
+pub use error::{sdk, ChainError, QueryError};
+pub use gas::{GasCosts, GasMeter, Metered};
+pub use store::{StoreRead, StoreWrite};

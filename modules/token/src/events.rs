@@ -1,0 +1,36 @@
+//! Events of the token module, in the Cosmos SDK bank shapes so that explorers and
+//! indexers written for Cosmos chains read them unchanged.
+use openledger_framework::amount::format_coin;
+use openledger_framework::events::event;
+use openledger_framework::{Address, Amount};
+use tendermint::abci::Event;
+
+/// `coin_spent`, `coin_received` and `transfer`, as bank's SendCoins emits them.
+pub fn transfer(from: &Address, to: &Address, amount: Amount, denom: &str, msg_index: Option<u32>) -> Vec<Event> {
+    let coin = format_coin(amount, denom);
+    let idx = msg_index.map(|i| ("msg_index", i.to_string()));
+    let with_idx = |mut attrs: Vec<(&'static str, String)>| {
+        attrs.extend(idx.clone());
+        attrs
+    };
+    vec![
+        event("coin_spent", with_idx(vec![("spender", from.to_string()), ("amount", coin.clone())])),
+        event("coin_received", with_idx(vec![("receiver", to.to_string()), ("amount", coin.clone())])),
+        event(
+            "transfer",
+            with_idx(vec![("recipient", to.to_string()), ("sender", from.to_string()), ("amount", coin)]),
+        ),
+    ]
+}
+
+pub fn fees_distributed(consensus_address: &str, operator: &Address, amount: Amount, power: u64) -> Event {
+    event(
+        "openledger.token.v1.EventFeesDistributed",
+        [
+            ("consensus_address", consensus_address.to_string()),
+            ("operator_address", operator.to_string()),
+            ("amount", amount.to_string()),
+            ("power", power.to_string()),
+        ],
+    )
+}

@@ -1,0 +1,22 @@
+//! The token module owns OPEN: accounts (number, sequence, public key), balances,
+//! total supply, module accounts and the payment of fees to validators. Other modules
+//! move tokens only through `state_ext::TokenWrite`.
+pub mod component;
+pub mod error;
+pub mod events;
+pub mod msg_server;
+pub mod query;
+pub mod state_ext;
+pub mod state_key;
+
+use openledger_framework::Address;
+
+/// The base denomination: 1 OPEN = 10^6 uopen.
+pub const DENOM: &str = "uopen";
+
+/// Module accounts the token module knows of (name → address derived from the name).
+pub const MODULE_ACCOUNTS: &[&str] = &["fee_collector"];
+
+pub fn fee_collector() -> Address {
+    Address::module("fee_collector")
+}

@@ -1,0 +1,58 @@
+//! `/cosmos.bank.v1beta1.MsgSend`: stateless checks first (no state, cheap, run in
+//! CheckTx before signature verification), then the authoritative execution.
+use cnidarium::StateWrite;
+use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend;
+use openledger_framework::amount::parse_amount;
+use openledger_framework::events::event;
+use openledger_framework::{Address, Amount, ChainError};
+
+use crate::state_ext::{TokenRead, TokenWrite};
+use crate::{error, DENOM};
+
+pub const MSG_SEND_TYPE_URL: &str = "/cosmos.bank.v1beta1.MsgSend";
+
+/// A MsgSend whose fields have been parsed and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedSend {
+    pub from: Address,
+    pub to: Address,
+    pub amount: Amount,
+}
+
+pub fn check_send(msg: &MsgSend) -> Result<CheckedSend, ChainError> {
+    let from = Address::parse(&msg.from_address)
+        .map_err(|e| error::invalid_address(format!("invalid from address: {e}")))?;
+    let to = Address::parse(&msg.to_address)
+        .map_err(|e| error::invalid_address(format!("invalid to address: {e}")))?;
+    if msg.amount.is_empty() {
+        return Err(error::invalid_coins("amount is empty: invalid coins"));
+    }
+    if msg.amount.len() > 1 {
+        return Err(error::invalid_coins(format!(
+            "{} coins given; only {DENOM} exists on this chain: invalid coins",
+            msg.amount.len()
+        )));
+    }
+    let coin = &msg.amount[0];
+    if coin.denom != DENOM {
+        return Err(error::unknown_denom(format!("unknown denom {:?}; this chain moves only {DENOM}", coin.denom)));
+    }
+    let amount = parse_amount(&coin.amount).map_err(|e| error::invalid_coins(format!("{e}: invalid coins")))?;
+    if amount == 0 {
+        return Err(error::invalid_coins(format!("0{DENOM}: amount must be positive: invalid coins")));
+    }
+    Ok(CheckedSend { from, to, amount })
+}
+
+pub async fn execute_send<S: StateWrite>(state: &mut S, send: &CheckedSend, msg_index: u32) -> Result<(), ChainError> {
+    let params = state.token_params().await?;
+    if !params.send_enabled {
+        return Err(error::send_disabled("transfers are disabled by the token params"));
+    }
+    state.transfer(&send.from, &send.to, send.amount, DENOM, Some(msg_index)).await?;
+    state.record(event(
+        "message",
+        [("sender", send.from.to_string()), ("module", "bank".to_string()), ("msg_index", msg_index.to_string())],
+    ));
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Query handlers: each a plain function of (state, request). The app serves each one
+//! twice — over ABCI Query and over gRPC — from a committed snapshot.
+use cnidarium::StateRead;
+use futures::StreamExt;
+use openledger_framework::{Address, QueryError};
+use openledger_proto::cosmos::auth::v1beta1::{BaseAccount, ModuleAccount, QueryAccountRequest, QueryAccountResponse};
+use openledger_proto::cosmos::bank::v1beta1::{
+    QueryAllBalancesRequest, QueryAllBalancesResponse, QueryBalanceRequest, QueryBalanceResponse,
+    QueryTotalSupplyRequest, QueryTotalSupplyResponse,
+};
+use openledger_proto::cosmos::base::query::v1beta1::PageResponse;
+use openledger_proto::cosmos::base::v1beta1::Coin;
+use openledger_proto::openledger::token::v1::{
+    ModuleAccountInfo, QueryModuleAccountsRequest, QueryModuleAccountsResponse, QueryParamsRequest,
+    QueryParamsResponse, QuerySupplyRequest, QuerySupplyResponse, QueryValidatorAccountsRequest,
+    QueryValidatorAccountsResponse, ValidatorAccount,
+};
+use prost::Message;
+
+use crate::state_ext::TokenRead;
+use crate::{state_key, DENOM, MODULE_ACCOUNTS};
+
+fn parse_address(s: &str) -> Result<Address, QueryError> {
+    if s.is_empty() {
+        return Err(QueryError::invalid_argument("empty address string is not allowed"));
+    }
+    Address::parse(s).map_err(|e| QueryError::invalid_argument(format!("invalid address: {e}")))
+}
+
+fn any(type_url: &str, msg: &impl Message) -> prost_types::Any {
+    prost_types::Any { type_url: type_url.to_string(), value: msg.encode_to_vec() }
+}
+
+pub async fn account<S: StateRead>(state: &S, req: QueryAccountRequest) -> Result<QueryAccountResponse, QueryError> {
+    let addr = parse_address(&req.address)?;
+    if let Some(name) = MODULE_ACCOUNTS.iter().find(|n| Address::module(n) == addr) {
+        let base = state.account(&addr).await?.unwrap_or(BaseAccount {
+            address: addr.to_string(),
+            pub_key: None,
+            account_number: 0,
+            sequence: 0,
+        });
+        let module = ModuleAccount { base_account: Some(base), name: name.to_string(), permissions: vec![] };
+        return Ok(QueryAccountResponse { account: Some(any("/cosmos.auth.v1beta1.ModuleAccount", &module)) });
+    }
+    match state.account(&addr).await? {
+        Some(acct) => Ok(QueryAccountResponse { account: Some(any("/cosmos.auth.v1beta1.BaseAccount", &acct)) }),
+        None => Err(QueryError::not_found(format!("account {addr} not found"))),
+    }
+}
+
+pub async fn balance<S: StateRead>(state: &S, req: QueryBalanceRequest) -> Result<QueryBalanceResponse, QueryError> {
+    let addr = parse_address(&req.address)?;
+    if req.denom.is_empty() {
+        return Err(QueryError::invalid_argument("invalid denom: empty"));
+    }
+    let amount = if req.denom == DENOM { state.balance(&addr).await? } else { 0 };
+    Ok(QueryBalanceResponse { balance: Some(Coin { denom: req.denom, amount: amount.to_string() }) })
+}
+
+pub async fn all_balances<S: StateRead>(
+    state: &S,
+    req: QueryAllBalancesRequest,
+) -> Result<QueryAllBalancesResponse, QueryError> {
+    let addr = parse_address(&req.address)?;
+    let amount = state.balance(&addr).await?;
+    let balances =
+        if amount == 0 { vec![] } else { vec![Coin { denom: DENOM.to_string(), amount: amount.to_string() }] };
+    let total = balances.len() as u64;
+    Ok(QueryAllBalancesResponse { balances, pagination: Some(PageResponse { next_key: vec![], total }) })
+}
+
+pub async fn total_supply<S: StateRead>(
+    state: &S,
+    _req: QueryTotalSupplyRequest,
+) -> Result<QueryTotalSupplyResponse, QueryError> {
+    let supply = state.supply().await?;
+    Ok(QueryTotalSupplyResponse {
+        supply: vec![Coin { denom: DENOM.to_string(), amount: supply.to_string() }],
+        pagination: Some(PageResponse { next_key: vec![], total: 1 }),
+    })
+}
+
+pub async fn params<S: StateRead>(state: &S, _req: QueryParamsRequest) -> Result<QueryParamsResponse, QueryError> {
+    Ok(QueryParamsResponse { params: Some(state.token_params().await?) })
+}
+
+pub async fn supply<S: StateRead>(state: &S, _req: QuerySupplyRequest) -> Result<QuerySupplyResponse, QueryError> {
+    Ok(QuerySupplyResponse { denom: DENOM.to_string(), amount: state.supply().await?.to_string() })
+}
+
+pub async fn module_accounts<S: StateRead>(
+    state: &S,
+    _req: QueryModuleAccountsRequest,
+) -> Result<QueryModuleAccountsResponse, QueryError> {
+    let mut accounts = Vec::with_capacity(MODULE_ACCOUNTS.len());
+    for name in MODULE_ACCOUNTS {
+        let addr = Address::module(name);
+        accounts.push(ModuleAccountInfo {
+            name: name.to_string(),
+            address: addr.to_string(),
+            balance: state.balance(&addr).await?.to_string(),
+        });
+    }
+    Ok(QueryModuleAccountsResponse { accounts })
+}
+
+pub async fn validator_accounts<S: StateRead>(
+    state: &S,
+    _req: QueryValidatorAccountsRequest,
+) -> Result<QueryValidatorAccountsResponse, QueryError> {
+    let prefix = state_key::validator_account_prefix();
+    let mut stream = std::pin::pin!(state.prefix_raw(prefix));
+    let mut accounts = Vec::new();
+    while let Some(item) = stream.next().await {
+        let (key, value) = item?;
+        let cons = key.strip_prefix(prefix).unwrap_or_default().to_ascii_uppercase();
+        let op = Address::from_slice(&value).ok_or_else(|| QueryError::internal("corrupt validator account"))?;
+        accounts.push(ValidatorAccount { consensus_address: cons, operator_address: op.to_string() });
+    }
+    Ok(QueryValidatorAccountsResponse { accounts })
+}

@@ -1,0 +1,45 @@
+//! Compiles every .proto under this directory with protox (no system protoc) and
+//! exports the file descriptor set, which the node serves through gRPC reflection.
+use std::path::{Path, PathBuf};
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("proto dir readable")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|e| e == "proto") {
+            out.push(p);
+        }
+    }
+}
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
+    let mut files = Vec::new();
+    for sub in ["cosmos", "openledger"] {
+        collect(&root.join(sub), &mut files);
+    }
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+    }
+    let rel: Vec<PathBuf> = files.iter().map(|f| f.strip_prefix(&root).expect("under root").to_path_buf()).collect();
+    let fds = protox::compile(&rel, [&root]).expect("protos compile");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir"));
+    let mut bytes = Vec::new();
+    prost::Message::encode(&fds, &mut bytes).expect("encode descriptor set");
+    std::fs::write(out.join("descriptor.bin"), bytes).expect("write descriptor set");
+
+    tonic_build::configure()
+        .build_server(true)
+        .build_client(true)
+        // Genesis and params are read from JSON (`app_state`), in the Cosmos snake_case shape.
+        .type_attribute(".openledger", "#[derive(serde::Serialize, serde::Deserialize)]")
+        .type_attribute(".openledger", "#[serde(default)]")
+        .type_attribute(".cosmos.base.v1beta1.Coin", "#[derive(serde::Serialize, serde::Deserialize)]")
+        .compile_fds(fds)
+        .expect("generate rust");
+}
