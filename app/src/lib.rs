@@ -3,7 +3,10 @@
 pub mod abci;
 pub mod ante;
 pub mod app;
+pub mod dev;
 pub mod genesis;
+pub mod grpc;
+pub mod node;
 pub mod pipeline;
 pub mod query;
 pub mod tx;

@@ -1,1 +1,149 @@
-fn main() {}
+//! `openledgerd`: the OpenLedger node.
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use openledger_app::dev::{self, DevOptions};
+use openledger_app::node::{self, AppConfig, Home, InitOptions};
+use openledger_framework::Address;
+
+#[derive(Parser)]
+#[command(name = "openledgerd", version, about = "OpenLedger chain node: the ABCI 2.0 application beside CometBFT")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a node home: CometBFT config and keys, genesis, config/app.toml.
+    Init {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        chain_id: String,
+        #[arg(long)]
+        moniker: String,
+        /// Account paid this validator's share of fees (bech32 open1…).
+        #[arg(long)]
+        operator: Option<String>,
+        #[arg(long, default_value = "127.0.0.1:26657")]
+        rpc_laddr: String,
+        #[arg(long, default_value = "127.0.0.1:26656")]
+        p2p_laddr: String,
+        #[arg(long, default_value = "127.0.0.1:26658")]
+        abci_address: String,
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        grpc_address: String,
+    },
+    /// Edit genesis.
+    Genesis {
+        #[command(subcommand)]
+        cmd: GenesisCmd,
+    },
+    /// Run the application (ABCI + gRPC); run `cometbft start --home DIR/cometbft` beside it.
+    Start {
+        #[arg(long)]
+        home: PathBuf,
+        /// Overrides [abci] address in config/app.toml.
+        #[arg(long)]
+        abci_address: Option<String>,
+        /// Overrides [grpc] address.
+        #[arg(long)]
+        grpc_address: Option<String>,
+        /// Overrides [mempool] min_gas_price, e.g. 0.025uopen.
+        #[arg(long)]
+        min_gas_price: Option<String>,
+    },
+    /// One-command local chain: initialise if needed, run the app and CometBFT.
+    Dev {
+        /// Default: ~/.openledger-dev
+        #[arg(long)]
+        home: Option<PathBuf>,
+        /// Delete the home and start a new chain.
+        #[arg(long)]
+        reset: bool,
+        #[arg(long, default_value = "127.0.0.1:26657")]
+        rpc_laddr: String,
+        #[arg(long, default_value = "127.0.0.1:26656")]
+        p2p_laddr: String,
+        #[arg(long, default_value = "127.0.0.1:26658")]
+        abci_address: String,
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        grpc_address: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenesisCmd {
+    /// Fund ADDR with AMOUNT (e.g. 1000000uopen) in genesis.
+    AddAccount {
+        #[arg(long)]
+        home: PathBuf,
+        address: String,
+        amount: String,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("Error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Init { home, chain_id, moniker, operator, rpc_laddr, p2p_laddr, abci_address, grpc_address } => {
+            let operator = operator.map(|o| Address::parse(&o)).transpose().map_err(|e| anyhow::anyhow!("--operator: {e}"))?;
+            let mut config = AppConfig::default();
+            config.abci.address = abci_address;
+            config.grpc.address = grpc_address;
+            let home = Home(home);
+            node::init(&home, &InitOptions { chain_id: &chain_id, moniker: &moniker, operator, config, rpc_laddr: &rpc_laddr, p2p_laddr: &p2p_laddr })?;
+            println!("initialised {} (chain {chain_id}); CometBFT home {}", home.0.display(), home.cometbft().display());
+            Ok(())
+        }
+        Cmd::Genesis { cmd: GenesisCmd::AddAccount { home, address, amount } } => {
+            node::genesis_add_account(&Home(home), &address, &amount)?;
+            println!("added {address} with {amount} to genesis");
+            Ok(())
+        }
+        Cmd::Start { home, abci_address, grpc_address, min_gas_price } => {
+            let home = Home(home);
+            let mut config = home.load_config()?;
+            if let Some(a) = abci_address {
+                config.abci.address = a;
+            }
+            if let Some(g) = grpc_address {
+                config.grpc.address = g;
+            }
+            if let Some(m) = min_gas_price {
+                config.mempool.min_gas_price = m;
+            }
+            runtime()?.block_on(async move {
+                let running = node::start(&home, &config).await?;
+                println!("openledgerd: ABCI {} gRPC {}", running.abci_addr, running.grpc_addr);
+                let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = sigterm.recv() => {}
+                }
+                running.stop().await;
+                Ok(())
+            })
+        }
+        Cmd::Dev { home, reset, rpc_laddr, p2p_laddr, abci_address, grpc_address } => {
+            let home = node::home_or_default(home, ".openledger-dev");
+            runtime()?.block_on(dev::run(DevOptions { home, reset, rpc_laddr, p2p_laddr, abci_address, grpc_address }))
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}

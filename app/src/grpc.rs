@@ -1,0 +1,106 @@
+//! The gRPC server (default 127.0.0.1:9090): every query handler of `query.rs`, served
+//! from committed snapshots, plus server reflection. The request metadata
+//! `x-cosmos-block-height` selects a height, as in the Cosmos SDK.
+use std::net::SocketAddr;
+
+use openledger_framework::error::QueryCode;
+use openledger_framework::QueryError;
+use openledger_proto::cosmos::auth::v1beta1 as auth;
+use openledger_proto::cosmos::bank::v1beta1 as bank;
+use openledger_proto::openledger::token::v1 as token;
+use openledger_token::query as tq;
+use tonic::{Request, Response, Status};
+
+use crate::App;
+
+pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
+
+fn status(e: QueryError) -> Status {
+    let code = match e.code {
+        QueryCode::InvalidArgument => tonic::Code::InvalidArgument,
+        QueryCode::NotFound => tonic::Code::NotFound,
+        QueryCode::Internal => tonic::Code::Internal,
+        QueryCode::Unimplemented => tonic::Code::Unimplemented,
+        QueryCode::FailedPrecondition => tonic::Code::FailedPrecondition,
+    };
+    Status::new(code, e.message)
+}
+
+#[derive(Clone)]
+pub struct Queries {
+    app: App,
+}
+
+impl Queries {
+    fn snapshot<T>(&self, req: &Request<T>) -> Result<(cnidarium::Snapshot, u64), Status> {
+        let height = match req.metadata().get(HEIGHT_HEADER) {
+            None => 0,
+            Some(v) => v
+                .to_str()
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| Status::invalid_argument(format!("{HEIGHT_HEADER} must be a non-negative integer")))?,
+        };
+        let snap = self.app.snapshot_at(height).map_err(status)?;
+        let v = snap.version();
+        Ok((snap, v))
+    }
+}
+
+/// One gRPC method = one handler call on the selected snapshot; the answer carries
+/// the height it was read at.
+macro_rules! grpc_service {
+    ($service:path { $( $method:ident => $handler:path : $req:ty => $resp:ty ),* $(,)? }) => {
+        #[tonic::async_trait]
+        impl $service for Queries {
+            $(
+                async fn $method(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
+                    let (snap, height) = self.snapshot(&request)?;
+                    let resp = $handler(&snap, request.into_inner()).await.map_err(status)?;
+                    let mut r = Response::new(resp);
+                    if let Ok(v) = height.to_string().parse() {
+                        r.metadata_mut().insert(HEIGHT_HEADER, v);
+                    }
+                    Ok(r)
+                }
+            )*
+        }
+    };
+}
+
+grpc_service!(auth::query_server::Query {
+    account => tq::account: auth::QueryAccountRequest => auth::QueryAccountResponse,
+});
+
+grpc_service!(bank::query_server::Query {
+    balance => tq::balance: bank::QueryBalanceRequest => bank::QueryBalanceResponse,
+    all_balances => tq::all_balances: bank::QueryAllBalancesRequest => bank::QueryAllBalancesResponse,
+    total_supply => tq::total_supply: bank::QueryTotalSupplyRequest => bank::QueryTotalSupplyResponse,
+});
+
+grpc_service!(token::query_server::Query {
+    params => tq::params: token::QueryParamsRequest => token::QueryParamsResponse,
+    module_accounts => tq::module_accounts: token::QueryModuleAccountsRequest => token::QueryModuleAccountsResponse,
+    validator_accounts => tq::validator_accounts: token::QueryValidatorAccountsRequest => token::QueryValidatorAccountsResponse,
+    supply => tq::supply: token::QuerySupplyRequest => token::QuerySupplyResponse,
+});
+
+/// Serve until `shutdown` resolves.
+pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let q = Queries { app };
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(openledger_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(openledger_proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    tonic::transport::Server::builder()
+        .add_service(auth::query_server::QueryServer::new(q.clone()))
+        .add_service(bank::query_server::QueryServer::new(q.clone()))
+        .add_service(token::query_server::QueryServer::new(q))
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .serve_with_shutdown(addr, shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! Node operations: the home directory layout, `init`, `genesis add-account`, `start`
+//! and the one-command local chain `dev`.
+//!
+//! Home layout:
+//! ```text
+//! DIR/config/app.toml     this node's settings (ABCI, gRPC addresses, min gas price)
+//! DIR/data/state/         the chain state (RocksDB via cnidarium)
+//! DIR/cometbft/           CometBFT's home (config.toml, genesis.json, keys, block store)
+//! DIR/keyring-test/       dev keys (only `dev` writes these)
+//! ```
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use openledger_framework::amount::parse_coin;
+use openledger_framework::Address;
+use serde::{Deserialize, Serialize};
+
+use crate::ante::parse_gas_price;
+use crate::app::{App, NodeSettings};
+use crate::genesis::{default_auth_params, AppState};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppConfig {
+    pub abci: AbciConfig,
+    pub grpc: GrpcConfig,
+    pub mempool: MempoolConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AbciConfig {
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GrpcConfig {
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MempoolConfig {
+    /// Minimum gas price this node accepts into its mempool, e.g. "0.025uopen".
+    pub min_gas_price: String,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            abci: AbciConfig { address: "127.0.0.1:26658".into() },
+            grpc: GrpcConfig { address: "127.0.0.1:9090".into() },
+            mempool: MempoolConfig { min_gas_price: "0.025uopen".into() },
+        }
+    }
+}
+
+pub struct Home(pub PathBuf);
+
+impl Home {
+    pub fn app_toml(&self) -> PathBuf {
+        self.0.join("config/app.toml")
+    }
+    pub fn state_dir(&self) -> PathBuf {
+        self.0.join("data/state")
+    }
+    pub fn cometbft(&self) -> PathBuf {
+        self.0.join("cometbft")
+    }
+    pub fn genesis(&self) -> PathBuf {
+        self.0.join("cometbft/config/genesis.json")
+    }
+    pub fn cometbft_config(&self) -> PathBuf {
+        self.0.join("cometbft/config/config.toml")
+    }
+    pub fn is_initialised(&self) -> bool {
+        self.app_toml().exists() && self.genesis().exists()
+    }
+    pub fn load_config(&self) -> Result<AppConfig> {
+        let text = std::fs::read_to_string(self.app_toml())
+            .with_context(|| format!("reading {} (run `openledgerd init` first)", self.app_toml().display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", self.app_toml().display()))
+    }
+}
+
+/// The `cometbft` binary: $COMETBFT, then PATH, then Go's install directories.
+pub fn find_cometbft() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("COMETBFT") {
+        return Ok(PathBuf::from(p));
+    }
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join("cometbft")).collect())
+        .unwrap_or_default();
+    if let Some(gobin) = std::env::var_os("GOBIN") {
+        candidates.push(PathBuf::from(gobin).join("cometbft"));
+    }
+    if let Some(gopath) = std::env::var_os("GOPATH") {
+        candidates.push(PathBuf::from(gopath).join("bin/cometbft"));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        candidates.push(PathBuf::from(home).join("go/bin/cometbft"));
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .context("cometbft not found: run testnet/install-cometbft.sh (or set COMETBFT=/path/to/cometbft)")
+}
+
+pub struct InitOptions<'a> {
+    pub chain_id: &'a str,
+    pub moniker: &'a str,
+    /// Account paid this validator's share of fees.
+    pub operator: Option<Address>,
+    pub config: AppConfig,
+    /// CometBFT listen addresses (host:port).
+    pub rpc_laddr: &'a str,
+    pub p2p_laddr: &'a str,
+}
+
+pub fn init(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
+    if home.is_initialised() {
+        bail!("{} is already initialised", home.0.display());
+    }
+    if opts.chain_id.is_empty() || opts.chain_id.len() > 50 {
+        bail!("--chain-id must be 1 to 50 characters");
+    }
+    std::fs::create_dir_all(home.0.join("config"))?;
+    std::fs::create_dir_all(home.0.join("data"))?;
+    let cometbft = find_cometbft()?;
+    let out = Command::new(&cometbft)
+        .args(["init", "--home"])
+        .arg(home.cometbft())
+        .output()
+        .with_context(|| format!("running {} init", cometbft.display()))?;
+    if !out.status.success() {
+        bail!("cometbft init failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    configure_cometbft(home, opts)?;
+
+    let mut genesis = read_genesis(home)?;
+    genesis["chain_id"] = opts.chain_id.into();
+    genesis["consensus_params"]["version"]["app"] = crate::abci::APP_VERSION.to_string().into();
+    let mut app_state = AppState::default();
+    app_state.auth.params = Some(default_auth_params());
+    app_state.token.params = Some(openledger_token::component::default_params());
+    if let Some(op) = opts.operator {
+        let key: serde_json::Value = serde_json::from_slice(&std::fs::read(home.cometbft().join("config/priv_validator_key.json"))?)?;
+        let cons = key["address"].as_str().context("priv_validator_key.json has no address")?.to_string();
+        app_state.token.validator_accounts.push(openledger_proto::openledger::token::v1::ValidatorAccount {
+            consensus_address: cons,
+            operator_address: op.to_string(),
+        });
+    }
+    genesis["app_state"] = serde_json::to_value(&app_state)?;
+    write_genesis(home, &genesis)?;
+    std::fs::write(home.app_toml(), toml::to_string_pretty(&opts.config)?)?;
+    Ok(())
+}
+
+fn configure_cometbft(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
+    let path = home.cometbft_config();
+    let mut cfg: toml::Table = toml::from_str(&std::fs::read_to_string(&path)?)?;
+    let set = |cfg: &mut toml::Table, section: Option<&str>, key: &str, v: toml::Value| -> Result<()> {
+        let table = match section {
+            None => cfg,
+            Some(s) => cfg.get_mut(s).and_then(|t| t.as_table_mut()).with_context(|| format!("config.toml has no [{s}]"))?,
+        };
+        table.insert(key.to_string(), v);
+        Ok(())
+    };
+    set(&mut cfg, None, "moniker", opts.moniker.into())?;
+    set(&mut cfg, None, "proxy_app", format!("tcp://{}", opts.config.abci.address).into())?;
+    set(&mut cfg, Some("rpc"), "laddr", format!("tcp://{}", opts.rpc_laddr).into())?;
+    set(&mut cfg, Some("p2p"), "laddr", format!("tcp://{}", opts.p2p_laddr).into())?;
+    // Local networks: several nodes on one host.
+    set(&mut cfg, Some("p2p"), "addr_book_strict", false.into())?;
+    set(&mut cfg, Some("p2p"), "allow_duplicate_ip", true.into())?;
+    // Index every event attribute so `tx_search` finds transactions by them.
+    set(&mut cfg, Some("tx_index"), "indexer", "kv".into())?;
+    std::fs::write(&path, toml::to_string(&cfg)?)?;
+    Ok(())
+}
+
+fn read_genesis(home: &Home) -> Result<serde_json::Value> {
+    let bytes = std::fs::read(home.genesis()).with_context(|| format!("reading {}", home.genesis().display()))?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+fn write_genesis(home: &Home, genesis: &serde_json::Value) -> Result<()> {
+    let tmp = home.genesis().with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(genesis)?)?;
+    std::fs::rename(&tmp, home.genesis())?;
+    Ok(())
+}
+
+/// `openledgerd genesis add-account DIR ADDR AMOUNT`: fund an account in genesis.
+pub fn genesis_add_account(home: &Home, address: &str, amount: &str) -> Result<()> {
+    let addr = Address::parse(address).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (amount, denom) = match parse_coin(amount) {
+        Ok(c) => c,
+        Err(_) => (openledger_framework::amount::parse_amount(amount).map_err(|e| anyhow::anyhow!("amount: {e}"))?, openledger_token::DENOM.to_string()),
+    };
+    if denom != openledger_token::DENOM {
+        bail!("unknown denom {denom:?}: this chain's denom is {}", openledger_token::DENOM);
+    }
+    let mut genesis = read_genesis(home)?;
+    let mut app_state: AppState = serde_json::from_value(genesis["app_state"].clone()).context("genesis app_state")?;
+    let addr_s = addr.to_string();
+    if app_state.token.balances.iter().any(|b| b.address == addr_s) {
+        bail!("{addr_s} already has a genesis balance");
+    }
+    app_state.auth.accounts.push(openledger_proto::openledger::auth::v1::GenesisAccount { address: addr_s.clone() });
+    app_state.token.balances.push(openledger_proto::openledger::token::v1::GenesisBalance {
+        address: addr_s,
+        coins: vec![openledger_proto::openledger::token::v1::GenesisCoin { denom, amount: amount.to_string() }],
+    });
+    genesis["app_state"] = serde_json::to_value(&app_state)?;
+    write_genesis(home, &genesis)
+}
+
+/// A running node: ABCI on a thread per CometBFT connection, gRPC on tokio.
+pub struct RunningNode {
+    pub app: App,
+    pub abci_addr: String,
+    pub grpc_addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    grpc_task: Option<tokio::task::JoinHandle<Result<()>>>,
+}
+
+impl RunningNode {
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.grpc_task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
+    let settings = NodeSettings {
+        min_gas_price_atto: parse_gas_price(&config.mempool.min_gas_price).map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
+    };
+    std::fs::create_dir_all(home.state_dir())?;
+    let storage = cnidarium::Storage::load(home.state_dir(), vec![]).await.context("opening the state store")?;
+    let app = App::new(storage, tokio::runtime::Handle::current(), settings);
+
+    let server = tendermint_abci::ServerBuilder::new(4 * 1024 * 1024)
+        .bind(config.abci.address.as_str(), app.clone())
+        .map_err(|e| anyhow::anyhow!("binding ABCI on {}: {e}", config.abci.address))?;
+    let abci_addr = server.local_addr();
+    std::thread::Builder::new().name("abci-listener".into()).spawn(move || {
+        if let Err(e) = server.listen() {
+            tracing::error!("ABCI server stopped: {e}");
+        }
+    })?;
+
+    let grpc_addr: SocketAddr = config.grpc.address.parse().with_context(|| format!("grpc address {:?}", config.grpc.address))?;
+    // Bind first so a port clash is reported now, not in the background.
+    std::net::TcpListener::bind(grpc_addr).with_context(|| format!("binding gRPC on {grpc_addr}"))?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let grpc_task = tokio::spawn(crate::grpc::serve(app.clone(), grpc_addr, async {
+        let _ = rx.await;
+    }));
+    Ok(RunningNode { app, abci_addr, grpc_addr, shutdown: Some(tx), grpc_task: Some(grpc_task) })
+}
+
+pub fn home_or_default(home: Option<PathBuf>, default_name: &str) -> PathBuf {
+    home.unwrap_or_else(|| {
+        let base = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        base.join(default_name)
+    })
+}
+
+pub fn ensure_dir(p: &Path) -> Result<()> {
+    std::fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))
+}
