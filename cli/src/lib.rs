@@ -1,1 +1,3 @@
 pub mod keyring;
+pub mod rpc;
+pub mod txbuilder;
