@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use cnidarium::{Snapshot, StagedWriteBatch, StateDelta, StateRead, StateWrite, Storage};
 use futures::StreamExt;
-use openledger_framework::{sdk, Address, ChainError, QueryError};
+use openledger_framework::{sdk, Address, ChainError, QueryError, StoreWrite};
 use openledger_token::component::Vote;
 use openledger_token::state_ext::{TokenRead, TokenWrite};
 use tendermint::abci::Event;
@@ -20,6 +20,12 @@ use crate::pipeline::{execute_tx, TxEnv, TxOutcome};
 use crate::tx::{self, verify_signature, DecodedTx};
 
 const CHAIN_ID_KEY: &str = "app/chain_id";
+/// Written every block: the height and block time (seconds) the state was produced at.
+/// Besides being useful to modules, it makes every version non-empty, so the store's
+/// latest version always equals the last committed height (an empty JMT version would
+/// not be persisted, and Info would report a stale height after a restart).
+const BLOCK_HEIGHT_KEY: &str = "app/block_height";
+const BLOCK_TIME_KEY: &str = "app/block_time";
 
 /// Node-local settings that are not consensus: they only shape this node's mempool.
 #[derive(Clone, Debug)]
@@ -69,6 +75,8 @@ pub struct BlockOutcome {
 
 pub struct BlockInput<'a> {
     pub height: u64,
+    /// Block time from the header, in seconds since the epoch (consensus time, never wall-clock).
+    pub time_seconds: i64,
     pub txs: &'a [Vec<u8>],
     pub last_commit: &'a [Vote],
 }
@@ -149,6 +157,8 @@ impl App {
         let preverified = preverify(&snap, &decoded, &chain_id).await;
 
         let mut delta = StateDelta::new(snap);
+        delta.put_u64(BLOCK_HEIGHT_KEY.to_string(), input.height);
+        delta.put_raw(BLOCK_TIME_KEY.to_string(), input.time_seconds.to_be_bytes().to_vec());
         let mut tx_results = Vec::with_capacity(decoded.len());
         for (d, pre) in decoded.iter().zip(&preverified) {
             let outcome = match d {
@@ -217,6 +227,12 @@ impl App {
                 delta.put_account(&acct, &s.address);
             }
         }
+        let env = TxEnv { chain_id: &chain_id, height, params: &params, sig_check: SigCheck::Verify, preverified: &[] };
+        let outcome = execute_tx(&mut delta, &tx, &env, false).await;
+        if outcome.code != 0 {
+            return Ok(outcome);
+        }
+        // The ante saw committed balances; fees this node already queued count too.
         let payer_pending = pending.first().copied().flatten().map_or(0, |p| p.fees);
         let balance = snap.balance(&tx.fee_payer()).await?;
         if balance < payer_pending.saturating_add(tx.fee) {
@@ -225,9 +241,7 @@ impl App {
                 payer_pending.saturating_add(tx.fee)
             )));
         }
-        let env = TxEnv { chain_id: &chain_id, height, params: &params, sig_check: SigCheck::Verify, preverified: &[] };
-        let outcome = execute_tx(&mut delta, &tx, &env, false).await;
-        if outcome.code == 0 {
+        {
             let mut m = self.inner.mempool.lock().map_err(|_| sdk::internal("poisoned"))?;
             for (i, s) in tx.signers.iter().enumerate() {
                 let entry = m.pending.entry(s.address).or_default();

@@ -9,6 +9,7 @@ pub mod grpc;
 pub mod node;
 pub mod pipeline;
 pub mod query;
+pub mod testing;
 pub mod tx;
 
 pub use app::{App, BlockInput, BlockOutcome, NodeSettings};

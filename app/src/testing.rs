@@ -1,0 +1,316 @@
+//! An in-process ABCI 2.0 consensus driver: drives the real `App` (real cnidarium on
+//! RocksDB in a temporary directory) through InitChain → FinalizeBlock → Commit using
+//! the same `tendermint_abci::Application` calls CometBFT makes. Integration tests and
+//! the benchmark use it; after every block it checks token conservation.
+use std::path::{Path, PathBuf};
+
+use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
+use openledger_framework::Address;
+use openledger_proto::cosmos::auth::v1beta1 as auth;
+use openledger_proto::cosmos::bank::v1beta1 as bank;
+use openledger_proto::openledger::auth::v1::GenesisAccount;
+use openledger_proto::openledger::token::v1::{GenesisBalance, GenesisCoin, ValidatorAccount};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tendermint_abci::Application;
+use tendermint_proto::v0_38::abci as pb;
+
+use crate::app::{check_supply_invariant, App, NodeSettings};
+use crate::genesis::{default_auth_params, AppState};
+
+pub const TEST_CHAIN_ID: &str = "openledger-test";
+
+/// A deterministic secp256k1 key for test account `i`.
+pub fn test_key(i: u64) -> SignerKey {
+    let mut seed = Sha256::digest(format!("openledger test key {i}").as_bytes());
+    loop {
+        if let Ok(k) = k256::ecdsa::SigningKey::from_slice(&seed) {
+            return SignerKey::Secp256k1(k);
+        }
+        seed = Sha256::digest(seed);
+    }
+}
+
+/// A deterministic ed25519 key for test account `i`.
+pub fn test_ed25519_key(i: u64) -> SignerKey {
+    let seed: [u8; 32] = Sha256::digest(format!("openledger ed25519 test key {i}").as_bytes()).into();
+    SignerKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
+}
+
+/// A validator of the simulated network: consensus address and power.
+#[derive(Clone, Debug)]
+pub struct TestValidator {
+    pub consensus_address: [u8; 20],
+    pub power: i64,
+    pub operator: Address,
+}
+
+pub struct TestNodeBuilder {
+    funded: Vec<(SignerKey, u128)>,
+    validators: Vec<TestValidator>,
+    min_gas_price_atto: u128,
+    dir: Option<PathBuf>,
+}
+
+impl TestNodeBuilder {
+    /// Accounts 0..n (from `test_key`), each funded with `amount`.
+    pub fn funded_accounts(mut self, n: u64, amount: u128) -> Self {
+        self.funded.extend((0..n).map(|i| (test_key(i), amount)));
+        self
+    }
+
+    pub fn fund(mut self, key: SignerKey, amount: u128) -> Self {
+        self.funded.push((key, amount));
+        self
+    }
+
+    pub fn validator(mut self, v: TestValidator) -> Self {
+        self.validators.push(v);
+        self
+    }
+
+    pub fn min_gas_price_atto(mut self, p: u128) -> Self {
+        self.min_gas_price_atto = p;
+        self
+    }
+
+    /// Store the chain in `dir` (kept), instead of a fresh temporary directory.
+    pub fn dir(mut self, dir: &Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
+    }
+
+    pub fn app_state(&self) -> AppState {
+        let mut s = AppState::default();
+        s.auth.params = Some(default_auth_params());
+        s.token.params = Some(openledger_token::component::default_params());
+        for (k, amount) in &self.funded {
+            s.auth.accounts.push(GenesisAccount { address: k.address().to_string() });
+            s.token.balances.push(GenesisBalance {
+                address: k.address().to_string(),
+                coins: vec![GenesisCoin { denom: "uopen".into(), amount: amount.to_string() }],
+            });
+        }
+        for v in &self.validators {
+            s.token.validator_accounts.push(ValidatorAccount {
+                consensus_address: hex::encode_upper(v.consensus_address),
+                operator_address: v.operator.to_string(),
+            });
+        }
+        s
+    }
+
+    pub fn build(self) -> TestNode {
+        let app_state = serde_json::to_vec(&self.app_state()).expect("genesis serialises");
+        let (dir, tmp) = match &self.dir {
+            Some(d) => (d.clone(), None),
+            None => {
+                let t = tempfile::tempdir().expect("tempdir");
+                (t.path().to_path_buf(), Some(t))
+            }
+        };
+        let mut node = TestNode::open(&dir, tmp, self.min_gas_price_atto, self.validators.clone());
+        let resp = Application::init_chain(&node.app, pb::RequestInitChain {
+            chain_id: TEST_CHAIN_ID.into(),
+            app_state_bytes: app_state.into(),
+            initial_height: 1,
+            ..Default::default()
+        });
+        node.genesis_app_hash = resp.app_hash.to_vec();
+        node
+    }
+}
+
+pub struct TestNode {
+    pub app: App,
+    rt: Option<tokio::runtime::Runtime>,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    pub height: u64,
+    pub genesis_app_hash: Vec<u8>,
+    pub app_hashes: Vec<Vec<u8>>,
+    pub validators: Vec<TestValidator>,
+    min_gas_price_atto: u128,
+    /// Block time advances one second per block from this fixed start (never wall-clock).
+    pub time_seconds: i64,
+}
+
+impl TestNode {
+    pub fn builder() -> TestNodeBuilder {
+        TestNodeBuilder { funded: vec![], validators: vec![], min_gas_price_atto: 0, dir: None }
+    }
+
+    fn open(dir: &Path, tmp: Option<tempfile::TempDir>, min_gas_price_atto: u128, validators: Vec<TestValidator>) -> TestNode {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let storage = rt.block_on(cnidarium::Storage::load(dir.join("state"), vec![])).expect("storage");
+        let app = App::new(storage, rt.handle().clone(), NodeSettings { min_gas_price_atto });
+        let info = Application::info(&app, pb::RequestInfo::default());
+        TestNode {
+            app,
+            rt: Some(rt),
+            dir: dir.to_path_buf(),
+            _tmp: tmp,
+            height: info.last_block_height as u64,
+            genesis_app_hash: vec![],
+            app_hashes: vec![],
+            validators,
+            min_gas_price_atto,
+            time_seconds: 1_700_000_000,
+        }
+    }
+
+    /// Simulate a crash and restart: drop the app and its storage, reopen the same
+    /// directory, and handshake through Info.
+    pub fn restart(mut self) -> TestNode {
+        let tmp = self._tmp.take();
+        let dir = self.dir.clone();
+        let hashes = std::mem::take(&mut self.app_hashes);
+        let genesis = std::mem::take(&mut self.genesis_app_hash);
+        let validators = self.validators.clone();
+        let p = self.min_gas_price_atto;
+        let time = self.time_seconds;
+        let rt = self.rt.take();
+        let storage = self.app.storage().clone();
+        drop(self);
+        if let Some(rt) = rt {
+            rt.block_on(storage.release());
+            rt.shutdown_background();
+        }
+        let mut node = TestNode::open(&dir, tmp, p, validators);
+        node.app_hashes = hashes;
+        node.genesis_app_hash = genesis;
+        node.time_seconds = time;
+        node
+    }
+
+    pub fn rt(&self) -> &tokio::runtime::Runtime {
+        self.rt.as_ref().expect("runtime present")
+    }
+
+    fn last_commit(&self) -> Option<pb::CommitInfo> {
+        if self.height == 0 {
+            return None;
+        }
+        Some(pb::CommitInfo {
+            round: 0,
+            votes: self
+                .validators
+                .iter()
+                .map(|v| pb::VoteInfo {
+                    validator: Some(pb::Validator { address: v.consensus_address.to_vec().into(), power: v.power }),
+                    block_id_flag: tendermint_proto::v0_38::types::BlockIdFlag::Commit as i32,
+                })
+                .collect(),
+        })
+    }
+
+    /// FinalizeBlock only (no Commit): for crash tests.
+    pub fn finalize_only(&mut self, txs: Vec<Vec<u8>>) -> pb::ResponseFinalizeBlock {
+        Application::finalize_block(&self.app, pb::RequestFinalizeBlock {
+            txs: txs.into_iter().map(Into::into).collect(),
+            decided_last_commit: self.last_commit(),
+            height: (self.height + 1) as i64,
+            time: Some(tendermint_proto::google::protobuf::Timestamp { seconds: self.time_seconds + 1, nanos: 0 }),
+            ..Default::default()
+        })
+    }
+
+    /// One block: ProcessProposal must accept, FinalizeBlock, Commit; then the
+    /// conservation invariant is checked on the committed state.
+    pub fn execute_block(&mut self, txs: Vec<Vec<u8>>) -> pb::ResponseFinalizeBlock {
+        let pp = Application::process_proposal(&self.app, pb::RequestProcessProposal {
+            txs: txs.iter().cloned().map(Into::into).collect(),
+            height: (self.height + 1) as i64,
+            ..Default::default()
+        });
+        assert_eq!(pp.status, pb::response_process_proposal::ProposalStatus::Accept as i32, "proposal rejected");
+        self.execute_block_unchecked(txs)
+    }
+
+    /// As `execute_block` but without ProcessProposal (a block CometBFT decided anyway).
+    pub fn execute_block_unchecked(&mut self, txs: Vec<Vec<u8>>) -> pb::ResponseFinalizeBlock {
+        let resp = self.finalize_only(txs);
+        Application::commit(&self.app);
+        self.height += 1;
+        self.time_seconds += 1;
+        self.app_hashes.push(resp.app_hash.to_vec());
+        let snap = self.app.storage().latest_snapshot();
+        self.rt().block_on(check_supply_invariant(&snap)).expect("supply == sum of balances");
+        resp
+    }
+
+    pub fn check_tx(&self, tx: &[u8]) -> pb::ResponseCheckTx {
+        Application::check_tx(&self.app, pb::RequestCheckTx { tx: tx.to_vec().into(), r#type: pb::CheckTxType::New as i32 })
+    }
+
+    pub fn query(&self, path: &str, data: Vec<u8>, height: u64) -> pb::ResponseQuery {
+        Application::query(&self.app, pb::RequestQuery { data: data.into(), path: path.into(), height: height as i64, prove: false })
+    }
+
+    pub fn balance_at(&self, addr: &Address, height: u64) -> u128 {
+        let r = self.query(
+            "/cosmos.bank.v1beta1.Query/Balance",
+            bank::QueryBalanceRequest { address: addr.to_string(), denom: "uopen".into() }.encode_to_vec(),
+            height,
+        );
+        assert_eq!(r.code, 0, "balance query failed: {}", r.log);
+        let resp = bank::QueryBalanceResponse::decode(r.value.as_ref()).expect("decode");
+        resp.balance.expect("coin").amount.parse().expect("amount")
+    }
+
+    pub fn balance(&self, addr: &Address) -> u128 {
+        self.balance_at(addr, 0)
+    }
+
+    pub fn account(&self, addr: &Address) -> Option<auth::BaseAccount> {
+        let r = self.query(
+            "/cosmos.auth.v1beta1.Query/Account",
+            auth::QueryAccountRequest { address: addr.to_string() }.encode_to_vec(),
+            0,
+        );
+        if r.code != 0 {
+            return None;
+        }
+        let any = auth::QueryAccountResponse::decode(r.value.as_ref()).expect("decode").account.expect("any");
+        Some(auth::BaseAccount::decode(any.value.as_slice()).expect("base account"))
+    }
+
+    /// A signed MsgSend from `key` with its current account number and sequence.
+    pub fn send_tx(&self, key: &SignerKey, to: &Address, amount: u128, fee: u128, gas: u64) -> Vec<u8> {
+        let acct = self.account(&key.address()).expect("sender account exists");
+        let spec = TxSpec::new(vec![txbuilder::msg_send(&key.address(), to, amount)], fee, gas);
+        txbuilder::sign_tx(&spec, key, TEST_CHAIN_ID, acct.account_number, acct.sequence)
+    }
+
+    /// A digest of all module state (every key but the per-block `app/block_*` ones):
+    /// equal digests before and after a block mean the block changed no module state.
+    pub fn state_digest(&self) -> Vec<u8> {
+        use cnidarium::StateRead;
+        use futures::StreamExt;
+        let snap = self.app.storage().latest_snapshot();
+        self.rt().block_on(async move {
+            let mut h = Sha256::new();
+            let mut stream = std::pin::pin!(snap.prefix_raw(""));
+            while let Some(item) = stream.next().await {
+                let (k, v) = item.expect("read state");
+                if k.starts_with("app/block_") {
+                    continue;
+                }
+                h.update((k.len() as u64).to_be_bytes());
+                h.update(k.as_bytes());
+                h.update((v.len() as u64).to_be_bytes());
+                h.update(&v);
+            }
+            h.finalize().to_vec()
+        })
+    }
+
+    pub fn last_app_hash(&self) -> Vec<u8> {
+        self.app_hashes.last().cloned().unwrap_or_else(|| self.genesis_app_hash.clone())
+    }
+}
+
+/// Attribute value of the first event of `kind` with `key`, in a list of ABCI events.
+pub fn event_attr(events: &[pb::Event], kind: &str, key: &str) -> Option<String> {
+    events.iter().filter(|e| e.r#type == kind).flat_map(|e| &e.attributes).find(|a| a.key == key).map(|a| a.value.clone())
+}
