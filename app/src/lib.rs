@@ -1,5 +1,6 @@
 //! The OpenLedger ABCI 2.0 application: transaction pipeline, storage, query routing
 //! and the gRPC server. The `openledgerd` binary (main.rs) wires them to CometBFT.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod abci;
 pub mod ante;
 pub mod app;

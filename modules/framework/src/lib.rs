@@ -1,6 +1,7 @@
 //! The module framework shared by every OpenLedger state-machine module: addresses,
 //! the amount type, errors with stable codes, deterministic gas, typed store access
 //! and the event builder. Modules depend on this crate, never on each other's keys.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod address;
 pub mod amount;
 pub mod error;

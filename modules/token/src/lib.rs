@@ -1,6 +1,7 @@
 //! The token module owns OPEN: accounts (number, sequence, public key), balances,
 //! total supply, module accounts and the payment of fees to validators. Other modules
 //! move tokens only through `state_ext::TokenWrite`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod component;
 pub mod error;
 pub mod events;

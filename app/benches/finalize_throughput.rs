@@ -1,0 +1,112 @@
+//! FinalizeBlock+Commit throughput of signed transfers, beside the secp256k1
+//! signature-verification rate measured in the same run on the same cores.
+//!
+//!     cargo bench -p openledger-app --bench finalize_throughput
+//!
+//! Environment: BENCH_ACCOUNTS (default 10000), BENCH_TXS_PER_BLOCK (5000),
+//! BENCH_BLOCKS (4). Output: one line per block and a summary with the ratio
+//! pipeline / ceiling. The ceiling is verification alone, with the same thread count
+//! the node uses for its parallel pre-verification.
+use std::time::Instant;
+
+use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
+use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Verify `n` (key, message, signature) triples on `threads` threads; returns sigs/s.
+fn verification_rate(items: &[(k256::ecdsa::VerifyingKey, Vec<u8>, k256::ecdsa::Signature)], threads: usize) -> f64 {
+    use k256::ecdsa::signature::Verifier;
+    let start = Instant::now();
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        for part in items.chunks(chunk) {
+            s.spawn(move || {
+                for (vk, msg, sig) in part {
+                    assert!(vk.verify(msg, sig).is_ok());
+                }
+            });
+        }
+    });
+    items.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let accounts = env("BENCH_ACCOUNTS", 10_000) as u64;
+    let per_block = env("BENCH_TXS_PER_BLOCK", 5_000);
+    let blocks = env("BENCH_BLOCKS", 4);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(per_block as u64 <= accounts, "each sender signs once per block");
+
+    eprintln!("setting up {accounts} funded accounts…");
+    let keys: Vec<SignerKey> = (0..accounts).map(test_key).collect();
+    let mut builder = TestNode::builder();
+    for k in &keys {
+        builder = builder.fund(k.clone(), 1_000_000_000);
+    }
+    let mut node = builder.build();
+
+    eprintln!("signing {} transfers…", per_block * blocks);
+    // Block b: senders b*per_block .. (mod accounts), each sending to the next account.
+    let mut block_txs: Vec<Vec<Vec<u8>>> = Vec::with_capacity(blocks);
+    let mut ceiling_items = Vec::new();
+    let mut sequences = vec![0u64; accounts as usize];
+    for b in 0..blocks {
+        let mut txs = Vec::with_capacity(per_block);
+        for j in 0..per_block {
+            let i = (b * per_block + j) % accounts as usize;
+            let from = &keys[i];
+            let to = keys[(i + 1) % accounts as usize].address();
+            let spec = TxSpec::new(vec![txbuilder::msg_send(&from.address(), &to, 1)], 5_000, 200_000);
+            // Genesis assigns account numbers in funding order.
+            let tx = txbuilder::sign_tx(&spec, from, TEST_CHAIN_ID, i as u64, sequences[i]);
+            sequences[i] += 1;
+            if b == 0 {
+                if let SignerKey::Secp256k1(k) = from {
+                    let body = spec.body_bytes();
+                    let auth = spec.auth_info_bytes(from, 0);
+                    let msg = txbuilder::sign_bytes(&body, &auth, TEST_CHAIN_ID, i as u64);
+                    let raw = <cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw as prost::Message>::decode(tx.as_slice()).unwrap();
+                    let sig = k256::ecdsa::Signature::from_slice(&raw.signatures[0]).unwrap();
+                    ceiling_items.push((*k.verifying_key(), msg, sig));
+                }
+            }
+            txs.push(tx);
+        }
+        block_txs.push(txs);
+    }
+
+    // Ceiling, measured now on the same cores: signature verification alone.
+    let ceiling = verification_rate(&ceiling_items, threads);
+    let single = verification_rate(&ceiling_items[..ceiling_items.len().min(2000)], 1);
+
+    let mut total_txs = 0usize;
+    let mut total_secs = 0f64;
+    for (b, txs) in block_txs.into_iter().enumerate() {
+        let n = txs.len();
+        let t0 = Instant::now();
+        let resp = node.finalize_only(txs);
+        let t1 = Instant::now();
+        node.commit();
+        let t2 = Instant::now();
+        let failed = resp.tx_results.iter().filter(|r| r.code != 0).count();
+        assert_eq!(failed, 0, "first failure: {:?}", resp.tx_results.iter().find(|r| r.code != 0).map(|r| &r.log));
+        let secs = (t2 - t0).as_secs_f64();
+        println!(
+            "block {}: {n} txs  finalize {:.0} ms  commit {:.0} ms  {:.0} tx/s",
+            b + 1,
+            (t1 - t0).as_secs_f64() * 1e3,
+            (t2 - t1).as_secs_f64() * 1e3,
+            n as f64 / secs
+        );
+        total_txs += n;
+        total_secs += secs;
+    }
+    let pipeline = total_txs as f64 / total_secs;
+    println!("accounts {accounts}, blocks {blocks} x {per_block} txs, threads {threads}");
+    println!("secp256k1 verify ceiling ({threads} threads): {ceiling:.0} sig/s (1 thread: {single:.0} sig/s)");
+    println!("FinalizeBlock+Commit pipeline: {pipeline:.0} tx/s");
+    println!("ratio pipeline / ceiling: {:.2}", pipeline / ceiling);
+}

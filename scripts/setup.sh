@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and running OpenLedger needs, idempotently and quickly when
+# everything is already present: the C/C++ toolchain pieces RocksDB's build needs
+# (libclang for bindgen, a C++ compiler) and the pinned CometBFT.
+# Prints `export` lines for the environment the other scripts use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >&2
+fi
+
+command -v cargo >/dev/null 2>&1 || { echo "setup: Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
+command -v go >/dev/null 2>&1 || { echo "setup: Go is required to install CometBFT: https://go.dev/dl" >&2; exit 1; }
+
+COMETBFT_BIN=$(testnet/install-cometbft.sh | tail -n 1)
+echo "export COMETBFT=$COMETBFT_BIN"
+echo "export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/openledger-target}"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The one command that runs every test on a fresh machine: installs what is missing,
+# builds every binary (end-to-end tests drive openledgerd, openledger and cometbft),
+# then runs the whole workspace's tests: unit, in-process consensus driver, and
+# end-to-end against real CometBFT on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(scripts/setup.sh)"
+cargo build --workspace --bins
+cargo test --workspace --no-fail-fast "$@"
