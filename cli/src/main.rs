@@ -393,6 +393,21 @@ async fn send(kr: Keyring, node: &NodeOpts, from: &str, to: &str, amount: &str, 
     };
     spec.gas_limit = gas;
     spec.fee = explicit_fee.unwrap_or_else(|| ceil_mul(gas, price));
+    // A send that cannot be paid would be included, fail, and still cost the fee:
+    // refuse it here, with one line.
+    let balance = {
+        let mut c = bank::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| format!("cannot reach gRPC at {}", node.grpc))?;
+        let r = c
+            .balance(bank::QueryBalanceRequest { address: key.address.to_string(), denom: txbuilder::DENOM.into() })
+            .await
+            .map_err(|s| anyhow!("{}", s.message()))?
+            .into_inner();
+        r.balance.map_or(0, |c| c.amount.parse::<u128>().unwrap_or(0))
+    };
+    let needed = amount.saturating_add(spec.fee);
+    if balance < needed {
+        bail!("insufficient funds: {} has {balance}uopen, the send needs {needed}uopen ({amount}uopen + {}uopen fee)", key.name, spec.fee);
+    }
     if !flags.yes {
         eprintln!("send {amount}uopen from {} to {to} (fee {}uopen, gas {gas}) on {network}", key.address, spec.fee);
         eprint!("confirm transaction before signing and broadcasting [y/N]: ");
