@@ -34,6 +34,7 @@ fn verification_rate(items: &[(k256::ecdsa::VerifyingKey, Vec<u8>, k256::ecdsa::
 }
 
 fn main() {
+    tracing_subscriber::fmt().with_env_filter(std::env::var("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into())).with_writer(std::io::stderr).init();
     let accounts = env("BENCH_ACCOUNTS", 10_000) as u64;
     let per_block = env("BENCH_TXS_PER_BLOCK", 5_000);
     let blocks = env("BENCH_BLOCKS", 4);
@@ -63,10 +64,10 @@ fn main() {
             // Genesis assigns account numbers in funding order.
             let tx = txbuilder::sign_tx(&spec, from, TEST_CHAIN_ID, i as u64, sequences[i]);
             sequences[i] += 1;
-            if b == 0 {
+            {
                 if let SignerKey::Secp256k1(k) = from {
                     let body = spec.body_bytes();
-                    let auth = spec.auth_info_bytes(from, 0);
+                    let auth = spec.auth_info_bytes(from, sequences[i] - 1);
                     let msg = txbuilder::sign_bytes(&body, &auth, TEST_CHAIN_ID, i as u64);
                     let raw = <cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw as prost::Message>::decode(tx.as_slice()).unwrap();
                     let sig = k256::ecdsa::Signature::from_slice(&raw.signatures[0]).unwrap();
@@ -78,8 +79,9 @@ fn main() {
         block_txs.push(txs);
     }
 
-    // Ceiling, measured now on the same cores: signature verification alone.
-    let ceiling = verification_rate(&ceiling_items, threads);
+    // Ceiling, measured in this run on the same cores: verifying every signature of the
+    // run (keys already parsed), before and after the pipeline; the higher rate counts.
+    let ceiling_before = verification_rate(&ceiling_items, threads);
     let single = verification_rate(&ceiling_items[..ceiling_items.len().min(2000)], 1);
 
     let mut total_txs = 0usize;
@@ -105,6 +107,7 @@ fn main() {
         total_secs += secs;
     }
     let pipeline = total_txs as f64 / total_secs;
+    let ceiling = ceiling_before.max(verification_rate(&ceiling_items, threads));
     println!("accounts {accounts}, blocks {blocks} x {per_block} txs, threads {threads}");
     println!("secp256k1 verify ceiling ({threads} threads): {ceiling:.0} sig/s (1 thread: {single:.0} sig/s)");
     println!("FinalizeBlock+Commit pipeline: {pipeline:.0} tx/s");

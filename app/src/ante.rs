@@ -79,8 +79,13 @@ fn check_timeout_height(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), Cha
     Ok(())
 }
 
+/// The one out-of-gas error, in the Cosmos SDK's words.
+pub fn out_of_gas_error(meter: &openledger_framework::GasMeter) -> ChainError {
+    sdk::out_of_gas(format!("out of gas; gasWanted: {}, gasUsed: {}: out of gas", meter.limit(), meter.used_uncapped()))
+}
+
 fn out_of_gas(ctx: &AnteContext<'_>) -> ChainError {
-    sdk::out_of_gas(format!("out of gas; gasWanted: {}, gasUsed: {}: out of gas", ctx.meter.limit(), ctx.meter.used_uncapped()))
+    out_of_gas_error(ctx.meter)
 }
 
 fn consume_gas_for_tx_size(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
@@ -140,7 +145,7 @@ fn check_sequences(tx: &DecodedTx, accounts: &[BaseAccount]) -> Result<(), Chain
 fn consume_gas_for_signatures(keys: &[PubKey], ctx: &AnteContext<'_>) -> Result<(), ChainError> {
     for k in keys {
         let cost = match k {
-            PubKey::Secp256k1(_) => ctx.params.sig_verify_cost_secp256k1,
+            PubKey::Secp256k1(..) => ctx.params.sig_verify_cost_secp256k1,
             PubKey::Ed25519(_) => ctx.params.sig_verify_cost_ed25519,
         };
         ctx.meter.consume(cost).map_err(|_| out_of_gas(ctx))?;

@@ -4,19 +4,21 @@
 //! `prepare_commit`, writing nothing; Commit writes the staged batch atomically. So a
 //! crash at any point leaves the store at the last committed height, which Info reports,
 //! and CometBFT's handshake replays the rest.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use cnidarium::{Snapshot, StagedWriteBatch, StateDelta, StateRead, StateWrite, Storage};
 use futures::StreamExt;
 use openledger_framework::{sdk, Address, ChainError, QueryError, StoreWrite};
 use openledger_token::component::Vote;
+use openledger_proto::cosmos::auth::v1beta1::BaseAccount;
 use openledger_token::state_ext::{TokenRead, TokenWrite};
 use tendermint::abci::Event;
 
 use crate::ante::{required_fee, AnteRead, Preverified, SigCheck};
 use crate::genesis::{init_genesis, AppState};
 use crate::pipeline::{execute_tx, TxEnv, TxOutcome};
+use crate::prefetch::{self, PrefetchMap, Prefetched};
 use crate::tx::{self, verify_signature, DecodedTx};
 
 const CHAIN_ID_KEY: &str = "app/chain_id";
@@ -149,14 +151,24 @@ impl App {
         let chain_id = Self::chain_id(&snap).await?;
         let params = snap.auth_params().await?;
 
-        // Decode everything first; then verify signatures in parallel, off the
-        // sequential path. Verification is a pure function of its inputs, so reusing
-        // the result during execution cannot change any outcome.
+        // Decode everything first; read what the block will read, concurrently; then
+        // verify signatures in parallel, off the sequential path. Verification is a
+        // pure function of its inputs, so reusing its result cannot change an outcome.
+        // Phase timings go to the debug log only; they never touch state.
+        let t_start = std::time::Instant::now();
         let decoded: Vec<Result<DecodedTx, ChainError>> =
             input.txs.iter().map(|b| tx::decode(b, &params, false)).collect();
-        let preverified = preverify(&snap, &decoded, &chain_id).await;
+        let t_decoded = t_start.elapsed();
+        let mut keys = BTreeSet::new();
+        for t in decoded.iter().flatten() {
+            t.prefetch_keys(&mut keys);
+        }
+        let prefetched = prefetch::fetch(&snap, keys, 64).await;
+        let t_prefetched = t_start.elapsed();
+        let preverified = preverify(&prefetched, &decoded, &chain_id);
+        let t_verified = t_start.elapsed();
 
-        let mut delta = StateDelta::new(snap);
+        let mut delta = StateDelta::new(Prefetched::new(snap, prefetched));
         delta.put_u64(BLOCK_HEIGHT_KEY.to_string(), input.height);
         delta.put_raw(BLOCK_TIME_KEY.to_string(), input.time_seconds.to_be_bytes().to_vec());
         let mut tx_results = Vec::with_capacity(decoded.len());
@@ -171,13 +183,30 @@ impl App {
             tx_results.push(outcome);
         }
 
+        let t_executed = t_start.elapsed();
         // End of block: modules' hooks in a fixed order.
         let mut end = StateDelta::new(&mut delta);
         openledger_token::component::end_block(&mut end, input.last_commit).await?;
         let (_, events) = end.apply();
 
+        // Move the block's writes onto the bare snapshot, which is what storage commits.
+        let (prefetched_snap, changes) = delta.flatten();
+        let mut delta = StateDelta::new(prefetched_snap.into_inner());
+        changes.apply_to(&mut delta);
+        let t_moved = t_start.elapsed();
         let batch = self.inner.storage.prepare_commit(delta).await?;
         let app_hash = batch.root_hash().0.to_vec();
+        tracing::debug!(
+            height = input.height,
+            txs = input.txs.len(),
+            decode_ms = t_decoded.as_millis() as u64,
+            prefetch_ms = (t_prefetched - t_decoded).as_millis() as u64,
+            verify_ms = (t_verified - t_prefetched).as_millis() as u64,
+            execute_ms = (t_executed - t_verified).as_millis() as u64,
+            end_block_ms = (t_moved - t_executed).as_millis() as u64,
+            hash_ms = (t_start.elapsed() - t_moved).as_millis() as u64,
+            "finalized block"
+        );
         *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? = Some(PendingBlock { height: input.height, batch });
         Ok(BlockOutcome { tx_results, events, app_hash })
     }
@@ -304,31 +333,9 @@ impl App {
     }
 }
 
-/// Verify, in parallel, the signatures of txs whose signers already exist in `snap`.
-async fn preverify(snap: &Snapshot, txs: &[Result<DecodedTx, ChainError>], chain_id: &str) -> Vec<Vec<Option<Preverified>>> {
-    // Account numbers of all signers, looked up concurrently.
-    let lookups: Vec<(usize, usize, Address)> = txs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| t.as_ref().ok().map(|t| (i, t)))
-        .flat_map(|(i, t)| t.signers.iter().enumerate().map(move |(j, s)| (i, j, s.address)))
-        .collect();
-    let numbers: Vec<Option<(u64, Option<tx::PubKey>)>> = futures::stream::iter(lookups.iter().map(|(_, _, a)| {
-        let snap = snap.clone();
-        let a = *a;
-        async move {
-            snap.account(&a).await.ok().flatten().map(|acct| {
-                let recorded = acct.pub_key.as_ref().and_then(|k| {
-                    tx::PubKey::from_any(&cosmos_sdk_proto::Any { type_url: k.type_url.clone(), value: k.value.clone() }).ok()
-                });
-                (acct.account_number, recorded)
-            })
-        }
-    }))
-    .buffered(64)
-    .collect()
-    .await;
-
+/// Verify, in parallel, the signatures of txs whose signers' accounts were prefetched
+/// (so their account numbers and recorded keys are known before execution).
+fn preverify(prefetched: &PrefetchMap, txs: &[Result<DecodedTx, ChainError>], chain_id: &str) -> Vec<Vec<Option<Preverified>>> {
     struct Job<'a> {
         tx: usize,
         signer: usize,
@@ -337,11 +344,17 @@ async fn preverify(snap: &Snapshot, txs: &[Result<DecodedTx, ChainError>], chain
         t: &'a DecodedTx,
     }
     let mut jobs = Vec::new();
-    for ((i, j, _), n) in lookups.iter().zip(numbers) {
-        let Some((account_number, recorded)) = n else { continue };
-        let Ok(t) = &txs[*i] else { continue };
-        let Some(key) = recorded.or_else(|| t.signers[*j].pubkey.clone()) else { continue };
-        jobs.push(Job { tx: *i, signer: *j, key, account_number, t });
+    for (i, t) in txs.iter().enumerate() {
+        let Ok(t) = t else { continue };
+        for (j, s) in t.signers.iter().enumerate() {
+            let Some(Some(bytes)) = prefetched.get(&openledger_token::state_key::account(&s.address)) else { continue };
+            let Ok(acct) = <BaseAccount as prost::Message>::decode(bytes.as_slice()) else { continue };
+            let recorded = acct.pub_key.as_ref().and_then(|k| {
+                tx::PubKey::from_any(&cosmos_sdk_proto::Any { type_url: k.type_url.clone(), value: k.value.clone() }).ok()
+            });
+            let Some(key) = recorded.or_else(|| s.pubkey.clone()) else { continue };
+            jobs.push(Job { tx: i, signer: j, key, account_number: acct.account_number, t });
+        }
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
     let chunk = jobs.len().div_ceil(threads).max(1);

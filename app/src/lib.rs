@@ -9,6 +9,7 @@ pub mod genesis;
 pub mod grpc;
 pub mod node;
 pub mod pipeline;
+pub mod prefetch;
 pub mod query;
 pub mod testing;
 pub mod tx;

@@ -27,14 +27,8 @@ enum Cmd {
         /// Account paid this validator's share of fees (bech32 open1…).
         #[arg(long)]
         operator: Option<String>,
-        #[arg(long, default_value = "127.0.0.1:26657")]
-        rpc_laddr: String,
-        #[arg(long, default_value = "127.0.0.1:26656")]
-        p2p_laddr: String,
-        #[arg(long, default_value = "127.0.0.1:26658")]
-        abci_address: String,
-        #[arg(long, default_value = "127.0.0.1:9090")]
-        grpc_address: String,
+        #[command(flatten)]
+        endpoints: Endpoints,
     },
     /// Edit genesis.
     Genesis {
@@ -63,15 +57,26 @@ enum Cmd {
         /// Delete the home and start a new chain.
         #[arg(long)]
         reset: bool,
-        #[arg(long, default_value = "127.0.0.1:26657")]
-        rpc_laddr: String,
-        #[arg(long, default_value = "127.0.0.1:26656")]
-        p2p_laddr: String,
-        #[arg(long, default_value = "127.0.0.1:26658")]
-        abci_address: String,
-        #[arg(long, default_value = "127.0.0.1:9090")]
-        grpc_address: String,
+        #[command(flatten)]
+        endpoints: Endpoints,
     },
+}
+
+/// Where a new node listens (written into its config; loopback by default).
+#[derive(clap::Args)]
+struct Endpoints {
+    /// CometBFT RPC.
+    #[arg(long, default_value = "127.0.0.1:26657")]
+    rpc_laddr: String,
+    /// CometBFT P2P.
+    #[arg(long, default_value = "127.0.0.1:26656")]
+    p2p_laddr: String,
+    /// The app's ABCI server (CometBFT's proxy_app).
+    #[arg(long, default_value = "127.0.0.1:26658")]
+    abci_address: String,
+    /// The app's gRPC server.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    grpc_address: String,
 }
 
 #[derive(Subcommand)]
@@ -98,7 +103,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Init { home, chain_id, moniker, operator, rpc_laddr, p2p_laddr, abci_address, grpc_address } => {
+        Cmd::Init { home, chain_id, moniker, operator, endpoints: Endpoints { rpc_laddr, p2p_laddr, abci_address, grpc_address } } => {
             let operator = operator.map(|o| Address::parse(&o)).transpose().map_err(|e| anyhow::anyhow!("--operator: {e}"))?;
             let mut config = AppConfig::default();
             config.abci.address = abci_address;
@@ -137,7 +142,7 @@ fn run(cli: Cli) -> Result<()> {
                 Ok(())
             })
         }
-        Cmd::Dev { home, reset, rpc_laddr, p2p_laddr, abci_address, grpc_address } => {
+        Cmd::Dev { home, reset, endpoints: Endpoints { rpc_laddr, p2p_laddr, abci_address, grpc_address } } => {
             let home = node::home_or_default(home, ".openledger-dev");
             runtime()?.block_on(dev::run(DevOptions { home, reset, rpc_laddr, p2p_laddr, abci_address, grpc_address }))
         }

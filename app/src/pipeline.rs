@@ -5,7 +5,7 @@ use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSendResponse;
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
 use openledger_framework::events::event;
 use openledger_framework::gas::GasCosts;
-use openledger_framework::{sdk, ChainError, GasMeter, Metered};
+use openledger_framework::{ChainError, GasMeter, Metered};
 use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use prost::Message;
 use tendermint::abci::Event;
@@ -80,11 +80,11 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
         ante::run(&mut metered, tx, &ctx).await
     };
     if let Err(e) = ante_result {
-        let e = if meter.is_exhausted() { out_of_gas(&meter, tx.gas_limit) } else { e };
+        let e = if meter.is_exhausted() { ante::out_of_gas_error(&meter) } else { e };
         return TxOutcome::failed(&e, tx.gas_limit, meter.used());
     }
     if meter.is_exhausted() {
-        return TxOutcome::failed(&out_of_gas(&meter, tx.gas_limit), tx.gas_limit, meter.used());
+        return TxOutcome::failed(&ante::out_of_gas_error(&meter), tx.gas_limit, meter.used());
     }
 
     if !run_msgs {
@@ -98,8 +98,8 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
         run_msgs_on(&mut metered, tx).await
     };
     let msg_result = match msg_result {
-        Ok(_) if meter.is_exhausted() => Err(out_of_gas(&meter, tx.gas_limit)),
-        Err(_) if meter.is_exhausted() => Err(out_of_gas(&meter, tx.gas_limit)),
+        Ok(_) if meter.is_exhausted() => Err(ante::out_of_gas_error(&meter)),
+        Err(_) if meter.is_exhausted() => Err(ante::out_of_gas_error(&meter)),
         other => other,
     };
     match msg_result {
@@ -117,9 +117,6 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
     }
 }
 
-fn out_of_gas(meter: &GasMeter, limit: u64) -> ChainError {
-    sdk::out_of_gas(format!("out of gas; gasWanted: {limit}, gasUsed: {}: out of gas", meter.used_uncapped()))
-}
 
 /// Execute the messages in order; the result data is a `TxMsgData` of their responses.
 async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx) -> Result<Vec<u8>, ChainError> {

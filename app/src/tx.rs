@@ -50,6 +50,17 @@ impl Msg {
         }
     }
 
+    /// Keys this message will read (a hint for prefetching; never affects results).
+    pub fn prefetch_keys(&self, out: &mut std::collections::BTreeSet<String>) {
+        use openledger_token::state_key;
+        match self {
+            Msg::Send(s) => {
+                out.insert(state_key::balance(&s.to));
+                out.insert(state_key::account(&s.to));
+            }
+        }
+    }
+
     /// The address that must sign this message.
     pub fn signer(&self) -> Address {
         match self {
@@ -58,9 +69,11 @@ impl Msg {
     }
 }
 
+/// A public key, parsed once: secp256k1 keys keep their decompressed curve point, so
+/// verifying does not decompress the key again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PubKey {
-    Secp256k1([u8; 33]),
+    Secp256k1([u8; 33], k256::ecdsa::VerifyingKey),
     Ed25519([u8; 32]),
 }
 
@@ -77,9 +90,9 @@ impl PubKey {
             SECP256K1_PUBKEY_TYPE_URL => {
                 let bytes = <[u8; 33]>::try_from(k.key.as_slice())
                     .map_err(|_| sdk::invalid_pubkey("secp256k1 key must be 33 compressed bytes: invalid pubkey"))?;
-                k256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
+                let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
                     .map_err(|_| sdk::invalid_pubkey("secp256k1 key is not on the curve: invalid pubkey"))?;
-                Ok(PubKey::Secp256k1(bytes))
+                Ok(PubKey::Secp256k1(bytes, vk))
             }
             ED25519_PUBKEY_TYPE_URL => {
                 let bytes = <[u8; 32]>::try_from(k.key.as_slice())
@@ -97,7 +110,7 @@ impl PubKey {
             key: Vec<u8>,
         }
         let (url, key) = match self {
-            PubKey::Secp256k1(k) => (SECP256K1_PUBKEY_TYPE_URL, k.to_vec()),
+            PubKey::Secp256k1(k, _) => (SECP256K1_PUBKEY_TYPE_URL, k.to_vec()),
             PubKey::Ed25519(k) => (ED25519_PUBKEY_TYPE_URL, k.to_vec()),
         };
         prost_types::Any { type_url: url.to_string(), value: KeyBytes { key }.encode_to_vec() }
@@ -105,7 +118,7 @@ impl PubKey {
 
     pub fn address(&self) -> Address {
         match self {
-            PubKey::Secp256k1(k) => Address::from_secp256k1_pubkey(k),
+            PubKey::Secp256k1(k, _) => Address::from_secp256k1_pubkey(k),
             PubKey::Ed25519(k) => Address::from_ed25519_pubkey(k),
         }
     }
@@ -139,6 +152,19 @@ impl DecodedTx {
     pub fn fee_payer(&self) -> Address {
         // decode() guarantees at least one signer.
         self.signers[0].address
+    }
+
+    /// Keys executing this tx will read: signers' accounts and balances, and what its
+    /// messages read (a prefetch hint; never affects results).
+    pub fn prefetch_keys(&self, out: &mut std::collections::BTreeSet<String>) {
+        use openledger_token::state_key;
+        for s in &self.signers {
+            out.insert(state_key::account(&s.address));
+            out.insert(state_key::balance(&s.address));
+        }
+        for m in &self.msgs {
+            m.prefetch_keys(out);
+        }
     }
 
     pub fn hash_hex(&self) -> String {
@@ -276,8 +302,7 @@ pub fn decode(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<Decod
 /// with low S (a high-S twin of a valid signature is malleable and refused).
 pub fn verify_signature(pubkey: &PubKey, sign_bytes: &[u8], signature: &[u8]) -> bool {
     match pubkey {
-        PubKey::Secp256k1(k) => {
-            let Ok(vk) = k256::ecdsa::VerifyingKey::from_sec1_bytes(k) else { return false };
+        PubKey::Secp256k1(_, vk) => {
             let Ok(sig) = k256::ecdsa::Signature::from_slice(signature) else { return false };
             if sig.normalize_s().is_some() {
                 return false; // high S

@@ -56,3 +56,42 @@ pub async fn execute_send<S: StateWrite>(state: &mut S, send: &CheckedSend, msg_
     ));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cosmos_sdk_proto::cosmos::base::v1beta1::Coin;
+
+    fn msg(amount: Vec<Coin>) -> MsgSend {
+        MsgSend { from_address: Address([1; 20]).to_string(), to_address: Address([2; 20]).to_string(), amount }
+    }
+
+    fn coin(denom: &str, amount: &str) -> Coin {
+        Coin { denom: denom.into(), amount: amount.into() }
+    }
+
+    #[test]
+    fn check_send_accepts_one_positive_uopen_coin() {
+        let c = check_send(&msg(vec![coin("uopen", "5")])).unwrap();
+        assert_eq!(c, CheckedSend { from: Address([1; 20]), to: Address([2; 20]), amount: 5 });
+    }
+
+    #[test]
+    fn check_send_refuses_each_bad_field_with_its_code() {
+        let cases = [
+            (msg(vec![]), 3),
+            (msg(vec![coin("uopen", "0")]), 3),
+            (msg(vec![coin("uopen", "-1")]), 3),
+            (msg(vec![coin("uopen", "1.5")]), 3),
+            (msg(vec![coin("uopen", "340282366920938463463374607431768211456")]), 3),
+            (msg(vec![coin("uatom", "1")]), 4),
+            (msg(vec![coin("uopen", "1"), coin("uopen", "1")]), 3),
+            (MsgSend { from_address: "bad".into(), ..msg(vec![coin("uopen", "1")]) }, 6),
+            (MsgSend { to_address: "".into(), ..msg(vec![coin("uopen", "1")]) }, 6),
+        ];
+        for (m, code) in cases {
+            let e = check_send(&m).unwrap_err();
+            assert_eq!((e.codespace, e.code), (crate::error::CODESPACE, code), "{m:?}: {}", e.message);
+        }
+    }
+}
