@@ -11,7 +11,6 @@ use cnidarium::{Snapshot, StagedWriteBatch, StateDelta, StateRead, StateWrite, S
 use futures::StreamExt;
 use openledger_framework::{sdk, Address, ChainError, QueryError, StoreWrite};
 use openledger_token::component::Vote;
-use openledger_proto::cosmos::auth::v1beta1::BaseAccount;
 use openledger_token::state_ext::{TokenRead, TokenWrite};
 use tendermint::abci::Event;
 
@@ -19,7 +18,8 @@ use crate::ante::{required_fee, AnteRead, Preverified, SigCheck};
 use crate::genesis::{init_genesis, AppState};
 use crate::pipeline::{execute_tx, TxEnv, TxOutcome};
 use crate::prefetch::{self, PrefetchMap, Prefetched};
-use crate::tx::{self, verify_signature, DecodedTx};
+use crate::sigverify::{self, Verifier};
+use crate::tx::{self, DecodedTx};
 
 const CHAIN_ID_KEY: &str = "app/chain_id";
 /// Written every block: the height and block time (seconds) the state was produced at.
@@ -151,13 +151,12 @@ impl App {
         let chain_id = Self::chain_id(&snap).await?;
         let params = snap.auth_params().await?;
 
-        // Decode everything first; read what the block will read, concurrently; then
-        // verify signatures in parallel, off the sequential path. Verification is a
-        // pure function of its inputs, so reusing its result cannot change an outcome.
-        // Phase timings go to the debug log only; they never touch state.
+        // Decode (in parallel); read what the block will read, concurrently; then verify
+        // signatures on background threads while the block executes speculatively
+        // (see sigverify.rs). Phase timings go to the debug log only.
         let t_start = std::time::Instant::now();
-        let decoded: Vec<Result<DecodedTx, ChainError>> =
-            input.txs.iter().map(|b| tx::decode(b, &params, false)).collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+        let decoded = decode_all(input.txs, &params, threads);
         let t_decoded = t_start.elapsed();
         let mut keys = BTreeSet::new();
         for t in decoded.iter().flatten() {
@@ -165,50 +164,70 @@ impl App {
         }
         let prefetched = prefetch::fetch(&snap, keys, 64).await;
         let t_prefetched = t_start.elapsed();
-        let preverified = preverify(&prefetched, &decoded, &chain_id);
-        let t_verified = t_start.elapsed();
-
-        let mut delta = StateDelta::new(Prefetched::new(snap, prefetched));
-        delta.put_u64(BLOCK_HEIGHT_KEY.to_string(), input.height);
-        delta.put_raw(BLOCK_TIME_KEY.to_string(), input.time_seconds.to_be_bytes().to_vec());
-        let mut tx_results = Vec::with_capacity(decoded.len());
-        for (d, pre) in decoded.iter().zip(&preverified) {
-            let outcome = match d {
-                Err(e) => TxOutcome::failed(e, 0, 0),
-                Ok(t) => {
-                    let env = TxEnv { chain_id: &chain_id, height: input.height, params: &params, sig_check: SigCheck::Verify, preverified: pre };
-                    execute_tx(&mut delta, t, &env, true).await
-                }
-            };
-            tx_results.push(outcome);
-        }
-
+        let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
+        let verifier = Verifier::start(sigverify::jobs(&prefetched, &decoded, &chain_id), threads.saturating_sub(1).max(1), shape);
+        let block = BlockRun { height: input.height, time_seconds: input.time_seconds, chain_id: &chain_id, params: &params, last_commit: input.last_commit };
+        let speculative = self.execute_block(&block, snap.clone(), prefetched.clone(), &decoded, &verifier.assumed()).await?;
         let t_executed = t_start.elapsed();
-        // End of block: modules' hooks in a fixed order.
-        let mut end = StateDelta::new(&mut delta);
-        openledger_token::component::end_block(&mut end, input.last_commit).await?;
-        let (_, events) = end.apply();
-
-        // Move the block's writes onto the bare snapshot, which is what storage commits.
-        let (prefetched_snap, changes) = delta.flatten();
-        let mut delta = StateDelta::new(prefetched_snap.into_inner());
-        changes.apply_to(&mut delta);
-        let t_moved = t_start.elapsed();
-        let batch = self.inner.storage.prepare_commit(delta).await?;
+        let (actual, all_valid) = verifier.finish();
+        let t_verified = t_start.elapsed();
+        let (tx_results, events, batch) = if all_valid {
+            speculative
+        } else {
+            // Some signature failed: run the block again with the real results.
+            drop(speculative);
+            self.execute_block(&block, snap, prefetched, &decoded, &actual).await?
+        };
         let app_hash = batch.root_hash().0.to_vec();
         tracing::debug!(
             height = input.height,
             txs = input.txs.len(),
             decode_ms = t_decoded.as_millis() as u64,
             prefetch_ms = (t_prefetched - t_decoded).as_millis() as u64,
-            verify_ms = (t_verified - t_prefetched).as_millis() as u64,
-            execute_ms = (t_executed - t_verified).as_millis() as u64,
-            end_block_ms = (t_moved - t_executed).as_millis() as u64,
-            hash_ms = (t_start.elapsed() - t_moved).as_millis() as u64,
+            execute_and_hash_ms = (t_executed - t_prefetched).as_millis() as u64,
+            verify_wait_ms = (t_verified - t_executed).as_millis() as u64,
+            reexecuted = !all_valid,
             "finalized block"
         );
         *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? = Some(PendingBlock { height: input.height, batch });
         Ok(BlockOutcome { tx_results, events, app_hash })
+    }
+
+    /// Execute a block's txs and end-of-block hooks on `snap` and stage the result.
+    async fn execute_block(
+        &self,
+        block: &BlockRun<'_>,
+        snap: Snapshot,
+        prefetched: PrefetchMap,
+        decoded: &[Result<DecodedTx, ChainError>],
+        preverified: &[Vec<Option<Preverified>>],
+    ) -> Result<(Vec<TxOutcome>, Vec<Event>, StagedWriteBatch), ChainError> {
+        let mut delta = StateDelta::new(Prefetched::new(snap, prefetched));
+        delta.put_u64(BLOCK_HEIGHT_KEY.to_string(), block.height);
+        delta.put_raw(BLOCK_TIME_KEY.to_string(), block.time_seconds.to_be_bytes().to_vec());
+        let mut tx_results = Vec::with_capacity(decoded.len());
+        for (d, pre) in decoded.iter().zip(preverified) {
+            let outcome = match d {
+                Err(e) => TxOutcome::failed(e, 0, 0),
+                Ok(t) => {
+                    let env = TxEnv { chain_id: block.chain_id, height: block.height, params: block.params, sig_check: SigCheck::Verify, preverified: pre };
+                    execute_tx(&mut delta, t, &env, true).await
+                }
+            };
+            tx_results.push(outcome);
+        }
+
+        // End of block: modules' hooks in a fixed order.
+        let mut end = StateDelta::new(&mut delta);
+        openledger_token::component::end_block(&mut end, block.last_commit).await?;
+        let (_, events) = end.apply();
+
+        // Move the block's writes onto the bare snapshot, which is what storage commits.
+        let (prefetched_snap, changes) = delta.flatten();
+        let mut delta = StateDelta::new(prefetched_snap.into_inner());
+        changes.apply_to(&mut delta);
+        let batch = self.inner.storage.prepare_commit(delta).await?;
+        Ok((tx_results, events, batch))
     }
 
     /// Write the staged block atomically. Returns the committed height.
@@ -333,53 +352,36 @@ impl App {
     }
 }
 
-/// Verify, in parallel, the signatures of txs whose signers' accounts were prefetched
-/// (so their account numbers and recorded keys are known before execution).
-fn preverify(prefetched: &PrefetchMap, txs: &[Result<DecodedTx, ChainError>], chain_id: &str) -> Vec<Vec<Option<Preverified>>> {
-    struct Job<'a> {
-        tx: usize,
-        signer: usize,
-        key: tx::PubKey,
-        account_number: u64,
-        t: &'a DecodedTx,
+/// Decode a block's txs on `threads` threads, keeping their order.
+fn decode_all(txs: &[Vec<u8>], params: &openledger_proto::openledger::auth::v1::Params, threads: usize) -> Vec<Result<DecodedTx, ChainError>> {
+    if txs.len() < 64 || threads < 2 {
+        return txs.iter().map(|b| tx::decode(b, params, false)).collect();
     }
-    let mut jobs = Vec::new();
-    for (i, t) in txs.iter().enumerate() {
-        let Ok(t) = t else { continue };
-        for (j, s) in t.signers.iter().enumerate() {
-            let Some(Some(bytes)) = prefetched.get(&openledger_token::state_key::account(&s.address)) else { continue };
-            let Ok(acct) = <BaseAccount as prost::Message>::decode(bytes.as_slice()) else { continue };
-            let recorded = acct.pub_key.as_ref().and_then(|k| {
-                tx::PubKey::from_any(&cosmos_sdk_proto::Any { type_url: k.type_url.clone(), value: k.value.clone() }).ok()
-            });
-            let Some(key) = recorded.or_else(|| s.pubkey.clone()) else { continue };
-            jobs.push(Job { tx: i, signer: j, key, account_number: acct.account_number, t });
-        }
-    }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-    let chunk = jobs.len().div_ceil(threads).max(1);
-    let results: Vec<(usize, usize, Preverified)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
+    let chunk = txs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = txs
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .filter(|j| {
-                            verify_signature(&j.key, &j.t.sign_bytes(chain_id, j.account_number), &j.t.signers[j.signer].signature)
-                        })
-                        .map(|j| (j.tx, j.signer, Preverified { account_number: j.account_number, pubkey: j.key.clone() }))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(|b| tx::decode(b, params, false)).collect::<Vec<_>>()))
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
-    let mut out: Vec<Vec<Option<Preverified>>> =
-        txs.iter().map(|t| t.as_ref().map_or(vec![], |t| vec![None; t.signers.len()])).collect();
-    for (i, j, p) in results {
-        out[i][j] = Some(p);
-    }
-    out
+        let mut out = Vec::with_capacity(txs.len());
+        for (part, handle) in txs.chunks(chunk).zip(parts) {
+            match handle.join() {
+                Ok(v) => out.extend(v),
+                // A decoder thread cannot panic on any input; if it did, decode here.
+                Err(_) => out.extend(part.iter().map(|b| tx::decode(b, params, false))),
+            }
+        }
+        out
+    })
+}
+
+/// The per-block inputs execution needs besides the txs.
+struct BlockRun<'a> {
+    height: u64,
+    time_seconds: i64,
+    chain_id: &'a str,
+    params: &'a openledger_proto::openledger::auth::v1::Params,
+    last_commit: &'a [Vote],
 }
 
 /// Used by tests and the invariant checker: supply must equal the sum of balances.

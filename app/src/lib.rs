@@ -11,6 +11,7 @@ pub mod node;
 pub mod pipeline;
 pub mod prefetch;
 pub mod query;
+pub mod sigverify;
 pub mod testing;
 pub mod tx;
 

@@ -206,3 +206,23 @@ fn memo_too_long_and_missing_signature_are_refused() {
     };
     assert_refused(&mut n, unsigned, "sdk", 4, "wrong number of signatures");
 }
+
+/// Signatures are verified while the block executes speculatively; a bad one among
+/// good ones must leave exactly the state a block without it would.
+#[test]
+fn bad_signature_among_good_txs_matches_the_block_without_it() {
+    let build = || TestNode::builder().funded_accounts(3, FUND).build();
+    let (a, b, c) = (test_key(0), test_key(1), test_key(2));
+    let mut with_bad = build();
+    let good_a = with_bad.send_tx(&a, &c.address(), 11, FEE, GAS);
+    let good_c = with_bad.send_tx(&c, &a.address(), 22, FEE, GAS);
+    let mut bad_b = cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw::decode(with_bad.send_tx(&b, &a.address(), 33, FEE, GAS).as_slice()).unwrap();
+    bad_b.signatures[0][5] ^= 1;
+    let resp = with_bad.execute_block(vec![good_a.clone(), bad_b.encode_to_vec(), good_c.clone()]);
+    let codes: Vec<u32> = resp.tx_results.iter().map(|r| r.code).collect();
+    assert_eq!(codes, vec![0, 4, 0]);
+
+    let mut without = build();
+    without.execute_block(vec![good_a, good_c]);
+    assert_eq!(with_bad.state_digest(), without.state_digest());
+}
