@@ -33,12 +33,21 @@ fn main() {
     prost::Message::encode(&fds, &mut bytes).expect("encode descriptor set");
     std::fs::write(out.join("descriptor.bin"), bytes).expect("write descriptor set");
 
-    tonic_build::configure()
+    // Genesis and params are read from JSON (`app_state`), in the Cosmos snake_case shape;
+    // only those messages derive serde.
+    let config = tonic_build::configure()
         .build_server(true)
         .build_client(true)
-        // Genesis and params are read from JSON (`app_state`), in the Cosmos snake_case shape.
-        .type_attribute(".openledger", "#[derive(serde::Serialize, serde::Deserialize)]")
-        .type_attribute(".openledger", "#[serde(default)]")
+        .type_attribute(".openledger.auth.v1", "#[derive(serde::Serialize, serde::Deserialize)]")
+        .type_attribute(".openledger.auth.v1", "#[serde(default)]");
+    let mut config = config;
+    for m in ["Params", "GenesisState", "GenesisBalance", "GenesisCoin", "ValidatorAccount"] {
+        let path = format!(".openledger.token.v1.{m}");
+        config = config
+            .type_attribute(&path, "#[derive(serde::Serialize, serde::Deserialize)]")
+            .type_attribute(&path, "#[serde(default)]");
+    }
+    config
         .type_attribute(".cosmos.base.v1beta1.Coin", "#[derive(serde::Serialize, serde::Deserialize)]")
         .compile_fds(fds)
         .expect("generate rust");

@@ -65,7 +65,7 @@ pub async fn run<S: StateWrite>(state: &mut S, tx: &DecodedTx, ctx: &AnteContext
     consume_gas_for_signatures(&keys, ctx)?;
     verify_signatures(tx, &accounts, &keys, ctx)?;
     deduct_fee(state, tx).await?;
-    increment_sequences(state, tx, accounts);
+    increment_sequences(state, tx, accounts).await?;
     Ok(())
 }
 
@@ -186,16 +186,17 @@ async fn deduct_fee<S: StateWrite>(state: &mut S, tx: &DecodedTx) -> Result<(), 
     Ok(())
 }
 
-fn increment_sequences<S: StateWrite>(state: &mut S, tx: &DecodedTx, accounts: Vec<BaseAccount>) {
+async fn increment_sequences<S: StateWrite>(state: &mut S, tx: &DecodedTx, accounts: Vec<BaseAccount>) -> Result<(), ChainError> {
     for (s, mut acct) in tx.signers.iter().zip(accounts) {
         state.record(event("tx", [("acc_seq", format!("{}/{}", s.address, acct.sequence))]));
         acct.sequence += 1;
-        state.put_account(&acct, &s.address);
+        state.set_account_auth(&acct, &s.address).await?;
     }
     for s in &tx.signers {
         use base64::Engine;
         state.record(event("tx", [("signature", base64::engine::general_purpose::STANDARD.encode(&s.signature))]));
     }
+    Ok(())
 }
 
 /// The minimum fee a node accepts into its mempool: ceil(gas_limit × price), with the
@@ -203,7 +204,7 @@ fn increment_sequences<S: StateWrite>(state: &mut S, tx: &DecodedTx, accounts: V
 pub fn required_fee(gas_limit: u64, min_gas_price_atto: u128) -> u128 {
     const ONE: u128 = 1_000_000_000_000_000_000;
     let p = (gas_limit as u128).saturating_mul(min_gas_price_atto);
-    p / ONE + u128::from(p % ONE != 0)
+    p.div_ceil(ONE)
 }
 
 /// Parse a gas price like `0.025uopen` into 10^-18 uopen units.

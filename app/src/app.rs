@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use cnidarium::{Snapshot, StagedWriteBatch, StateDelta, StateRead, StateWrite, Storage};
-use futures::StreamExt;
 use openledger_framework::{sdk, Address, ChainError, QueryError, StoreWrite};
 use openledger_token::component::Vote;
 use openledger_token::state_ext::{TokenRead, TokenWrite};
@@ -272,7 +271,7 @@ impl App {
         for (s, p) in tx.signers.iter().zip(&pending) {
             if let (Some(p), Some(mut acct)) = (p, delta.account(&s.address).await?) {
                 acct.sequence = p.next_sequence;
-                delta.put_account(&acct, &s.address);
+                delta.set_account_auth(&acct, &s.address).await?;
             }
         }
         let env = TxEnv { chain_id: &chain_id, height, params: &params, sig_check: SigCheck::Verify, preverified: &[] };
@@ -339,17 +338,6 @@ impl App {
         })
     }
 
-    /// Sum of every balance: the conservation invariant says it equals total supply.
-    pub async fn sum_of_balances(snap: &Snapshot) -> anyhow::Result<u128> {
-        let mut stream = std::pin::pin!(snap.prefix_raw(openledger_token::state_key::balance_prefix()));
-        let mut sum: u128 = 0;
-        while let Some(item) = stream.next().await {
-            let (_, v) = item?;
-            let b = <[u8; 16]>::try_from(v.as_slice()).map_err(|_| anyhow::anyhow!("corrupt balance"))?;
-            sum = sum.checked_add(u128::from_be_bytes(b)).ok_or_else(|| anyhow::anyhow!("sum overflows"))?;
-        }
-        Ok(sum)
-    }
 }
 
 /// Decode a block's txs on `threads` threads, keeping their order.
@@ -387,7 +375,7 @@ struct BlockRun<'a> {
 /// Used by tests and the invariant checker: supply must equal the sum of balances.
 pub async fn check_supply_invariant(snap: &Snapshot) -> anyhow::Result<()> {
     let supply = snap.supply().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let sum = App::sum_of_balances(snap).await?;
+    let sum = openledger_token::state_ext::sum_of_balances(snap).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     anyhow::ensure!(supply == sum, "supply {supply} != sum of balances {sum}");
     Ok(())
 }

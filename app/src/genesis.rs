@@ -52,7 +52,7 @@ impl AppState {
 }
 
 pub async fn init_genesis<S: StateWrite>(state: &mut S, app_state: &AppState) -> Result<(), ChainError> {
-    let params = app_state.auth.params.clone().unwrap_or_else(default_auth_params);
+    let params = app_state.auth.params.unwrap_or_else(default_auth_params);
     if params.max_tx_bytes == 0 || params.max_tx_gas == 0 || params.max_msgs_per_tx == 0 {
         return Err(sdk::invalid_request("genesis auth params: limits must be positive"));
     }

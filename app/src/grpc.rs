@@ -32,6 +32,7 @@ pub struct Queries {
 }
 
 impl Queries {
+    #[allow(clippy::result_large_err)] // tonic::Status is what every handler returns
     fn snapshot<T>(&self, req: &Request<T>) -> Result<(cnidarium::Snapshot, u64), Status> {
         let height = match req.metadata().get(HEIGHT_HEADER) {
             None => 0,

@@ -11,8 +11,6 @@
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use openledger_proto::cosmos::auth::v1beta1::BaseAccount;
-use prost::Message;
 
 use crate::ante::Preverified;
 use crate::prefetch::PrefetchMap;
@@ -36,7 +34,7 @@ pub fn jobs(prefetched: &PrefetchMap, txs: &[Result<DecodedTx, ChainError>], cha
         let Ok(t) = t else { continue };
         for (j, s) in t.signers.iter().enumerate() {
             let Some(Some(bytes)) = prefetched.get(&openledger_token::state_key::account(&s.address)) else { continue };
-            let Ok(acct) = BaseAccount::decode(bytes.as_slice()) else { continue };
+            let Some(acct) = openledger_token::state_ext::decode_account_state(bytes) else { continue };
             let recorded = acct.pub_key.as_ref().and_then(|k| {
                 PubKey::from_any(&cosmos_sdk_proto::Any { type_url: k.type_url.clone(), value: k.value.clone() }).ok()
             });

@@ -55,7 +55,6 @@ impl Msg {
         use openledger_token::state_key;
         match self {
             Msg::Send(s) => {
-                out.insert(state_key::balance(&s.to));
                 out.insert(state_key::account(&s.to));
             }
         }
@@ -160,7 +159,6 @@ impl DecodedTx {
         use openledger_token::state_key;
         for s in &self.signers {
             out.insert(state_key::account(&s.address));
-            out.insert(state_key::balance(&s.address));
         }
         for m in &self.msgs {
             m.prefetch_keys(out);

@@ -29,12 +29,12 @@ fn scripted_run() -> Vec<String> {
 
 /// Pinned values; regenerate with `PRINT_APP_HASHES=1 cargo test -p openledger-app --test app_hash -- --nocapture`.
 const PINNED: [&str; 6] = [
-    "dd2929f0c084beda6adea3c59ee12c66ff3fad7fab247e38087fd1a0cf388383",
-    "5cddd2329b294460571a759678457ca7c6ec87b2942b836788ef04ac3ca4e453",
-    "db166b3b87d43d57cca03d6dd9406c7838c6472517cf471e623618fe32ad9319",
-    "2e9cbff3fd701810a7640a3381e5f0e1a73cb54693c43ba7736678c5013c45f9",
-    "b6a0f8fc2a7dd0e296438477df142f73d49a95bcbf21864c19cfad9636c6c6ee",
-    "c219a3d171fcb4a0760bb45252c374eaa520508db0260f4f1b47abb620a56b08",
+    "bce065b73d9e1892be223ca30710ba5729db27b976fb3b22551301db1e291205",
+    "7dece4ed4375260f5cb8edc1255c32adb039ecbd2541ed72d036f5301e503faf",
+    "a8c41e963775120ee5f55852a6eb1ffcd4d44e69021899228628e26cd3b3074b",
+    "624bb5fd8fe8c9509cf9dc29fcd563585b4434dbb0f9955e659ece4edf463c80",
+    "46eb99f6a409fa62e63a950af7340fc295bee08161e48bef74c1498ee5a736f1",
+    "4841789a584f7c4f3efef6addfdc18aa0fe8b7ab115ee44a9249738580dd0941",
 ];
 
 #[test]

@@ -56,6 +56,7 @@ struct NodeOpts {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 enum Cmd {
     /// Manage keys.
     Keys {
@@ -330,7 +331,7 @@ fn parse_price(s: &str) -> Result<(u128, u32)> {
 fn ceil_mul(gas: u64, (num, scale): (u128, u32)) -> u128 {
     let d = 10u128.pow(scale);
     let p = (gas as u128).saturating_mul(num);
-    p / d + u128::from(p % d != 0)
+    p.div_ceil(d)
 }
 
 async fn account_info(grpc: &str, addr: &Address) -> Result<auth::BaseAccount> {

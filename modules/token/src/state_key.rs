@@ -17,12 +17,9 @@ pub fn account(addr: &Address) -> String {
     format!("token/account/{}", hex(addr.as_bytes()))
 }
 
-pub fn balance(addr: &Address) -> String {
-    format!("token/balance/{}", hex(addr.as_bytes()))
-}
-
-pub fn balance_prefix() -> &'static str {
-    "token/balance/"
+/// Every account's record (number, sequence, key and balance) lives under this prefix.
+pub fn account_prefix() -> &'static str {
+    "token/account/"
 }
 
 pub fn validator_account(consensus_address: &[u8; 20]) -> String {
