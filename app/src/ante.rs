@@ -189,7 +189,7 @@ async fn deduct_fee<S: StateWrite>(state: &mut S, tx: &DecodedTx) -> Result<(), 
 async fn increment_sequences<S: StateWrite>(state: &mut S, tx: &DecodedTx, accounts: Vec<BaseAccount>) -> Result<(), ChainError> {
     for (s, mut acct) in tx.signers.iter().zip(accounts) {
         state.record(event("tx", [("acc_seq", format!("{}/{}", s.address, acct.sequence))]));
-        acct.sequence += 1;
+        acct.sequence = acct.sequence.saturating_add(1);
         state.set_account_auth(&acct, &s.address).await?;
     }
     for s in &tx.signers {

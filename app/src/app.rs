@@ -292,7 +292,7 @@ impl App {
             let mut m = self.inner.mempool.lock().map_err(|_| sdk::internal("poisoned"))?;
             for (i, s) in tx.signers.iter().enumerate() {
                 let entry = m.pending.entry(s.address).or_default();
-                entry.next_sequence = s.sequence + 1;
+                entry.next_sequence = s.sequence.saturating_add(1);
                 if i == 0 {
                     entry.fees = entry.fees.saturating_add(tx.fee);
                 }

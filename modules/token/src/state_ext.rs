@@ -89,7 +89,7 @@ pub trait TokenWrite: StateWrite {
                 return Ok(st);
             }
             let number = self.get_u64(state_key::next_account_number()).await?.unwrap_or(0);
-            self.put_u64(state_key::next_account_number().to_string(), number + 1);
+            self.put_u64(state_key::next_account_number().to_string(), number.saturating_add(1));
             let st = AccountState { account_number: number, sequence: 0, pub_key: None, balance: vec![] };
             self.put_account_state(&addr, &st);
             Ok(st)
