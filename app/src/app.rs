@@ -201,6 +201,7 @@ impl App {
         decoded: &[Result<DecodedTx, ChainError>],
         preverified: &[Vec<Option<Preverified>>],
     ) -> Result<(Vec<TxOutcome>, Vec<Event>, StagedWriteBatch), ChainError> {
+        let t0 = std::time::Instant::now();
         let mut delta = StateDelta::new(Prefetched::new(snap, prefetched));
         delta.put_u64(BLOCK_HEIGHT_KEY.to_string(), block.height);
         delta.put_raw(BLOCK_TIME_KEY.to_string(), block.time_seconds.to_be_bytes().to_vec());
@@ -225,7 +226,14 @@ impl App {
         let (prefetched_snap, changes) = delta.flatten();
         let mut delta = StateDelta::new(prefetched_snap.into_inner());
         changes.apply_to(&mut delta);
+        let t_executed = t0.elapsed();
         let batch = self.inner.storage.prepare_commit(delta).await?;
+        tracing::debug!(
+            height = block.height,
+            execute_ms = t_executed.as_millis() as u64,
+            merkle_ms = (t0.elapsed() - t_executed).as_millis() as u64,
+            "executed block"
+        );
         Ok((tx_results, events, batch))
     }
 
