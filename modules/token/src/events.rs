@@ -8,18 +8,17 @@ use tendermint::abci::Event;
 /// `coin_spent`, `coin_received` and `transfer`, as bank's SendCoins emits them.
 pub fn transfer(from: &Address, to: &Address, amount: Amount, denom: &str, msg_index: Option<u32>) -> Vec<Event> {
     let coin = format_coin(amount, denom);
+    // bech32-encode each address once: this runs for every transfer of every tx.
+    let (from, to) = (from.to_string(), to.to_string());
     let idx = msg_index.map(|i| ("msg_index", i.to_string()));
     let with_idx = |mut attrs: Vec<(&'static str, String)>| {
         attrs.extend(idx.clone());
         attrs
     };
     vec![
-        event("coin_spent", with_idx(vec![("spender", from.to_string()), ("amount", coin.clone())])),
-        event("coin_received", with_idx(vec![("receiver", to.to_string()), ("amount", coin.clone())])),
-        event(
-            "transfer",
-            with_idx(vec![("recipient", to.to_string()), ("sender", from.to_string()), ("amount", coin)]),
-        ),
+        event("coin_spent", with_idx(vec![("spender", from.clone()), ("amount", coin.clone())])),
+        event("coin_received", with_idx(vec![("receiver", to.clone()), ("amount", coin.clone())])),
+        event("transfer", with_idx(vec![("recipient", to), ("sender", from), ("amount", coin)])),
     ]
 }
 
