@@ -239,6 +239,15 @@ fn passphrase_for(kr: &Keyring, confirm: bool) -> Result<Option<String>> {
     Ok(Some(p))
 }
 
+/// Ask a yes/no question on stderr; only y/yes counts as yes.
+fn confirm(prompt: &str) -> Result<bool> {
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
 fn print_key(k: &KeyRecord) {
     println!("- address: {}", k.address);
     println!("  name: {}", k.name);
@@ -288,14 +297,8 @@ fn keys(kr: Keyring, cmd: KeysCmd) -> Result<()> {
         }
         KeysCmd::Delete { name, yes } => {
             kr.show(&name)?;
-            if !yes {
-                eprint!("Key reference will be deleted. Continue? [y/N]: ");
-                std::io::stderr().flush()?;
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                if !matches!(line.trim(), "y" | "Y" | "yes") {
-                    bail!("aborted");
-                }
+            if !yes && !confirm("Key reference will be deleted. Continue? [y/N]: ")? {
+                bail!("aborted");
             }
             kr.delete(&name)?;
             println!("Key deleted forever (uh oh!)");
@@ -411,11 +414,7 @@ async fn send(kr: Keyring, node: &NodeOpts, from: &str, to: &str, amount: &str, 
     }
     if !flags.yes {
         eprintln!("send {amount}uopen from {} to {to} (fee {}uopen, gas {gas}) on {network}", key.address, spec.fee);
-        eprint!("confirm transaction before signing and broadcasting [y/N]: ");
-        std::io::stderr().flush()?;
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        if !matches!(line.trim(), "y" | "Y" | "yes") {
+        if !confirm("confirm transaction before signing and broadcasting [y/N]: ")? {
             bail!("canceled transaction");
         }
     }
