@@ -109,7 +109,7 @@ fn set_pubkeys(tx: &DecodedTx, accounts: &mut [BaseAccount]) -> Result<Vec<PubKe
     let mut keys = Vec::with_capacity(tx.signers.len());
     for (s, acct) in tx.signers.iter().zip(accounts.iter_mut()) {
         let recorded = acct.pub_key.as_ref().map(|a| {
-            PubKey::from_any(&cosmos_sdk_proto::Any { type_url: a.type_url.clone(), value: a.value.clone() })
+            PubKey::from_recorded(a)
         });
         let key = match (&s.pubkey, recorded) {
             (Some(given), Some(Ok(rec))) if *given != rec => {
@@ -197,43 +197,4 @@ async fn increment_sequences<S: StateWrite>(state: &mut S, tx: &DecodedTx, accou
         state.record(event("tx", [("signature", base64::engine::general_purpose::STANDARD.encode(&s.signature))]));
     }
     Ok(())
-}
-
-/// The minimum fee a node accepts into its mempool: ceil(gas_limit × price), with the
-/// price in uopen per gas as a fixed-point number of 10^-18 units (no floats).
-pub fn required_fee(gas_limit: u64, min_gas_price_atto: u128) -> u128 {
-    const ONE: u128 = 1_000_000_000_000_000_000;
-    let p = (gas_limit as u128).saturating_mul(min_gas_price_atto);
-    p.div_ceil(ONE)
-}
-
-/// Parse a gas price like `0.025uopen` into 10^-18 uopen units.
-pub fn parse_gas_price(s: &str) -> Result<u128, String> {
-    let s = s.trim();
-    let num = s.strip_suffix(DENOM).ok_or_else(|| format!("gas price {s:?} must be in {DENOM}, e.g. 0.025{DENOM}"))?;
-    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) || frac.len() > 18 {
-        return Err(format!("gas price {s:?} is not a decimal number of {DENOM}"));
-    }
-    let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| format!("gas price {s:?} too large"))? };
-    let frac_padded = format!("{frac:0<18}");
-    let frac: u128 = frac_padded.parse().map_err(|_| format!("gas price {s:?} invalid"))?;
-    int.checked_mul(1_000_000_000_000_000_000).and_then(|v| v.checked_add(frac)).ok_or_else(|| format!("gas price {s:?} too large"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gas_price_parses_to_fixed_point_and_fee_rounds_up() {
-        assert_eq!(parse_gas_price("0.025uopen"), Ok(25_000_000_000_000_000));
-        assert_eq!(parse_gas_price("1uopen"), Ok(1_000_000_000_000_000_000));
-        assert!(parse_gas_price("0.025atom").is_err());
-        assert!(parse_gas_price("-1uopen").is_err());
-        assert!(parse_gas_price("uopen").is_err());
-        assert_eq!(required_fee(200_000, parse_gas_price("0.025uopen").unwrap()), 5000);
-        assert_eq!(required_fee(1, parse_gas_price("0.025uopen").unwrap()), 1);
-        assert_eq!(required_fee(0, parse_gas_price("0.025uopen").unwrap()), 0);
-    }
 }

@@ -13,7 +13,7 @@ use openledger_token::component::Vote;
 use openledger_token::state_ext::{TokenRead, TokenWrite};
 use tendermint::abci::Event;
 
-use crate::ante::{required_fee, AnteRead, Preverified, SigCheck};
+use crate::ante::{AnteRead, Preverified, SigCheck};
 use crate::genesis::{init_genesis, AppState};
 use crate::pipeline::{execute_tx, TxEnv, TxOutcome};
 use crate::prefetch::{self, PrefetchMap, Prefetched};
@@ -262,7 +262,7 @@ impl App {
         let snap = self.inner.storage.latest_snapshot();
         let params = snap.auth_params().await?;
         let tx = tx::decode(bytes, &params, false)?;
-        let needed = required_fee(tx.gas_limit, self.inner.settings.min_gas_price_atto);
+        let needed = openledger_framework::amount::fee_for_gas(tx.gas_limit, self.inner.settings.min_gas_price_atto);
         if tx.fee < needed {
             return Err(sdk::insufficient_fee(format!(
                 "insufficient fees; got: {}uopen required: {needed}uopen: insufficient fee",

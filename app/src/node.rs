@@ -17,7 +17,6 @@ use openledger_framework::amount::parse_coin;
 use openledger_framework::Address;
 use serde::{Deserialize, Serialize};
 
-use crate::ante::parse_gas_price;
 use crate::app::{App, NodeSettings};
 use crate::genesis::{default_auth_params, AppState};
 
@@ -239,7 +238,7 @@ impl RunningNode {
 
 pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     let settings = NodeSettings {
-        min_gas_price_atto: parse_gas_price(&config.mempool.min_gas_price).map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
+        min_gas_price_atto: openledger_framework::amount::parse_gas_price(&config.mempool.min_gas_price, openledger_token::DENOM).map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
     };
     std::fs::create_dir_all(home.state_dir())?;
     let storage = cnidarium::Storage::load(home.state_dir(), vec![]).await.context("opening the state store")?;

@@ -36,7 +36,7 @@ pub fn jobs(prefetched: &PrefetchMap, txs: &[Result<DecodedTx, ChainError>], cha
             let Some(Some(bytes)) = prefetched.get(&openledger_token::state_key::account(&s.address)) else { continue };
             let Some(acct) = openledger_token::state_ext::decode_account_state(bytes) else { continue };
             let recorded = acct.pub_key.as_ref().and_then(|k| {
-                PubKey::from_any(&cosmos_sdk_proto::Any { type_url: k.type_url.clone(), value: k.value.clone() }).ok()
+                PubKey::from_recorded(k).ok()
             });
             let Some(key) = recorded.or_else(|| s.pubkey.clone()) else { continue };
             jobs.push(Job {

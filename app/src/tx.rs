@@ -14,7 +14,6 @@ use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use openledger_token::msg_server::{check_send, CheckedSend, MSG_SEND_TYPE_URL};
 use openledger_token::DENOM;
 use prost::Message;
-use sha2::{Digest, Sha256};
 
 pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";
 pub const ED25519_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.ed25519.PubKey";
@@ -102,6 +101,11 @@ impl PubKey {
         }
     }
 
+    /// The key recorded on an account (stored as a `prost_types::Any`).
+    pub fn from_recorded(any: &prost_types::Any) -> Result<PubKey, ChainError> {
+        PubKey::from_any(&cosmos_sdk_proto::Any { type_url: any.type_url.clone(), value: any.value.clone() })
+    }
+
     pub fn to_any(&self) -> prost_types::Any {
         #[derive(Clone, PartialEq, prost::Message)]
         struct KeyBytes {
@@ -135,7 +139,6 @@ pub struct Signer {
 
 #[derive(Debug, Clone)]
 pub struct DecodedTx {
-    pub hash: [u8; 32],
     pub len: usize,
     pub body_bytes: Vec<u8>,
     pub auth_info_bytes: Vec<u8>,
@@ -163,10 +166,6 @@ impl DecodedTx {
         for m in &self.msgs {
             m.prefetch_keys(out);
         }
-    }
-
-    pub fn hash_hex(&self) -> String {
-        hex::encode_upper(self.hash)
     }
 
     /// The bytes signer `account_number` signs (SIGN_MODE_DIRECT): the SignDoc over the
@@ -283,7 +282,6 @@ pub fn decode(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<Decod
     }
 
     Ok(DecodedTx {
-        hash: Sha256::digest(bytes).into(),
         len: bytes.len(),
         body_bytes: raw.body_bytes,
         auth_info_bytes: raw.auth_info_bytes,

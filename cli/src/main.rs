@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use openledger_cli::keyring::{Backend, KeyRecord, Keyring};
 use openledger_cli::rpc::CometRpc;
 use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
-use openledger_framework::amount::{parse_amount, parse_coin};
+use openledger_framework::amount::{fee_for_gas, parse_coin, parse_decimal, parse_gas_price, DECIMAL_ONE};
 use openledger_framework::Address;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
@@ -319,24 +319,6 @@ fn parse_uopen(s: &str, what: &str) -> Result<u128> {
     Ok(amount)
 }
 
-/// Gas price as (numerator, denominator-power-of-ten), e.g. 0.025 → (25, 3).
-fn parse_price(s: &str) -> Result<(u128, u32)> {
-    let num = s.strip_suffix(txbuilder::DENOM).ok_or_else(|| anyhow!("--gas-prices {s:?} must be in {}", txbuilder::DENOM))?;
-    let (i, f) = num.split_once('.').unwrap_or((num, ""));
-    if f.len() > 18 {
-        bail!("--gas-prices {s:?} has too many decimals");
-    }
-    let digits = format!("{i}{f}");
-    let n = parse_amount(&digits).map_err(|e| anyhow!("--gas-prices {s:?}: {e}"))?;
-    Ok((n, f.len() as u32))
-}
-
-fn ceil_mul(gas: u64, (num, scale): (u128, u32)) -> u128 {
-    let d = 10u128.pow(scale);
-    let p = (gas as u128).saturating_mul(num);
-    p.div_ceil(d)
-}
-
 async fn account_info(grpc: &str, addr: &Address) -> Result<auth::BaseAccount> {
     let mut c = auth::query_client::QueryClient::connect(grpc.to_string())
         .await
@@ -371,15 +353,15 @@ async fn send(kr: Keyring, node: &NodeOpts, from: &str, to: &str, amount: &str, 
     spec.memo = flags.note.clone();
 
     let price = match &flags.gas_prices {
-        Some(p) => parse_price(p)?,
-        None => (25, 3), // 0.025uopen, the default minimum
+        Some(p) => parse_gas_price(p, txbuilder::DENOM).map_err(|e| anyhow!("--gas-prices: {e}"))?,
+        None => 25 * DECIMAL_ONE / 1000, // 0.025uopen, the default minimum
     };
     let explicit_fee = flags.fees.as_deref().map(|f| parse_uopen(f, "--fees")).transpose()?;
     let gas = if flags.gas == "auto" {
         // Simulate the tx as it will be sent: with a fee (moving it costs gas) and a
         // signature-sized placeholder (size costs gas).
         spec.gas_limit = 10_000_000;
-        spec.fee = explicit_fee.unwrap_or_else(|| ceil_mul(200_000, price));
+        spec.fee = explicit_fee.unwrap_or_else(|| fee_for_gas(200_000, price));
         let sim = cosmos_sdk_proto::cosmos::tx::v1beta1::SimulateRequest {
             tx_bytes: txbuilder::unsigned_tx(&spec, &signer, acct.sequence),
             ..Default::default()
@@ -390,13 +372,13 @@ async fn send(kr: Keyring, node: &NodeOpts, from: &str, to: &str, amount: &str, 
         }
         let resp = cosmos_sdk_proto::cosmos::tx::v1beta1::SimulateResponse::decode(r.value.as_slice())?;
         let used = resp.gas_info.map_or(0, |g| g.gas_used);
-        let (n, s) = parse_price(&format!("{}uopen", flags.gas_adjustment)).map_err(|_| anyhow!("invalid --gas-adjustment"))?;
-        ceil_mul(used, (n, s)) as u64
+        let adjustment = parse_decimal(&flags.gas_adjustment).map_err(|e| anyhow!("--gas-adjustment: {e}"))?;
+        u64::try_from(fee_for_gas(used, adjustment)).unwrap_or(u64::MAX)
     } else {
         flags.gas.parse::<u64>().map_err(|_| anyhow!("invalid --gas {:?}: a number or auto", flags.gas))?
     };
     spec.gas_limit = gas;
-    spec.fee = explicit_fee.unwrap_or_else(|| ceil_mul(gas, price));
+    spec.fee = explicit_fee.unwrap_or_else(|| fee_for_gas(gas, price));
     // A send that cannot be paid would be included, fail, and still cost the fee:
     // refuse it here, with one line.
     let balance = {

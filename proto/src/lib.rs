@@ -40,8 +40,3 @@ pub mod openledger {
         }
     }
 }
-
-/// The type URL under which a message is packed into `google.protobuf.Any`.
-pub fn type_url(full_name: &str) -> String {
-    format!("/{full_name}")
-}

@@ -25,6 +25,32 @@ pub fn parse_coin(s: &str) -> Result<(Amount, String), String> {
     Ok((amount, denom.to_string()))
 }
 
+/// 10^18: the scale of fixed-point decimals (gas prices, gas adjustments).
+pub const DECIMAL_ONE: u128 = 1_000_000_000_000_000_000;
+
+/// Parse a non-negative decimal such as `0.025` or `1.3` into units of 10^-18 (no floats).
+pub fn parse_decimal(s: &str) -> Result<u128, String> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) || frac.len() > 18 {
+        return Err(format!("{s:?} is not a non-negative decimal number (at most 18 decimals)"));
+    }
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| format!("{s:?} is too large"))? };
+    let frac: u128 = format!("{frac:0<18}").parse().map_err(|_| format!("{s:?} is invalid"))?;
+    int.checked_mul(DECIMAL_ONE).and_then(|v| v.checked_add(frac)).ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Parse a gas price like `0.025uopen` into 10^-18 `denom` per gas.
+pub fn parse_gas_price(s: &str, denom: &str) -> Result<u128, String> {
+    let s = s.trim();
+    let num = s.strip_suffix(denom).ok_or_else(|| format!("gas price {s:?} must be in {denom}, e.g. 0.025{denom}"))?;
+    parse_decimal(num).map_err(|e| format!("gas price: {e}"))
+}
+
+/// ceil(gas × price) for a fixed-point price (10^-18 units): the fee a gas limit costs.
+pub fn fee_for_gas(gas: u64, price: u128) -> u128 {
+    (gas as u128).saturating_mul(price).div_ceil(DECIMAL_ONE)
+}
+
 pub fn format_coin(amount: Amount, denom: &str) -> String {
     format!("{amount}{denom}")
 }
@@ -42,6 +68,21 @@ mod tests {
         assert!(parse_amount("+1").is_err());
         assert!(parse_amount("1.5").is_err());
         assert!(parse_amount("").is_err());
+    }
+
+    #[test]
+    fn gas_prices_are_fixed_point_and_fees_round_up() {
+        assert_eq!(parse_gas_price("0.025uopen", "uopen"), Ok(25_000_000_000_000_000));
+        assert_eq!(parse_gas_price("1uopen", "uopen"), Ok(DECIMAL_ONE));
+        assert!(parse_gas_price("0.025atom", "uopen").is_err());
+        assert!(parse_gas_price("-1uopen", "uopen").is_err());
+        assert!(parse_gas_price("uopen", "uopen").is_err());
+        assert!(parse_decimal("1.0000000000000000001").is_err());
+        assert_eq!(parse_decimal("1.3"), Ok(1_300_000_000_000_000_000));
+        let p = parse_gas_price("0.025uopen", "uopen").unwrap();
+        assert_eq!(fee_for_gas(200_000, p), 5000);
+        assert_eq!(fee_for_gas(1, p), 1);
+        assert_eq!(fee_for_gas(0, p), 0);
     }
 
     #[test]

@@ -40,11 +40,6 @@ impl GasMeter {
         GasMeter { used: Arc::new(AtomicU64::new(0)), limit }
     }
 
-    /// For queries and simulation bookkeeping where no limit applies.
-    pub fn unlimited() -> Self {
-        GasMeter::new(u64::MAX)
-    }
-
     /// Charge `amount`; past the limit the meter stays exhausted and every later charge fails.
     pub fn consume(&self, amount: u64) -> Result<(), OutOfGas> {
         let before = self.used.fetch_add(amount, Ordering::Relaxed);
@@ -88,14 +83,6 @@ pub struct Metered<S> {
 impl<S> Metered<S> {
     pub fn new(inner: S, meter: GasMeter, costs: GasCosts) -> Self {
         Metered { inner, meter, costs }
-    }
-
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-
-    pub fn meter(&self) -> &GasMeter {
-        &self.meter
     }
 
     fn charge_read(&self, bytes: usize) -> Result<(), OutOfGas> {
