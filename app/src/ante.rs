@@ -108,9 +108,12 @@ async fn load_signer_accounts<S: StateRead>(state: &S, tx: &DecodedTx) -> Result
 fn set_pubkeys(tx: &DecodedTx, accounts: &mut [BaseAccount]) -> Result<Vec<PubKey>, ChainError> {
     let mut keys = Vec::with_capacity(tx.signers.len());
     for (s, acct) in tx.signers.iter().zip(accounts.iter_mut()) {
-        let recorded = acct.pub_key.as_ref().map(|a| {
-            PubKey::from_recorded(a)
-        });
+        let recorded = match (&acct.pub_key, &s.pubkey) {
+            // The tx repeats the recorded key (the usual case): no need to parse it again.
+            (Some(a), Some(given)) if given.is_recorded_as(a) => Some(Ok(given.clone())),
+            (Some(a), _) => Some(PubKey::from_recorded(a)),
+            (None, _) => None,
+        };
         let key = match (&s.pubkey, recorded) {
             (Some(given), Some(Ok(rec))) if *given != rec => {
                 return Err(sdk::invalid_pubkey(format!("pubkey does not match the key of account {}: invalid pubkey", s.address)))

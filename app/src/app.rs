@@ -47,6 +47,8 @@ struct Inner {
     /// The block executed by FinalizeBlock, waiting for Commit.
     pending: Mutex<Option<PendingBlock>>,
     mempool: Mutex<Mempool>,
+    /// Signers' account numbers from earlier blocks (see sigverify.rs).
+    known_signers: sigverify::KnownSigners,
 }
 
 struct PendingBlock {
@@ -91,6 +93,7 @@ impl App {
                 settings,
                 pending: Mutex::new(None),
                 mempool: Mutex::new(Mempool::default()),
+                known_signers: sigverify::KnownSigners::default(),
             }),
         }
     }
@@ -157,14 +160,16 @@ impl App {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
         let decoded = decode_all(input.txs, &params, threads);
         let t_decoded = t_start.elapsed();
+        let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
+        let known = &self.inner.known_signers;
+        let mut verifier = Verifier::start(sigverify::early_jobs(known, &decoded, &chain_id), threads.saturating_sub(1).max(1), shape);
         let mut keys = BTreeSet::new();
         for t in decoded.iter().flatten() {
             t.prefetch_keys(&mut keys);
         }
         let prefetched = prefetch::fetch(&snap, keys, 64).await;
         let t_prefetched = t_start.elapsed();
-        let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
-        let verifier = Verifier::start(sigverify::jobs(&prefetched, &decoded, &chain_id), threads.saturating_sub(1).max(1), shape);
+        verifier.add(sigverify::jobs(&prefetched, &decoded, &chain_id, &verifier.started(), known));
         let block = BlockRun { height: input.height, time_seconds: input.time_seconds, chain_id: &chain_id, params: &params, last_commit: input.last_commit };
         let speculative = self.execute_block(&block, snap.clone(), prefetched.clone(), &decoded, &verifier.assumed()).await?;
         let t_executed = t_start.elapsed();

@@ -8,14 +8,14 @@
 //! produce exactly what a strictly sequential verify-then-execute would: verification
 //! is a pure function of (key, sign bytes, signature), and the ante step re-verifies
 //! inline whenever execution sees an account number or key other than the one assumed.
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
-
 
 use crate::ante::Preverified;
 use crate::prefetch::PrefetchMap;
 use crate::tx::{verify_signature, DecodedTx, PubKey};
-use openledger_framework::ChainError;
+use openledger_framework::{Address, ChainError};
 
 pub struct Job {
     tx: usize,
@@ -26,29 +26,86 @@ pub struct Job {
     signature: Vec<u8>,
 }
 
-/// One verification job per signer whose account was prefetched (its account number
-/// and recorded key are then known before execution).
-pub fn jobs(prefetched: &PrefetchMap, txs: &[Result<DecodedTx, ChainError>], chain_id: &str) -> Vec<Job> {
+/// Account numbers of signers seen in earlier blocks. A number never changes once an
+/// account has it (accounts are never deleted), so verification for a known signer can
+/// start before the block's reads finish; and should an entry ever be wrong, the ante
+/// step sees a different number than the one assumed and verifies inline. Node-local,
+/// bounded (starts over when full), and never part of consensus state.
+#[derive(Default)]
+pub struct KnownSigners(std::sync::Mutex<BTreeMap<Address, u64>>);
+
+const KNOWN_SIGNERS_MAX: usize = 1_000_000;
+
+impl KnownSigners {
+    fn get(&self, a: &Address) -> Option<u64> {
+        self.0.lock().ok().and_then(|m| m.get(a).copied())
+    }
+
+    fn remember(&self, seen: Vec<(Address, u64)>) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len().saturating_add(seen.len()) > KNOWN_SIGNERS_MAX {
+                m.clear();
+            }
+            m.extend(seen);
+        }
+    }
+}
+
+fn job(t: &DecodedTx, tx: usize, signer: usize, key: PubKey, account_number: u64, chain_id: &str) -> Job {
+    Job { tx, signer, key, account_number, sign_bytes: t.sign_bytes(chain_id, account_number), signature: t.signers[signer].signature.clone() }
+}
+
+/// Jobs that can start right after decoding: signers that carry their key in the tx
+/// and whose account number is known from earlier blocks.
+pub fn early_jobs(known: &KnownSigners, txs: &[Result<DecodedTx, ChainError>], chain_id: &str) -> Vec<Job> {
     let mut jobs = Vec::new();
+    for (i, t) in txs.iter().enumerate() {
+        let Ok(t) = t else { continue };
+        for (j, s) in t.signers.iter().enumerate() {
+            if let (Some(key), Some(number)) = (&s.pubkey, known.get(&s.address)) {
+                jobs.push(job(t, i, j, key.clone(), number, chain_id));
+            }
+        }
+    }
+    jobs
+}
+
+/// One job per signer not already in `started` whose account was prefetched (its
+/// account number and recorded key are then known before execution). Remembers every
+/// prefetched signer's account number for the blocks that follow.
+pub fn jobs(
+    prefetched: &PrefetchMap,
+    txs: &[Result<DecodedTx, ChainError>],
+    chain_id: &str,
+    started: &BTreeSet<(usize, usize)>,
+    known: &KnownSigners,
+) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    let mut seen = Vec::new();
     for (i, t) in txs.iter().enumerate() {
         let Ok(t) = t else { continue };
         for (j, s) in t.signers.iter().enumerate() {
             let Some(Some(bytes)) = prefetched.get(&openledger_token::state_key::account(&s.address)) else { continue };
             let Some(acct) = openledger_token::state_ext::decode_account_state(bytes) else { continue };
-            let recorded = acct.pub_key.as_ref().and_then(|k| {
-                PubKey::from_recorded(k).ok()
-            });
-            let Some(key) = recorded.or_else(|| s.pubkey.clone()) else { continue };
-            jobs.push(Job {
-                tx: i,
-                signer: j,
-                key,
-                account_number: acct.account_number,
-                sign_bytes: t.sign_bytes(chain_id, acct.account_number),
-                signature: s.signature.clone(),
-            });
+            seen.push((s.address, acct.account_number));
+            if started.contains(&(i, j)) {
+                continue;
+            }
+            // The recorded key wins; the tx's own key (already parsed) is reused when it
+            // is the recorded one, so the common case parses no key here.
+            let key = match (&acct.pub_key, &s.pubkey) {
+                (Some(rec), Some(given)) if given.is_recorded_as(rec) => given.clone(),
+                (Some(rec), _) => match PubKey::from_recorded(rec) {
+                    Ok(k) => k,
+                    Err(_) => continue,
+                },
+                (None, Some(given)) => given.clone(),
+                (None, None) => continue,
+            };
+            jobs.push(job(t, i, j, key, acct.account_number, chain_id));
         }
     }
+    known.remember(seen);
     jobs
 }
 
@@ -74,45 +131,27 @@ impl Shared {
     }
 }
 
-pub struct Verifier {
+struct Batch {
     shared: Arc<Shared>,
     workers: Vec<std::thread::JoinHandle<()>>,
-    shape: Vec<usize>,
 }
 
-impl Verifier {
-    /// Start verifying `jobs` on `threads` background threads. `shape[i]` is the
-    /// number of signers of tx i.
-    pub fn start(jobs: Vec<Job>, threads: usize, shape: Vec<usize>) -> Verifier {
+impl Batch {
+    fn start(jobs: Vec<Job>, threads: usize) -> Batch {
         let results = (0..jobs.len()).map(|_| AtomicU8::new(PENDING)).collect();
         let shared = Arc::new(Shared { jobs, next: AtomicUsize::new(0), results });
-        let workers = (0..threads)
+        let workers = if shared.jobs.is_empty() { 0 } else { threads };
+        let workers = (0..workers)
             .filter_map(|n| {
                 let s = shared.clone();
                 std::thread::Builder::new().name(format!("sigverify-{n}")).spawn(move || s.work()).ok()
             })
             .collect();
-        Verifier { shared, workers, shape }
+        Batch { shared, workers }
     }
 
-    fn table(&self, include: impl Fn(usize) -> bool) -> Vec<Vec<Option<Preverified>>> {
-        let mut out: Vec<Vec<Option<Preverified>>> = self.shape.iter().map(|n| vec![None; *n]).collect();
-        for (i, job) in self.shared.jobs.iter().enumerate() {
-            if include(i) {
-                out[job.tx][job.signer] = Some(Preverified { account_number: job.account_number, pubkey: job.key.clone() });
-            }
-        }
-        out
-    }
-
-    /// Every job assumed valid: the table speculative execution runs with.
-    pub fn assumed(&self) -> Vec<Vec<Option<Preverified>>> {
-        self.table(|_| true)
-    }
-
-    /// Help verify what is left, wait for the workers, and return the real table and
-    /// whether every job verified.
-    pub fn finish(mut self) -> (Vec<Vec<Option<Preverified>>>, bool) {
+    /// Help verify what is left and wait for the workers.
+    fn finish(&mut self) {
         self.shared.work();
         for w in std::mem::take(&mut self.workers) {
             let _ = w.join();
@@ -125,8 +164,62 @@ impl Verifier {
                 r.store(if ok { VALID } else { INVALID }, Ordering::Release);
             }
         }
-        let all_valid = self.shared.results.iter().all(|r| r.load(Ordering::Acquire) == VALID);
-        let table = self.table(|i| self.shared.results[i].load(Ordering::Acquire) == VALID);
-        (table, all_valid)
+    }
+}
+
+/// A block's verification: jobs started in batches (those startable right after
+/// decoding, then the rest once the block's accounts are read), each batch on its own
+/// background threads.
+pub struct Verifier {
+    batches: Vec<Batch>,
+    threads: usize,
+    shape: Vec<usize>,
+}
+
+impl Verifier {
+    /// Start verifying `jobs` on `threads` background threads. `shape[i]` is the
+    /// number of signers of tx i.
+    pub fn start(jobs: Vec<Job>, threads: usize, shape: Vec<usize>) -> Verifier {
+        Verifier { batches: vec![Batch::start(jobs, threads)], threads, shape }
+    }
+
+    /// Start more jobs (for signers no earlier batch covers).
+    pub fn add(&mut self, jobs: Vec<Job>) {
+        if !jobs.is_empty() {
+            self.batches.push(Batch::start(jobs, self.threads));
+        }
+    }
+
+    /// The (tx, signer) pairs already started.
+    pub fn started(&self) -> BTreeSet<(usize, usize)> {
+        self.batches.iter().flat_map(|b| b.shared.jobs.iter().map(|j| (j.tx, j.signer))).collect()
+    }
+
+    fn table(&self, include: impl Fn(&Batch, usize) -> bool) -> Vec<Vec<Option<Preverified>>> {
+        let mut out: Vec<Vec<Option<Preverified>>> = self.shape.iter().map(|n| vec![None; *n]).collect();
+        for b in &self.batches {
+            for (i, job) in b.shared.jobs.iter().enumerate() {
+                if include(b, i) {
+                    out[job.tx][job.signer] = Some(Preverified { account_number: job.account_number, pubkey: job.key.clone() });
+                }
+            }
+        }
+        out
+    }
+
+    /// Every job assumed valid: the table speculative execution runs with.
+    pub fn assumed(&self) -> Vec<Vec<Option<Preverified>>> {
+        self.table(|_, _| true)
+    }
+
+    /// Help verify what is left, wait for the workers, and return the real table and
+    /// whether every job verified.
+    pub fn finish(mut self) -> (Vec<Vec<Option<Preverified>>>, bool) {
+        for b in &mut self.batches {
+            b.finish();
+        }
+        let valid = |b: &Batch, i: usize| b.shared.results[i].load(Ordering::Acquire) == VALID;
+        let all_valid = self.batches.iter().all(|b| (0..b.shared.jobs.len()).all(|i| valid(b, i)));
+        (self.table(valid), all_valid)
     }
 }

@@ -88,9 +88,7 @@ impl PubKey {
             SECP256K1_PUBKEY_TYPE_URL => {
                 let bytes = <[u8; 33]>::try_from(k.key.as_slice())
                     .map_err(|_| sdk::invalid_pubkey("secp256k1 key must be 33 compressed bytes: invalid pubkey"))?;
-                let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
-                    .map_err(|_| sdk::invalid_pubkey("secp256k1 key is not on the curve: invalid pubkey"))?;
-                Ok(PubKey::Secp256k1(bytes, vk))
+                Ok(PubKey::Secp256k1(bytes, parse_secp256k1(&bytes)?))
             }
             ED25519_PUBKEY_TYPE_URL => {
                 let bytes = <[u8; 32]>::try_from(k.key.as_slice())
@@ -104,6 +102,18 @@ impl PubKey {
     /// The key recorded on an account (stored as a `prost_types::Any`).
     pub fn from_recorded(any: &prost_types::Any) -> Result<PubKey, ChainError> {
         PubKey::from_any(&cosmos_sdk_proto::Any { type_url: any.type_url.clone(), value: any.value.clone() })
+    }
+
+    /// Whether `any` (a key recorded on an account) is this key — compared as bytes,
+    /// without the curve arithmetic of parsing it. Compressed secp256k1 and ed25519
+    /// encodings are canonical, so equal bytes and equal keys are the same thing.
+    pub fn is_recorded_as(&self, any: &prost_types::Any) -> bool {
+        let (url, key): (&str, &[u8]) = match self {
+            PubKey::Secp256k1(k, _) => (SECP256K1_PUBKEY_TYPE_URL, k),
+            PubKey::Ed25519(k) => (ED25519_PUBKEY_TYPE_URL, k),
+        };
+        // `bytes key = 1` of 32 or 33 bytes encodes as [0x0a, len, key...].
+        any.type_url == url && any.value.len() == key.len() + 2 && any.value[0] == 0x0a && usize::from(any.value[1]) == key.len() && &any.value[2..] == key
     }
 
     pub fn to_any(&self) -> prost_types::Any {
@@ -125,6 +135,29 @@ impl PubKey {
             PubKey::Ed25519(k) => Address::from_ed25519_pubkey(k),
         }
     }
+}
+
+/// Parsed secp256k1 keys by their compressed bytes. Decompressing a key (a square
+/// root in the field) costs about a tenth of verifying a signature, and active accounts
+/// sign again and again; parsing is a pure function, so this memo cannot change any
+/// result. Bounded: when full it starts over.
+static PARSED_KEYS: std::sync::RwLock<std::collections::BTreeMap<[u8; 33], k256::ecdsa::VerifyingKey>> =
+    std::sync::RwLock::new(std::collections::BTreeMap::new());
+const PARSED_KEYS_MAX: usize = 100_000;
+
+fn parse_secp256k1(bytes: &[u8; 33]) -> Result<k256::ecdsa::VerifyingKey, ChainError> {
+    if let Some(vk) = PARSED_KEYS.read().ok().and_then(|m| m.get(bytes).copied()) {
+        return Ok(vk);
+    }
+    let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
+        .map_err(|_| sdk::invalid_pubkey("secp256k1 key is not on the curve: invalid pubkey"))?;
+    if let Ok(mut m) = PARSED_KEYS.write() {
+        if m.len() >= PARSED_KEYS_MAX {
+            m.clear();
+        }
+        m.insert(*bytes, vk);
+    }
+    Ok(vk)
 }
 
 /// One signer of a tx, in the order the messages name them.

@@ -226,3 +226,35 @@ fn bad_signature_among_good_txs_matches_the_block_without_it() {
     without.execute_block(vec![good_a, good_c]);
     assert_eq!(with_bad.state_digest(), without.state_digest());
 }
+
+/// From their second block on, signers' account numbers are known before the block's
+/// reads finish and verification starts right after decoding: a bad signature there
+/// must be caught exactly the same way.
+#[test]
+fn bad_signature_from_a_signer_seen_in_an_earlier_block_matches_the_block_without_it() {
+    let build = || TestNode::builder().funded_accounts(3, FUND).build();
+    let (a, b, c) = (test_key(0), test_key(1), test_key(2));
+    let first_block = |n: &mut TestNode| {
+        let txs = vec![
+            n.send_tx(&a, &b.address(), 1, FEE, GAS),
+            n.send_tx(&b, &c.address(), 2, FEE, GAS),
+            n.send_tx(&c, &a.address(), 3, FEE, GAS),
+        ];
+        let resp = n.execute_block(txs);
+        assert!(resp.tx_results.iter().all(|r| r.code == 0));
+    };
+    let mut with_bad = build();
+    first_block(&mut with_bad);
+    let good_a = with_bad.send_tx(&a, &c.address(), 11, FEE, GAS);
+    let good_c = with_bad.send_tx(&c, &a.address(), 22, FEE, GAS);
+    let mut bad_b = cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw::decode(with_bad.send_tx(&b, &a.address(), 33, FEE, GAS).as_slice()).unwrap();
+    bad_b.signatures[0][7] ^= 1;
+    let resp = with_bad.execute_block(vec![good_a.clone(), bad_b.encode_to_vec(), good_c.clone()]);
+    let codes: Vec<u32> = resp.tx_results.iter().map(|r| r.code).collect();
+    assert_eq!(codes, vec![0, 4, 0]);
+
+    let mut without = build();
+    first_block(&mut without);
+    without.execute_block(vec![good_a, good_c]);
+    assert_eq!(with_bad.state_digest(), without.state_digest());
+}

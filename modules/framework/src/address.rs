@@ -7,7 +7,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use bech32::{Bech32, Hrp};
 use ripemd::Ripemd160;
 use sha2::{Digest, Sha256};
 
@@ -75,14 +74,66 @@ impl Address {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hrp = Hrp::parse_unchecked(ACCOUNT_PREFIX);
-        // Encoding 20 bytes under a valid constant prefix cannot fail.
-        match bech32::encode::<Bech32>(hrp, &self.0) {
-            Ok(s) => f.write_str(&s),
-            Err(_) => write!(f, "0x{}", hex_lower(&self.0)),
-        }
+        let buf = encode_bech32(&self.0);
+        // Every byte written by encode_bech32 is ASCII from the charset or the prefix.
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }
+
+/// bech32 (BIP-173) of 20 bytes under `ACCOUNT_PREFIX`, without allocating: addresses
+/// are formatted for every event of every tx, so this is on the block's hot path.
+/// Tested against the `bech32` crate.
+fn encode_bech32(data: &[u8; 20]) -> [u8; BECH32_LEN] {
+    const CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    fn step(chk: u32, v: u8) -> u32 {
+        let top = chk >> 25;
+        let mut chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+        chk
+    }
+    let hrp = ACCOUNT_PREFIX.as_bytes();
+    let mut chk = 1u32;
+    for c in hrp {
+        chk = step(chk, c >> 5);
+    }
+    chk = step(chk, 0);
+    for c in hrp {
+        chk = step(chk, c & 31);
+    }
+    let mut out = [0u8; BECH32_LEN];
+    out[..hrp.len()].copy_from_slice(hrp);
+    out[hrp.len()] = b'1';
+    let mut pos = hrp.len() + 1;
+    // 160 bits regroup into exactly 32 five-bit groups: no padding.
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in data {
+        acc = (acc << 8) | u32::from(*b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            let v = ((acc >> bits) & 31) as u8;
+            chk = step(chk, v);
+            out[pos] = CHARSET[usize::from(v)];
+            pos += 1;
+        }
+    }
+    for _ in 0..6 {
+        chk = step(chk, 0);
+    }
+    chk ^= 1;
+    for i in 0..6 {
+        out[pos + i] = CHARSET[((chk >> (5 * (5 - i))) & 31) as usize];
+    }
+    out
+}
+
+/// "open" + "1" + 32 data characters + 6 checksum characters.
+const BECH32_LEN: usize = ACCOUNT_PREFIX.len() + 1 + 32 + 6;
 
 impl fmt::Debug for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -97,6 +148,7 @@ impl FromStr for Address {
     }
 }
 
+#[cfg(test)]
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -104,6 +156,23 @@ fn hex_lower(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bech32::{Bech32, Hrp};
+
+    #[test]
+    fn hand_written_bech32_matches_the_bech32_crate() {
+        let hrp = Hrp::parse_unchecked(ACCOUNT_PREFIX);
+        let mut bytes = [0u8; 20];
+        for seed in 0u32..2000 {
+            for (i, b) in bytes.iter_mut().enumerate() {
+                *b = (seed.wrapping_mul(2_654_435_761).rotate_left(i as u32 * 3) >> (i % 24)) as u8 ^ (i as u8).wrapping_mul(seed as u8);
+            }
+            let ours = Address(bytes).to_string();
+            assert_eq!(ours, bech32::encode::<Bech32>(hrp, &bytes).unwrap());
+            assert_eq!(Address::parse(&ours).unwrap(), Address(bytes));
+        }
+        assert_eq!(Address([0; 20]).to_string(), bech32::encode::<Bech32>(hrp, &[0; 20]).unwrap());
+        assert_eq!(Address([0xff; 20]).to_string(), bech32::encode::<Bech32>(hrp, &[0xff; 20]).unwrap());
+    }
 
     #[test]
     fn bech32_round_trip_and_prefix_check() {
