@@ -31,7 +31,7 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir"));
     let mut bytes = Vec::new();
     prost::Message::encode(&fds, &mut bytes).expect("encode descriptor set");
-    std::fs::write(out.join("descriptor.bin"), bytes).expect("write descriptor set");
+    std::fs::write(out.join("descriptor.bin"), &bytes).expect("write descriptor set");
 
     // Genesis and params are read from JSON (`app_state`), in the Cosmos snake_case shape;
     // only those messages derive serde.
@@ -51,4 +51,13 @@ fn main() {
         .type_attribute(".cosmos.base.v1beta1.Coin", "#[derive(serde::Serialize, serde::Deserialize)]")
         .compile_fds(fds)
         .expect("generate rust");
+
+    // Proto3 JSON (u64 as strings, enums by name, bytes as base64, snake_case field
+    // names as in Cosmos genesis files) for the newer modules' genesis, CLI and REST.
+    pbjson_build::Builder::new()
+        .register_descriptors(&bytes)
+        .expect("register descriptors")
+        .preserve_proto_field_names()
+        .build(&[".openledger.datanet", ".openledger.model", ".cosmos.base.query"])
+        .expect("generate serde");
 }

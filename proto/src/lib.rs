@@ -13,6 +13,7 @@ pub mod cosmos {
         pub mod query {
             pub mod v1beta1 {
                 include!(concat!(env!("OUT_DIR"), "/cosmos.base.query.v1beta1.rs"));
+                include!(concat!(env!("OUT_DIR"), "/cosmos.base.query.v1beta1.serde.rs"));
             }
         }
     }
@@ -37,6 +38,18 @@ pub mod openledger {
     pub mod token {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/openledger.token.v1.rs"));
+        }
+    }
+    pub mod datanet {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openledger.datanet.v1.rs"));
+            include!(concat!(env!("OUT_DIR"), "/openledger.datanet.v1.serde.rs"));
+        }
+    }
+    pub mod model {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openledger.model.v1.rs"));
+            include!(concat!(env!("OUT_DIR"), "/openledger.model.v1.serde.rs"));
         }
     }
 }

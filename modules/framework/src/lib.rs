@@ -7,6 +7,7 @@ pub mod amount;
 pub mod error;
 pub mod events;
 pub mod gas;
+pub mod index;
 pub mod store;
 
 pub use address::Address;

@@ -1,0 +1,41 @@
+//! The datanet module: communities pool curated, versioned data.
+//!
+//! A datanet's contributions are staked (spam costs money), reviewed by accountable
+//! curators (a rejection slashes a datanet-set share of the stake, fixed when the
+//! contribution was made), challengeable for a window after acceptance (with a bond),
+//! and frozen into numbered versions committed by a Merkle root that anyone can check
+//! inclusion against offline. Models train on versions; attribution pays through them.
+//!
+//! Reward weight of an accepted contribution: `quality_bps × bit_length(size)` —
+//! quality counts linearly, size only logarithmically (doubling a file adds one unit),
+//! so padding data does not buy weight.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+pub mod component;
+pub mod error;
+pub mod fingerprint;
+pub mod merkle;
+pub mod msg_server;
+pub mod query;
+pub mod state_ext;
+pub mod state_key;
+
+use openledger_framework::Address;
+
+/// The module account holding contribution stakes and challenge bonds.
+pub const ESCROW_ACCOUNT: &str = "datanet_escrow";
+
+pub fn escrow() -> Address {
+    Address::module(ESCROW_ACCOUNT)
+}
+
+/// The treasury of one datanet: slashed stakes and forfeited bonds are paid here.
+pub fn treasury(datanet_id: u64) -> Address {
+    Address::module(&format!("datanet_treasury/{datanet_id}"))
+}
+
+pub const BPS: u128 = 10_000;
+
+/// `quality_bps × bit_length(size)`.
+pub fn reward_weight(quality_bps: u32, size: u64) -> u128 {
+    u128::from(quality_bps) * u128::from(64 - size.leading_zeros())
+}

@@ -1,0 +1,258 @@
+//! The version tree of a datanet: a binary Merkle tree of depth 32 over positions
+//! 0..2^32, kept incrementally.
+//!
+//! - leaf = SHA-256(0x00 ‖ contribution id (u64 BE) ‖ content hash ‖ weight (u128 BE));
+//!   an empty position is 32 zero bytes;
+//! - node = SHA-256(0x01 ‖ left ‖ right).
+//!
+//! Accepting a contribution appends a leaf, invalidating one rewrites its leaf with
+//! weight 0: each touches only the O(log n) nodes on its path (nodes above the
+//! occupied height are computed from precomputed empty-subtree hashes, never stored).
+//! Publishing a version copies nothing: every node write is tagged with the *epoch*
+//! it happened in (= the number of the version being built), and version N's tree is
+//! the newest write of each node with epoch ≤ N. So a proof for any old version is
+//! O(log n) seeks, and the whole mechanism costs O(log n) per change, whatever the
+//! datanet's size. The node history lives in the non-verifiable store (like
+//! Penumbra's commitment tree); what consensus fixes is each version's root, stored
+//! in its (verifiable) `Version` record.
+use cnidarium::{StateRead, StateWrite};
+use futures::StreamExt;
+use openledger_framework::{sdk, ChainError};
+use openledger_proto::openledger::datanet::v1::InclusionProof;
+use sha2::{Digest, Sha256};
+
+use crate::state_key;
+
+pub const DEPTH: usize = 32;
+pub type Hash = [u8; 32];
+
+pub fn leaf_hash(contribution_id: u64, content_hash: &[u8], weight: u128) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(contribution_id.to_be_bytes());
+    h.update(content_hash);
+    h.update(weight.to_be_bytes());
+    h.finalize().into()
+}
+
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// `empty(l)` = root of an empty subtree of height `l`.
+pub fn empty(level: usize) -> Hash {
+    let mut z = [0u8; 32];
+    for _ in 0..level {
+        z = node_hash(&z, &z);
+    }
+    z
+}
+
+fn empties() -> [Hash; DEPTH + 1] {
+    let mut out = [[0u8; 32]; DEPTH + 1];
+    for l in 1..=DEPTH {
+        out[l] = node_hash(&out[l - 1], &out[l - 1]);
+    }
+    out
+}
+
+/// Levels actually stored for a tree of `size` leaves: positions fit in this many bits.
+fn stored_height(size: u64) -> usize {
+    (64 - size.saturating_sub(1).leading_zeros()) as usize
+}
+
+/// Fold a leaf and its siblings (leaf level first) into the root.
+pub fn root_from_path(leaf: Hash, position: u64, siblings: &[Hash]) -> Hash {
+    let mut acc = leaf;
+    for (level, s) in siblings.iter().enumerate() {
+        acc = if (position >> level) & 1 == 1 { node_hash(s, &acc) } else { node_hash(&acc, s) };
+    }
+    acc
+}
+
+/// Check a proof offline: the leaf, folded with the siblings, gives the root.
+pub fn verify(proof: &InclusionProof) -> Result<(), String> {
+    let weight: u128 = proof.weight.parse().map_err(|_| format!("weight {:?} is not an integer", proof.weight))?;
+    if proof.siblings.len() != DEPTH {
+        return Err(format!("{} siblings, expected {DEPTH}", proof.siblings.len()));
+    }
+    if proof.position >= 1 << DEPTH {
+        return Err(format!("position {} is outside the tree", proof.position));
+    }
+    let siblings = proof
+        .siblings
+        .iter()
+        .map(|s| <Hash>::try_from(s.as_slice()).map_err(|_| "a sibling is not 32 bytes".to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let leaf = leaf_hash(proof.contribution_id, &proof.content_hash, weight);
+    let root = root_from_path(leaf, proof.position, &siblings);
+    if root.as_slice() == proof.root.as_slice() {
+        Ok(())
+    } else {
+        Err(format!("proof gives root {}, the version's root is {}", hex::encode(root), hex::encode(&proof.root)))
+    }
+}
+
+/// The value of a node as of `epoch` (its newest write with epoch ≤ `epoch`).
+async fn node_at<S: StateRead>(state: &S, datanet_id: u64, level: usize, index: u64, epoch: u64) -> Result<Option<Hash>, ChainError> {
+    let prefix = state_key::tree_node(datanet_id, level as u8, index);
+    let stream = state.nonverifiable_range_raw(Some(&prefix), (!epoch).to_be_bytes().to_vec()..)?;
+    let mut stream = std::pin::pin!(stream);
+    match stream.next().await {
+        None => Ok(None),
+        Some(item) => {
+            let (_, v) = item?;
+            Ok(Some(<Hash>::try_from(v.as_slice()).map_err(|_| sdk::internal("corrupt datanet tree node"))?))
+        }
+    }
+}
+
+/// Set the leaf at `position` in a tree that (after this) holds `size` leaves, during
+/// `epoch`. Rewrites the path up to the stored height.
+pub async fn set_leaf<S: StateWrite>(state: &mut S, datanet_id: u64, position: u64, size: u64, leaf: Hash, epoch: u64) -> Result<(), ChainError> {
+    let z = empties();
+    let height = stored_height(size);
+    let mut acc = leaf;
+    let mut index = position;
+    put_node(state, datanet_id, 0, index, epoch, acc);
+    for level in 0..height {
+        let sibling = node_at(state, datanet_id, level, index ^ 1, epoch).await?.unwrap_or(z[level]);
+        acc = if index & 1 == 1 { node_hash(&sibling, &acc) } else { node_hash(&acc, &sibling) };
+        index >>= 1;
+        put_node(state, datanet_id, level + 1, index, epoch, acc);
+    }
+    Ok(())
+}
+
+fn put_node<S: StateWrite>(state: &mut S, datanet_id: u64, level: usize, index: u64, epoch: u64, value: Hash) {
+    let mut key = state_key::tree_node(datanet_id, level as u8, index);
+    key.extend_from_slice(&(!epoch).to_be_bytes());
+    state.nonverifiable_put_raw(key, value.to_vec());
+}
+
+/// The root of the tree of `size` leaves as of `epoch`.
+pub async fn root_at<S: StateRead>(state: &S, datanet_id: u64, size: u64, epoch: u64) -> Result<Hash, ChainError> {
+    let z = empties();
+    if size == 0 {
+        return Ok(z[DEPTH]);
+    }
+    let height = stored_height(size);
+    let mut acc = node_at(state, datanet_id, height, 0, epoch).await?.unwrap_or(z[height]);
+    for zl in z.iter().take(DEPTH).skip(height) {
+        acc = node_hash(&acc, zl);
+    }
+    Ok(acc)
+}
+
+/// The siblings of `position`, leaf level first, as of `epoch`.
+pub async fn siblings_at<S: StateRead>(state: &S, datanet_id: u64, position: u64, epoch: u64) -> Result<Vec<Hash>, ChainError> {
+    let z = empties();
+    let mut out = Vec::with_capacity(DEPTH);
+    for (level, zl) in z.iter().take(DEPTH).enumerate() {
+        let index = (position >> level) ^ 1;
+        out.push(node_at(state, datanet_id, level, index, epoch).await?.unwrap_or(*zl));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cnidarium::{StateDelta, TempStorage};
+
+    /// The root of a depth-32 tree computed naively from all its leaves.
+    fn reference_root(leaves: &[Hash]) -> Hash {
+        let z = empties();
+        let mut level: Vec<Hash> = leaves.to_vec();
+        for l in 0..DEPTH {
+            if level.is_empty() {
+                return z[DEPTH];
+            }
+            let mut next = Vec::with_capacity(level.len().div_ceil(2));
+            for pair in level.chunks(2) {
+                let right = pair.get(1).copied().unwrap_or(z[l]);
+                next.push(node_hash(&pair[0], &right));
+            }
+            level = next;
+        }
+        level[0]
+    }
+
+    fn leaf(i: u64, w: u128) -> Hash {
+        leaf_hash(i, &[i as u8; 32], w)
+    }
+
+    #[tokio::test]
+    async fn incremental_roots_and_old_version_proofs_match_the_reference_tree() {
+        let storage = TempStorage::new().await.unwrap();
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        let mut leaves: Vec<Hash> = Vec::new();
+        let mut versions: Vec<(u64, Vec<Hash>, Hash)> = Vec::new();
+        let mut epoch = 1u64;
+        // 9 epochs of appends, with one leaf zeroed in some epochs, publishing after each.
+        for round in 0..9u64 {
+            for _ in 0..(round * 3 + 1) {
+                let pos = leaves.len() as u64;
+                leaves.push(leaf(pos, 7));
+                set_leaf(&mut state, 5, pos, leaves.len() as u64, leaves[pos as usize], epoch).await.unwrap();
+            }
+            if round % 3 == 2 {
+                let pos = round; // zero an earlier leaf (an upheld challenge)
+                leaves[pos as usize] = leaf(pos, 0);
+                set_leaf(&mut state, 5, pos, leaves.len() as u64, leaves[pos as usize], epoch).await.unwrap();
+            }
+            let root = root_at(&state, 5, leaves.len() as u64, epoch).await.unwrap();
+            assert_eq!(root, reference_root(&leaves), "round {round}");
+            versions.push((epoch, leaves.clone(), root));
+            epoch += 1;
+        }
+        // Writes of a later epoch do not disturb an earlier version's proofs.
+        for (epoch, leaves_then, root) in &versions {
+            for (pos, l) in leaves_then.iter().enumerate() {
+                let sib = siblings_at(&state, 5, pos as u64, *epoch).await.unwrap();
+                assert_eq!(root_from_path(*l, pos as u64, &sib), *root, "epoch {epoch} position {pos}");
+            }
+        }
+        // Another datanet's tree is independent.
+        assert_eq!(root_at(&state, 6, 0, 100).await.unwrap(), empty(DEPTH));
+    }
+
+    #[test]
+    fn verify_refuses_a_tampered_proof() {
+        let leaves: Vec<Hash> = (0..5).map(|i| leaf(i, 3)).collect();
+        let root = reference_root(&leaves);
+        // Build the siblings of position 3 naively.
+        let z = empties();
+        let mut level = leaves.clone();
+        let mut siblings = Vec::new();
+        let mut idx = 3usize;
+        for l in 0..DEPTH {
+            siblings.push(level.get(idx ^ 1).copied().unwrap_or(z[l]));
+            let mut next = Vec::new();
+            for pair in level.chunks(2) {
+                next.push(node_hash(&pair[0], &pair.get(1).copied().unwrap_or(z[l])));
+            }
+            level = next;
+            idx >>= 1;
+        }
+        let proof = InclusionProof {
+            datanet_id: 1,
+            version: 1,
+            contribution_id: 3,
+            content_hash: vec![3; 32],
+            weight: "3".into(),
+            position: 3,
+            siblings: siblings.iter().map(|s| s.to_vec()).collect(),
+            root: root.to_vec(),
+        };
+        assert_eq!(verify(&proof), Ok(()));
+        assert!(verify(&InclusionProof { weight: "4".into(), ..proof.clone() }).is_err());
+        assert!(verify(&InclusionProof { position: 2, ..proof.clone() }).is_err());
+        assert!(verify(&InclusionProof { siblings: proof.siblings[1..].to_vec(), ..proof.clone() }).is_err());
+        assert!(verify(&InclusionProof { weight: "x".into(), ..proof }).is_err());
+    }
+}

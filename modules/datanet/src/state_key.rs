@@ -1,0 +1,82 @@
+//! Store keys of the datanet module. Records are in the verifiable store; lists
+//! (`ix/…`) and the version trees' node history (`tree/…`) are in the non-verifiable
+//! store (see `openledger_framework::index` and `merkle.rs`).
+use openledger_framework::index::be;
+use openledger_framework::Address;
+
+pub const PARAMS: &str = "datanet/params";
+pub const NEXT_DATANET_ID: &str = "datanet/next_datanet_id";
+pub const NEXT_CONTRIBUTION_ID: &str = "datanet/next_contribution_id";
+pub const NEXT_CHALLENGE_ID: &str = "datanet/next_challenge_id";
+
+pub fn datanet(id: u64) -> String {
+    format!("datanet/d/{id:016x}")
+}
+pub fn datanet_prefix() -> &'static str {
+    "datanet/d/"
+}
+pub fn contribution(id: u64) -> String {
+    format!("datanet/c/{id:016x}")
+}
+pub fn contribution_prefix() -> &'static str {
+    "datanet/c/"
+}
+pub fn version(datanet_id: u64, version: u64) -> String {
+    format!("datanet/v/{datanet_id:016x}/{version:016x}")
+}
+pub fn version_prefix() -> &'static str {
+    "datanet/v/"
+}
+pub fn challenge(id: u64) -> String {
+    format!("datanet/ch/{id:016x}")
+}
+pub fn challenge_prefix() -> &'static str {
+    "datanet/ch/"
+}
+/// Content hash → contribution id, per datanet: the duplicate check.
+pub fn content(datanet_id: u64, hash: &[u8]) -> String {
+    format!("datanet/hash/{datanet_id:016x}/{}", hex::encode(hash))
+}
+/// Stakes to refund at the end of block `height`.
+pub fn release(height: u64, contribution_id: u64) -> String {
+    format!("datanet/release/{height:016x}/{contribution_id:016x}")
+}
+pub fn release_prefix(height: u64) -> String {
+    format!("datanet/release/{height:016x}/")
+}
+/// Challenges that expire at the end of block `height`.
+pub fn expiry(height: u64, challenge_id: u64) -> String {
+    format!("datanet/expiry/{height:016x}/{challenge_id:016x}")
+}
+pub fn expiry_prefix(height: u64) -> String {
+    format!("datanet/expiry/{height:016x}/")
+}
+
+// Non-verifiable lists: prefix, then the big-endian id that orders the entry.
+pub fn ix_all() -> Vec<u8> {
+    b"datanet/ix/all/".to_vec()
+}
+pub fn ix_owner(owner: &Address) -> Vec<u8> {
+    [b"datanet/ix/owner/".as_slice(), owner.as_bytes(), b"/"].concat()
+}
+pub fn ix_tag(tag: &str) -> Vec<u8> {
+    // Tags are [a-z0-9-], so the 0 byte cannot occur inside one.
+    [b"datanet/ix/tag/".as_slice(), tag.as_bytes(), b"\0"].concat()
+}
+pub fn ix_datanet_contributions(datanet_id: u64) -> Vec<u8> {
+    [b"datanet/ix/dc/".as_slice(), &be(datanet_id)].concat()
+}
+pub fn ix_datanet_status(datanet_id: u64, status: i32) -> Vec<u8> {
+    [b"datanet/ix/ds/".as_slice(), &be(datanet_id), &(status as u32).to_be_bytes()].concat()
+}
+pub fn ix_contributor(contributor: &Address) -> Vec<u8> {
+    [b"datanet/ix/contributor/".as_slice(), contributor.as_bytes(), b"/"].concat()
+}
+pub fn ix_versions(datanet_id: u64) -> Vec<u8> {
+    [b"datanet/ix/versions/".as_slice(), &be(datanet_id)].concat()
+}
+
+/// History of one tree node: prefix, then the inverted epoch (newest first).
+pub fn tree_node(datanet_id: u64, level: u8, index: u64) -> Vec<u8> {
+    [b"datanet/tree/".as_slice(), &be(datanet_id), &[level], &be(index)].concat()
+}
