@@ -224,6 +224,7 @@ impl App {
 
         // End of block: modules' hooks in a fixed order.
         let mut end = StateDelta::new(&mut delta);
+        openledger_datanet::component::end_block(&mut end, block.height).await?;
         openledger_token::component::end_block(&mut end, block.last_commit).await?;
         let (_, events) = end.apply();
 

@@ -9,6 +9,7 @@
 use cnidarium::StateWrite;
 use openledger_framework::{sdk, Address, ChainError};
 use openledger_proto::openledger::auth::v1::{GenesisState as AuthGenesis, Params as AuthParams};
+use openledger_proto::openledger::datanet::v1::GenesisState as DatanetGenesis;
 use openledger_proto::openledger::token::v1::GenesisState as TokenGenesis;
 use openledger_token::state_ext::TokenWrite;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,8 @@ pub struct AppState {
     pub auth: AuthGenesis,
     #[serde(default)]
     pub token: TokenGenesis,
+    #[serde(default)]
+    pub datanet: DatanetGenesis,
 }
 
 /// The gas schedule follows the Cosmos SDK's defaults, so fees estimated by standard
@@ -62,5 +65,6 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, app_state: &AppState) ->
         let addr = Address::parse(&a.address).map_err(|e| sdk::invalid_address(format!("genesis account: {e}")))?;
         state.ensure_account(&addr).await?;
     }
-    openledger_token::component::init_genesis(state, &app_state.token).await
+    openledger_token::component::init_genesis(state, &app_state.token).await?;
+    openledger_datanet::component::init_genesis(state, &app_state.datanet).await
 }

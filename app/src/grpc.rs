@@ -8,6 +8,8 @@ use openledger_framework::QueryError;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
 use openledger_proto::openledger::token::v1 as token;
+use openledger_datanet::query as dq;
+use openledger_proto::openledger::datanet::v1 as datanet;
 use openledger_token::query as tq;
 use tonic::{Request, Response, Status};
 
@@ -86,6 +88,18 @@ grpc_service!(token::query_server::Query {
     supply => tq::supply: token::QuerySupplyRequest => token::QuerySupplyResponse,
 });
 
+grpc_service!(datanet::query_server::Query {
+    params => dq::params: datanet::QueryParamsRequest => datanet::QueryParamsResponse,
+    datanet => dq::datanet: datanet::QueryDatanetRequest => datanet::QueryDatanetResponse,
+    datanets => dq::datanets: datanet::QueryDatanetsRequest => datanet::QueryDatanetsResponse,
+    contribution => dq::contribution: datanet::QueryContributionRequest => datanet::QueryContributionResponse,
+    contributions => dq::contributions: datanet::QueryContributionsRequest => datanet::QueryContributionsResponse,
+    version => dq::version: datanet::QueryVersionRequest => datanet::QueryVersionResponse,
+    versions => dq::versions: datanet::QueryVersionsRequest => datanet::QueryVersionsResponse,
+    challenge => dq::challenge: datanet::QueryChallengeRequest => datanet::QueryChallengeResponse,
+    inclusion_proof => dq::inclusion_proof: datanet::QueryInclusionProofRequest => datanet::QueryInclusionProofResponse,
+});
+
 /// Serve until `shutdown` resolves.
 pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
     let q = Queries { app };
@@ -98,7 +112,8 @@ pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Futur
     tonic::transport::Server::builder()
         .add_service(auth::query_server::QueryServer::new(q.clone()))
         .add_service(bank::query_server::QueryServer::new(q.clone()))
-        .add_service(token::query_server::QueryServer::new(q))
+        .add_service(token::query_server::QueryServer::new(q.clone()))
+        .add_service(datanet::query_server::QueryServer::new(q))
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .serve_with_shutdown(addr, shutdown)

@@ -95,7 +95,7 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
     let mut msg_delta = StateDelta::new(&mut ante_delta);
     let msg_result = {
         let mut metered = Metered::new(&mut msg_delta, meter.clone(), costs);
-        run_msgs_on(&mut metered, tx).await
+        run_msgs_on(&mut metered, tx, env.height).await
     };
     let msg_result = match msg_result {
         Ok(_) if meter.is_exhausted() => Err(ante::out_of_gas_error(&meter)),
@@ -119,7 +119,7 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
 
 
 /// Execute the messages in order; the result data is a `TxMsgData` of their responses.
-async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx) -> Result<Vec<u8>, ChainError> {
+async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx, height: u64) -> Result<Vec<u8>, ChainError> {
     let mut responses = Vec::with_capacity(tx.msgs.len());
     for (i, msg) in tx.msgs.iter().enumerate() {
         let idx = i as u32;
@@ -139,6 +139,11 @@ async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx) -> Result<Vec
                     type_url: "/cosmos.bank.v1beta1.MsgSendResponse".to_string(),
                     value: MsgSendResponse {}.encode_to_vec(),
                 }
+            }
+            Msg::Datanet(m, signer) => {
+                let ctx = openledger_datanet::msg_server::MsgCtx { height, msg_index: idx };
+                let r = openledger_datanet::msg_server::execute(state, m, signer, ctx).await?;
+                cosmos_sdk_proto::Any { type_url: r.type_url, value: r.value }
             }
         };
         responses.push(response);

@@ -30,6 +30,8 @@ pub fn route(path: &str) -> Option<Route> {
     use openledger_proto::cosmos::auth::v1beta1 as auth;
     use openledger_proto::cosmos::bank::v1beta1 as bank;
     use openledger_proto::openledger::token::v1 as token;
+    use openledger_proto::openledger::datanet::v1 as datanet;
+    use openledger_datanet::query as dq;
     use openledger_token::query as tq;
     routes!(path,
         "/cosmos.auth.v1beta1.Query/Account" => tq::account: auth::QueryAccountRequest,
@@ -40,6 +42,15 @@ pub fn route(path: &str) -> Option<Route> {
         "/openledger.token.v1.Query/ModuleAccounts" => tq::module_accounts: token::QueryModuleAccountsRequest,
         "/openledger.token.v1.Query/ValidatorAccounts" => tq::validator_accounts: token::QueryValidatorAccountsRequest,
         "/openledger.token.v1.Query/Supply" => tq::supply: token::QuerySupplyRequest,
+        "/openledger.datanet.v1.Query/Params" => dq::params: datanet::QueryParamsRequest,
+        "/openledger.datanet.v1.Query/Datanet" => dq::datanet: datanet::QueryDatanetRequest,
+        "/openledger.datanet.v1.Query/Datanets" => dq::datanets: datanet::QueryDatanetsRequest,
+        "/openledger.datanet.v1.Query/Contribution" => dq::contribution: datanet::QueryContributionRequest,
+        "/openledger.datanet.v1.Query/Contributions" => dq::contributions: datanet::QueryContributionsRequest,
+        "/openledger.datanet.v1.Query/Version" => dq::version: datanet::QueryVersionRequest,
+        "/openledger.datanet.v1.Query/Versions" => dq::versions: datanet::QueryVersionsRequest,
+        "/openledger.datanet.v1.Query/Challenge" => dq::challenge: datanet::QueryChallengeRequest,
+        "/openledger.datanet.v1.Query/InclusionProof" => dq::inclusion_proof: datanet::QueryInclusionProofRequest,
     )
 }
 
@@ -53,4 +64,13 @@ pub const PATHS: &[&str] = &[
     "/openledger.token.v1.Query/ModuleAccounts",
     "/openledger.token.v1.Query/ValidatorAccounts",
     "/openledger.token.v1.Query/Supply",
+    "/openledger.datanet.v1.Query/Params",
+    "/openledger.datanet.v1.Query/Datanet",
+    "/openledger.datanet.v1.Query/Datanets",
+    "/openledger.datanet.v1.Query/Contribution",
+    "/openledger.datanet.v1.Query/Contributions",
+    "/openledger.datanet.v1.Query/Version",
+    "/openledger.datanet.v1.Query/Versions",
+    "/openledger.datanet.v1.Query/Challenge",
+    "/openledger.datanet.v1.Query/InclusionProof",
 ];

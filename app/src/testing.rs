@@ -51,9 +51,16 @@ pub struct TestNodeBuilder {
     validators: Vec<TestValidator>,
     min_gas_price_atto: u128,
     dir: Option<PathBuf>,
+    app_state: Option<AppState>,
 }
 
 impl TestNodeBuilder {
+    /// Use this genesis `app_state` (start from `app_state()` and change it).
+    pub fn with_app_state(mut self, s: AppState) -> Self {
+        self.app_state = Some(s);
+        self
+    }
+
     /// Accounts 0..n (from `test_key`), each funded with `amount`.
     pub fn funded_accounts(mut self, n: u64, amount: u128) -> Self {
         self.funded.extend((0..n).map(|i| (test_key(i), amount)));
@@ -82,6 +89,9 @@ impl TestNodeBuilder {
     }
 
     pub fn app_state(&self) -> AppState {
+        if let Some(s) = &self.app_state {
+            return s.clone();
+        }
         let mut s = AppState::default();
         s.auth.params = Some(default_auth_params());
         s.token.params = Some(openledger_token::component::default_params());
@@ -138,7 +148,7 @@ pub struct TestNode {
 
 impl TestNode {
     pub fn builder() -> TestNodeBuilder {
-        TestNodeBuilder { funded: vec![], validators: vec![], min_gas_price_atto: 0, dir: None }
+        TestNodeBuilder { funded: vec![], validators: vec![], min_gas_price_atto: 0, dir: None, app_state: None }
     }
 
     fn open(dir: &Path, tmp: Option<tempfile::TempDir>, min_gas_price_atto: u128, validators: Vec<TestValidator>) -> TestNode {
@@ -288,9 +298,13 @@ impl TestNode {
 
     /// A signed MsgSend from `key` with its current account number and sequence.
     pub fn send_tx(&self, key: &SignerKey, to: &Address, amount: u128, fee: u128, gas: u64) -> Vec<u8> {
-        let acct = self.account(&key.address()).expect("sender account exists");
-        let spec = TxSpec::new(vec![txbuilder::msg_send(&key.address(), to, amount)], fee, gas);
-        txbuilder::sign_tx(&spec, key, TEST_CHAIN_ID, acct.account_number, acct.sequence)
+        self.msg_tx(key, vec![txbuilder::msg_send(&key.address(), to, amount)], fee, gas)
+    }
+
+    /// A tx of `msgs` signed by `key` with its current account number and sequence.
+    pub fn msg_tx(&self, key: &SignerKey, msgs: Vec<cosmos_sdk_proto::Any>, fee: u128, gas: u64) -> Vec<u8> {
+        let acct = self.account(&key.address()).expect("signer account exists");
+        txbuilder::sign_tx(&TxSpec::new(msgs, fee, gas), key, TEST_CHAIN_ID, acct.account_number, acct.sequence)
     }
 
     /// A digest of all module state (every key but the per-block `app/block_*` ones):

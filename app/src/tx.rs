@@ -11,6 +11,7 @@ use k256::ecdsa::signature::Verifier;
 use openledger_framework::amount::parse_amount;
 use openledger_framework::{sdk, Address, Amount, ChainError};
 use openledger_proto::openledger::auth::v1::Params as AuthParams;
+use openledger_datanet::msg_server::DatanetMsg;
 use openledger_token::msg_server::{check_send, CheckedSend, MSG_SEND_TYPE_URL};
 use openledger_token::DENOM;
 use prost::Message;
@@ -19,9 +20,11 @@ pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";
 pub const ED25519_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.ed25519.PubKey";
 
 /// A message this chain executes, decoded from its `Any` and checked statelessly.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     Send(CheckedSend),
+    /// A datanet message and its signer.
+    Datanet(Box<DatanetMsg>, Address),
 }
 
 impl Msg {
@@ -32,13 +35,17 @@ impl Msg {
                     .map_err(|e| sdk::tx_decode(format!("MsgSend: {e}: tx parse error")))?;
                 Ok(Msg::Send(check_send(&m)?))
             }
-            other => Err(sdk::unknown_request(format!("unrecognized message type: {other}: unknown request"))),
+            other => match DatanetMsg::decode(other, &any.value) {
+                Some(m) => m.map(|(m, signer)| Msg::Datanet(Box::new(m), signer)),
+                None => Err(sdk::unknown_request(format!("unrecognized message type: {other}: unknown request"))),
+            },
         }
     }
 
     pub fn type_url(&self) -> &'static str {
         match self {
             Msg::Send(_) => MSG_SEND_TYPE_URL,
+            Msg::Datanet(m, _) => m.type_url(),
         }
     }
 
@@ -46,6 +53,7 @@ impl Msg {
     pub fn module(&self) -> &'static str {
         match self {
             Msg::Send(_) => "bank",
+            Msg::Datanet(..) => "datanet",
         }
     }
 
@@ -56,6 +64,7 @@ impl Msg {
             Msg::Send(s) => {
                 out.insert(state_key::account(&s.to));
             }
+            Msg::Datanet(..) => {}
         }
     }
 
@@ -63,6 +72,7 @@ impl Msg {
     pub fn signer(&self) -> Address {
         match self {
             Msg::Send(s) => s.from,
+            Msg::Datanet(_, signer) => *signer,
         }
     }
 }

@@ -29,12 +29,12 @@ fn scripted_run() -> Vec<String> {
 
 /// Pinned values; regenerate with `PRINT_APP_HASHES=1 cargo test -p openledger-app --test app_hash -- --nocapture`.
 const PINNED: [&str; 6] = [
-    "bce065b73d9e1892be223ca30710ba5729db27b976fb3b22551301db1e291205",
-    "7dece4ed4375260f5cb8edc1255c32adb039ecbd2541ed72d036f5301e503faf",
-    "a8c41e963775120ee5f55852a6eb1ffcd4d44e69021899228628e26cd3b3074b",
-    "624bb5fd8fe8c9509cf9dc29fcd563585b4434dbb0f9955e659ece4edf463c80",
-    "46eb99f6a409fa62e63a950af7340fc295bee08161e48bef74c1498ee5a736f1",
-    "4841789a584f7c4f3efef6addfdc18aa0fe8b7ab115ee44a9249738580dd0941",
+    "5e5a9e56e059d53d44c0d38a35c75087e3064d1f39b0c7f7aae5a04e4f431897",
+    "8b813a1127b6aef3d94ffc063beac4fcde63ed50e03522f008ac32dd3841d8f7",
+    "3186e1bc054e2c7132e0a506f937925d793237062ee97923d6eb2f1c618248bc",
+    "bf68dba1a54913cd840904c2dd0e3ade84e1cdd7abba24401dda44dca1af1c8d",
+    "f07b21836ed727bf29405a250ef5b73c0ec69358786d8a695888d2ae49994af3",
+    "b47f8804802cc4fc84894f9f3f5d0a05dfbe8cb2788e4ce8bdd0687ca081a776",
 ];
 
 #[test]

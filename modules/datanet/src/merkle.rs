@@ -119,8 +119,8 @@ pub async fn set_leaf<S: StateWrite>(state: &mut S, datanet_id: u64, position: u
     let mut acc = leaf;
     let mut index = position;
     put_node(state, datanet_id, 0, index, epoch, acc);
-    for level in 0..height {
-        let sibling = node_at(state, datanet_id, level, index ^ 1, epoch).await?.unwrap_or(z[level]);
+    for (level, zl) in z.iter().enumerate().take(height) {
+        let sibling = node_at(state, datanet_id, level, index ^ 1, epoch).await?.unwrap_or(*zl);
         acc = if index & 1 == 1 { node_hash(&sibling, &acc) } else { node_hash(&acc, &sibling) };
         index >>= 1;
         put_node(state, datanet_id, level + 1, index, epoch, acc);
@@ -192,9 +192,8 @@ mod tests {
         let mut state = StateDelta::new(storage.latest_snapshot());
         let mut leaves: Vec<Hash> = Vec::new();
         let mut versions: Vec<(u64, Vec<Hash>, Hash)> = Vec::new();
-        let mut epoch = 1u64;
         // 9 epochs of appends, with one leaf zeroed in some epochs, publishing after each.
-        for round in 0..9u64 {
+        for (epoch, round) in (1u64..).zip(0..9u64) {
             for _ in 0..(round * 3 + 1) {
                 let pos = leaves.len() as u64;
                 leaves.push(leaf(pos, 7));
@@ -208,7 +207,6 @@ mod tests {
             let root = root_at(&state, 5, leaves.len() as u64, epoch).await.unwrap();
             assert_eq!(root, reference_root(&leaves), "round {round}");
             versions.push((epoch, leaves.clone(), root));
-            epoch += 1;
         }
         // Writes of a later epoch do not disturb an earlier version's proofs.
         for (epoch, leaves_then, root) in &versions {
@@ -230,11 +228,11 @@ mod tests {
         let mut level = leaves.clone();
         let mut siblings = Vec::new();
         let mut idx = 3usize;
-        for l in 0..DEPTH {
-            siblings.push(level.get(idx ^ 1).copied().unwrap_or(z[l]));
+        for zl in z.iter().take(DEPTH) {
+            siblings.push(level.get(idx ^ 1).copied().unwrap_or(*zl));
             let mut next = Vec::new();
             for pair in level.chunks(2) {
-                next.push(node_hash(&pair[0], &pair.get(1).copied().unwrap_or(z[l])));
+                next.push(node_hash(&pair[0], &pair.get(1).copied().unwrap_or(*zl)));
             }
             level = next;
             idx >>= 1;

@@ -1,0 +1,268 @@
+//! The datanet story through the real app (ABCI driver, RocksDB): a datanet with three
+//! contributors; a duplicate refused; one contribution rejected and slashed; a version
+//! published whose proof verifies offline; a challenge upheld and one dismissed; stake
+//! refunds at the end of the window; every query answering from committed state.
+use cosmos_sdk_proto::Any;
+use openledger_app::genesis::AppState;
+use openledger_app::testing::{test_key, TestNode};
+use openledger_datanet::merkle;
+use openledger_framework::Address;
+use openledger_proto::cosmos::base::v1beta1::Coin;
+use openledger_proto::openledger::datanet::v1 as dn;
+use prost::Message;
+
+const FUND: u128 = 100_000_000;
+const FEE: u128 = 20_000;
+const GAS: u64 = 800_000;
+const WINDOW: u64 = 30;
+
+fn uopen(n: u128) -> Option<Coin> {
+    Some(Coin { denom: "uopen".into(), amount: n.to_string() })
+}
+
+fn any<M: Message>(name: &str, m: &M) -> Any {
+    Any { type_url: format!("/openledger.datanet.v1.{name}"), value: m.encode_to_vec() }
+}
+
+fn node() -> TestNode {
+    let builder = TestNode::builder().funded_accounts(6, FUND);
+    let mut state: AppState = builder.app_state();
+    let mut p = openledger_datanet::component::default_params();
+    p.challenge_window_blocks = WINDOW;
+    p.challenge_resolution_blocks = WINDOW;
+    p.min_challenge_bond = "1000".into();
+    state.datanet.params = Some(p);
+    builder.with_app_state(state).build()
+}
+
+/// Run one tx in its own block; returns (code, log, data).
+fn run(n: &mut TestNode, who: u64, msg: Any) -> (u32, String, Vec<u8>) {
+    let tx = n.msg_tx(&test_key(who), vec![msg], FEE, GAS);
+    let r = n.execute_block(vec![tx]);
+    let t = &r.tx_results[0];
+    (t.code, t.log.clone(), t.data.to_vec())
+}
+
+fn ok(n: &mut TestNode, who: u64, msg: Any) -> Vec<u8> {
+    let (code, log, data) = run(n, who, msg);
+    assert_eq!(code, 0, "{log}");
+    // TxMsgData { msg_responses: [Any] } → the response value.
+    let d = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(data.as_slice()).unwrap();
+    d.msg_responses[0].value.clone()
+}
+
+fn refused(n: &mut TestNode, who: u64, msg: Any, code: u32, contains: &str) {
+    let (c, log, _) = run(n, who, msg);
+    assert_eq!(c, code, "{log}");
+    assert!(log.contains(contains), "{log:?} should contain {contains:?}");
+}
+
+fn query<Req: Message, Resp: Message + Default>(n: &TestNode, method: &str, req: Req) -> Resp {
+    let r = n.query(&format!("/openledger.datanet.v1.Query/{method}"), req.encode_to_vec(), 0);
+    assert_eq!(r.code, 0, "{}", r.log);
+    Resp::decode(r.value.as_ref()).unwrap()
+}
+
+fn submit(who: u64, content: &[u8], stake: u128) -> Any {
+    use sha2::Digest;
+    any(
+        "MsgSubmitContribution",
+        &dn::MsgSubmitContribution {
+            contributor: test_key(who).address().to_string(),
+            datanet_id: 1,
+            content_hash: sha2::Sha256::digest(content).to_vec(),
+            size: content.len() as u64,
+            uri: format!("ipfs://{}", content.len()),
+            fingerprint: openledger_datanet::fingerprint::compute(std::str::from_utf8(content).unwrap(), 16, 512),
+            stake: uopen(stake),
+        },
+    )
+}
+
+fn review(curator: u64, id: u64, accept: bool, quality: u32) -> Any {
+    any(
+        "MsgReviewContribution",
+        &dn::MsgReviewContribution {
+            curator: test_key(curator).address().to_string(),
+            contribution_id: id,
+            accept,
+            quality_bps: quality,
+            reason: if accept { String::new() } else { "off-topic".into() },
+        },
+    )
+}
+
+#[test]
+fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
+    let mut n = node();
+    let owner = 0;
+    let (alice, bob, carol, challenger) = (1, 2, 3, 4);
+    let escrow = openledger_datanet::escrow();
+    let treasury = openledger_datanet::treasury(1);
+
+    // Create: owner 0, curator 5, 20% of a rejected stake slashed, 50% of a slashed
+    // stake to a successful challenger.
+    let create = dn::MsgCreateDatanet {
+        owner: test_key(owner).address().to_string(),
+        name: "Medical QA".into(),
+        description: "Curated clinical question/answer pairs".into(),
+        tags: vec!["medical".into(), "qa".into()],
+        metadata_uri: "ipfs://meta".into(),
+        curators: vec![test_key(5).address().to_string()],
+        policy: dn::ContributionPolicy::Open as i32,
+        allow_list: vec![],
+        min_stake: uopen(10_000),
+        terms: Some(dn::ContributionTerms { reject_slash_bps: 2000, challenge_reward_bps: 5000 }),
+        fingerprint: None,
+    };
+    refused(&mut n, owner, any("MsgCreateDatanet", &dn::MsgCreateDatanet { name: String::new(), ..create.clone() }), 2, "name is required");
+    refused(&mut n, owner, any("MsgCreateDatanet", &dn::MsgCreateDatanet { tags: vec!["Bad Tag".into()], ..create.clone() }), 2, "tag");
+    refused(&mut n, owner, any("MsgCreateDatanet", &dn::MsgCreateDatanet { min_stake: uopen(1), ..create.clone() }), 6, "floor");
+    let r = dn::MsgCreateDatanetResponse::decode(ok(&mut n, owner, any("MsgCreateDatanet", &create)).as_slice()).unwrap();
+    assert_eq!((r.id, r.treasury.clone()), (1, treasury.to_string()));
+
+    // Three contributors; the same content a second time is refused; a stake below the
+    // minimum is refused.
+    let texts: [&[u8]; 3] = [
+        b"what is the normal resting heart rate of an adult human being at rest in beats per minute",
+        b"how long should a patient fast before a routine blood glucose test according to common guidance",
+        b"buy cheap watches now best prices click here limited offer today only act fast",
+    ];
+    refused(&mut n, alice, submit(alice, texts[0], 9_999), 6, "below datanet 1's minimum");
+    for (i, who) in [alice, bob, carol].into_iter().enumerate() {
+        let id = dn::MsgSubmitContributionResponse::decode(ok(&mut n, who, submit(who, texts[i], 10_000)).as_slice()).unwrap().contribution_id;
+        assert_eq!(id, i as u64 + 1);
+    }
+    refused(&mut n, bob, submit(bob, texts[0], 10_000), 5, "already in datanet 1 as contribution 1");
+    assert_eq!(n.balance(&escrow), 30_000);
+
+    // Only curators review, not their own work; accept two, reject the spam (20% slashed).
+    refused(&mut n, alice, review(alice, 2, true, 9000), 3, "not a curator");
+    ok(&mut n, 5, review(5, 1, true, 9000));
+    ok(&mut n, owner, review(owner, 2, true, 6000));
+    let carol_before = n.balance(&test_key(carol).address());
+    let rej = dn::MsgReviewContributionResponse::decode(ok(&mut n, 5, review(5, 3, false, 0)).as_slice()).unwrap();
+    assert_eq!((rej.slashed.as_str(), rej.refunded.as_str()), ("2000", "8000"));
+    assert_eq!(n.balance(&treasury), 2000);
+    assert_eq!(n.balance(&test_key(carol).address()), carol_before + 8000);
+    refused(&mut n, 5, review(5, 3, true, 9000), 7, "only pending ones are reviewed");
+
+    // Publish version 1; its proof for contribution 1 verifies offline.
+    let publish_by = |who: u64| any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(who).address().to_string(), datanet_id: 1 });
+    let publish = publish_by(5);
+    refused(&mut n, alice, publish_by(alice), 3, "may publish");
+    let v1 = dn::MsgPublishVersionResponse::decode(ok(&mut n, 5, publish.clone()).as_slice()).unwrap();
+    assert_eq!(v1.version, 1);
+    refused(&mut n, 5, publish.clone(), 11, "nothing changed");
+    let version: dn::QueryVersionResponse = query(&n, "Version", dn::QueryVersionRequest { datanet_id: 1, version: 1 });
+    let version = version.version.unwrap();
+    let weight_1 = openledger_datanet::reward_weight(9000, texts[0].len() as u64);
+    let weight_2 = openledger_datanet::reward_weight(6000, texts[1].len() as u64);
+    assert_eq!((version.contribution_count, version.total_weight.clone()), (2, (weight_1 + weight_2).to_string()));
+    let proof: dn::QueryInclusionProofResponse =
+        query(&n, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 1 });
+    let proof = proof.proof.unwrap();
+    assert_eq!(merkle::verify(&proof), Ok(()));
+    assert_eq!(proof.weight, weight_1.to_string());
+    // The rejected contribution is in no version.
+    let r = n.query("/openledger.datanet.v1.Query/InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 3 }.encode_to_vec(), 0);
+    assert!(r.log.contains("code = NotFound"), "{}", r.log);
+
+    // Challenge 1 against contribution 2: upheld → weight 0 from version 2, stake slashed
+    // (half to the challenger, half to the treasury), bond back.
+    let challenge = |id: u64| {
+        any(
+            "MsgChallengeContribution",
+            &dn::MsgChallengeContribution {
+                challenger: test_key(challenger).address().to_string(),
+                contribution_id: id,
+                reason: "copied from a copyrighted textbook".into(),
+                bond: uopen(1000),
+            },
+        )
+    };
+    refused(&mut n, bob, any("MsgChallengeContribution", &dn::MsgChallengeContribution { challenger: test_key(bob).address().to_string(), contribution_id: 2, reason: "x".into(), bond: uopen(1000) }), 3, "own contribution");
+    let ch1 = dn::MsgChallengeContributionResponse::decode(ok(&mut n, challenger, challenge(2)).as_slice()).unwrap().challenge_id;
+    refused(&mut n, challenger, challenge(2), 15, "already has open challenge");
+    let ch2 = dn::MsgChallengeContributionResponse::decode(ok(&mut n, challenger, challenge(1)).as_slice()).unwrap().challenge_id;
+    let challenger_before = n.balance(&test_key(challenger).address());
+    let resolve = |who: u64, id: u64, uphold: bool| {
+        any("MsgResolveChallenge", &dn::MsgResolveChallenge { curator: test_key(who).address().to_string(), challenge_id: id, uphold, resolution: "checked".into() })
+    };
+    refused(&mut n, alice, resolve(alice, ch1, true), 3, "not a curator");
+    let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, 5, resolve(5, ch1, true)).as_slice()).unwrap();
+    assert_eq!((up.slashed.as_str(), up.paid_to_challenger.as_str()), ("10000", "6000"));
+    assert_eq!(n.balance(&test_key(challenger).address()), challenger_before + 6000);
+    // Dismissed: the bond goes to the treasury.
+    let treasury_before = n.balance(&treasury);
+    ok(&mut n, owner, resolve(owner, ch2, false));
+    assert_eq!(n.balance(&treasury), treasury_before + 1000);
+    refused(&mut n, owner, resolve(owner, ch2, true), 7, "no longer open");
+
+    // Version 2 has contribution 2 at weight 0; version 1's proof still verifies.
+    let v2 = dn::MsgPublishVersionResponse::decode(ok(&mut n, owner, publish_by(owner)).as_slice()).unwrap();
+    assert_eq!(v2.version, 2);
+    for (version, expect) in [(1u64, weight_2.to_string()), (2, "0".to_string())] {
+        let p: dn::QueryInclusionProofResponse = query(&n, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version, contribution_id: 2 });
+        let p = p.proof.unwrap();
+        assert_eq!(merkle::verify(&p), Ok(()), "version {version}");
+        assert_eq!(p.weight, expect);
+    }
+
+    // Past the window, alice's accepted stake comes back at end of block.
+    let alice_addr: Address = test_key(alice).address();
+    let before = n.balance(&alice_addr);
+    for _ in 0..WINDOW {
+        n.execute_block(vec![]);
+    }
+    assert_eq!(n.balance(&alice_addr), before + 10_000);
+    assert_eq!(n.balance(&escrow), 0, "every stake and bond is settled");
+
+    // Lists page with next_key; status filters; owner and tag filters.
+    let page1: dn::QueryContributionsResponse = query(
+        &n,
+        "Contributions",
+        dn::QueryContributionsRequest {
+            datanet_id: 1,
+            pagination: Some(openledger_proto::cosmos::base::query::v1beta1::PageRequest { limit: 2, count_total: true, ..Default::default() }),
+            ..Default::default()
+        },
+    );
+    assert_eq!(page1.contributions.iter().map(|c| c.id).collect::<Vec<_>>(), vec![1, 2]);
+    let pg = page1.pagination.unwrap();
+    assert_eq!(pg.total, 3);
+    let page2: dn::QueryContributionsResponse = query(
+        &n,
+        "Contributions",
+        dn::QueryContributionsRequest {
+            datanet_id: 1,
+            pagination: Some(openledger_proto::cosmos::base::query::v1beta1::PageRequest { key: pg.next_key, limit: 2, ..Default::default() }),
+            ..Default::default()
+        },
+    );
+    assert_eq!(page2.contributions.iter().map(|c| c.id).collect::<Vec<_>>(), vec![3]);
+    assert!(page2.pagination.unwrap().next_key.is_empty());
+    let rejected: dn::QueryContributionsResponse = query(
+        &n,
+        "Contributions",
+        dn::QueryContributionsRequest { datanet_id: 1, status: dn::ContributionStatus::Rejected as i32, ..Default::default() },
+    );
+    assert_eq!(rejected.contributions.iter().map(|c| c.id).collect::<Vec<_>>(), vec![3]);
+    let by_tag: dn::QueryDatanetsResponse = query(&n, "Datanets", dn::QueryDatanetsRequest { tag: "qa".into(), ..Default::default() });
+    assert_eq!(by_tag.datanets.len(), 1);
+    let r = n.query("/openledger.datanet.v1.Query/Datanet", dn::QueryDatanetRequest { id: 9 }.encode_to_vec(), 0);
+    assert!(r.log.contains("code = NotFound"), "{}", r.log);
+
+    // Genesis export → import into a new chain gives the same datanet state.
+    let exported = n.rt().block_on(async {
+        openledger_datanet::component::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap()
+    });
+    let builder = TestNode::builder().funded_accounts(6, FUND);
+    let mut state = builder.app_state();
+    state.datanet = exported.clone();
+    let m = builder.with_app_state(state).build();
+    let again = m.rt().block_on(async { openledger_datanet::component::export_genesis(&m.app.storage().latest_snapshot()).await.unwrap() });
+    assert_eq!(again, exported);
+    let p: dn::QueryInclusionProofResponse = query(&m, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 2 });
+    assert_eq!(merkle::verify(&p.proof.unwrap()), Ok(()));
+}

@@ -1,0 +1,24 @@
+//! Errors of the model module, codespace `model`. Codes are stable: never renumber.
+use openledger_framework::ChainError;
+
+pub const CODESPACE: &str = "model";
+
+macro_rules! errors {
+    ($($name:ident = $code:expr;)*) => {
+        $(pub fn $name(msg: impl Into<String>) -> ChainError { ChainError::new(CODESPACE, $code, msg) })*
+    };
+}
+
+errors! {
+    invalid_field = 2;
+    unauthorized = 3;
+    not_found = 4;
+    invalid_training_set = 5;
+    invalid_fee_split = 6;
+    insufficient_bond = 7;
+    retired = 8;
+    invalid_address = 9;
+    invalid_coins = 10;
+    invalid_genesis = 11;
+    invalid_operators = 12;
+}

@@ -1,0 +1,64 @@
+//! Query handlers: each a plain function of (state, request). Lists are served from
+//! the non-verifiable indexes, in model id order (see `openledger_framework::index`).
+use cnidarium::StateRead;
+use openledger_framework::index::page;
+use openledger_framework::{Address, QueryError};
+use openledger_proto::cosmos::base::query::v1beta1::{PageRequest, PageResponse};
+use openledger_proto::openledger::model::v1::*;
+
+use crate::state_ext::ModelRead;
+use crate::state_key;
+
+fn parse_address(s: &str, what: &str) -> Result<Address, QueryError> {
+    if s.is_empty() {
+        return Err(QueryError::invalid_argument(format!("{what}: empty address string is not allowed")));
+    }
+    Address::parse(s).map_err(|e| QueryError::invalid_argument(format!("invalid {what} address: {e}")))
+}
+
+/// One page of the list `prefix`, each entry's value being a big-endian model id.
+async fn models_page<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageRequest>) -> Result<(Vec<Model>, PageResponse), QueryError> {
+    let (values, resp) = page(state, prefix, req).await?;
+    let mut models = Vec::with_capacity(values.len());
+    for v in values {
+        let id = <[u8; 8]>::try_from(v.as_slice())
+            .map(u64::from_be_bytes)
+            .map_err(|_| QueryError::internal("corrupt model index entry"))?;
+        let m = state.model(id).await?.ok_or_else(|| QueryError::internal(format!("model index names model {id}, which is missing")))?;
+        models.push(m);
+    }
+    Ok((models, resp))
+}
+
+pub async fn params<S: StateRead>(state: &S, _req: QueryParamsRequest) -> Result<QueryParamsResponse, QueryError> {
+    Ok(QueryParamsResponse { params: Some(state.model_params().await?) })
+}
+
+pub async fn model<S: StateRead>(state: &S, req: QueryModelRequest) -> Result<QueryModelResponse, QueryError> {
+    match state.model(req.id).await? {
+        Some(m) => Ok(QueryModelResponse { model: Some(m) }),
+        None => Err(QueryError::not_found(format!("model {} not found", req.id))),
+    }
+}
+
+pub async fn models<S: StateRead>(state: &S, req: QueryModelsRequest) -> Result<QueryModelsResponse, QueryError> {
+    let (models, pagination) = models_page(state, &state_key::ix_all(), req.pagination.as_ref()).await?;
+    Ok(QueryModelsResponse { models, pagination: Some(pagination) })
+}
+
+pub async fn models_by_datanet<S: StateRead>(
+    state: &S,
+    req: QueryModelsByDatanetRequest,
+) -> Result<QueryModelsByDatanetResponse, QueryError> {
+    if req.datanet_id == 0 {
+        return Err(QueryError::invalid_argument("datanet_id must be positive"));
+    }
+    let (models, pagination) = models_page(state, &state_key::ix_datanet(req.datanet_id), req.pagination.as_ref()).await?;
+    Ok(QueryModelsByDatanetResponse { models, pagination: Some(pagination) })
+}
+
+pub async fn models_by_owner<S: StateRead>(state: &S, req: QueryModelsByOwnerRequest) -> Result<QueryModelsByOwnerResponse, QueryError> {
+    let owner = parse_address(&req.owner, "owner")?;
+    let (models, pagination) = models_page(state, &state_key::ix_owner(&owner), req.pagination.as_ref()).await?;
+    Ok(QueryModelsByOwnerResponse { models, pagination: Some(pagination) })
+}
