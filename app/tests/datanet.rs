@@ -266,3 +266,101 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     let p: dn::QueryInclusionProofResponse = query(&m, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 2 });
     assert_eq!(merkle::verify(&p.proof.unwrap()), Ok(()));
 }
+
+fn export(n: &TestNode) -> dn::GenesisState {
+    n.rt().block_on(async { openledger_datanet::component::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
+}
+
+/// Refusals not reached by the story: each leaves the module's state (and the escrow)
+/// exactly as it was; only the tx's fee and sequence move.
+#[test]
+fn refused_datanet_messages_change_no_module_state() {
+    let mut n = node();
+    let (owner, alice, bob) = (0, 1, 2);
+    let create = dn::MsgCreateDatanet {
+        owner: test_key(owner).address().to_string(),
+        name: "Allow-listed".into(),
+        policy: dn::ContributionPolicy::AllowList as i32,
+        allow_list: vec![test_key(alice).address().to_string()],
+        min_stake: uopen(10_000),
+        ..Default::default()
+    };
+    ok(&mut n, owner, any("MsgCreateDatanet", &create));
+    let id = dn::MsgSubmitContributionResponse::decode(ok(&mut n, alice, submit(alice, b"one two three four five six seven eight nine", 10_000)).as_slice()).unwrap().contribution_id;
+    let before = (export(&n), n.balance(&openledger_datanet::escrow()));
+
+    let bad_fingerprint = |fp: Vec<u64>| {
+        let mut m = dn::MsgSubmitContribution::decode(submit(alice, b"other data entirely", 10_000).value.as_slice()).unwrap();
+        m.fingerprint = fp;
+        any("MsgSubmitContribution", &m)
+    };
+    let mut short_hash = dn::MsgSubmitContribution::decode(submit(alice, b"x", 10_000).value.as_slice()).unwrap();
+    short_hash.content_hash.truncate(31);
+    let update = |who: u64| dn::MsgUpdateDatanet { owner: test_key(who).address().to_string(), datanet_id: 1, description: Some("new".into()), ..Default::default() };
+    let cases: Vec<(u64, Any, u32, &str)> = vec![
+        (bob, submit(bob, b"bob is not on the allow list at all", 10_000), 9, "not on the allow-list"),
+        (alice, bad_fingerprint(vec![32, 16]), 8, "sorted and unique"),
+        (alice, bad_fingerprint(vec![17]), 8, "not divisible"),
+        (alice, any("MsgSubmitContribution", &short_hash), 2, "32-byte"),
+        (alice, any("MsgSubmitContribution", &dn::MsgSubmitContribution { datanet_id: 9, ..short_hash.clone() }), 4, "datanet 9 not found"),
+        (alice, any("MsgSubmitContribution", &dn::MsgSubmitContribution { stake: Some(Coin { denom: "uatom".into(), amount: "10000".into() }), ..dn::MsgSubmitContribution::decode(submit(alice, b"fresh data", 1).value.as_slice()).unwrap() }), 14, "must be in uopen"),
+        (alice, submit(alice, b"one two three four five six seven eight nine", 10_000), 5, "already in datanet 1"),
+        (bob, any("MsgUpdateDatanet", &update(bob)), 3, "only the owner"),
+        (owner, any("MsgUpdateDatanet", &dn::MsgUpdateDatanet { policy: 1, ..update(owner) }), 2, "allow-list needs policy"),
+        (bob, any("MsgWithdrawContribution", &dn::MsgWithdrawContribution { contributor: test_key(bob).address().to_string(), contribution_id: id }), 3, "only the contributor"),
+        (alice, any("MsgWithdrawContribution", &dn::MsgWithdrawContribution { contributor: test_key(alice).address().to_string(), contribution_id: 77 }), 4, "not found"),
+        (owner, review(owner, id, true, 0), 2, "quality_bps 0"),
+        (owner, review(owner, id, true, 10_001), 2, "quality_bps 10001"),
+        (owner, any("MsgReviewContribution", &dn::MsgReviewContribution { curator: test_key(owner).address().to_string(), contribution_id: id, accept: false, ..Default::default() }), 2, "reason is required"),
+        (owner, any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(owner).address().to_string(), datanet_id: 1 }), 11, "no accepted contribution"),
+        (bob, any("MsgChallengeContribution", &dn::MsgChallengeContribution { challenger: test_key(bob).address().to_string(), contribution_id: id, reason: "r".into(), bond: uopen(1000) }), 7, "only accepted ones"),
+        (bob, any("MsgResolveChallenge", &dn::MsgResolveChallenge { curator: test_key(bob).address().to_string(), challenge_id: 5, ..Default::default() }), 4, "challenge 5 not found"),
+    ];
+    for (who, msg, code, contains) in cases {
+        refused(&mut n, who, msg, code, contains);
+        assert_eq!((export(&n), n.balance(&openledger_datanet::escrow())), before, "{contains}: module state moved");
+    }
+
+    // A pending contribution is withdrawn with a full refund; its content may come back.
+    let alice_before = n.balance(&test_key(alice).address());
+    let r = dn::MsgWithdrawContributionResponse::decode(
+        ok(&mut n, alice, any("MsgWithdrawContribution", &dn::MsgWithdrawContribution { contributor: test_key(alice).address().to_string(), contribution_id: id }))
+            .as_slice(),
+    )
+    .unwrap();
+    assert_eq!(r.refunded, "10000");
+    assert_eq!(n.balance(&test_key(alice).address()), alice_before + 10_000 - FEE);
+    refused(&mut n, alice, any("MsgWithdrawContribution", &dn::MsgWithdrawContribution { contributor: test_key(alice).address().to_string(), contribution_id: id }), 7, "only pending ones");
+    ok(&mut n, alice, submit(alice, b"one two three four five six seven eight nine", 10_000));
+}
+
+/// Every datanet query refuses bad input with a gRPC code, over ABCI.
+#[test]
+fn datanet_queries_refuse_bad_input() {
+    use openledger_proto::cosmos::base::query::v1beta1::PageRequest;
+    let n = node();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("Datanet", dn::QueryDatanetRequest { id: 1 }.encode_to_vec(), "NotFound"),
+        ("Datanets", dn::QueryDatanetsRequest { owner: "open1bad".into(), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        ("Datanets", dn::QueryDatanetsRequest { owner: test_key(0).address().to_string(), tag: "qa".into(), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        ("Datanets", dn::QueryDatanetsRequest { pagination: Some(PageRequest { reverse: true, ..Default::default() }), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        ("Datanets", dn::QueryDatanetsRequest { pagination: Some(PageRequest { limit: 1001, ..Default::default() }), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        ("Datanets", dn::QueryDatanetsRequest { pagination: Some(PageRequest { key: vec![1], offset: 1, ..Default::default() }), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        ("Contribution", dn::QueryContributionRequest { id: 3 }.encode_to_vec(), "NotFound"),
+        ("Contributions", dn::QueryContributionsRequest::default().encode_to_vec(), "InvalidArgument"),
+        ("Contributions", dn::QueryContributionsRequest { datanet_id: 1, contributor: test_key(0).address().to_string(), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        ("Contributions", dn::QueryContributionsRequest { contributor: test_key(0).address().to_string(), status: 2, ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        ("Contributions", dn::QueryContributionsRequest { datanet_id: 1, status: 99, ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        ("Contributions", dn::QueryContributionsRequest { datanet_id: 4, ..Default::default() }.encode_to_vec(), "NotFound"),
+        ("Version", dn::QueryVersionRequest { datanet_id: 1, version: 1 }.encode_to_vec(), "NotFound"),
+        ("Versions", dn::QueryVersionsRequest { datanet_id: 1, ..Default::default() }.encode_to_vec(), "NotFound"),
+        ("Challenge", dn::QueryChallengeRequest { id: 1 }.encode_to_vec(), "NotFound"),
+        ("InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 1 }.encode_to_vec(), "NotFound"),
+        ("Datanet", vec![0xff, 0xff], "InvalidArgument"),
+    ];
+    for (method, data, code) in cases {
+        let r = n.query(&format!("/openledger.datanet.v1.Query/{method}"), data, 0);
+        assert_ne!(r.code, 0, "{method} answered");
+        assert!(r.log.contains(&format!("code = {code}")), "{method}: {}", r.log);
+    }
+}

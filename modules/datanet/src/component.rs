@@ -4,7 +4,7 @@ use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_framework::events::event;
 use openledger_framework::index::{be, IndexWrite};
-use openledger_framework::{ChainError, StoreWrite};
+use openledger_framework::{ChainError, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::*;
 use openledger_token::state_ext::TokenWrite;
 use openledger_token::DENOM;
@@ -95,7 +95,7 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Res
     let mut size: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
     for (dn, epoch, position, leaf) in writes {
         let s = size.entry(dn).or_insert(0);
-        *s = (*s).max(position + 1);
+        *s = (*s).max(position.saturating_add(1));
         merkle::set_leaf(state, dn, position, *s, leaf, epoch).await?;
     }
     for v in &g.versions {
@@ -117,29 +117,19 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Res
         state.put_challenge(ch);
         max_ch = max_ch.max(ch.id);
     }
-    state.put_u64(state_key::NEXT_DATANET_ID.to_string(), g.next_datanet_id.max(max_dn + 1));
-    state.put_u64(state_key::NEXT_CONTRIBUTION_ID.to_string(), g.next_contribution_id.max(max_c + 1));
-    state.put_u64(state_key::NEXT_CHALLENGE_ID.to_string(), g.next_challenge_id.max(max_ch + 1));
+    state.put_u64(state_key::NEXT_DATANET_ID.to_string(), g.next_datanet_id.max(max_dn.saturating_add(1)));
+    state.put_u64(state_key::NEXT_CONTRIBUTION_ID.to_string(), g.next_contribution_id.max(max_c.saturating_add(1)));
+    state.put_u64(state_key::NEXT_CHALLENGE_ID.to_string(), g.next_challenge_id.max(max_ch.saturating_add(1)));
     Ok(())
-}
-
-async fn all<S: StateRead, T: prost::Message + Default>(state: &S, prefix: &str) -> Result<Vec<T>, ChainError> {
-    let mut stream = std::pin::pin!(state.prefix_raw(prefix));
-    let mut out = Vec::new();
-    while let Some(item) = stream.next().await {
-        let (_, v) = item?;
-        out.push(T::decode(v.as_slice()).map_err(|e| openledger_framework::sdk::internal(format!("corrupt record under {prefix}: {e}")))?);
-    }
-    Ok(out)
 }
 
 pub async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
     Ok(GenesisState {
         params: Some(state.datanet_params().await?),
-        datanets: all(state, state_key::datanet_prefix()).await?,
-        contributions: all(state, state_key::contribution_prefix()).await?,
-        versions: all(state, state_key::version_prefix()).await?,
-        challenges: all(state, state_key::challenge_prefix()).await?,
+        datanets: state.all_protos(state_key::datanet_prefix()).await?,
+        contributions: state.all_protos(state_key::contribution_prefix()).await?,
+        versions: state.all_protos(state_key::version_prefix()).await?,
+        challenges: state.all_protos(state_key::challenge_prefix()).await?,
         next_datanet_id: state.next_id(state_key::NEXT_DATANET_ID).await?,
         next_contribution_id: state.next_id(state_key::NEXT_CONTRIBUTION_ID).await?,
         next_challenge_id: state.next_id(state_key::NEXT_CHALLENGE_ID).await?,

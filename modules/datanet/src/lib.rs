@@ -33,8 +33,6 @@ pub fn treasury(datanet_id: u64) -> Address {
     Address::module(&format!("datanet_treasury/{datanet_id}"))
 }
 
-pub const BPS: u128 = 10_000;
-
 /// `quality_bps × bit_length(size)`.
 pub fn reward_weight(quality_bps: u32, size: u64) -> u128 {
     u128::from(quality_bps) * u128::from(64 - size.leading_zeros())

@@ -3,18 +3,18 @@
 //! a stable code, and a refused message changes nothing (the app runs each tx's
 //! messages in an overlay that is dropped on error).
 use cnidarium::StateWrite;
-use openledger_framework::amount::parse_amount;
+use openledger_framework::amount::{bps_of, BPS};
 use openledger_framework::events::event;
 use openledger_framework::index::{be, IndexWrite};
-use openledger_framework::{Address, Amount, ChainError, StoreRead};
+use openledger_framework::{Address, Amount, ChainError, StoreRead, StoreWrite};
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::datanet::v1::*;
 use openledger_token::state_ext::TokenWrite;
-use openledger_token::DENOM;
+use openledger_token::{uopen_coin, DENOM};
 use prost::Message;
 
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, escrow, fingerprint, merkle, reward_weight, state_key, treasury, BPS};
+use crate::{error, escrow, fingerprint, merkle, reward_weight, state_key, treasury};
 
 pub const TYPE_URL_PREFIX: &str = "/openledger.datanet.v1.";
 
@@ -93,12 +93,7 @@ impl DatanetMsg {
     }
 }
 
-/// Where a message runs: the block height and its index in the tx.
-#[derive(Debug, Clone, Copy)]
-pub struct MsgCtx {
-    pub height: u64,
-    pub msg_index: u32,
-}
+pub use openledger_framework::msg::MsgCtx;
 
 /// Execute a datanet message; returns its response as an `Any`.
 pub async fn execute<S: StateWrite>(state: &mut S, msg: &DatanetMsg, signer: &Address, ctx: MsgCtx) -> Result<prost_types::Any, ChainError> {
@@ -118,21 +113,11 @@ pub async fn execute<S: StateWrite>(state: &mut S, msg: &DatanetMsg, signer: &Ad
 // ---------------------------------------------------------------- validation helpers
 
 pub(crate) fn address(s: &str, what: &str) -> Result<Address, ChainError> {
-    if s.is_empty() {
-        return Err(error::invalid_address(format!("{what} address is empty")));
-    }
-    Address::parse(s).map_err(|e| error::invalid_address(format!("{what}: {e}")))
+    openledger_framework::msg::address(s, what).map_err(error::invalid_address)
 }
 
 fn text(value: &str, what: &str, max: u32, required: bool) -> Result<(), ChainError> {
-    if required && value.trim().is_empty() {
-        return Err(error::invalid_field(format!("{what} is required")));
-    }
-    let n = value.chars().count();
-    if n > max as usize {
-        return Err(error::invalid_field(format!("{what} is {n} characters, the maximum is {max}")));
-    }
-    Ok(())
+    openledger_framework::msg::text(value, what, max, required).map_err(error::invalid_field)
 }
 
 fn tags(tags: &[String], p: &Params) -> Result<(), ChainError> {
@@ -170,16 +155,9 @@ fn addresses(list: &[String], what: &str, max: u32) -> Result<Vec<Address>, Chai
 
 /// A uopen amount from an optional coin.
 pub(crate) fn uopen(coin: Option<&Coin>, what: &str) -> Result<Amount, ChainError> {
-    let Some(c) = coin else { return Err(error::invalid_coins(format!("{what} is required"))) };
-    if c.denom != DENOM {
-        return Err(error::invalid_coins(format!("{what} must be in {DENOM}, got {:?}", c.denom)));
-    }
-    parse_amount(&c.amount).map_err(|e| error::invalid_coins(format!("{what}: {e}")))
+    openledger_token::parse_uopen(coin, what).map_err(error::invalid_coins)
 }
 
-fn coin(amount: Amount) -> Coin {
-    Coin { denom: DENOM.to_string(), amount: amount.to_string() }
-}
 
 fn terms(t: Option<&ContributionTerms>) -> Result<ContributionTerms, ChainError> {
     let t = t.copied().unwrap_or(ContributionTerms { reject_slash_bps: 0, challenge_reward_bps: 5000 });
@@ -207,7 +185,7 @@ fn min_stake(c: Option<&Coin>, p: &Params) -> Result<Coin, ChainError> {
     if amount < floor {
         return Err(error::insufficient_stake(format!("min_stake {amount}{DENOM} is below the chain's floor of {floor}{DENOM}")));
     }
-    Ok(coin(amount))
+    Ok(uopen_coin(amount))
 }
 
 async fn get_datanet<S: StoreRead>(state: &S, id: u64) -> Result<Datanet, ChainError> {
@@ -391,14 +369,14 @@ async fn submit<S: StateWrite>(state: &mut S, m: &MsgSubmitContribution, contrib
         size: m.size,
         uri: m.uri.clone(),
         fingerprint: m.fingerprint.clone(),
-        stake: Some(coin(stake)),
+        stake: Some(uopen_coin(stake)),
         status: ContributionStatus::Pending as i32,
         weight: "0".into(),
         submitted_height: ctx.height,
         terms: d.terms,
         ..Default::default()
     };
-    openledger_framework::StoreWrite::put_u64(state, content_key, id);
+    state.put_u64(content_key, id);
     index_contribution(state, &c, contributor).await?;
     state.put_contribution(&c);
     d.contribution_count += 1;
@@ -464,7 +442,7 @@ async fn review<S: StateWrite>(state: &mut S, m: &MsgReviewContribution, curator
     } else {
         text(&m.reason, "reason", p.max_reason_length, true)?;
         let slash_bps = c.terms.map_or(0, |t| t.reject_slash_bps);
-        let slashed = stake * u128::from(slash_bps) / BPS;
+        let slashed = bps_of(stake, slash_bps);
         let refunded = stake - slashed;
         if slashed > 0 {
             state.transfer(&escrow(), &treasury(d.id), slashed, DENOM, Some(ctx.msg_index)).await?;
@@ -584,7 +562,7 @@ async fn challenge<S: StateWrite>(state: &mut S, m: &MsgChallengeContribution, c
         contribution_id: c.id,
         datanet_id: c.datanet_id,
         challenger: challenger.to_string(),
-        bond: Some(coin(bond)),
+        bond: Some(uopen_coin(bond)),
         reason: m.reason.clone(),
         status: ChallengeStatus::Open as i32,
         opened_height: ctx.height,
@@ -629,8 +607,9 @@ async fn resolve<S: StateWrite>(state: &mut S, m: &MsgResolveChallenge, curator:
     let mut resp = MsgResolveChallengeResponse { slashed: "0".into(), paid_to_challenger: "0".into() };
     if m.uphold {
         let stake = if c.stake_release_height != 0 { uopen(c.stake.as_ref(), "stake")? } else { 0 };
-        let reward = stake * u128::from(c.terms.map_or(0, |t| t.challenge_reward_bps)) / BPS;
-        state.transfer(&escrow(), &challenger, bond + reward, DENOM, Some(ctx.msg_index)).await?;
+        let reward = bps_of(stake, c.terms.map_or(0, |t| t.challenge_reward_bps));
+        let paid = bond.saturating_add(reward);
+        state.transfer(&escrow(), &challenger, paid, DENOM, Some(ctx.msg_index)).await?;
         if stake > reward {
             state.transfer(&escrow(), &treasury(d.id), stake - reward, DENOM, Some(ctx.msg_index)).await?;
         }
@@ -642,7 +621,7 @@ async fn resolve<S: StateWrite>(state: &mut S, m: &MsgResolveChallenge, curator:
         c.stake_release_height = 0;
         set_status(state, &mut c, ContributionStatus::Invalidated).await?;
         ch.status = ChallengeStatus::Upheld as i32;
-        resp = MsgResolveChallengeResponse { slashed: stake.to_string(), paid_to_challenger: (bond + reward).to_string() };
+        resp = MsgResolveChallengeResponse { slashed: stake.to_string(), paid_to_challenger: paid.to_string() };
         state.put_datanet(&d);
     } else {
         state.transfer(&escrow(), &treasury(d.id), bond, DENOM, Some(ctx.msg_index)).await?;

@@ -1,7 +1,7 @@
 //! Query handlers of the datanet module: each a plain function of (state, request),
 //! served over ABCI Query and gRPC from committed snapshots.
 use cnidarium::StateRead;
-use openledger_framework::index::page;
+use openledger_framework::index::page_ids;
 use openledger_framework::{Address, QueryError};
 use openledger_proto::openledger::datanet::v1::*;
 
@@ -10,14 +10,6 @@ use crate::{merkle, state_key};
 
 fn internal(e: openledger_framework::ChainError) -> QueryError {
     QueryError::internal(e.message)
-}
-
-fn parse_address(s: &str, what: &str) -> Result<Address, QueryError> {
-    Address::parse(s).map_err(|e| QueryError::invalid_argument(format!("invalid {what} address: {e}")))
-}
-
-fn id_of(bytes: &[u8]) -> Result<u64, QueryError> {
-    <[u8; 8]>::try_from(bytes).map(u64::from_be_bytes).map_err(|_| QueryError::internal("corrupt index entry"))
 }
 
 pub async fn params<S: StateRead>(state: &S, _req: QueryParamsRequest) -> Result<QueryParamsResponse, QueryError> {
@@ -34,14 +26,13 @@ pub async fn datanet<S: StateRead>(state: &S, req: QueryDatanetRequest) -> Resul
 pub async fn datanets<S: StateRead>(state: &S, req: QueryDatanetsRequest) -> Result<QueryDatanetsResponse, QueryError> {
     let prefix = match (req.owner.is_empty(), req.tag.is_empty()) {
         (true, true) => state_key::ix_all(),
-        (false, true) => state_key::ix_owner(&parse_address(&req.owner, "owner")?),
+        (false, true) => state_key::ix_owner(&Address::parse_query(&req.owner, "owner")?),
         (true, false) => state_key::ix_tag(&req.tag),
         (false, false) => return Err(QueryError::invalid_argument("filter by owner or by tag, not both")),
     };
-    let (ids, pagination) = page(state, &prefix, req.pagination.as_ref()).await?;
+    let (ids, pagination) = page_ids(state, &prefix, req.pagination.as_ref()).await?;
     let mut datanets = Vec::with_capacity(ids.len());
     for id in ids {
-        let id = id_of(&id)?;
         datanets.push(state.datanet(id).await.map_err(internal)?.ok_or_else(|| QueryError::internal(format!("index names missing datanet {id}")))?);
     }
     Ok(QueryDatanetsResponse { datanets, pagination: Some(pagination) })
@@ -56,7 +47,7 @@ pub async fn contribution<S: StateRead>(state: &S, req: QueryContributionRequest
 
 pub async fn contributions<S: StateRead>(state: &S, req: QueryContributionsRequest) -> Result<QueryContributionsResponse, QueryError> {
     let prefix = match (req.datanet_id, req.contributor.is_empty(), req.status) {
-        (0, false, 0) => state_key::ix_contributor(&parse_address(&req.contributor, "contributor")?),
+        (0, false, 0) => state_key::ix_contributor(&Address::parse_query(&req.contributor, "contributor")?),
         (0, false, _) => return Err(QueryError::invalid_argument("a status filter needs a datanet_id")),
         (0, true, _) => return Err(QueryError::invalid_argument("give a datanet_id or a contributor")),
         (_, false, _) => return Err(QueryError::invalid_argument("give a datanet_id or a contributor, not both")),
@@ -71,10 +62,9 @@ pub async fn contributions<S: StateRead>(state: &S, req: QueryContributionsReque
     if req.datanet_id != 0 && state.datanet(req.datanet_id).await.map_err(internal)?.is_none() {
         return Err(QueryError::not_found(format!("datanet {} not found", req.datanet_id)));
     }
-    let (ids, pagination) = page(state, &prefix, req.pagination.as_ref()).await?;
+    let (ids, pagination) = page_ids(state, &prefix, req.pagination.as_ref()).await?;
     let mut contributions = Vec::with_capacity(ids.len());
     for id in ids {
-        let id = id_of(&id)?;
         contributions.push(state.contribution(id).await.map_err(internal)?.ok_or_else(|| QueryError::internal(format!("index names missing contribution {id}")))?);
     }
     Ok(QueryContributionsResponse { contributions, pagination: Some(pagination) })
@@ -91,10 +81,9 @@ pub async fn versions<S: StateRead>(state: &S, req: QueryVersionsRequest) -> Res
     if state.datanet(req.datanet_id).await.map_err(internal)?.is_none() {
         return Err(QueryError::not_found(format!("datanet {} not found", req.datanet_id)));
     }
-    let (numbers, pagination) = page(state, &state_key::ix_versions(req.datanet_id), req.pagination.as_ref()).await?;
+    let (numbers, pagination) = page_ids(state, &state_key::ix_versions(req.datanet_id), req.pagination.as_ref()).await?;
     let mut versions = Vec::with_capacity(numbers.len());
     for n in numbers {
-        let n = id_of(&n)?;
         versions.push(state.datanet_version(req.datanet_id, n).await.map_err(internal)?.ok_or_else(|| QueryError::internal("index names a missing version"))?);
     }
     Ok(QueryVersionsResponse { versions, pagination: Some(pagination) })

@@ -61,6 +61,14 @@ impl Address {
         &self.0
     }
 
+    /// Parse an address given in a query: a bad one is an `InvalidArgument`.
+    pub fn parse_query(s: &str, what: &str) -> Result<Self, crate::error::QueryError> {
+        if s.is_empty() {
+            return Err(crate::error::QueryError::invalid_argument(format!("{what}: empty address string is not allowed")));
+        }
+        Address::parse(s).map_err(|e| crate::error::QueryError::invalid_argument(format!("invalid {what} address: {e}")))
+    }
+
     /// Parse a bech32 `open1…` address (the only textual form accepted on chain).
     pub fn parse(s: &str) -> Result<Self, AddressError> {
         let (hrp, data) =

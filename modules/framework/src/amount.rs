@@ -51,6 +51,15 @@ pub fn fee_for_gas(gas: u64, price: u128) -> u128 {
     (gas as u128).saturating_mul(price).div_ceil(DECIMAL_ONE)
 }
 
+/// Basis points in a whole.
+pub const BPS: u128 = 10_000;
+
+/// ⌊amount × bps / 10,000⌋, exact and without overflow for any amount (bps ≤ 10,000).
+pub fn bps_of(amount: Amount, bps: u32) -> Amount {
+    let bps = u128::from(bps).min(BPS);
+    (amount / BPS) * bps + (amount % BPS) * bps / BPS
+}
+
 pub fn format_coin(amount: Amount, denom: &str) -> String {
     format!("{amount}{denom}")
 }
@@ -58,6 +67,20 @@ pub fn format_coin(amount: Amount, denom: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bps_of_is_the_exact_floor_without_overflow() {
+        assert_eq!(bps_of(10_000, 2000), 2000);
+        assert_eq!(bps_of(9_999, 5000), 4999);
+        assert_eq!(bps_of(1, 9999), 0);
+        assert_eq!(bps_of(u128::MAX, 10_000), u128::MAX);
+        assert_eq!(bps_of(u128::MAX, 5000), u128::MAX / 2);
+        for a in [0u128, 1, 7, 12_345, 99_999_999] {
+            for b in [0u32, 1, 2500, 9999, 10_000] {
+                assert_eq!(bps_of(a, b), a * u128::from(b) / 10_000);
+            }
+        }
+    }
 
     #[test]
     fn parse_amount_rejects_signs_decimals_and_overflow() {

@@ -33,17 +33,20 @@ impl From<anyhow::Error> for ChainError {
     }
 }
 
+/// One constructor per error of a codespace: `module_errors!(CODESPACE; name = code; …)`
+/// defines `pub fn name(msg) -> ChainError`. Codes are stable: never renumber.
+#[macro_export]
+macro_rules! module_errors {
+    ($codespace:expr; $($name:ident = $code:expr;)*) => {
+        $(pub fn $name(msg: impl Into<String>) -> $crate::ChainError { $crate::ChainError::new($codespace, $code, msg) })*
+    };
+}
+
 /// The Cosmos SDK's root codespace, with its code numbers (types/errors/errors.go).
 pub mod sdk {
-    use super::ChainError;
     pub const CODESPACE: &str = "sdk";
 
-    macro_rules! sdk_errors {
-        ($($name:ident = $code:expr;)*) => {
-            $(pub fn $name(msg: impl Into<String>) -> ChainError { ChainError::new(CODESPACE, $code, msg) })*
-        };
-    }
-    sdk_errors! {
+    crate::module_errors! { CODESPACE;
         internal = 1;
         tx_decode = 2;
         invalid_sequence = 3;

@@ -132,3 +132,13 @@ pub async fn page<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageReque
     let total = if req.count_total { state.index_count(prefix).await.map_err(|e| QueryError::internal(e.message))? } else { 0 };
     Ok((values, PageResponse { next_key, total }))
 }
+
+/// One page of a list whose entries' values are big-endian ids (the usual case).
+pub async fn page_ids<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageRequest>) -> Result<(Vec<u64>, PageResponse), QueryError> {
+    let (values, resp) = page(state, prefix, req).await?;
+    let ids = values
+        .iter()
+        .map(|v| <[u8; 8]>::try_from(v.as_slice()).map(u64::from_be_bytes).map_err(|_| QueryError::internal("corrupt index entry")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((ids, resp))
+}

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod gas;
 pub mod index;
+pub mod msg;
 pub mod store;
 
 pub use address::Address;

@@ -46,6 +46,27 @@ pub trait StoreRead: StateRead {
             }
         }
     }
+
+    /// The next id of a sequence stored at `key` (ids start at 1).
+    fn next_id(&self, key: &'static str) -> impl Future<Output = Result<u64, ChainError>> + Send {
+        let fut = self.get_u64(key);
+        async move { Ok(fut.await?.unwrap_or(1)) }
+    }
+
+    /// Every record under `prefix`, decoded, in key order (genesis export).
+    fn all_protos<T: Message + Default>(&self, prefix: &str) -> impl Future<Output = Result<Vec<T>, ChainError>> + Send {
+        let stream = self.prefix_raw(prefix);
+        async move {
+            use futures::StreamExt;
+            let mut stream = std::pin::pin!(stream);
+            let mut out = Vec::new();
+            while let Some(item) = stream.next().await {
+                let (key, v) = item?;
+                out.push(T::decode(v.as_slice()).map_err(|e| crate::error::sdk::internal(format!("corrupt value at {key}: {e}")))?);
+            }
+            Ok(out)
+        }
+    }
 }
 
 impl<S: StateRead + ?Sized> StoreRead for S {}
@@ -66,6 +87,19 @@ pub trait StoreWrite: StateWrite {
 
     fn put_u64(&mut self, key: String, value: u64) {
         self.put_raw(key, value.to_be_bytes().to_vec());
+    }
+
+    /// Take the next id of the sequence stored at `key`.
+    fn take_id(&mut self, key: &'static str) -> impl Future<Output = Result<u64, ChainError>> + Send
+    where
+        Self: Sized + Send,
+    {
+        async move {
+            let id = self.next_id(key).await?;
+            let next = id.checked_add(1).ok_or_else(|| crate::error::sdk::internal(format!("{key} overflows")))?;
+            self.put_u64(key.to_string(), next);
+            Ok(id)
+        }
     }
 }
 

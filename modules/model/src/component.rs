@@ -5,11 +5,9 @@
 use std::collections::BTreeSet;
 
 use cnidarium::{StateRead, StateWrite};
-use futures::StreamExt;
 use openledger_framework::amount::parse_amount;
-use openledger_framework::{sdk, ChainError};
-use openledger_proto::openledger::model::v1::{GenesisState, Model, ModelStatus, Params};
-use prost::Message;
+use openledger_framework::{ChainError, StoreRead};
+use openledger_proto::openledger::model::v1::{GenesisState, ModelStatus, Params};
 
 use crate::msg_server::{address, check_model, index_model};
 use crate::state_ext::{ModelRead, ModelWrite};
@@ -88,11 +86,6 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) 
 
 pub async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
     let params = state.model_params().await?;
-    let mut models = Vec::new();
-    let mut stream = std::pin::pin!(state.prefix_raw(state_key::model_prefix()));
-    while let Some(item) = stream.next().await {
-        let (key, value) = item?;
-        models.push(Model::decode(value.as_slice()).map_err(|e| sdk::internal(format!("corrupt model at {key}: {e}")))?);
-    }
+    let models = state.all_protos(state_key::model_prefix()).await?;
     Ok(GenesisState { params: Some(params), models, next_model_id: state.next_model_id().await? })
 }

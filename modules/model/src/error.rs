@@ -1,15 +1,7 @@
 //! Errors of the model module, codespace `model`. Codes are stable: never renumber.
-use openledger_framework::ChainError;
-
 pub const CODESPACE: &str = "model";
 
-macro_rules! errors {
-    ($($name:ident = $code:expr;)*) => {
-        $(pub fn $name(msg: impl Into<String>) -> ChainError { ChainError::new(CODESPACE, $code, msg) })*
-    };
-}
-
-errors! {
+openledger_framework::module_errors! { CODESPACE;
     invalid_field = 2;
     unauthorized = 3;
     not_found = 4;

@@ -11,7 +11,7 @@ use openledger_framework::{sdk, Address, Amount, ChainError};
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::model::v1::*;
 use openledger_token::state_ext::TokenWrite;
-use openledger_token::DENOM;
+use openledger_token::{uopen_coin, DENOM};
 use prost::Message;
 
 use crate::state_ext::{ModelRead, ModelWrite};
@@ -60,12 +60,7 @@ impl ModelMsg {
     }
 }
 
-/// Where a message runs: the block height and its index in the tx.
-#[derive(Debug, Clone, Copy)]
-pub struct MsgCtx {
-    pub height: u64,
-    pub msg_index: u32,
-}
+pub use openledger_framework::msg::MsgCtx;
 
 /// Execute a model message; returns its response as an `Any`.
 pub async fn execute<S: StateWrite>(state: &mut S, msg: &ModelMsg, signer: &Address, ctx: MsgCtx) -> Result<prost_types::Any, ChainError> {
@@ -79,42 +74,25 @@ pub async fn execute<S: StateWrite>(state: &mut S, msg: &ModelMsg, signer: &Addr
 // ---------------------------------------------------------------- validation helpers
 
 pub(crate) fn address(s: &str, what: &str) -> Result<Address, ChainError> {
-    if s.is_empty() {
-        return Err(error::invalid_address(format!("{what} address is empty")));
-    }
-    Address::parse(s).map_err(|e| error::invalid_address(format!("{what}: {e}")))
+    openledger_framework::msg::address(s, what).map_err(error::invalid_address)
 }
 
 fn text(value: &str, what: &str, max: u32, required: bool) -> Result<(), ChainError> {
-    if required && value.trim().is_empty() {
-        return Err(error::invalid_field(format!("{what} is required")));
-    }
-    let n = value.chars().count();
-    if n > max as usize {
-        return Err(error::invalid_field(format!("{what} is {n} characters, the maximum is {max}")));
-    }
-    Ok(())
+    openledger_framework::msg::text(value, what, max, required).map_err(error::invalid_field)
 }
 
 /// A uopen amount from an optional coin.
 pub(crate) fn uopen(coin: Option<&Coin>, what: &str) -> Result<Amount, ChainError> {
-    let Some(c) = coin else { return Err(error::invalid_coins(format!("{what} is required"))) };
-    if c.denom != DENOM {
-        return Err(error::invalid_coins(format!("{what} must be in {DENOM}, got {:?}", c.denom)));
-    }
-    parse_amount(&c.amount).map_err(|e| error::invalid_coins(format!("{what}: {e}")))
+    openledger_token::parse_uopen(coin, what).map_err(error::invalid_coins)
 }
 
-pub(crate) fn coin(amount: Amount) -> Coin {
-    Coin { denom: DENOM.to_string(), amount: amount.to_string() }
-}
 
 fn price(c: Option<&Coin>) -> Result<Coin, ChainError> {
     let amount = uopen(c, "price_per_unit")?;
     if amount == 0 {
         return Err(error::invalid_coins("price_per_unit must be positive"));
     }
-    Ok(coin(amount))
+    Ok(uopen_coin(amount))
 }
 
 /// The operators, 1..=max distinct addresses, in canonical form.
@@ -227,7 +205,7 @@ pub(crate) async fn check_model<S: StateRead>(state: &S, p: &Params, m: &mut Mod
     m.price_per_unit = Some(price(m.price_per_unit.as_ref())?);
     m.fee_split = Some(fee_split(m.fee_split.as_ref())?);
     let bond = bond(m.bond.as_ref(), p)?;
-    m.bond = Some(coin(bond));
+    m.bond = Some(uopen_coin(bond));
     training_set_exists(state, &m.training_set).await?;
     Ok(bond)
 }

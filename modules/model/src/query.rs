@@ -1,7 +1,7 @@
 //! Query handlers: each a plain function of (state, request). Lists are served from
 //! the non-verifiable indexes, in model id order (see `openledger_framework::index`).
 use cnidarium::StateRead;
-use openledger_framework::index::page;
+use openledger_framework::index::page_ids;
 use openledger_framework::{Address, QueryError};
 use openledger_proto::cosmos::base::query::v1beta1::{PageRequest, PageResponse};
 use openledger_proto::openledger::model::v1::*;
@@ -9,21 +9,11 @@ use openledger_proto::openledger::model::v1::*;
 use crate::state_ext::ModelRead;
 use crate::state_key;
 
-fn parse_address(s: &str, what: &str) -> Result<Address, QueryError> {
-    if s.is_empty() {
-        return Err(QueryError::invalid_argument(format!("{what}: empty address string is not allowed")));
-    }
-    Address::parse(s).map_err(|e| QueryError::invalid_argument(format!("invalid {what} address: {e}")))
-}
-
 /// One page of the list `prefix`, each entry's value being a big-endian model id.
 async fn models_page<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageRequest>) -> Result<(Vec<Model>, PageResponse), QueryError> {
-    let (values, resp) = page(state, prefix, req).await?;
-    let mut models = Vec::with_capacity(values.len());
-    for v in values {
-        let id = <[u8; 8]>::try_from(v.as_slice())
-            .map(u64::from_be_bytes)
-            .map_err(|_| QueryError::internal("corrupt model index entry"))?;
+    let (ids, resp) = page_ids(state, prefix, req).await?;
+    let mut models = Vec::with_capacity(ids.len());
+    for id in ids {
         let m = state.model(id).await?.ok_or_else(|| QueryError::internal(format!("model index names model {id}, which is missing")))?;
         models.push(m);
     }
@@ -58,7 +48,7 @@ pub async fn models_by_datanet<S: StateRead>(
 }
 
 pub async fn models_by_owner<S: StateRead>(state: &S, req: QueryModelsByOwnerRequest) -> Result<QueryModelsByOwnerResponse, QueryError> {
-    let owner = parse_address(&req.owner, "owner")?;
+    let owner = Address::parse_query(&req.owner, "owner")?;
     let (models, pagination) = models_page(state, &state_key::ix_owner(&owner), req.pagination.as_ref()).await?;
     Ok(QueryModelsByOwnerResponse { models, pagination: Some(pagination) })
 }

@@ -18,8 +18,7 @@ pub trait ModelRead: StateRead {
     }
     /// The id the next registered model gets (ids start at 1).
     fn next_model_id(&self) -> impl Future<Output = Result<u64, ChainError>> + Send {
-        let fut = self.get_u64(state_key::NEXT_MODEL_ID);
-        async move { Ok(fut.await?.unwrap_or(1)) }
+        self.next_id(state_key::NEXT_MODEL_ID)
     }
 }
 
@@ -40,12 +39,7 @@ pub trait ModelWrite: StateWrite {
     where
         Self: Sized + Send,
     {
-        async move {
-            let id = self.next_model_id().await?;
-            let next = id.checked_add(1).ok_or_else(|| sdk::internal("model ids overflow"))?;
-            self.put_next_model_id(next);
-            Ok(id)
-        }
+        self.take_id(state_key::NEXT_MODEL_ID)
     }
 }
 

@@ -20,19 +20,12 @@ use prost::Message;
 use crate::state_ext::TokenRead;
 use crate::{state_key, DENOM, MODULE_ACCOUNTS};
 
-fn parse_address(s: &str) -> Result<Address, QueryError> {
-    if s.is_empty() {
-        return Err(QueryError::invalid_argument("empty address string is not allowed"));
-    }
-    Address::parse(s).map_err(|e| QueryError::invalid_argument(format!("invalid address: {e}")))
-}
-
 fn any(type_url: &str, msg: &impl Message) -> prost_types::Any {
     prost_types::Any { type_url: type_url.to_string(), value: msg.encode_to_vec() }
 }
 
 pub async fn account<S: StateRead>(state: &S, req: QueryAccountRequest) -> Result<QueryAccountResponse, QueryError> {
-    let addr = parse_address(&req.address)?;
+    let addr = Address::parse_query(&req.address, "account")?;
     if let Some(name) = MODULE_ACCOUNTS.iter().find(|n| Address::module(n) == addr) {
         let base = state.account(&addr).await?.unwrap_or(BaseAccount {
             address: addr.to_string(),
@@ -50,7 +43,7 @@ pub async fn account<S: StateRead>(state: &S, req: QueryAccountRequest) -> Resul
 }
 
 pub async fn balance<S: StateRead>(state: &S, req: QueryBalanceRequest) -> Result<QueryBalanceResponse, QueryError> {
-    let addr = parse_address(&req.address)?;
+    let addr = Address::parse_query(&req.address, "account")?;
     if req.denom.is_empty() {
         return Err(QueryError::invalid_argument("invalid denom: empty"));
     }
@@ -62,7 +55,7 @@ pub async fn all_balances<S: StateRead>(
     state: &S,
     req: QueryAllBalancesRequest,
 ) -> Result<QueryAllBalancesResponse, QueryError> {
-    let addr = parse_address(&req.address)?;
+    let addr = Address::parse_query(&req.address, "account")?;
     let amount = state.balance(&addr).await?;
     let balances =
         if amount == 0 { vec![] } else { vec![Coin { denom: DENOM.to_string(), amount: amount.to_string() }] };
