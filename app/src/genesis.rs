@@ -10,6 +10,7 @@ use cnidarium::StateWrite;
 use openledger_framework::{sdk, Address, ChainError};
 use openledger_proto::openledger::auth::v1::{GenesisState as AuthGenesis, Params as AuthParams};
 use openledger_proto::openledger::datanet::v1::GenesisState as DatanetGenesis;
+use openledger_proto::openledger::model::v1::GenesisState as ModelGenesis;
 use openledger_proto::openledger::token::v1::GenesisState as TokenGenesis;
 use openledger_token::state_ext::TokenWrite;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub token: TokenGenesis,
     #[serde(default)]
     pub datanet: DatanetGenesis,
+    #[serde(default)]
+    pub model: ModelGenesis,
 }
 
 /// The gas schedule follows the Cosmos SDK's defaults, so fees estimated by standard
@@ -66,5 +69,7 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, app_state: &AppState) ->
         state.ensure_account(&addr).await?;
     }
     openledger_token::component::init_genesis(state, &app_state.token).await?;
-    openledger_datanet::component::init_genesis(state, &app_state.datanet).await
+    openledger_datanet::component::init_genesis(state, &app_state.datanet).await?;
+    // After datanet: every model's training set names published datanet versions.
+    openledger_model::component::init_genesis(state, &app_state.model).await
 }

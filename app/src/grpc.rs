@@ -9,6 +9,8 @@ use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
 use openledger_proto::openledger::token::v1 as token;
 use openledger_datanet::query as dq;
+use openledger_model::query as mq;
+use openledger_proto::openledger::model::v1 as model;
 use openledger_proto::openledger::datanet::v1 as datanet;
 use openledger_token::query as tq;
 use tonic::{Request, Response, Status};
@@ -100,6 +102,14 @@ grpc_service!(datanet::query_server::Query {
     inclusion_proof => dq::inclusion_proof: datanet::QueryInclusionProofRequest => datanet::QueryInclusionProofResponse,
 });
 
+grpc_service!(model::query_server::Query {
+    params => mq::params: model::QueryParamsRequest => model::QueryParamsResponse,
+    model => mq::model: model::QueryModelRequest => model::QueryModelResponse,
+    models => mq::models: model::QueryModelsRequest => model::QueryModelsResponse,
+    models_by_datanet => mq::models_by_datanet: model::QueryModelsByDatanetRequest => model::QueryModelsByDatanetResponse,
+    models_by_owner => mq::models_by_owner: model::QueryModelsByOwnerRequest => model::QueryModelsByOwnerResponse,
+});
+
 /// Serve until `shutdown` resolves.
 pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
     let q = Queries { app };
@@ -113,7 +123,8 @@ pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Futur
         .add_service(auth::query_server::QueryServer::new(q.clone()))
         .add_service(bank::query_server::QueryServer::new(q.clone()))
         .add_service(token::query_server::QueryServer::new(q.clone()))
-        .add_service(datanet::query_server::QueryServer::new(q))
+        .add_service(datanet::query_server::QueryServer::new(q.clone()))
+        .add_service(model::query_server::QueryServer::new(q))
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .serve_with_shutdown(addr, shutdown)

@@ -32,6 +32,8 @@ pub fn route(path: &str) -> Option<Route> {
     use openledger_proto::openledger::token::v1 as token;
     use openledger_proto::openledger::datanet::v1 as datanet;
     use openledger_datanet::query as dq;
+    use openledger_model::query as mq;
+    use openledger_proto::openledger::model::v1 as model;
     use openledger_token::query as tq;
     routes!(path,
         "/cosmos.auth.v1beta1.Query/Account" => tq::account: auth::QueryAccountRequest,
@@ -51,6 +53,11 @@ pub fn route(path: &str) -> Option<Route> {
         "/openledger.datanet.v1.Query/Versions" => dq::versions: datanet::QueryVersionsRequest,
         "/openledger.datanet.v1.Query/Challenge" => dq::challenge: datanet::QueryChallengeRequest,
         "/openledger.datanet.v1.Query/InclusionProof" => dq::inclusion_proof: datanet::QueryInclusionProofRequest,
+        "/openledger.model.v1.Query/Params" => mq::params: model::QueryParamsRequest,
+        "/openledger.model.v1.Query/Model" => mq::model: model::QueryModelRequest,
+        "/openledger.model.v1.Query/Models" => mq::models: model::QueryModelsRequest,
+        "/openledger.model.v1.Query/ModelsByDatanet" => mq::models_by_datanet: model::QueryModelsByDatanetRequest,
+        "/openledger.model.v1.Query/ModelsByOwner" => mq::models_by_owner: model::QueryModelsByOwnerRequest,
     )
 }
 
@@ -73,4 +80,9 @@ pub const PATHS: &[&str] = &[
     "/openledger.datanet.v1.Query/Versions",
     "/openledger.datanet.v1.Query/Challenge",
     "/openledger.datanet.v1.Query/InclusionProof",
+    "/openledger.model.v1.Query/Params",
+    "/openledger.model.v1.Query/Model",
+    "/openledger.model.v1.Query/Models",
+    "/openledger.model.v1.Query/ModelsByDatanet",
+    "/openledger.model.v1.Query/ModelsByOwner",
 ];

@@ -12,6 +12,7 @@ use openledger_framework::amount::parse_amount;
 use openledger_framework::{sdk, Address, Amount, ChainError};
 use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use openledger_datanet::msg_server::DatanetMsg;
+use openledger_model::msg_server::ModelMsg;
 use openledger_token::msg_server::{check_send, CheckedSend, MSG_SEND_TYPE_URL};
 use openledger_token::DENOM;
 use prost::Message;
@@ -25,6 +26,8 @@ pub enum Msg {
     Send(CheckedSend),
     /// A datanet message and its signer.
     Datanet(Box<DatanetMsg>, Address),
+    /// A model message and its signer.
+    Model(Box<ModelMsg>, Address),
 }
 
 impl Msg {
@@ -35,10 +38,15 @@ impl Msg {
                     .map_err(|e| sdk::tx_decode(format!("MsgSend: {e}: tx parse error")))?;
                 Ok(Msg::Send(check_send(&m)?))
             }
-            other => match DatanetMsg::decode(other, &any.value) {
-                Some(m) => m.map(|(m, signer)| Msg::Datanet(Box::new(m), signer)),
-                None => Err(sdk::unknown_request(format!("unrecognized message type: {other}: unknown request"))),
-            },
+            other => {
+                if let Some(m) = DatanetMsg::decode(other, &any.value) {
+                    return m.map(|(m, signer)| Msg::Datanet(Box::new(m), signer));
+                }
+                if let Some(m) = ModelMsg::decode(other, &any.value) {
+                    return m.map(|(m, signer)| Msg::Model(Box::new(m), signer));
+                }
+                Err(sdk::unknown_request(format!("unrecognized message type: {other}: unknown request")))
+            }
         }
     }
 
@@ -46,6 +54,7 @@ impl Msg {
         match self {
             Msg::Send(_) => MSG_SEND_TYPE_URL,
             Msg::Datanet(m, _) => m.type_url(),
+            Msg::Model(m, _) => m.type_url(),
         }
     }
 
@@ -54,6 +63,7 @@ impl Msg {
         match self {
             Msg::Send(_) => "bank",
             Msg::Datanet(..) => "datanet",
+            Msg::Model(..) => "model",
         }
     }
 
@@ -64,7 +74,7 @@ impl Msg {
             Msg::Send(s) => {
                 out.insert(state_key::account(&s.to));
             }
-            Msg::Datanet(..) => {}
+            Msg::Datanet(..) | Msg::Model(..) => {}
         }
     }
 
@@ -72,7 +82,7 @@ impl Msg {
     pub fn signer(&self) -> Address {
         match self {
             Msg::Send(s) => s.from,
-            Msg::Datanet(_, signer) => *signer,
+            Msg::Datanet(_, signer) | Msg::Model(_, signer) => *signer,
         }
     }
 }

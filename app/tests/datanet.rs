@@ -1,7 +1,8 @@
 //! The datanet story through the real app (ABCI driver, RocksDB): a datanet with three
 //! contributors; a duplicate refused; one contribution rejected and slashed; a version
-//! published whose proof verifies offline; a challenge upheld and one dismissed; stake
-//! refunds at the end of the window; every query answering from committed state.
+//! published whose proof verifies offline; a model registered on that version; a
+//! challenge upheld and one dismissed; stake refunds at the end of the window; every
+//! query answering from committed state; genesis export → import of both modules.
 use cosmos_sdk_proto::Any;
 use openledger_app::genesis::AppState;
 use openledger_app::testing::{test_key, TestNode};
@@ -9,6 +10,7 @@ use openledger_datanet::merkle;
 use openledger_framework::Address;
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::datanet::v1 as dn;
+use openledger_proto::openledger::model::v1 as md;
 use prost::Message;
 
 const FUND: u128 = 100_000_000;
@@ -24,6 +26,12 @@ fn any<M: Message>(name: &str, m: &M) -> Any {
     Any { type_url: format!("/openledger.datanet.v1.{name}"), value: m.encode_to_vec() }
 }
 
+fn model_any<M: Message>(name: &str, m: &M) -> Any {
+    Any { type_url: format!("/openledger.model.v1.{name}"), value: m.encode_to_vec() }
+}
+
+const MODEL_BOND: u128 = 1_000_000;
+
 fn node() -> TestNode {
     let builder = TestNode::builder().funded_accounts(6, FUND);
     let mut state: AppState = builder.app_state();
@@ -32,6 +40,9 @@ fn node() -> TestNode {
     p.challenge_resolution_blocks = WINDOW;
     p.min_challenge_bond = "1000".into();
     state.datanet.params = Some(p);
+    let mut mp = openledger_model::component::default_params();
+    mp.min_operator_bond = MODEL_BOND.to_string();
+    state.model.params = Some(mp);
     builder.with_app_state(state).build()
 }
 
@@ -58,7 +69,11 @@ fn refused(n: &mut TestNode, who: u64, msg: Any, code: u32, contains: &str) {
 }
 
 fn query<Req: Message, Resp: Message + Default>(n: &TestNode, method: &str, req: Req) -> Resp {
-    let r = n.query(&format!("/openledger.datanet.v1.Query/{method}"), req.encode_to_vec(), 0);
+    query_service(n, "openledger.datanet.v1", method, req)
+}
+
+fn query_service<Req: Message, Resp: Message + Default>(n: &TestNode, service: &str, method: &str, req: Req) -> Resp {
+    let r = n.query(&format!("/{service}.Query/{method}"), req.encode_to_vec(), 0);
     assert_eq!(r.code, 0, "{}", r.log);
     Resp::decode(r.value.as_ref()).unwrap()
 }
@@ -168,6 +183,34 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     let r = n.query("/openledger.datanet.v1.Query/InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 3 }.encode_to_vec(), 0);
     assert!(r.log.contains("code = NotFound"), "{}", r.log);
 
+    // A model trained on version 1: the bond moves to model_bonds; a training set naming
+    // an unpublished version is refused; only the owner updates it, and each change of
+    // terms bumps terms_version.
+    let builder_key = 4;
+    let register = md::MsgRegisterModel {
+        owner: test_key(builder_key).address().to_string(),
+        name: "medqa-8b".into(),
+        base_model: "llama-3-8b".into(),
+        artifact_hash: vec![0xab; 32],
+        artifact_uri: "ipfs://medqa-8b".into(),
+        training_set: vec![md::TrainingEntry { datanet_id: 1, version: 1, weight_bps: 10_000 }],
+        operators: vec![test_key(5).address().to_string()],
+        price_per_unit: uopen(50),
+        fee_split: Some(md::FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
+        bond: uopen(MODEL_BOND),
+    };
+    let unpublished = md::MsgRegisterModel { training_set: vec![md::TrainingEntry { datanet_id: 1, version: 2, weight_bps: 10_000 }], ..register.clone() };
+    refused(&mut n, builder_key, model_any("MsgRegisterModel", &unpublished), 5, "version 2");
+    let model_id = md::MsgRegisterModelResponse::decode(ok(&mut n, builder_key, model_any("MsgRegisterModel", &register)).as_slice()).unwrap().model_id;
+    assert_eq!(model_id, 1);
+    assert_eq!(n.balance(&openledger_model::bonds()), MODEL_BOND);
+    let reprice = |who: u64| md::MsgUpdateModel { owner: test_key(who).address().to_string(), model_id, price_per_unit: uopen(60), ..Default::default() };
+    refused(&mut n, alice, model_any("MsgUpdateModel", &reprice(alice)), 3, "owner");
+    let terms = md::MsgUpdateModelResponse::decode(ok(&mut n, builder_key, model_any("MsgUpdateModel", &reprice(builder_key))).as_slice()).unwrap().terms_version;
+    assert_eq!(terms, 2);
+    let by_datanet: md::QueryModelsByDatanetResponse = model_query(&n, "ModelsByDatanet", md::QueryModelsByDatanetRequest { datanet_id: 1, pagination: None });
+    assert_eq!(by_datanet.models.iter().map(|m| (m.id, m.price_per_unit.clone().unwrap().amount)).collect::<Vec<_>>(), vec![(1, "60".to_string())]);
+
     // Challenge 1 against contribution 2: upheld → weight 0 from version 2, stake slashed
     // (half to the challenger, half to the treasury), bond back.
     let challenge = |id: u64| {
@@ -253,18 +296,24 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     let r = n.query("/openledger.datanet.v1.Query/Datanet", dn::QueryDatanetRequest { id: 9 }.encode_to_vec(), 0);
     assert!(r.log.contains("code = NotFound"), "{}", r.log);
 
-    // Genesis export → import into a new chain gives the same datanet state.
-    let exported = n.rt().block_on(async {
-        openledger_datanet::component::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap()
-    });
+    // Genesis export → import into a new chain gives the same datanet and model state.
+    let exported = (export(&n), export_models(&n));
     let builder = TestNode::builder().funded_accounts(6, FUND);
     let mut state = builder.app_state();
-    state.datanet = exported.clone();
+    state.datanet = exported.0.clone();
+    state.model = exported.1.clone();
     let m = builder.with_app_state(state).build();
-    let again = m.rt().block_on(async { openledger_datanet::component::export_genesis(&m.app.storage().latest_snapshot()).await.unwrap() });
-    assert_eq!(again, exported);
+    assert_eq!((export(&m), export_models(&m)), exported);
     let p: dn::QueryInclusionProofResponse = query(&m, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 2 });
     assert_eq!(merkle::verify(&p.proof.unwrap()), Ok(()));
+}
+
+fn export_models(n: &TestNode) -> md::GenesisState {
+    n.rt().block_on(async { openledger_model::component::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
+}
+
+fn model_query<Req: Message, Resp: Message + Default>(n: &TestNode, method: &str, req: Req) -> Resp {
+    query_service(n, "openledger.model.v1", method, req)
 }
 
 fn export(n: &TestNode) -> dn::GenesisState {
