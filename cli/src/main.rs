@@ -1,14 +1,22 @@
 //! `openledger`: the command-line client. Cosmos conventions: `keys`, `tx`, `q`, `status`.
-use std::io::{BufRead, IsTerminal, Write};
+mod broadcast;
+mod content;
+mod datanet_cmd;
+mod model_cmd;
+mod output;
+mod page;
+mod responses;
+
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use broadcast::{confirm, parse_address, parse_uopen, passphrase_for, read_secret, Intent, TxFlags};
 use clap::{Args, Parser, Subcommand};
+use datanet_cmd::{DatanetQueryCmd, DatanetTxCmd, VerifyProof};
+use model_cmd::{ModelQueryCmd, ModelTxCmd};
 use openledger_cli::keyring::{Backend, KeyRecord, Keyring};
 use openledger_cli::rpc::CometRpc;
-use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
-use openledger_framework::amount::{fee_for_gas, parse_coin, parse_decimal, parse_gas_price, DECIMAL_ONE};
+use openledger_cli::txbuilder;
 use openledger_framework::Address;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
@@ -43,16 +51,16 @@ impl KeyringOpts {
 }
 
 #[derive(Args, Clone)]
-struct NodeOpts {
+pub struct NodeOpts {
     /// CometBFT RPC endpoint.
     #[arg(long, env = "OPENLEDGER_NODE", default_value = "http://127.0.0.1:26657", global = true)]
-    node: String,
+    pub node: String,
     /// gRPC endpoint of openledgerd.
     #[arg(long, env = "OPENLEDGER_GRPC", default_value = "http://127.0.0.1:9090", global = true)]
-    grpc: String,
+    pub grpc: String,
     /// Output format: text or json.
     #[arg(short = 'o', long, default_value = "text", global = true)]
-    output: String,
+    pub output: String,
 }
 
 #[derive(Subcommand)]
@@ -87,6 +95,8 @@ enum Cmd {
         #[command(flatten)]
         node: NodeOpts,
     },
+    /// Check a saved datanet inclusion proof offline (no node needed).
+    VerifyProof(VerifyProof),
 }
 
 #[derive(Subcommand)]
@@ -123,28 +133,16 @@ enum TxCmd {
         #[command(subcommand)]
         cmd: BankTxCmd,
     },
-}
-
-#[derive(Args)]
-struct TxFlags {
-    #[arg(long)]
-    chain_id: String,
-    /// Fee, e.g. 5000uopen.
-    #[arg(long, conflicts_with = "gas_prices")]
-    fees: Option<String>,
-    /// Gas price, e.g. 0.025uopen (fee = gas × price, rounded up).
-    #[arg(long)]
-    gas_prices: Option<String>,
-    /// Gas limit, or `auto` to simulate.
-    #[arg(long, default_value = "200000")]
-    gas: String,
-    #[arg(long, default_value = "1.3")]
-    gas_adjustment: String,
-    #[arg(long, default_value = "")]
-    note: String,
-    /// Skip the confirmation prompt.
-    #[arg(short = 'y', long)]
-    yes: bool,
+    /// Datanets: create, contribute, review, publish versions, challenge.
+    Datanet {
+        #[command(subcommand)]
+        cmd: DatanetTxCmd,
+    },
+    /// Models: register on datanet versions, update.
+    Model {
+        #[command(subcommand)]
+        cmd: ModelTxCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -168,6 +166,14 @@ enum QueryCmd {
     Auth {
         #[command(subcommand)]
         cmd: AuthQueryCmd,
+    },
+    Datanet {
+        #[command(subcommand)]
+        cmd: DatanetQueryCmd,
+    },
+    Model {
+        #[command(subcommand)]
+        cmd: ModelQueryCmd,
     },
 }
 
@@ -206,46 +212,16 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Tx { kr, node, cmd: TxCmd::Bank { cmd: BankTxCmd::Send { from, to, amount, flags } } } => {
             send(kr.keyring()?, &node, &from, &to, &amount, &flags).await
         }
+        Cmd::Tx { kr, node, cmd: TxCmd::Datanet { cmd } } => datanet_cmd::tx(kr.keyring()?, &node, cmd).await,
+        Cmd::Tx { kr, node, cmd: TxCmd::Model { cmd } } => model_cmd::tx(kr.keyring()?, &node, cmd).await,
         Cmd::Q { node, cmd } => query(&node, cmd).await,
+        Cmd::VerifyProof(args) => datanet_cmd::verify_proof(args),
         Cmd::Status { node } => {
             let s = CometRpc::new(&node.node).status().await?;
             println!("{}", serde_json::to_string_pretty(&s)?);
             Ok(())
         }
     }
-}
-
-fn read_secret(prompt: &str) -> Result<String> {
-    if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(prompt).context("reading passphrase")
-    } else {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        Ok(line.trim_end_matches(['\n', '\r']).to_string())
-    }
-}
-
-fn passphrase_for(kr: &Keyring, confirm: bool) -> Result<Option<String>> {
-    if kr.backend() == Backend::Test {
-        return Ok(None);
-    }
-    let p = read_secret("Enter keyring passphrase (attempt 1/1): ")?;
-    if confirm && std::io::stdin().is_terminal() {
-        let again = read_secret("Re-enter keyring passphrase: ")?;
-        if again != p {
-            bail!("passphrases do not match");
-        }
-    }
-    Ok(Some(p))
-}
-
-/// Ask a yes/no question on stderr; only y/yes counts as yes.
-fn confirm(prompt: &str) -> Result<bool> {
-    eprint!("{prompt}");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
 fn print_key(k: &KeyRecord) {
@@ -307,31 +283,12 @@ fn keys(kr: Keyring, cmd: KeysCmd) -> Result<()> {
     }
 }
 
-fn parse_address(s: &str, what: &str) -> Result<Address> {
-    Address::parse(s).map_err(|e| anyhow!("invalid {what} address: {e}"))
-}
-
-fn parse_uopen(s: &str, what: &str) -> Result<u128> {
-    let (amount, denom) = parse_coin(s).map_err(|e| anyhow!("invalid {what}: {e}"))?;
-    if denom != txbuilder::DENOM {
-        bail!("invalid {what} {s:?}: the only denom is {}", txbuilder::DENOM);
+/// An address, or the address of a key in the keyring.
+pub fn resolve_address(kr: &Keyring, s: &str) -> Result<Address> {
+    match Address::parse(s) {
+        Ok(a) => Ok(a),
+        Err(_) => Ok(kr.resolve(s)?.address),
     }
-    Ok(amount)
-}
-
-async fn account_info(grpc: &str, addr: &Address) -> Result<auth::BaseAccount> {
-    let mut c = auth::query_client::QueryClient::connect(grpc.to_string())
-        .await
-        .with_context(|| format!("cannot reach gRPC at {grpc} (is openledgerd running? see --grpc)"))?;
-    let resp = match c.account(auth::QueryAccountRequest { address: addr.to_string() }).await {
-        Ok(r) => r.into_inner(),
-        Err(s) if s.code() == tonic::Code::NotFound => {
-            bail!("account {addr} not found on chain: it has never received funds")
-        }
-        Err(s) => bail!("querying account {addr}: {}", s.message()),
-    };
-    let any = resp.account.ok_or_else(|| anyhow!("empty account answer"))?;
-    auth::BaseAccount::decode(any.value.as_slice()).context("decoding account")
 }
 
 async fn send(kr: Keyring, node: &NodeOpts, from: &str, to: &str, amount: &str, flags: &TxFlags) -> Result<()> {
@@ -341,88 +298,12 @@ async fn send(kr: Keyring, node: &NodeOpts, from: &str, to: &str, amount: &str, 
     if amount == 0 {
         bail!("invalid amount: must be positive");
     }
-    let rpc = CometRpc::new(&node.node);
-    let network = rpc.chain_id().await?;
-    if network != flags.chain_id {
-        bail!("wrong chain id: the node at {} is on {network:?}, --chain-id is {:?}", node.node, flags.chain_id);
-    }
-    let acct = account_info(&node.grpc, &key.address).await?;
-    let pass = passphrase_for(&kr, false)?;
-    let signer = SignerKey::Secp256k1(kr.signing_key(&key.name, pass.as_deref())?);
-    let mut spec = TxSpec::new(vec![txbuilder::msg_send(&key.address, &to, amount)], 0, 0);
-    spec.memo = flags.note.clone();
-
-    let price = match &flags.gas_prices {
-        Some(p) => parse_gas_price(p, txbuilder::DENOM).map_err(|e| anyhow!("--gas-prices: {e}"))?,
-        None => 25 * DECIMAL_ONE / 1000, // 0.025uopen, the default minimum
+    let intent = Intent {
+        msgs: vec![txbuilder::msg_send(&key.address, &to, amount)],
+        spend: amount,
+        summary: format!("send {amount}uopen from {} to {to}", key.address),
     };
-    let explicit_fee = flags.fees.as_deref().map(|f| parse_uopen(f, "--fees")).transpose()?;
-    let gas = if flags.gas == "auto" {
-        // Simulate the tx as it will be sent: with a fee (moving it costs gas) and a
-        // signature-sized placeholder (size costs gas).
-        spec.gas_limit = 10_000_000;
-        spec.fee = explicit_fee.unwrap_or_else(|| fee_for_gas(200_000, price));
-        let sim = cosmos_sdk_proto::cosmos::tx::v1beta1::SimulateRequest {
-            tx_bytes: txbuilder::unsigned_tx(&spec, &signer, acct.sequence),
-            ..Default::default()
-        };
-        let r = rpc.abci_query("/cosmos.tx.v1beta1.Service/Simulate", &sim.encode_to_vec(), 0).await?;
-        if r.code != 0 {
-            bail!("{}", r.log.trim_start_matches("rpc error: code = InvalidArgument desc = "));
-        }
-        let resp = cosmos_sdk_proto::cosmos::tx::v1beta1::SimulateResponse::decode(r.value.as_slice())?;
-        let used = resp.gas_info.map_or(0, |g| g.gas_used);
-        let adjustment = parse_decimal(&flags.gas_adjustment).map_err(|e| anyhow!("--gas-adjustment: {e}"))?;
-        u64::try_from(fee_for_gas(used, adjustment)).unwrap_or(u64::MAX)
-    } else {
-        flags.gas.parse::<u64>().map_err(|_| anyhow!("invalid --gas {:?}: a number or auto", flags.gas))?
-    };
-    spec.gas_limit = gas;
-    spec.fee = explicit_fee.unwrap_or_else(|| fee_for_gas(gas, price));
-    // A send that cannot be paid would be included, fail, and still cost the fee:
-    // refuse it here, with one line.
-    let balance = {
-        let mut c = bank::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| format!("cannot reach gRPC at {}", node.grpc))?;
-        let r = c
-            .balance(bank::QueryBalanceRequest { address: key.address.to_string(), denom: txbuilder::DENOM.into() })
-            .await
-            .map_err(|s| anyhow!("{}", s.message()))?
-            .into_inner();
-        r.balance.map_or(0, |c| c.amount.parse::<u128>().unwrap_or(0))
-    };
-    let needed = amount.saturating_add(spec.fee);
-    if balance < needed {
-        bail!("insufficient funds: {} has {balance}uopen, the send needs {needed}uopen ({amount}uopen + {}uopen fee)", key.name, spec.fee);
-    }
-    if !flags.yes {
-        eprintln!("send {amount}uopen from {} to {to} (fee {}uopen, gas {gas}) on {network}", key.address, spec.fee);
-        if !confirm("confirm transaction before signing and broadcasting [y/N]: ")? {
-            bail!("canceled transaction");
-        }
-    }
-    let tx = txbuilder::sign_tx(&spec, &signer, &flags.chain_id, acct.account_number, acct.sequence);
-    let (hash, code, codespace, log) = rpc.broadcast_sync(&tx).await?;
-    if code != 0 {
-        bail!("tx rejected: {log} (codespace {codespace}, code {code})");
-    }
-    let result = rpc.wait_for_tx(&hash, Duration::from_secs(60)).await?;
-    if node.output == "json" {
-        println!("{}", serde_json::to_string_pretty(&result)?);
-    } else {
-        println!("txhash: {}", result.txhash);
-        println!("height: {}", result.height);
-        println!("code: {}", result.code);
-        println!("gas_wanted: {}", result.gas_wanted);
-        println!("gas_used: {}", result.gas_used);
-        if result.code != 0 {
-            println!("codespace: {}", result.codespace);
-            println!("raw_log: {}", result.raw_log);
-        }
-    }
-    if result.code != 0 {
-        bail!("tx {} failed at height {}: {} (codespace {}, code {})", result.txhash, result.height, result.raw_log, result.codespace, result.code);
-    }
-    Ok(())
+    broadcast::broadcast(&kr, node, &key, intent, flags).await.map(|_| ())
 }
 
 async fn query(node: &NodeOpts, cmd: QueryCmd) -> Result<()> {
@@ -462,6 +343,8 @@ async fn query(node: &NodeOpts, cmd: QueryCmd) -> Result<()> {
             }
             Ok(())
         }
+        QueryCmd::Datanet { cmd } => datanet_cmd::query(node, cmd).await,
+        QueryCmd::Model { cmd } => model_cmd::query(node, cmd).await,
         QueryCmd::Auth { cmd: AuthQueryCmd::Account { address } } => {
             let addr = parse_address(&address, "")?;
             let mut c = auth::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(connect_err)?;

@@ -28,6 +28,9 @@ pub struct TxResult {
     pub raw_log: String,
     pub gas_wanted: u64,
     pub gas_used: u64,
+    /// `TxMsgData`: the message responses.
+    #[serde(skip)]
+    pub data: Vec<u8>,
 }
 
 fn b64() -> base64::engine::GeneralPurpose {
@@ -111,6 +114,7 @@ impl CometRpc {
                     raw_log: res["log"].as_str().unwrap_or("").to_string(),
                     gas_wanted: num(&res["gas_wanted"]),
                     gas_used: num(&res["gas_used"]),
+                    data: res["data"].as_str().map(|s| b64().decode(s)).transpose()?.unwrap_or_default(),
                 }))
             }
             Err(e) if e.to_string().contains("not found") => Ok(None),

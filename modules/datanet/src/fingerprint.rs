@@ -6,6 +6,8 @@
 //! kept, de-duplicated, sorted, and capped at the `max` smallest. Clients compute it
 //! (`openledger tx datanet contribute --file`); the chain checks its shape
 //! (`check`) and, for attribution, counts overlaps (`overlap`) in integers.
+use std::collections::{BTreeSet, VecDeque};
+
 use sha2::{Digest, Sha256};
 
 pub const WORDS_PER_SHINGLE: usize = 8;
@@ -13,24 +15,108 @@ pub const DEFAULT_MODULUS: u64 = 16;
 pub const DEFAULT_MAX_HASHES: u32 = 512;
 
 pub fn compute(content: &str, modulus: u64, max: usize) -> Vec<u64> {
-    let lower = content.to_lowercase();
-    let words: Vec<&str> = lower.split_whitespace().collect();
-    let mut out: Vec<u64> = Vec::new();
-    if words.len() >= WORDS_PER_SHINGLE && modulus > 0 {
-        for w in words.windows(WORDS_PER_SHINGLE) {
-            let digest = Sha256::digest(w.join(" ").as_bytes());
-            let mut first = [0u8; 8];
-            first.copy_from_slice(&digest[..8]);
-            let h = u64::from_be_bytes(first);
-            if h % modulus == 0 {
-                out.push(h);
+    let mut f = Fingerprinter::new(modulus, max);
+    f.push_str(content);
+    f.finish()
+}
+
+/// The fingerprint of content read in pieces (a file in chunks): the same result as
+/// `compute` on the whole text, in memory bounded by `max` hashes and one window of
+/// words. Lower-casing word by word equals lower-casing the whole text, because
+/// whitespace separates words and is never cased or case-ignorable.
+pub struct Fingerprinter {
+    modulus: u64,
+    max: usize,
+    window: VecDeque<String>,
+    /// The word being read; it may continue in the next piece.
+    word: String,
+    /// The smallest `max` distinct sampled hashes so far.
+    kept: BTreeSet<u64>,
+    /// An incomplete UTF-8 sequence at the end of the last byte piece.
+    pending: Vec<u8>,
+}
+
+impl Fingerprinter {
+    pub fn new(modulus: u64, max: usize) -> Fingerprinter {
+        Fingerprinter { modulus, max, window: VecDeque::with_capacity(WORDS_PER_SHINGLE + 1), word: String::new(), kept: BTreeSet::new(), pending: Vec::new() }
+    }
+
+    /// Text, continuing the text pushed before.
+    pub fn push_str(&mut self, text: &str) {
+        for c in text.chars() {
+            if c.is_whitespace() {
+                self.end_word();
+            } else {
+                self.word.push(c);
             }
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out.truncate(max);
-    out
+
+    /// Bytes of UTF-8 text, cut anywhere (a character may straddle two pieces). Refuses
+    /// bytes that are not UTF-8.
+    pub fn push_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let joined;
+        let bytes = if self.pending.is_empty() {
+            bytes
+        } else {
+            joined = [std::mem::take(&mut self.pending).as_slice(), bytes].concat();
+            joined.as_slice()
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.push_str(text),
+            Err(e) if e.error_len().is_none() => {
+                // Valid up to an incomplete character at the end: keep it for the next piece.
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                self.push_str(std::str::from_utf8(valid).map_err(|e| e.to_string())?);
+                self.pending = rest.to_vec();
+            }
+            Err(e) => return Err(format!("not UTF-8 text: {e}")),
+        }
+        Ok(())
+    }
+
+    fn end_word(&mut self) {
+        if self.word.is_empty() {
+            return;
+        }
+        let word = std::mem::take(&mut self.word).to_lowercase();
+        self.window.push_back(word);
+        if self.window.len() > WORDS_PER_SHINGLE {
+            self.window.pop_front();
+        }
+        if self.window.len() < WORDS_PER_SHINGLE || self.modulus == 0 || self.max == 0 {
+            return;
+        }
+        let mut hasher = Sha256::new();
+        for (i, w) in self.window.iter().enumerate() {
+            if i > 0 {
+                hasher.update(b" ");
+            }
+            hasher.update(w.as_bytes());
+        }
+        let digest = hasher.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let h = u64::from_be_bytes(first);
+        if h % self.modulus == 0 && self.kept.insert(h) && self.kept.len() > self.max {
+            self.kept.pop_last();
+        }
+    }
+
+    /// The fingerprint: sorted, unique, at most `max` hashes. For content pushed as
+    /// bytes use `finish_bytes`, which also refuses a truncated last character.
+    pub fn finish(mut self) -> Vec<u64> {
+        self.end_word();
+        self.kept.into_iter().collect()
+    }
+
+    /// As `finish`, for content pushed as bytes: refuses a truncated last character.
+    pub fn finish_bytes(self) -> Result<Vec<u64>, String> {
+        if !self.pending.is_empty() {
+            return Err("not UTF-8 text: the content ends inside a character".into());
+        }
+        Ok(self.finish())
+    }
 }
 
 /// Why a fingerprint is malformed for a datanet with these parameters, if it is.
@@ -94,6 +180,40 @@ mod tests {
         // Fewer than 8 words: nothing.
         assert!(compute("too short to shingle", 1, 10).is_empty());
         assert_eq!(check(&all, 1, 8), Ok(()));
+    }
+
+    #[test]
+    fn pieces_give_the_fingerprint_of_the_whole() {
+        // Multi-byte characters, mixed whitespace, a Greek final sigma, words cut by the
+        // piece boundaries at every offset.
+        let text = "Ο ΔΡΌΜΟΣ είναι μακρύς και ΟΔΟΣ στενή\u{2003}naïve café RÉSUMÉ über straße 日本語 テキスト and\tsome more words here to fill the window again";
+        let whole = compute(text, 1, 10_000);
+        assert!(whole.len() > 10);
+        let bytes = text.as_bytes();
+        for cut in 1..bytes.len() {
+            let mut f = Fingerprinter::new(1, 10_000);
+            f.push_bytes(&bytes[..cut]).unwrap();
+            f.push_bytes(&bytes[cut..]).unwrap();
+            assert_eq!(f.finish_bytes().unwrap(), whole, "cut at byte {cut}");
+        }
+        // One byte at a time, with sampling and a cap.
+        let mut f = Fingerprinter::new(4, 3);
+        for b in bytes {
+            f.push_bytes(std::slice::from_ref(b)).unwrap();
+        }
+        assert_eq!(f.finish_bytes().unwrap(), compute(text, 4, 3));
+        // Lower-casing the whole text first and splitting gives the same words.
+        let words: Vec<String> = text.to_lowercase().split_whitespace().map(String::from).collect();
+        let by_hand: BTreeSet<u64> = words
+            .windows(8)
+            .map(|w| u64::from_be_bytes(Sha256::digest(w.join(" ").as_bytes())[..8].try_into().unwrap()))
+            .collect();
+        assert_eq!(whole, by_hand.into_iter().collect::<Vec<_>>());
+        // Not UTF-8, or cut inside the last character: refused.
+        assert!(Fingerprinter::new(16, 512).push_bytes(&[0x61, 0xff, 0x62]).is_err());
+        let mut f = Fingerprinter::new(16, 512);
+        f.push_bytes(&"é".as_bytes()[..1]).unwrap();
+        assert!(f.finish_bytes().is_err());
     }
 
     #[test]

@@ -1,0 +1,459 @@
+//! Shared by the end-to-end tests: the binaries, loopback ports, child processes that
+//! are SIGKILLed when a test ends, CometBFT RPC and gRPC helpers, and the CLI as a user
+//! runs it.
+#![allow(dead_code)] // each test binary uses a different part
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use openledger_app::dev::DEV_FUNDING;
+use openledger_cli::rpc::CometRpc;
+use openledger_proto::cosmos::bank::v1beta1 as bank;
+use prost::Message;
+use serde_json::{json, Value};
+
+/// Upper bound of every wait loop.
+pub const WAIT: Duration = Duration::from_secs(60);
+pub const DENOM: &str = "uopen";
+
+// ---------------------------------------------------------------- binaries
+
+pub fn openledgerd_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_openledgerd"))
+}
+
+pub fn cli_bin() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_openledgerd")).with_file_name("openledger");
+    assert!(
+        p.is_file(),
+        "the CLI binary {} is missing: run `cargo build --workspace --bins` first (this test drives the real `openledger` binary)",
+        p.display()
+    );
+    p
+}
+
+/// $COMETBFT, else /root/go/bin/cometbft, else PATH, else $HOME/go/bin/cometbft.
+/// Not finding it fails the test: an e2e test that silently skips proves nothing.
+pub fn cometbft_bin() -> PathBuf {
+    let found = if let Some(p) = std::env::var_os("COMETBFT") {
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "COMETBFT={} is not a file: run testnet/install-cometbft.sh and set COMETBFT to the path it prints", p.display());
+        Some(p)
+    } else {
+        let mut candidates = vec![PathBuf::from("/root/go/bin/cometbft")];
+        if let Some(path) = std::env::var_os("PATH") {
+            candidates.extend(std::env::split_paths(&path).map(|d| d.join("cometbft")));
+        }
+        if let Some(home) = std::env::var_os("HOME") {
+            candidates.push(PathBuf::from(home).join("go/bin/cometbft"));
+        }
+        candidates.into_iter().find(|p| p.is_file())
+    };
+    let Some(p) = found else {
+        panic!(
+            "cometbft not found (looked at $COMETBFT, /root/go/bin/cometbft, PATH, $HOME/go/bin/cometbft): \
+             run testnet/install-cometbft.sh, or set COMETBFT=/path/to/cometbft"
+        );
+    };
+    let out = Command::new(&p).arg("version").output().unwrap_or_else(|e| panic!("running {} version: {e}", p.display()));
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        version.starts_with("0.38."),
+        "{} reports version {version:?}; this chain speaks ABCI 2.0 of CometBFT v0.38: run testnet/install-cometbft.sh",
+        p.display()
+    );
+    p
+}
+
+// ---------------------------------------------------------------- ports
+
+pub struct Ports {
+    pub rpc: u16,
+    pub p2p: u16,
+    pub abci: u16,
+    pub grpc: u16,
+}
+
+impl Ports {
+    /// Four free loopback ports in 27000..31000 (away from the dev defaults 26656-26658,
+    /// 9090 and below the kernel's ephemeral range), from 27000 + (pid % 500) * 8, the
+    /// `slot` (0 or 1) picking which half of that block so two tests of one run never clash.
+    pub fn pick(slot: u16) -> Ports {
+        let pid = std::process::id();
+        for attempt in 0..500u32 {
+            let block = ((pid + attempt * 7) % 500) as u16;
+            let base = 27000 + block * 8 + slot * 4;
+            let ports = [base, base + 1, base + 2, base + 3];
+            if ports.iter().all(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok()) {
+                return Ports { rpc: ports[0], p2p: ports[1], abci: ports[2], grpc: ports[3] };
+            }
+        }
+        panic!("no four free loopback ports in 27000..31000");
+    }
+    pub fn rpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.rpc)
+    }
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc)
+    }
+    /// The listen-address flags of `openledgerd init` / `openledgerd dev`.
+    pub fn flags(&self) -> Vec<String> {
+        vec![
+            "--rpc-laddr".into(),
+            format!("127.0.0.1:{}", self.rpc),
+            "--p2p-laddr".into(),
+            format!("127.0.0.1:{}", self.p2p),
+            "--abci-address".into(),
+            format!("127.0.0.1:{}", self.abci),
+            "--grpc-address".into(),
+            format!("127.0.0.1:{}", self.grpc),
+        ]
+    }
+}
+
+// ---------------------------------------------------------------- processes
+
+/// Kill a process that is not our child (the `cometbft` that `openledgerd dev` spawns).
+pub fn kill9(pids: &[u32]) {
+    if pids.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill").arg("-9").args(pids.iter().map(u32::to_string)).status();
+}
+
+/// Live `cometbft` processes whose command line names `cometbft_home` (zombies have an
+/// empty command line, so they do not count).
+pub fn cometbft_pids(cometbft_home: &Path) -> Vec<u32> {
+    let needle = cometbft_home.to_string_lossy().into_owned();
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return vec![] };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+            let args: Vec<String> = raw.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            let is_cometbft = args.first().is_some_and(|a0| Path::new(a0).file_name().is_some_and(|n| n == "cometbft"));
+            is_cometbft && args.iter().any(|a| a == "start") && args.contains(&needle)
+        })
+        .collect()
+}
+
+/// The processes of one test and its temp dir. Drop SIGKILLs every child and every
+/// `cometbft` running on this home; on a failing test it prints the log tails and
+/// keeps the directory for inspection.
+pub struct Procs {
+    pub root: Option<tempfile::TempDir>,
+    pub home: PathBuf,
+    pub children: Vec<(String, Child)>,
+}
+
+impl Procs {
+    pub fn new() -> Procs {
+        let root = tempfile::Builder::new().prefix("openledger-e2e-").tempdir().expect("temp dir");
+        let home = root.path().join("home");
+        Procs { home, root: Some(root), children: vec![] }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.root.as_ref().expect("temp dir").path()
+    }
+
+    pub fn cometbft_home(&self) -> PathBuf {
+        self.home.join("cometbft")
+    }
+
+    pub fn spawn(&mut self, name: &str, program: &Path, args: &[String]) -> u32 {
+        let log_path = self.root().join(format!("{name}.log"));
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log file");
+        let child = Command::new(program)
+            .args(args)
+            .env("COMETBFT", cometbft_bin())
+            .env_remove("OPENLEDGER_LOG")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
+        let pid = child.id();
+        self.children.push((name.to_string(), child));
+        pid
+    }
+
+    pub fn child(&mut self, name: &str) -> &mut Child {
+        &mut self.children.iter_mut().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no child {name}")).1
+    }
+
+    /// SIGKILL a child and reap it.
+    pub fn kill_child(&mut self, name: &str) {
+        let i = self.children.iter().position(|(n, _)| n == name).unwrap_or_else(|| panic!("no child {name}"));
+        let (_, mut c) = self.children.remove(i);
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+
+    /// Panic if a child has exited: a dead node explains every later timeout.
+    pub fn assert_alive(&mut self) {
+        let mut dead = None;
+        for (name, c) in &mut self.children {
+            if let Ok(Some(status)) = c.try_wait() {
+                dead = Some(format!("{name} exited unexpectedly ({status})"));
+                break;
+            }
+        }
+        if let Some(msg) = dead {
+            panic!("{msg}");
+        }
+    }
+
+    pub fn log_tail(&self, name: &str, lines: usize) -> String {
+        let text = std::fs::read_to_string(self.root().join(format!("{name}.log")))
+            .or_else(|_| std::fs::read_to_string(self.home.join(name)))
+            .unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for (_, c) in &mut self.children {
+            let _ = c.kill();
+        }
+        kill9(&cometbft_pids(&self.cometbft_home()));
+        for (_, c) in &mut self.children {
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            let mut names: Vec<String> = std::fs::read_dir(self.root())
+                .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".log")).collect())
+                .unwrap_or_default();
+            names.sort();
+            for n in names {
+                let name = n.trim_end_matches(".log").to_string();
+                eprintln!("----- tail of {}/{n} -----\n{}", self.root().display(), self.log_tail(&name, 40));
+            }
+            let dev_log = self.home.join("cometbft.log");
+            if dev_log.exists() {
+                eprintln!("----- tail of {} -----\n{}", dev_log.display(), self.log_tail("cometbft.log", 40));
+            }
+            if let Some(root) = self.root.take() {
+                eprintln!("kept {} for inspection", root.keep().display());
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- RPC helpers
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+}
+
+pub struct Chain {
+    pub rt: tokio::runtime::Runtime,
+    pub rpc: CometRpc,
+    pub ports: Ports,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockIds {
+    pub block_hash: String,
+    pub app_hash: String,
+}
+
+impl Chain {
+    pub fn new(ports: Ports) -> Chain {
+        Chain { rt: runtime(), rpc: CometRpc::new(&ports.rpc_url()), ports }
+    }
+
+    pub fn status(&self) -> anyhow::Result<Value> {
+        self.rt.block_on(self.rpc.status())
+    }
+
+    pub fn height(&self) -> anyhow::Result<u64> {
+        let s = self.status()?;
+        s["sync_info"]["latest_block_height"].as_str().and_then(|h| h.parse().ok()).ok_or_else(|| anyhow::anyhow!("status without height: {s}"))
+    }
+
+    /// Wait (≤ WAIT) until CometBFT reports a height ≥ `min`; returns that height.
+    pub fn wait_height(&self, procs: &mut Procs, min: u64) -> u64 {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let last = match self.height() {
+                Ok(h) if h >= min => return h,
+                Ok(h) => format!("height {h}"),
+                Err(e) => format!("{e:#}"),
+            };
+            procs.assert_alive();
+            assert!(Instant::now() < deadline, "height {min} not reached within {}s (last: {last})", WAIT.as_secs());
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    pub fn block(&self, height: u64) -> BlockIds {
+        let r = self
+            .rt
+            .block_on(self.rpc.call("block", json!({"height": height.to_string()})))
+            .unwrap_or_else(|e| panic!("/block?height={height}: {e:#}"));
+        BlockIds {
+            block_hash: r["block_id"]["hash"].as_str().unwrap_or_else(|| panic!("block {height} without block_id.hash: {r}")).to_string(),
+            app_hash: r["block"]["header"]["app_hash"].as_str().unwrap_or_else(|| panic!("block {height} without app_hash: {r}")).to_string(),
+        }
+    }
+
+    /// (height, block hash, app hash) of every block 1..=`to`.
+    pub fn blocks(&self, to: u64) -> Vec<(u64, BlockIds)> {
+        (1..=to).map(|h| (h, self.block(h))).collect()
+    }
+
+    pub fn grpc_balance(&self, address: &str) -> u128 {
+        let url = self.ports.grpc_url();
+        self.rt.block_on(async {
+            let mut c = bank::query_client::QueryClient::connect(url.clone()).await.unwrap_or_else(|e| panic!("gRPC connect {url}: {e}"));
+            let one = c
+                .balance(bank::QueryBalanceRequest { address: address.to_string(), denom: DENOM.into() })
+                .await
+                .unwrap_or_else(|s| panic!("gRPC Balance({address}): {s}"))
+                .into_inner()
+                .balance
+                .expect("Balance without a coin");
+            assert_eq!(one.denom, DENOM);
+            let all = c
+                .all_balances(bank::QueryAllBalancesRequest { address: address.to_string(), ..Default::default() })
+                .await
+                .unwrap_or_else(|s| panic!("gRPC AllBalances({address}): {s}"))
+                .into_inner()
+                .balances;
+            assert_eq!(all.len(), 1, "AllBalances of {address}: {all:?}");
+            assert_eq!((all[0].denom.as_str(), all[0].amount.as_str()), (DENOM, one.amount.as_str()), "Balance and AllBalances disagree");
+            one.amount.parse().expect("balance amount")
+        })
+    }
+
+    /// Balance through CometBFT: abci_query on the gRPC method path, protobuf in and out.
+    pub fn abci_balance(&self, address: &str) -> u128 {
+        let req = bank::QueryBalanceRequest { address: address.to_string(), denom: DENOM.into() };
+        let r = self
+            .rt
+            .block_on(self.rpc.abci_query("/cosmos.bank.v1beta1.Query/Balance", &req.encode_to_vec(), 0))
+            .unwrap_or_else(|e| panic!("abci_query Balance: {e:#}"));
+        assert_eq!(r.code, 0, "abci_query Balance failed: {} ({})", r.log, r.codespace);
+        assert!(r.height > 0, "abci_query answered at height {}", r.height);
+        let coin = bank::QueryBalanceResponse::decode(r.value.as_slice()).expect("QueryBalanceResponse").balance.expect("no coin");
+        assert_eq!(coin.denom, DENOM);
+        coin.amount.parse().expect("balance amount")
+    }
+
+    pub fn tx(&self, hash: &str) -> Option<openledger_cli::rpc::TxResult> {
+        self.rt.block_on(self.rpc.tx(hash)).unwrap_or_else(|e| panic!("/tx?hash=0x{hash}: {e:#}"))
+    }
+}
+
+/// Wait (≤ WAIT) until something accepts TCP connections on 127.0.0.1:`port`.
+pub fn wait_port(procs: &mut Procs, port: u16, what: &str) {
+    let deadline = Instant::now() + WAIT;
+    while TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).is_err() {
+        procs.assert_alive();
+        assert!(Instant::now() < deadline, "{what} not listening on 127.0.0.1:{port} within {}s", WAIT.as_secs());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+// ---------------------------------------------------------------- the CLI
+
+pub struct Cli<'a> {
+    pub home: &'a Path,
+    pub ports: &'a Ports,
+}
+
+impl Cli<'_> {
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        // `keys` and `tx` take the keyring flags; `tx`, `q` and `status` the node flags.
+        if matches!(args.first(), Some(&"keys" | &"tx")) {
+            all.extend(["--home".into(), self.home.display().to_string(), "--keyring-backend".into(), "test".into()]);
+        }
+        if !matches!(args.first(), Some(&"keys" | &"verify-proof")) {
+            all.extend(["--node".into(), self.ports.rpc_url(), "--grpc".into(), self.ports.grpc_url()]);
+        }
+        Command::new(cli_bin())
+            .args(&all)
+            .env_remove("OPENLEDGER_HOME")
+            .env_remove("OPENLEDGER_KEYRING_BACKEND")
+            .env_remove("OPENLEDGER_NODE")
+            .env_remove("OPENLEDGER_GRPC")
+            .stdin(Stdio::null())
+            .output()
+            .expect("running openledger")
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "openledger {} failed ({}):\nstdout: {}\nstderr: {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    pub fn address(&self, key: &str) -> String {
+        let a = self.ok(&["keys", "show", key, "-a"]).trim().to_string();
+        assert!(a.starts_with("open1") && !a.contains(char::is_whitespace), "keys show {key} -a printed {a:?}");
+        a
+    }
+
+    /// `tx bank send … -y -o json`: exit 0, the JSON result well formed with code 0.
+    pub fn send(&self, from: &str, to: &str, amount: u128, chain_id: &str) -> SentTx {
+        let amount = format!("{amount}{DENOM}");
+        let out = self.ok(&["tx", "bank", "send", from, to, &amount, "--chain-id", chain_id, "-y", "-o", "json"]);
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("tx bank send -o json printed non-JSON ({e}): {out}"));
+        let txhash = v["txhash"].as_str().unwrap_or_else(|| panic!("no txhash: {v}")).to_string();
+        assert!(txhash.len() == 64 && txhash.chars().all(|c| c.is_ascii_hexdigit()), "txhash {txhash:?}");
+        let field = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("no numeric {k}: {v}"));
+        assert_eq!(field("code"), 0, "tx failed: {v}");
+        let (height, gas_wanted, gas_used) = (field("height"), field("gas_wanted"), field("gas_used"));
+        assert!(height > 0, "{v}");
+        assert!(gas_used > 0 && gas_used <= gas_wanted, "gas_used {gas_used} gas_wanted {gas_wanted}");
+        SentTx { txhash, height }
+    }
+
+    pub fn cli_balance(&self, address: &str) -> u128 {
+        let out = self.ok(&["q", "bank", "balances", address, "-o", "json"]);
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("q bank balances -o json printed non-JSON ({e}): {out}"));
+        let balances = v["balances"].as_array().unwrap_or_else(|| panic!("no balances array: {v}"));
+        assert_eq!(balances.len(), 1, "{v}");
+        assert_eq!(balances[0]["denom"], DENOM, "{v}");
+        balances[0]["amount"].as_str().and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("amount is not a decimal string: {v}"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SentTx {
+    pub txhash: String,
+    pub height: u64,
+}
+
+pub fn dev_funding() -> u128 {
+    DEV_FUNDING.trim_end_matches(DENOM).parse().expect("DEV_FUNDING")
+}
+
+pub fn step(t0: Instant, msg: &str) {
+    eprintln!("[{:>6.1}s] {msg}", t0.elapsed().as_secs_f64());
+}
+
+/// `openledgerd dev` on free loopback ports (`slot` 0 or 1) in `procs`' home: returns
+/// its arguments (to restart it on the same home), its pid and the chain's handles.
+pub fn spawn_dev(procs: &mut Procs, slot: u16, t0: Instant) -> (Vec<String>, u32, Chain) {
+    let ports = Ports::pick(slot);
+    let mut dev_args: Vec<String> = vec!["dev".into(), "--home".into(), procs.home.display().to_string()];
+    dev_args.extend(ports.flags());
+    step(t0, &format!("openledgerd {}", dev_args.join(" ")));
+    let pid = procs.spawn("dev", &openledgerd_bin(), &dev_args);
+    (dev_args, pid, Chain::new(ports))
+}

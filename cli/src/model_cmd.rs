@@ -1,0 +1,224 @@
+//! `openledger tx model …` and `openledger q model …`.
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Subcommand, ValueEnum};
+use cosmos_sdk_proto::Any;
+use openledger_cli::keyring::Keyring;
+use openledger_proto::cosmos::base::v1beta1::Coin;
+use openledger_proto::openledger::model::v1 as md;
+use prost::Message;
+
+use crate::broadcast::{self, parse_uopen, Intent};
+use crate::datanet_cmd::Signer;
+use crate::output::{self, Format};
+use crate::page::PageArgs;
+use crate::{resolve_address, NodeOpts};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ModelStatus {
+    Active,
+    /// Final: a retired model takes no more inferences and cannot be updated.
+    Retired,
+}
+
+#[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
+pub enum ModelTxCmd {
+    /// Register a model trained on published datanet versions; you are its owner.
+    Register {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        base_model: String,
+        /// The model artifact: its SHA-256 is computed here (or give --artifact-hash).
+        #[arg(long, conflicts_with = "artifact_hash")]
+        artifact_file: Option<PathBuf>,
+        /// SHA-256 of the artifact, hex.
+        #[arg(long)]
+        artifact_hash: Option<String>,
+        #[arg(long)]
+        artifact_uri: String,
+        /// A training entry DATANET:VERSION:WEIGHT_BPS (weights sum to 10000); repeat
+        /// for several. DATANET:VERSION alone is the whole 10000.
+        #[arg(long = "train", required = true)]
+        training_set: Vec<String>,
+        /// An operator allowed to serve it (key name or address); repeat for several.
+        #[arg(long = "operator", required = true)]
+        operators: Vec<String>,
+        /// Price per inference unit, e.g. 50uopen.
+        #[arg(long)]
+        price: String,
+        /// Fee split OWNER,CONTRIBUTORS,DATANET_OWNERS,PROTOCOL in bps, summing to 10000.
+        #[arg(long)]
+        fee_split: String,
+        /// Operator bond held by the module, e.g. 100000000uopen.
+        #[arg(long)]
+        bond: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Change a model you own: price, operators, or retire it. Applies only to
+    /// inferences paid after it.
+    Update {
+        model_id: u64,
+        #[arg(long)]
+        price: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<ModelStatus>,
+        /// Replace the operators (repeat for several).
+        #[arg(long = "operator")]
+        operators: Vec<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ModelQueryCmd {
+    /// The module's parameters.
+    Params,
+    /// One model.
+    Model { id: u64 },
+    /// All models.
+    Models {
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Models trained on a datanet.
+    ModelsByDatanet {
+        datanet_id: u64,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Models of an owner.
+    ModelsByOwner {
+        owner: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+}
+
+fn any<M: Message>(name: &str, m: &M) -> Any {
+    Any { type_url: format!("/openledger.model.v1.{name}"), value: m.encode_to_vec() }
+}
+
+fn uopen(amount: u128) -> Option<Coin> {
+    Some(Coin { denom: "uopen".into(), amount: amount.to_string() })
+}
+
+/// `DATANET:VERSION[:WEIGHT_BPS]`.
+fn training_entry(s: &str, alone: bool) -> Result<md::TrainingEntry> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let num = |p: &str, what: &str| p.parse::<u64>().map_err(|_| anyhow!("--train {s:?}: {what} {p:?} is not a number"));
+    let (datanet_id, version, weight_bps) = match parts.as_slice() {
+        [d, v] if alone => (num(d, "datanet")?, num(v, "version")?, 10_000),
+        [d, v] => bail!("--train {s:?}: with several entries each needs a weight, {d}:{v}:WEIGHT_BPS"),
+        [d, v, w] => (num(d, "datanet")?, num(v, "version")?, num(w, "weight")?),
+        _ => bail!("--train {s:?}: expected DATANET:VERSION:WEIGHT_BPS"),
+    };
+    let weight_bps = u32::try_from(weight_bps).map_err(|_| anyhow!("--train {s:?}: weight too large"))?;
+    Ok(md::TrainingEntry { datanet_id, version, weight_bps })
+}
+
+fn fee_split(s: &str) -> Result<md::FeeSplit> {
+    let parts = s
+        .split(',')
+        .map(|p| p.trim().parse::<u32>().map_err(|_| anyhow!("--fee-split {s:?}: {p:?} is not a number of bps")))
+        .collect::<Result<Vec<_>>>()?;
+    match parts.as_slice() {
+        [owner_bps, contributors_bps, datanet_owners_bps, protocol_bps] => Ok(md::FeeSplit {
+            owner_bps: *owner_bps,
+            contributors_bps: *contributors_bps,
+            datanet_owners_bps: *datanet_owners_bps,
+            protocol_bps: *protocol_bps,
+        }),
+        _ => bail!("--fee-split {s:?}: expected four numbers OWNER,CONTRIBUTORS,DATANET_OWNERS,PROTOCOL"),
+    }
+}
+
+fn operators(kr: &Keyring, list: &[String]) -> Result<Vec<String>> {
+    list.iter().map(|s| resolve_address(kr, s).map(|a| a.to_string())).collect()
+}
+
+pub async fn tx(kr: Keyring, node: &crate::NodeOpts, cmd: ModelTxCmd) -> Result<()> {
+    let (signer, intent) = match cmd {
+        ModelTxCmd::Register { name, base_model, artifact_file, artifact_hash, artifact_uri, training_set, operators: ops, price, fee_split: split, bond, signer } => {
+            let owner = kr.resolve(&signer.from)?.address;
+            let artifact_hash = match (artifact_file, artifact_hash) {
+                (Some(path), _) => crate::content::digest_file(&path, None)?.sha256.to_vec(),
+                (None, Some(h)) => hex::decode(h.trim_start_matches("0x")).map_err(|e| anyhow!("--artifact-hash is not hex: {e}"))?,
+                (None, None) => bail!("give the artifact: --artifact-file PATH or --artifact-hash HEX"),
+            };
+            let alone = training_set.len() == 1;
+            let bond = parse_uopen(&bond, "--bond")?;
+            let m = md::MsgRegisterModel {
+                owner: owner.to_string(),
+                name,
+                base_model,
+                artifact_hash,
+                artifact_uri,
+                training_set: training_set.iter().map(|s| training_entry(s, alone)).collect::<Result<_>>()?,
+                operators: operators(&kr, &ops)?,
+                price_per_unit: uopen(parse_uopen(&price, "--price")?),
+                fee_split: Some(fee_split(&split)?),
+                bond: uopen(bond),
+            };
+            let summary = format!("register model {:?} with a bond of {bond}uopen", m.name);
+            (signer, Intent { msgs: vec![any("MsgRegisterModel", &m)], spend: bond, summary })
+        }
+        ModelTxCmd::Update { model_id, price, status, operators: ops, signer } => {
+            let owner = kr.resolve(&signer.from)?.address;
+            let m = md::MsgUpdateModel {
+                owner: owner.to_string(),
+                model_id,
+                price_per_unit: price.map(|p| parse_uopen(&p, "--price")).transpose()?.and_then(uopen),
+                status: match status {
+                    None => md::ModelStatus::Unspecified,
+                    Some(ModelStatus::Active) => md::ModelStatus::Active,
+                    Some(ModelStatus::Retired) => md::ModelStatus::Retired,
+                } as i32,
+                set_operators: !ops.is_empty(),
+                operators: operators(&kr, &ops)?,
+            };
+            (signer, Intent { msgs: vec![any("MsgUpdateModel", &m)], spend: 0, summary: format!("update model {model_id}") })
+        }
+    };
+    let key = kr.resolve(&signer.from)?;
+    broadcast::broadcast(&kr, node, &key, intent, &signer.flags).await.map(|_| ())
+}
+
+pub async fn query(node: &NodeOpts, cmd: ModelQueryCmd) -> Result<()> {
+    let format = Format::parse(&node.output)?;
+    let mut c = md::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))?;
+    let err = |s: tonic::Status| anyhow!("rpc error: code = {:?} desc = {}", s.code(), s.message());
+    let value = match cmd {
+        ModelQueryCmd::Params => output::to_value(&c.params(md::QueryParamsRequest {}).await.map_err(err)?.into_inner())?,
+        ModelQueryCmd::Model { id } => output::to_value(&c.model(md::QueryModelRequest { id }).await.map_err(err)?.into_inner())?,
+        ModelQueryCmd::Models { page } => output::to_value(&c.models(md::QueryModelsRequest { pagination: page.request()? }).await.map_err(err)?.into_inner())?,
+        ModelQueryCmd::ModelsByDatanet { datanet_id, page } => output::to_value(
+            &c.models_by_datanet(md::QueryModelsByDatanetRequest { datanet_id, pagination: page.request()? }).await.map_err(err)?.into_inner(),
+        )?,
+        ModelQueryCmd::ModelsByOwner { owner, page } => output::to_value(
+            &c.models_by_owner(md::QueryModelsByOwnerRequest { owner, pagination: page.request()? }).await.map_err(err)?.into_inner(),
+        )?,
+    };
+    output::print(&value, format);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_entries_and_fee_splits_parse_or_say_why_not() {
+        assert_eq!(training_entry("1:2", true).unwrap(), md::TrainingEntry { datanet_id: 1, version: 2, weight_bps: 10_000 });
+        assert_eq!(training_entry("1:2:2500", false).unwrap(), md::TrainingEntry { datanet_id: 1, version: 2, weight_bps: 2500 });
+        assert!(training_entry("1:2", false).unwrap_err().to_string().contains("needs a weight"));
+        assert!(training_entry("x:2:1", false).unwrap_err().to_string().contains("not a number"));
+        assert!(training_entry("1", true).is_err());
+        assert_eq!(fee_split("4000, 4000,1000,1000").unwrap().datanet_owners_bps, 1000);
+        assert!(fee_split("4000,4000,2000").is_err());
+    }
+}
