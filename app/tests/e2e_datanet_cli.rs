@@ -192,6 +192,8 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     let pf = proof_file.display().to_string();
     let ok = cli.ok(&["verify-proof", &pf, "--root", &root_hex, "--content", &files[0]]);
     assert!(ok.starts_with("verified: contribution 1"), "{ok}");
+    let ok = cli.ok(&["verify-proof", &pf, "--root", &root_b64]);
+    assert!(ok.contains(&format!("with root {root_hex}")), "{ok}");
     let err = fails(&cli, &["verify-proof", &pf, "--root", &"00".repeat(32)]);
     assert!(err.contains("is not the root you gave"), "{err}");
     let err = fails(&cli, &["verify-proof", &pf, "--content", &files[1]]);

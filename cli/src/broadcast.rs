@@ -201,8 +201,8 @@ fn print_result(result: &TxResult, format: Format) -> Result<()> {
     let mut v = output::to_value(result)?;
     if let Some(m) = v.as_object_mut() {
         if result.code == 0 {
-            m.remove("codespace");
-            m.remove("raw_log");
+            m.shift_remove("codespace");
+            m.shift_remove("raw_log");
             m.insert("msg_responses".into(), Value::Array(msg_responses(&result.data)));
         }
     }

@@ -531,12 +531,27 @@ pub async fn query(node: &NodeOpts, cmd: DatanetQueryCmd) -> Result<()> {
 pub struct VerifyProof {
     /// The proof, as printed by `openledger q datanet proof … -o json`.
     pub proof_file: PathBuf,
-    /// The version root you trust (hex), e.g. from `q datanet version`.
+    /// The version root you trust (hex, or base64 as `q datanet version` prints it).
     #[arg(long)]
     pub root: Option<String>,
     /// The data file the contribution should be.
     #[arg(long)]
     pub content: Option<PathBuf>,
+}
+
+/// A 32-byte root, hex (as printed by `verify-proof`) or base64 (as in query output).
+fn parse_root(s: &str) -> Result<Vec<u8>> {
+    use base64::Engine;
+    let s = s.trim_start_matches("0x");
+    let bytes = if s.len() == 64 {
+        hex::decode(s).map_err(|e| anyhow!("--root {s:?} is not hex: {e}"))?
+    } else {
+        base64::engine::general_purpose::STANDARD.decode(s).map_err(|e| anyhow!("--root {s:?} is neither 64 hex digits nor base64: {e}"))?
+    };
+    if bytes.len() != 32 {
+        bail!("--root must be 32 bytes, got {}", bytes.len());
+    }
+    Ok(bytes)
 }
 
 pub fn verify_proof(args: VerifyProof) -> Result<()> {
@@ -545,7 +560,7 @@ pub fn verify_proof(args: VerifyProof) -> Result<()> {
     let proof = r.proof.ok_or_else(|| anyhow!("{}: no proof in it", args.proof_file.display()))?;
     openledger_datanet::merkle::verify(&proof).map_err(|e| anyhow!("the proof does not verify: {e}"))?;
     if let Some(root) = &args.root {
-        let root = hex::decode(root.trim_start_matches("0x")).map_err(|e| anyhow!("--root is not hex: {e}"))?;
+        let root = parse_root(root)?;
         if root != proof.root {
             bail!("the proof's root {} is not the root you gave, {}", hex::encode(&proof.root), hex::encode(&root));
         }

@@ -50,7 +50,14 @@ pub fn yaml(v: &Value) -> String {
 fn write_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
     for (k, v) in m {
         out.push_str(&" ".repeat(indent));
-        out.push_str(k);
+        if needs_quotes(k) {
+            // As the Cosmos CLI prints `'@type':`.
+            out.push('\'');
+            out.push_str(&k.replace('\'', "''"));
+            out.push('\'');
+        } else {
+            out.push_str(k);
+        }
         out.push(':');
         write_nested(v, indent, out);
     }
@@ -138,7 +145,7 @@ mod tests {
         let v = json!({
             "datanet": {"id": "1", "name": "Medical QA", "tags": ["medical", "qa"], "curators": [], "min_stake": {"denom": "uopen", "amount": "10000"}},
             "list": [{"id": "1", "status": "CONTRIBUTION_STATUS_ACCEPTED"}, {"id": "2", "note": "a: b"}],
-            "empty": {}, "flag": true, "blank": ""
+            "empty": {}, "flag": true, "blank": "", "@type": "/x.Y"
         });
         let text = yaml(&v);
         let expected = "\
@@ -160,6 +167,7 @@ list:
 empty: {}
 flag: true
 blank: \"\"
+'@type': /x.Y
 ";
         assert_eq!(text, expected);
     }
