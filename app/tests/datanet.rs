@@ -413,3 +413,60 @@ fn datanet_queries_refuse_bad_input() {
         assert!(r.log.contains(&format!("code = {code}")), "{method}: {}", r.log);
     }
 }
+
+/// Import a datanet genesis into fresh storage; the error message if it is refused.
+fn import_datanets(rt: &tokio::runtime::Runtime, g: &dn::GenesisState) -> Result<(), String> {
+    rt.block_on(async {
+        let storage = cnidarium::TempStorage::new().await.unwrap();
+        let mut state = cnidarium::StateDelta::new(storage.latest_snapshot());
+        openledger_datanet::component::init_genesis(&mut state, g).await.map_err(|e| {
+            assert_eq!((e.codespace, e.code), ("datanet", 12), "{}", e.message);
+            e.message
+        })
+    })
+}
+
+#[test]
+fn datanet_genesis_import_refuses_records_messages_could_not_have_written() {
+    let mut n = node();
+    let create = dn::MsgCreateDatanet {
+        owner: test_key(0).address().to_string(),
+        name: "g".into(),
+        tags: vec!["t".into()],
+        curators: vec![test_key(5).address().to_string()],
+        policy: dn::ContributionPolicy::Open as i32,
+        min_stake: uopen(10_000),
+        ..Default::default()
+    };
+    ok(&mut n, 0, any("MsgCreateDatanet", &create));
+    ok(&mut n, 1, submit(1, b"one two three four five six seven eight nine ten", 10_000));
+    ok(&mut n, 5, review(5, 1, true, 8000));
+    ok(&mut n, 5, any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(5).address().to_string(), datanet_id: 1 }));
+    ok(&mut n, 2, any("MsgChallengeContribution", &dn::MsgChallengeContribution { challenger: test_key(2).address().to_string(), contribution_id: 1, reason: "r".into(), bond: uopen(1000) }));
+    let good = export(&n);
+    assert_eq!((good.datanets.len(), good.contributions.len(), good.versions.len(), good.challenges.len()), (1, 1, 1, 1));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(import_datanets(&rt, &good), Ok(()));
+
+    type Edit = fn(&mut dn::GenesisState);
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        ("upper-case owner", |g| g.datanets[0].owner = g.datanets[0].owner.to_uppercase(), "owner"),
+        ("bad curator", |g| g.datanets[0].curators[0] = "open1xyz".into(), "curators"),
+        ("curator twice", |g| { let c = g.datanets[0].curators[0].clone(); g.datanets[0].curators.push(c) }, "listed twice"),
+        ("bad policy", |g| g.datanets[0].policy = 7, "policy 7"),
+        ("empty name", |g| g.datanets[0].name.clear(), "name is required"),
+        ("bad tag", |g| g.datanets[0].tags = vec!["Bad Tag".into()], "tag"),
+        ("datanet twice", |g| { let d = g.datanets[0].clone(); g.datanets.push(d) }, "zero or repeated"),
+        ("unknown datanet", |g| g.contributions[0].datanet_id = 9, "unknown datanet 9"),
+        ("bad contributor", |g| g.contributions[0].contributor = "open1xyz".into(), "contribution 1"),
+        ("wrong weight", |g| g.contributions[0].weight = "1".into(), "do not give its merkle root"),
+        ("challenge of nothing", |g| g.challenges[0].contribution_id = 42, "contribution 42 unknown"),
+        ("challenge twice", |g| { let c = g.challenges[0].clone(); g.challenges.push(c) }, "zero or repeated"),
+    ];
+    for (what, edit, needle) in cases {
+        let mut g = good.clone();
+        edit(&mut g);
+        let err = import_datanets(&rt, &g).expect_err(what);
+        assert!(err.contains(needle), "{what}: {err:?} should mention {needle:?}");
+    }
+}

@@ -9,7 +9,7 @@ use openledger_proto::openledger::datanet::v1::*;
 use openledger_token::state_ext::TokenWrite;
 use openledger_token::DENOM;
 
-use crate::msg_server::{address, index_contribution, index_datanet, refund_if_due, uopen};
+use crate::msg_server::{address, addresses, index_contribution, index_datanet, policy, refund_if_due, tags, text, uopen};
 use crate::state_ext::{DatanetRead, DatanetWrite};
 use crate::{error, escrow, merkle, state_key};
 
@@ -51,7 +51,7 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Res
     state.put_datanet_params(&params);
     let mut max_dn = 0;
     for d in &g.datanets {
-        address(&d.owner, "owner").map_err(|e| error::invalid_genesis(e.message))?;
+        check_datanet(&params, d).map_err(|e| error::invalid_genesis(format!("datanet {}: {}", d.id, e.message)))?;
         if d.id == 0 || state.datanet(d.id).await?.is_some() {
             return Err(error::invalid_genesis(format!("datanet id {} is zero or repeated", d.id)));
         }
@@ -67,7 +67,7 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Res
         if c.id == 0 || state.contribution(c.id).await?.is_some() {
             return Err(error::invalid_genesis(format!("contribution id {} is zero or repeated", c.id)));
         }
-        let contributor = address(&c.contributor, "contributor").map_err(|e| error::invalid_genesis(e.message))?;
+        let contributor = address(&c.contributor, "contributor").map_err(|e| error::invalid_genesis(format!("contribution {}: {}", c.id, e.message)))?;
         let status = ContributionStatus::try_from(c.status).map_err(|_| error::invalid_genesis(format!("contribution {}: bad status", c.id)))?;
         if !matches!(status, ContributionStatus::Withdrawn) {
             state.put_u64(state_key::content(c.datanet_id, &c.content_hash), c.id);
@@ -111,6 +111,14 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Res
     }
     let mut max_ch = 0;
     for ch in &g.challenges {
+        address(&ch.challenger, "challenger").map_err(|e| error::invalid_genesis(format!("challenge {}: {}", ch.id, e.message)))?;
+        let target = state.contribution(ch.contribution_id).await?;
+        if ch.id == 0 || state.challenge(ch.id).await?.is_some() || target.is_none_or(|c| c.datanet_id != ch.datanet_id) {
+            return Err(error::invalid_genesis(format!(
+                "challenge {}: id zero or repeated, or contribution {} unknown or not in datanet {}",
+                ch.id, ch.contribution_id, ch.datanet_id
+            )));
+        }
         if ch.status == ChallengeStatus::Open as i32 {
             state.put_raw(state_key::expiry(ch.deadline_height, ch.id), vec![]);
         }
@@ -120,6 +128,21 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Res
     state.put_u64(state_key::NEXT_DATANET_ID.to_string(), g.next_datanet_id.max(max_dn.saturating_add(1)));
     state.put_u64(state_key::NEXT_CONTRIBUTION_ID.to_string(), g.next_contribution_id.max(max_c.saturating_add(1)));
     state.put_u64(state_key::NEXT_CHALLENGE_ID.to_string(), g.next_challenge_id.max(max_ch.saturating_add(1)));
+    Ok(())
+}
+
+/// A genesis datanet, checked as creation checks it.
+fn check_datanet(p: &Params, d: &Datanet) -> Result<(), ChainError> {
+    // (A string that parses is the address's only form: bech32 decoding refuses an
+    // upper-case prefix and mixed case, so stored strings compare exactly.)
+    address(&d.owner, "owner")?;
+    addresses(&d.curators, "curators", p.max_curators)?;
+    addresses(&d.allow_list, "allow_list", p.max_allow_list)?;
+    policy(d.policy, &d.allow_list)?;
+    text(&d.name, "name", p.max_name_length, true)?;
+    text(&d.description, "description", p.max_description_length, false)?;
+    text(&d.metadata_uri, "metadata_uri", p.max_uri_length, false)?;
+    tags(&d.tags, p)?;
     Ok(())
 }
 

@@ -116,11 +116,11 @@ pub(crate) fn address(s: &str, what: &str) -> Result<Address, ChainError> {
     openledger_framework::msg::address(s, what).map_err(error::invalid_address)
 }
 
-fn text(value: &str, what: &str, max: u32, required: bool) -> Result<(), ChainError> {
+pub(crate) fn text(value: &str, what: &str, max: u32, required: bool) -> Result<(), ChainError> {
     openledger_framework::msg::text(value, what, max, required).map_err(error::invalid_field)
 }
 
-fn tags(tags: &[String], p: &Params) -> Result<(), ChainError> {
+pub(crate) fn tags(tags: &[String], p: &Params) -> Result<(), ChainError> {
     if tags.len() > p.max_tags as usize {
         return Err(error::invalid_field(format!("{} tags, the maximum is {}", tags.len(), p.max_tags)));
     }
@@ -138,7 +138,9 @@ fn tags(tags: &[String], p: &Params) -> Result<(), ChainError> {
     Ok(())
 }
 
-fn addresses(list: &[String], what: &str, max: u32) -> Result<Vec<Address>, ChainError> {
+/// A list of distinct addresses, at most `max`, in canonical (lower-case bech32) form:
+/// what is stored is what membership checks compare against.
+pub(crate) fn addresses(list: &[String], what: &str, max: u32) -> Result<Vec<String>, ChainError> {
     if list.len() > max as usize {
         return Err(error::invalid_field(format!("{} {what}, the maximum is {max}", list.len())));
     }
@@ -150,7 +152,7 @@ fn addresses(list: &[String], what: &str, max: u32) -> Result<Vec<Address>, Chai
         }
         out.push(a);
     }
-    Ok(out)
+    Ok(out.iter().map(Address::to_string).collect())
 }
 
 /// A uopen amount from an optional coin.
@@ -167,7 +169,7 @@ fn terms(t: Option<&ContributionTerms>) -> Result<ContributionTerms, ChainError>
     Ok(t)
 }
 
-fn policy(p: i32, allow_list: &[String]) -> Result<ContributionPolicy, ChainError> {
+pub(crate) fn policy(p: i32, allow_list: &[String]) -> Result<ContributionPolicy, ChainError> {
     match ContributionPolicy::try_from(p) {
         Ok(ContributionPolicy::Open) if allow_list.is_empty() => Ok(ContributionPolicy::Open),
         Ok(ContributionPolicy::Open) => Err(error::invalid_field("an allow-list needs policy CONTRIBUTION_POLICY_ALLOW_LIST")),
@@ -225,9 +227,9 @@ async fn create<S: StateWrite>(state: &mut S, m: &MsgCreateDatanet, owner: &Addr
     text(&m.description, "description", p.max_description_length, false)?;
     text(&m.metadata_uri, "metadata_uri", p.max_uri_length, false)?;
     tags(&m.tags, &p)?;
-    addresses(&m.curators, "curators", p.max_curators)?;
-    addresses(&m.allow_list, "allow_list", p.max_allow_list)?;
-    let policy = policy(m.policy, &m.allow_list)?;
+    let curators = addresses(&m.curators, "curators", p.max_curators)?;
+    let allow_list = addresses(&m.allow_list, "allow_list", p.max_allow_list)?;
+    let policy = policy(m.policy, &allow_list)?;
     let min_stake = min_stake(m.min_stake.as_ref(), &p)?;
     let terms = terms(m.terms.as_ref())?;
     let fp = m.fingerprint.unwrap_or(FingerprintParams {
@@ -251,9 +253,9 @@ async fn create<S: StateWrite>(state: &mut S, m: &MsgCreateDatanet, owner: &Addr
         description: m.description.clone(),
         tags: m.tags.clone(),
         metadata_uri: m.metadata_uri.clone(),
-        curators: m.curators.clone(),
+        curators,
         policy: policy as i32,
-        allow_list: m.allow_list.clone(),
+        allow_list,
         min_stake: Some(min_stake),
         terms: Some(terms),
         fingerprint: Some(fp),
@@ -309,12 +311,10 @@ async fn update<S: StateWrite>(state: &mut S, m: &MsgUpdateDatanet, owner: &Addr
         d.tags = m.tags.clone();
     }
     if m.set_curators {
-        addresses(&m.curators, "curators", p.max_curators)?;
-        d.curators = m.curators.clone();
+        d.curators = addresses(&m.curators, "curators", p.max_curators)?;
     }
     if m.set_allow_list {
-        addresses(&m.allow_list, "allow_list", p.max_allow_list)?;
-        d.allow_list = m.allow_list.clone();
+        d.allow_list = addresses(&m.allow_list, "allow_list", p.max_allow_list)?;
     }
     if m.policy != 0 {
         d.policy = m.policy;
