@@ -58,6 +58,6 @@ fn main() {
         .register_descriptors(&bytes)
         .expect("register descriptors")
         .preserve_proto_field_names()
-        .build(&[".openledger.datanet", ".openledger.model", ".cosmos.base.query"])
+        .build(&[".openledger.datanet", ".openledger.model", ".openledger.attribution", ".cosmos.base.query"])
         .expect("generate serde");
 }

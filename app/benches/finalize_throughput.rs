@@ -13,36 +13,18 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
+mod common;
+
+use common::{env, verification_rate};
+use openledger_app::testing::{test_key, TestNode};
 use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Verify `n` (key, message, signature) triples on `threads` threads; returns sigs/s.
-fn verification_rate(items: &[(k256::ecdsa::VerifyingKey, Vec<u8>, k256::ecdsa::Signature)], threads: usize) -> f64 {
-    use k256::ecdsa::signature::Verifier;
-    let start = Instant::now();
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        for part in items.chunks(chunk) {
-            s.spawn(move || {
-                for (vk, msg, sig) in part {
-                    assert!(vk.verify(msg, sig).is_ok());
-                }
-            });
-        }
-    });
-    items.len() as f64 / start.elapsed().as_secs_f64()
-}
-
 fn main() {
-    tracing_subscriber::fmt().with_env_filter(std::env::var("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into())).with_writer(std::io::stderr).init();
+    common::init_tracing();
     let accounts = env("BENCH_ACCOUNTS", 10_000) as u64;
     let per_block = env("BENCH_TXS_PER_BLOCK", 5_000);
     let blocks = env("BENCH_BLOCKS", 8);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = common::threads();
     assert!(per_block as u64 <= accounts, "each sender signs once per block");
 
     eprintln!("setting up {accounts} funded accounts…");
@@ -66,18 +48,9 @@ fn main() {
             let to = keys[(i + 1) % accounts as usize].address();
             let spec = TxSpec::new(vec![txbuilder::msg_send(&from.address(), &to, 1)], 5_000, 200_000);
             // Genesis assigns account numbers in funding order.
-            let tx = txbuilder::sign_tx(&spec, from, TEST_CHAIN_ID, i as u64, sequences[i]);
+            let (tx, item) = common::sign(&spec, from, i as u64, sequences[i]);
             sequences[i] += 1;
-            {
-                if let SignerKey::Secp256k1(k) = from {
-                    let body = spec.body_bytes();
-                    let auth = spec.auth_info_bytes(from, sequences[i] - 1);
-                    let msg = txbuilder::sign_bytes(&body, &auth, TEST_CHAIN_ID, i as u64);
-                    let raw = <cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw as prost::Message>::decode(tx.as_slice()).unwrap();
-                    let sig = k256::ecdsa::Signature::from_slice(&raw.signatures[0]).unwrap();
-                    ceiling_items.push((*k.verifying_key(), msg, sig));
-                }
-            }
+            ceiling_items.extend(item);
             txs.push(tx);
         }
         block_txs.push(txs);

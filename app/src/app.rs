@@ -225,6 +225,9 @@ impl App {
         // End of block: modules' hooks in a fixed order.
         let mut end = StateDelta::new(&mut delta);
         openledger_datanet::component::end_block(&mut end, block.height).await?;
+        // Before the token's: protocol shares of default settlements reach the fee
+        // collector in time to be paid out with this block's fees.
+        openledger_attribution::component::end_block(&mut end, block.height).await?;
         openledger_token::component::end_block(&mut end, block.last_commit).await?;
         let (_, events) = end.apply();
 

@@ -11,6 +11,7 @@ use openledger_framework::{sdk, Address, ChainError};
 use openledger_proto::openledger::auth::v1::{GenesisState as AuthGenesis, Params as AuthParams};
 use openledger_proto::openledger::datanet::v1::GenesisState as DatanetGenesis;
 use openledger_proto::openledger::model::v1::GenesisState as ModelGenesis;
+use openledger_proto::openledger::attribution::v1::GenesisState as AttributionGenesis;
 use openledger_proto::openledger::token::v1::GenesisState as TokenGenesis;
 use openledger_token::state_ext::TokenWrite;
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub datanet: DatanetGenesis,
     #[serde(default)]
     pub model: ModelGenesis,
+    #[serde(default)]
+    pub attribution: AttributionGenesis,
 }
 
 /// The gas schedule follows the Cosmos SDK's defaults, so fees estimated by standard
@@ -71,5 +74,6 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, app_state: &AppState) ->
     openledger_token::component::init_genesis(state, &app_state.token).await?;
     openledger_datanet::component::init_genesis(state, &app_state.datanet).await?;
     // After datanet: every model's training set names published datanet versions.
-    openledger_model::component::init_genesis(state, &app_state.model).await
+    openledger_model::component::init_genesis(state, &app_state.model).await?;
+    openledger_attribution::component::init_genesis(state, &app_state.attribution).await
 }

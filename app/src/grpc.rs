@@ -10,6 +10,8 @@ use openledger_proto::cosmos::bank::v1beta1 as bank;
 use openledger_proto::openledger::token::v1 as token;
 use openledger_datanet::query as dq;
 use openledger_model::query as mq;
+use openledger_attribution::query as aq;
+use openledger_proto::openledger::attribution::v1 as attribution;
 use openledger_proto::openledger::model::v1 as model;
 use openledger_proto::openledger::datanet::v1 as datanet;
 use openledger_token::query as tq;
@@ -110,6 +112,19 @@ grpc_service!(model::query_server::Query {
     models_by_owner => mq::models_by_owner: model::QueryModelsByOwnerRequest => model::QueryModelsByOwnerResponse,
 });
 
+grpc_service!(attribution::query_server::Query {
+    params => aq::params: attribution::QueryParamsRequest => attribution::QueryParamsResponse,
+    inference => aq::inference: attribution::QueryInferenceRequest => attribution::QueryInferenceResponse,
+    inferences_by_model => aq::inferences_by_model: attribution::QueryInferencesByModelRequest => attribution::QueryInferencesByModelResponse,
+    inferences_by_consumer => aq::inferences_by_consumer: attribution::QueryInferencesByConsumerRequest => attribution::QueryInferencesByConsumerResponse,
+    claimable => aq::claimable: attribution::QueryClaimableRequest => attribution::QueryClaimableResponse,
+    contribution_earnings => aq::contribution_earnings: attribution::QueryContributionEarningsRequest => attribution::QueryContributionEarningsResponse,
+    model_stats => aq::model_stats: attribution::QueryModelStatsRequest => attribution::QueryModelStatsResponse,
+    datanet_stats => aq::datanet_stats: attribution::QueryDatanetStatsRequest => attribution::QueryDatanetStatsResponse,
+    version_pool => aq::version_pool: attribution::QueryVersionPoolRequest => attribution::QueryVersionPoolResponse,
+    accounting => aq::accounting: attribution::QueryAccountingRequest => attribution::QueryAccountingResponse,
+});
+
 /// Serve until `shutdown` resolves.
 pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
     let q = Queries { app };
@@ -124,7 +139,8 @@ pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Futur
         .add_service(bank::query_server::QueryServer::new(q.clone()))
         .add_service(token::query_server::QueryServer::new(q.clone()))
         .add_service(datanet::query_server::QueryServer::new(q.clone()))
-        .add_service(model::query_server::QueryServer::new(q))
+        .add_service(model::query_server::QueryServer::new(q.clone()))
+        .add_service(attribution::query_server::QueryServer::new(q))
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .serve_with_shutdown(addr, shutdown)

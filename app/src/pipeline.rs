@@ -150,6 +150,11 @@ async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx, height: u64) 
                 let r = openledger_model::msg_server::execute(state, m, signer, ctx).await?;
                 cosmos_sdk_proto::Any { type_url: r.type_url, value: r.value }
             }
+            Msg::Attribution(m, signer) => {
+                let ctx = openledger_attribution::msg_server::MsgCtx { height, msg_index: idx };
+                let r = openledger_attribution::msg_server::execute(state, m, signer, ctx).await?;
+                cosmos_sdk_proto::Any { type_url: r.type_url, value: r.value }
+            }
         };
         responses.push(response);
     }

@@ -33,6 +33,8 @@ pub fn route(path: &str) -> Option<Route> {
     use openledger_proto::openledger::datanet::v1 as datanet;
     use openledger_datanet::query as dq;
     use openledger_model::query as mq;
+    use openledger_attribution::query as aq;
+    use openledger_proto::openledger::attribution::v1 as attribution;
     use openledger_proto::openledger::model::v1 as model;
     use openledger_token::query as tq;
     routes!(path,
@@ -58,6 +60,16 @@ pub fn route(path: &str) -> Option<Route> {
         "/openledger.model.v1.Query/Models" => mq::models: model::QueryModelsRequest,
         "/openledger.model.v1.Query/ModelsByDatanet" => mq::models_by_datanet: model::QueryModelsByDatanetRequest,
         "/openledger.model.v1.Query/ModelsByOwner" => mq::models_by_owner: model::QueryModelsByOwnerRequest,
+        "/openledger.attribution.v1.Query/Params" => aq::params: attribution::QueryParamsRequest,
+        "/openledger.attribution.v1.Query/Inference" => aq::inference: attribution::QueryInferenceRequest,
+        "/openledger.attribution.v1.Query/InferencesByModel" => aq::inferences_by_model: attribution::QueryInferencesByModelRequest,
+        "/openledger.attribution.v1.Query/InferencesByConsumer" => aq::inferences_by_consumer: attribution::QueryInferencesByConsumerRequest,
+        "/openledger.attribution.v1.Query/Claimable" => aq::claimable: attribution::QueryClaimableRequest,
+        "/openledger.attribution.v1.Query/ContributionEarnings" => aq::contribution_earnings: attribution::QueryContributionEarningsRequest,
+        "/openledger.attribution.v1.Query/ModelStats" => aq::model_stats: attribution::QueryModelStatsRequest,
+        "/openledger.attribution.v1.Query/DatanetStats" => aq::datanet_stats: attribution::QueryDatanetStatsRequest,
+        "/openledger.attribution.v1.Query/VersionPool" => aq::version_pool: attribution::QueryVersionPoolRequest,
+        "/openledger.attribution.v1.Query/Accounting" => aq::accounting: attribution::QueryAccountingRequest,
     )
 }
 
@@ -85,4 +97,14 @@ pub const PATHS: &[&str] = &[
     "/openledger.model.v1.Query/Models",
     "/openledger.model.v1.Query/ModelsByDatanet",
     "/openledger.model.v1.Query/ModelsByOwner",
+    "/openledger.attribution.v1.Query/Params",
+    "/openledger.attribution.v1.Query/Inference",
+    "/openledger.attribution.v1.Query/InferencesByModel",
+    "/openledger.attribution.v1.Query/InferencesByConsumer",
+    "/openledger.attribution.v1.Query/Claimable",
+    "/openledger.attribution.v1.Query/ContributionEarnings",
+    "/openledger.attribution.v1.Query/ModelStats",
+    "/openledger.attribution.v1.Query/DatanetStats",
+    "/openledger.attribution.v1.Query/VersionPool",
+    "/openledger.attribution.v1.Query/Accounting",
 ];

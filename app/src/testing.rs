@@ -1,7 +1,8 @@
 //! An in-process ABCI 2.0 consensus driver: drives the real `App` (real cnidarium on
 //! RocksDB in a temporary directory) through InitChain → FinalizeBlock → Commit using
 //! the same `tendermint_abci::Application` calls CometBFT makes. Integration tests and
-//! the benchmark use it; after every block it checks token conservation.
+//! the benchmark use it; after every block it checks token conservation and the
+//! attribution module's books.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::path::{Path, PathBuf};
 
@@ -243,6 +244,9 @@ impl TestNode {
         let resp = self.execute_block_no_invariant(txs);
         let snap = self.app.storage().latest_snapshot();
         self.rt().block_on(check_supply_invariant(&snap)).expect("supply == sum of balances");
+        if let Err(e) = self.rt().block_on(openledger_attribution::component::check_books(&snap)) {
+            panic!("attribution books after block {}: {e}", self.height);
+        }
         resp
     }
 

@@ -13,6 +13,7 @@ use openledger_framework::{sdk, Address, Amount, ChainError};
 use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use openledger_datanet::msg_server::DatanetMsg;
 use openledger_model::msg_server::ModelMsg;
+use openledger_attribution::msg_server::AttributionMsg;
 use openledger_token::msg_server::{check_send, CheckedSend, MSG_SEND_TYPE_URL};
 use openledger_token::DENOM;
 use prost::Message;
@@ -28,6 +29,8 @@ pub enum Msg {
     Datanet(Box<DatanetMsg>, Address),
     /// A model message and its signer.
     Model(Box<ModelMsg>, Address),
+    /// An attribution message and its signer.
+    Attribution(Box<AttributionMsg>, Address),
 }
 
 impl Msg {
@@ -45,6 +48,9 @@ impl Msg {
                 if let Some(m) = ModelMsg::decode(other, &any.value) {
                     return m.map(|(m, signer)| Msg::Model(Box::new(m), signer));
                 }
+                if let Some(m) = AttributionMsg::decode(other, &any.value) {
+                    return m.map(|(m, signer)| Msg::Attribution(Box::new(m), signer));
+                }
                 Err(sdk::unknown_request(format!("unrecognized message type: {other}: unknown request")))
             }
         }
@@ -55,6 +61,7 @@ impl Msg {
             Msg::Send(_) => MSG_SEND_TYPE_URL,
             Msg::Datanet(m, _) => m.type_url(),
             Msg::Model(m, _) => m.type_url(),
+            Msg::Attribution(m, _) => m.type_url(),
         }
     }
 
@@ -64,6 +71,7 @@ impl Msg {
             Msg::Send(_) => "bank",
             Msg::Datanet(..) => "datanet",
             Msg::Model(..) => "model",
+            Msg::Attribution(..) => "attribution",
         }
     }
 
@@ -74,7 +82,7 @@ impl Msg {
             Msg::Send(s) => {
                 out.insert(state_key::account(&s.to));
             }
-            Msg::Datanet(..) | Msg::Model(..) => {}
+            Msg::Datanet(..) | Msg::Model(..) | Msg::Attribution(..) => {}
         }
     }
 
@@ -82,7 +90,7 @@ impl Msg {
     pub fn signer(&self) -> Address {
         match self {
             Msg::Send(s) => s.from,
-            Msg::Datanet(_, signer) | Msg::Model(_, signer) => *signer,
+            Msg::Datanet(_, signer) | Msg::Model(_, signer) | Msg::Attribution(_, signer) => *signer,
         }
     }
 }

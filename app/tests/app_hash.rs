@@ -95,12 +95,12 @@ fn scripted_run() -> Vec<String> {
 
 /// Pinned values; regenerate with `PRINT_APP_HASHES=1 cargo test -p openledger-app --test app_hash -- --nocapture`.
 const PINNED: [&str; 6] = [
-    "d62b0dcb128726e23eb87abc2bc0118dc954caa1d1b9617b37866aac288424d6",
-    "7006b8cf7714d54e268fd07d886f24923240ae7504de8fac0652c3fee26c1e6e",
-    "d8dfff4f443d6f0db687c663eee65228b9a0f332c48112e0292e539af91f3fad",
-    "d1fda3385b66f8979d92e5a345a83d7aa8cb7a5713113ef09cdd0ab39e47c99f",
-    "e0f9aec325f1472d604d31dfe9120c439bdece9bed442603d729861ca624aa7c",
-    "d79c1b577bacc1da39bd5987cb596289b89d5f2117160c0ec2f08252ed47b4b0",
+    "d2c7858ea2544faac21668e11ab1d06689f7bd6957090c1964703f2c4ff90eaa",
+    "66cda3207fa247b95579273e5785418e8f6c558ae5f0bf8d43d5192b8fa16ef2",
+    "42d34e51b4c170b2a8645b2ae5a6396b086140c151dd7513401db3d8e2ad2856",
+    "21b9cd9aa6f8e026ffc48770913d5a05e1c2ee05a9120c87a6a062f455dc92fe",
+    "a9b76e340e8a00458f022dc71dd642c5d5eea0959867c1905392ee6ace5aa6b0",
+    "f25454841e083d58be04744c0f43285e2e4e8f47d157c12b8dc5e1bf5b345a3b",
 ];
 
 #[test]

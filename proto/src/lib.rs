@@ -52,4 +52,10 @@ pub mod openledger {
             include!(concat!(env!("OUT_DIR"), "/openledger.model.v1.serde.rs"));
         }
     }
+    pub mod attribution {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openledger.attribution.v1.rs"));
+            include!(concat!(env!("OUT_DIR"), "/openledger.attribution.v1.serde.rs"));
+        }
+    }
 }

@@ -395,6 +395,9 @@ async fn submit<S: StateWrite>(state: &mut S, m: &MsgSubmitContribution, contrib
 }
 
 pub(crate) async fn index_contribution<S: StateWrite>(state: &mut S, c: &Contribution, contributor: &Address) -> Result<(), ChainError> {
+    // In the verifiable store: a claim of all one's rewards walks this list, so it
+    // decides consensus outcomes (the lists below only serve queries).
+    state.put_raw(state_key::by_contributor(contributor, c.id), vec![]);
     let id = be(c.id);
     state.index_insert(&state_key::ix_datanet_contributions(c.datanet_id), &id, id.to_vec()).await?;
     state.index_insert(&state_key::ix_datanet_status(c.datanet_id, c.status), &id, id.to_vec()).await?;

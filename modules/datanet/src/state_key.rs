@@ -18,6 +18,13 @@ pub fn datanet_prefix() -> &'static str {
 pub fn contribution(id: u64) -> String {
     format!("datanet/c/{id:016x}")
 }
+/// A contributor's contributions, in id order (verifiable: see `index_contribution`).
+pub fn by_contributor(contributor: &Address, id: u64) -> String {
+    format!("datanet/bc/{contributor}/{id:016x}")
+}
+pub fn by_contributor_prefix(contributor: &Address) -> String {
+    format!("datanet/bc/{contributor}/")
+}
 pub fn contribution_prefix() -> &'static str {
     "datanet/c/"
 }

@@ -16,7 +16,7 @@ use openledger_framework::Address;
 pub const DENOM: &str = "uopen";
 
 /// Module accounts the token module knows of (name → address derived from the name).
-pub const MODULE_ACCOUNTS: &[&str] = &["fee_collector", "datanet_escrow", "model_bonds"];
+pub const MODULE_ACCOUNTS: &[&str] = &["fee_collector", "datanet_escrow", "model_bonds", "inference_escrow", "attribution_rewards"];
 
 pub fn fee_collector() -> Address {
     Address::module("fee_collector")

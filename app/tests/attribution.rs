@@ -1,0 +1,609 @@
+//! Proof of attribution through the real app (ABCI driver, RocksDB; after every block
+//! the driver checks token conservation and the attribution books, pools included).
+//! A worked example asserted to the last uopen; default settlement; terms changed after
+//! payment; verifiable mode and challenges; every refusal leaving state untouched.
+use cosmos_sdk_proto::Any;
+use openledger_app::genesis::AppState;
+use openledger_app::testing::{test_key, TestNode};
+use openledger_proto::cosmos::base::v1beta1::Coin;
+use openledger_proto::openledger::attribution::v1 as at;
+use openledger_proto::openledger::datanet::v1 as dn;
+use openledger_proto::openledger::model::v1 as md;
+use prost::Message;
+
+const FUND: u128 = 100_000_000;
+const FEE: u128 = 20_000;
+const GAS: u64 = 2_000_000;
+const REPORT_WINDOW: u64 = 5;
+const CHALLENGE_WINDOW: u64 = 5;
+const BOND: u128 = 1_000_000;
+
+// Keys: datanet owners A=0, B=1; contributors 2, 3, 4; curator 5; model owner 6;
+// operator 7; consumer 8; challenger 9.
+const OWNER_A: u64 = 0;
+const OWNER_B: u64 = 1;
+const CURATOR: u64 = 5;
+const MODEL_OWNER: u64 = 6;
+const OPERATOR: u64 = 7;
+const CONSUMER: u64 = 8;
+const CHALLENGER: u64 = 9;
+
+fn uopen(n: u128) -> Option<Coin> {
+    Some(Coin { denom: "uopen".into(), amount: n.to_string() })
+}
+
+fn addr(k: u64) -> String {
+    test_key(k).address().to_string()
+}
+
+fn any<M: Message>(pkg: &str, name: &str, m: &M) -> Any {
+    Any { type_url: format!("/openledger.{pkg}.v1.{name}"), value: m.encode_to_vec() }
+}
+
+fn node(report_window: u64) -> TestNode {
+    let builder = TestNode::builder().funded_accounts(10, FUND);
+    let mut state: AppState = builder.app_state();
+    let mut mp = openledger_model::component::default_params();
+    mp.min_operator_bond = BOND.to_string();
+    state.model.params = Some(mp);
+    let mut ap = openledger_attribution::component::default_params();
+    ap.report_window_blocks = report_window;
+    ap.challenge_window_blocks = CHALLENGE_WINDOW;
+    ap.max_default_settlements_per_block = 2;
+    state.attribution.params = Some(ap);
+    builder.with_app_state(state).build()
+}
+
+/// Run one tx in its own block; returns (code, log, first response bytes).
+fn run(n: &mut TestNode, who: u64, msg: Any) -> (u32, String, Vec<u8>) {
+    let tx = n.msg_tx(&test_key(who), vec![msg], FEE, GAS);
+    let r = n.execute_block(vec![tx]);
+    let t = &r.tx_results[0];
+    let data = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(t.data.as_ref()).unwrap();
+    (t.code, t.log.clone(), data.msg_responses.first().map(|a| a.value.clone()).unwrap_or_default())
+}
+
+fn ok<R: Message + Default>(n: &mut TestNode, who: u64, msg: Any) -> R {
+    let (code, log, data) = run(n, who, msg);
+    assert_eq!(code, 0, "{log}");
+    R::decode(data.as_slice()).unwrap()
+}
+
+/// Content of exactly 1,000 bytes (bit length 10), starting with `text`.
+fn content(text: &str) -> Vec<u8> {
+    let mut s = text.to_string();
+    while s.len() < 1000 {
+        s.push_str(" pad");
+    }
+    s.truncate(1000);
+    s.into_bytes()
+}
+
+fn submit(n: &mut TestNode, who: u64, datanet_id: u64, text: &str) -> u64 {
+    use sha2::Digest;
+    let data = content(text);
+    let m = dn::MsgSubmitContribution {
+        contributor: addr(who),
+        datanet_id,
+        content_hash: sha2::Sha256::digest(&data).to_vec(),
+        size: data.len() as u64,
+        uri: "ipfs://c".into(),
+        fingerprint: openledger_datanet::fingerprint::compute(std::str::from_utf8(&data).unwrap(), 1, 512),
+        stake: uopen(1000),
+    };
+    ok::<dn::MsgSubmitContributionResponse>(n, who, any("datanet", "MsgSubmitContribution", &m)).contribution_id
+}
+
+fn accept(n: &mut TestNode, id: u64, quality_bps: u32) {
+    let m = dn::MsgReviewContribution { curator: addr(CURATOR), contribution_id: id, accept: true, quality_bps, reason: String::new() };
+    ok::<dn::MsgReviewContributionResponse>(n, CURATOR, any("datanet", "MsgReviewContribution", &m));
+}
+
+fn create_datanet(n: &mut TestNode, owner: u64, name: &str) -> u64 {
+    let m = dn::MsgCreateDatanet {
+        owner: addr(owner),
+        name: name.into(),
+        curators: vec![addr(CURATOR)],
+        policy: dn::ContributionPolicy::Open as i32,
+        min_stake: uopen(1000),
+        // Every 8-word shingle kept: the test texts are short.
+        fingerprint: Some(dn::FingerprintParams { modulus: 1, max_hashes: 512 }),
+        ..Default::default()
+    };
+    ok::<dn::MsgCreateDatanetResponse>(n, owner, any("datanet", "MsgCreateDatanet", &m)).id
+}
+
+fn publish(n: &mut TestNode, datanet_id: u64) -> u64 {
+    let m = dn::MsgPublishVersion { publisher: addr(CURATOR), datanet_id };
+    ok::<dn::MsgPublishVersionResponse>(n, CURATOR, any("datanet", "MsgPublishVersion", &m)).version
+}
+
+/// Two datanets, A (contributions 1 by key 2, 2 by key 3) and B (3 by key 4, 4 by
+/// key 2), each of weight 60,000 / 40,000 and 50,000 / 50,000 (total 100,000), version
+/// 1 of each published; a model trained 70/30 on them, split 40/40/10/10, price 1,000
+/// per unit. Contribution texts share words with `OUTPUT` in decreasing measure.
+struct World {
+    n: TestNode,
+    a: u64,
+    b: u64,
+    model: u64,
+}
+
+const TEXTS: [&str; 4] = [
+    "the patient heart rate at rest is sixty to one hundred beats per minute for most adults",
+    "fasting for eight hours before a glucose test is the usual advice given to most patients",
+    "blood pressure is measured in millimetres of mercury with a cuff on the upper arm of the patient",
+    "the patient heart rate at rest is sixty to one hundred beats per minute in healthy people",
+];
+/// The output the verifiable tests report on: shares most with text 0, then text 3.
+const OUTPUT: &str = "the patient heart rate at rest is sixty to one hundred beats per minute for most adults and children";
+
+fn world() -> World {
+    world_with(REPORT_WINDOW)
+}
+
+fn world_with(report_window: u64) -> World {
+    let mut n = node(report_window);
+    let a = create_datanet(&mut n, OWNER_A, "A");
+    let b = create_datanet(&mut n, OWNER_B, "B");
+    let c1 = submit(&mut n, 2, a, TEXTS[0]);
+    let c2 = submit(&mut n, 3, a, TEXTS[1]);
+    let c3 = submit(&mut n, 4, b, TEXTS[2]);
+    let c4 = submit(&mut n, 2, b, TEXTS[3]);
+    assert_eq!((c1, c2, c3, c4), (1, 2, 3, 4));
+    // Weight = quality × bit_length(1000) = quality × 10.
+    for (c, q) in [(c1, 6000), (c2, 4000), (c3, 5000), (c4, 5000)] {
+        accept(&mut n, c, q);
+    }
+    assert_eq!((publish(&mut n, a), publish(&mut n, b)), (1, 1));
+    let m = md::MsgRegisterModel {
+        owner: addr(MODEL_OWNER),
+        name: "m".into(),
+        base_model: String::new(),
+        artifact_hash: vec![1; 32],
+        artifact_uri: "ipfs://m".into(),
+        training_set: vec![md::TrainingEntry { datanet_id: a, version: 1, weight_bps: 7000 }, md::TrainingEntry { datanet_id: b, version: 1, weight_bps: 3000 }],
+        operators: vec![addr(OPERATOR)],
+        price_per_unit: uopen(1000),
+        fee_split: Some(md::FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
+        bond: uopen(BOND),
+    };
+    let model = ok::<md::MsgRegisterModelResponse>(&mut n, MODEL_OWNER, any("model", "MsgRegisterModel", &m)).model_id;
+    World { n, a, b, model }
+}
+
+fn pay_msg(model: u64, units: u64, max_fee: u128) -> Any {
+    any("attribution", "MsgPayInference", &at::MsgPayInference { consumer: addr(CONSUMER), model_id: model, units, max_fee: uopen(max_fee) })
+}
+
+fn pay(n: &mut TestNode, model: u64, units: u64) -> at::MsgPayInferenceResponse {
+    ok(n, CONSUMER, pay_msg(model, units, u128::from(units) * 1000))
+}
+
+fn report_msg(inference_id: u64, entries: &[(u64, u32)], output: &[u64]) -> Any {
+    report_msg_by(OPERATOR, inference_id, entries, output)
+}
+
+fn report_msg_by(operator: u64, inference_id: u64, entries: &[(u64, u32)], output: &[u64]) -> Any {
+    any(
+        "attribution",
+        "MsgSubmitAttribution",
+        &at::MsgSubmitAttribution {
+            operator: addr(operator),
+            inference_id,
+            entries: entries.iter().map(|(c, w)| at::AttributionEntry { contribution_id: *c, weight_bps: *w }).collect(),
+            evidence_hash: vec![7; 32],
+            output_fingerprint: output.to_vec(),
+        },
+    )
+}
+
+fn claim_msg(who: u64, ids: &[u64]) -> Any {
+    any("attribution", "MsgClaimRewards", &at::MsgClaimRewards { contributor: addr(who), contribution_ids: ids.to_vec(), start_after: 0 })
+}
+
+fn query<Req: Message, Resp: Message + Default>(n: &TestNode, method: &str, req: Req) -> Resp {
+    let r = n.query(&format!("/openledger.attribution.v1.Query/{method}"), req.encode_to_vec(), 0);
+    assert_eq!(r.code, 0, "{}", r.log);
+    Resp::decode(r.value.as_ref()).unwrap()
+}
+
+fn books(n: &TestNode) -> at::Accounting {
+    query::<_, at::QueryAccountingResponse>(n, "Accounting", at::QueryAccountingRequest {}).accounting.unwrap()
+}
+
+fn balances(n: &TestNode, keys: &[u64]) -> Vec<u128> {
+    keys.iter().map(|k| n.balance(&test_key(*k).address())).collect()
+}
+
+fn collector(n: &TestNode) -> u128 {
+    n.balance(&openledger_token::fee_collector())
+}
+
+#[test]
+fn worked_example_pays_every_recipient_to_the_last_uopen() {
+    let World { mut n, a, b, model } = world();
+    let keys = [OWNER_A, OWNER_B, 2, 3, 4, MODEL_OWNER, OPERATOR, CONSUMER];
+    let before = balances(&n, &keys);
+    let collector_before = collector(&n);
+
+    // 1,000 units × 1,000 uopen = 1,000,000 uopen into escrow.
+    let paid = pay(&mut n, model, 1000);
+    assert_eq!((paid.inference_id, paid.fee.clone().unwrap().amount.as_str()), (1, "1000000"));
+    assert_eq!(n.balance(&openledger_attribution::escrow()), 1_000_000);
+    let inf: at::QueryInferenceResponse = query(&n, "Inference", at::QueryInferenceRequest { id: 1 });
+    let inf = inf.inference.unwrap();
+    assert_eq!((inf.status, inf.terms.as_ref().unwrap().terms_version), (at::InferenceStatus::Pending as i32, 1));
+
+    // The operator names contributions 1 (50%), 3 (20%) and 4 (10%) of the contributors' part.
+    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, &[(1, 5000), (3, 2000), (4, 1000)], &[]));
+    let s = r.settlement.unwrap();
+    // owner 40%, datanet owners 10% (70/30), protocol 10%, contributors 40% = 400,000:
+    // credits 200,000 + 80,000 + 40,000; the uncovered 80,000 to the pools 70/30.
+    assert_eq!(
+        [s.model_owner.as_str(), &s.datanet_owners, &s.protocol, &s.contributor_credits, &s.version_pools, &s.datanet_treasuries],
+        ["400000", "100000", "100000", "320000", "80000", "0"]
+    );
+    let pool_a: at::QueryVersionPoolResponse = query(&n, "VersionPool", at::QueryVersionPoolRequest { datanet_id: a, version: 1 });
+    let pool_b: at::QueryVersionPoolResponse = query(&n, "VersionPool", at::QueryVersionPoolRequest { datanet_id: b, version: 1 });
+    assert_eq!((pool_a.pool.unwrap().paid_in.as_str(), pool_b.pool.unwrap().paid_in.as_str()), ("56000", "24000"));
+
+    // Claimable before claiming: key 2 has contribution 1 (200,000 credit + 60% of
+    // 56,000) and contribution 4 (40,000 + 50% of 24,000).
+    let cl: at::QueryClaimableResponse = query(&n, "Claimable", at::QueryClaimableRequest { address: addr(2), pagination: None });
+    let per: Vec<(u64, &str, &str)> = cl.contributions.iter().map(|c| (c.contribution_id, c.credit.as_str(), c.pools.as_str())).collect();
+    assert_eq!(per, vec![(1, "200000", "33600"), (4, "40000", "12000")]);
+    assert_eq!(cl.total, "285600");
+
+    // Contributors claim (each pays the tx fee).
+    for (who, ids, expect) in [(2u64, vec![1u64, 4], "285600"), (3, vec![2], "22400"), (4, vec![3], "92000")] {
+        let r: at::MsgClaimRewardsResponse = ok(&mut n, who, claim_msg(who, &ids));
+        assert_eq!(r.claimed, expect, "key {who}");
+    }
+    let after = balances(&n, &keys);
+    let delta: Vec<i128> = after.iter().zip(&before).map(|(a, b)| *a as i128 - *b as i128).collect();
+    let fee = FEE as i128;
+    assert_eq!(
+        delta,
+        vec![
+            70_000,           // owner of A: 70% of the datanet owners' 100,000
+            30_000,           // owner of B: 30%
+            285_600 - fee,    // contributions 1 and 4, one claim
+            22_400 - fee,     // contribution 2
+            92_000 - fee,     // contribution 3
+            400_000,          // model owner: 40%
+            -fee,             // operator: the report's tx fee
+            -1_000_000 - fee, // consumer
+        ]
+    );
+    // The protocol's 100,000 reached the fee collector with the five txs' fees (no
+    // validators in this driver, so the collector keeps them).
+    assert_eq!(collector(&n) - collector_before, 100_000 + 5 * FEE);
+
+    // Books: everything paid in was paid out; nothing escrowed, credited or pooled.
+    let b = books(&n);
+    assert_eq!(
+        [b.paid_in.as_str(), &b.paid_out, &b.escrowed, &b.credits_outstanding, &b.pools_outstanding],
+        ["1000000", "1000000", "0", "0", "0"]
+    );
+    assert_eq!(n.balance(&openledger_attribution::rewards()), 0);
+    // Stats and history.
+    let ms: at::QueryModelStatsResponse = query(&n, "ModelStats", at::QueryModelStatsRequest { model_id: model });
+    let ms = ms.stats.unwrap();
+    assert_eq!((ms.inferences, ms.settled_reported, ms.revenue.as_str()), (1, 1, "1000000"));
+    let ds: at::QueryDatanetStatsResponse = query(&n, "DatanetStats", at::QueryDatanetStatsRequest { datanet_id: a });
+    let ds = ds.stats.unwrap();
+    // A: owner 70,000 + pool 56,000 + credit to contribution 1 200,000.
+    assert_eq!((ds.revenue.as_str(), ds.contributors_paid, ds.claimed.as_str()), ("326000", 2, "256000"));
+    let h: at::QueryContributionEarningsResponse = query(&n, "ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 1, pagination: None });
+    let kinds: Vec<(i32, &str)> = h.history.iter().map(|r| (r.kind, r.amount.as_str())).collect();
+    assert_eq!(kinds, vec![(at::EarningKind::ReportCredit as i32, "200000"), (at::EarningKind::Claim as i32, "233600")]);
+    assert_eq!(h.rewards.unwrap().claimed_total, "233600");
+}
+
+#[test]
+fn unreported_inferences_settle_by_training_weights_under_the_terms_they_were_paid_under() {
+    let World { mut n, a, b, model } = world();
+    let owner_before = n.balance(&test_key(MODEL_OWNER).address());
+    // Three inferences in one block: at most two settle per block by default.
+    let txs: Vec<Vec<u8>> = (0..3u64)
+        .map(|i| {
+            let acct = n.account(&test_key(CONSUMER).address()).unwrap();
+            openledger_cli::txbuilder::sign_tx(
+                &openledger_cli::txbuilder::TxSpec::new(vec![pay_msg(model, 100, 100_000)], FEE, GAS),
+                &test_key(CONSUMER),
+                openledger_app::testing::TEST_CHAIN_ID,
+                acct.account_number,
+                acct.sequence + i,
+            )
+        })
+        .collect();
+    let r = n.execute_block(txs);
+    assert!(r.tx_results.iter().all(|t| t.code == 0), "{:?}", r.tx_results);
+    let paid_at = n.height;
+
+    // The owner doubles the price and changes the operators after payment.
+    let upd = md::MsgUpdateModel { owner: addr(MODEL_OWNER), model_id: model, price_per_unit: uopen(2000), ..Default::default() };
+    let terms: md::MsgUpdateModelResponse = ok(&mut n, MODEL_OWNER, any("model", "MsgUpdateModel", &upd));
+    assert_eq!(terms.terms_version, 2);
+
+    while n.height <= paid_at + REPORT_WINDOW {
+        n.execute_block(vec![]);
+    }
+    // First block past the deadline: two settle; the third waits a block.
+    let status = |n: &TestNode, id: u64| {
+        let r: at::QueryInferenceResponse = query(n, "Inference", at::QueryInferenceRequest { id });
+        r.inference.unwrap()
+    };
+    assert_eq!(
+        (1..=3).map(|i| status(&n, i).status).collect::<Vec<_>>(),
+        vec![at::InferenceStatus::SettledDefault as i32, at::InferenceStatus::SettledDefault as i32, at::InferenceStatus::Pending as i32]
+    );
+    n.execute_block(vec![]);
+    let i3 = status(&n, 3);
+    assert_eq!(i3.status, at::InferenceStatus::SettledDefault as i32);
+    // Each paid 100,000 under terms version 1: owner 40,000; contributors' 40,000 all to
+    // the pools 70/30.
+    assert_eq!(i3.terms.unwrap().terms_version, 1);
+    let s = i3.settlement.unwrap();
+    assert_eq!((s.model_owner.as_str(), s.contributor_credits.as_str(), s.version_pools.as_str()), ("40000", "0", "40000"));
+    assert_eq!(n.balance(&test_key(MODEL_OWNER).address()), owner_before - FEE + 3 * 40_000);
+    for (d, expect) in [(a, "84000"), (b, "36000")] {
+        let p: at::QueryVersionPoolResponse = query(&n, "VersionPool", at::QueryVersionPoolRequest { datanet_id: d, version: 1 });
+        assert_eq!(p.pool.unwrap().paid_in, expect);
+    }
+    // A late report is refused.
+    let (code, log, _) = run(&mut n, OPERATOR, report_msg(1, &[(1, 5000)], &[]));
+    assert_eq!(code, 5, "{log}");
+    // Contribution 2 (A, weight 40%) claims 40% of A's 84,000 pool.
+    let r: at::MsgClaimRewardsResponse = ok(&mut n, 3, claim_msg(3, &[]));
+    assert_eq!((r.claimed.as_str(), r.contributions, r.next_start_after), ("33600", 1, 0));
+}
+
+#[test]
+fn verifiable_reports_are_scored_by_the_chain_and_challenges_are_judged_by_score() {
+    let World { mut n, model, .. } = world();
+    let output = openledger_datanet::fingerprint::compute(OUTPUT, 1, 1024);
+    let score = |text: &str| openledger_datanet::fingerprint::overlap(&output, &openledger_datanet::fingerprint::compute(&String::from_utf8(content(text)).unwrap(), 1, 512));
+    let (s1, s3, s4) = (score(TEXTS[0]), score(TEXTS[2]), score(TEXTS[3]));
+    assert!(s1 > s4 && s4 > s3, "test texts: scores {s1} {s4} {s3}");
+
+    // Report 1 names contributions 1 and 3 (not 4): scores replace the weights.
+    pay(&mut n, model, 1000);
+    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, &[(1, 5000), (3, 5000)], &output));
+    assert_eq!(r.scores, vec![s1, s3]);
+    let total = s1 + s3;
+    let expect_w = |s: u64| u32::try_from(10_000 * u128::from(s) / u128::from(total)).unwrap();
+    assert_eq!(r.settled_weight_bps, vec![expect_w(s1), expect_w(s3)]);
+
+    // A challenge naming contribution 2 (scores below the lowest entry) is refused; one
+    // naming contribution 4 (outscores contribution 3) is upheld.
+    let challenge = |c: u64| any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: c });
+    let (code, log, _) = run(&mut n, CHALLENGER, challenge(2));
+    assert_eq!(code, 11, "{log}");
+    assert!(log.contains("not above the lowest scored entry"), "{log}");
+    let (code, log, _) = run(&mut n, CHALLENGER, challenge(1));
+    assert_eq!(code, 11, "{log}");
+    assert!(log.contains("is in the report"), "{log}");
+    let challenger_before = n.balance(&test_key(CHALLENGER).address());
+    let up: at::MsgChallengeAttributionResponse = ok(&mut n, CHALLENGER, challenge(4));
+    // 10% of the 1,000,000 bond: half to the challenger, half credited to contribution 4.
+    assert_eq!((up.score, up.lowest_included_score, up.slashed.as_str(), up.paid_to_challenger.as_str()), (s4, s3, "100000", "50000"));
+    assert_eq!(n.balance(&test_key(CHALLENGER).address()), challenger_before - FEE + 50_000);
+    let m: md::QueryModelResponse = {
+        let r = n.query("/openledger.model.v1.Query/Model", md::QueryModelRequest { id: model }.encode_to_vec(), 0);
+        md::QueryModelResponse::decode(r.value.as_ref()).unwrap()
+    };
+    assert_eq!(m.model.unwrap().bond.unwrap().amount, "900000");
+    let e: at::QueryContributionEarningsResponse = query(&n, "ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 4, pagination: None });
+    assert_eq!(e.rewards.unwrap().credit, "50000");
+    // Only one upheld challenge per inference.
+    let (code, log, _) = run(&mut n, CHALLENGER, challenge(4));
+    assert_eq!(code, 5, "{log}");
+}
+
+/// Every refusal: a clear code, and no module state or balance moved.
+#[test]
+fn refused_attribution_messages_change_nothing() {
+    // A window long enough for every case to run while the inference is pending.
+    let World { mut n, model, .. } = world_with(1000);
+    pay(&mut n, model, 10);
+    let export = |n: &TestNode| {
+        n.rt().block_on(async { openledger_attribution::component::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
+    };
+    let fp_ok = vec![16, 32];
+    let cases: Vec<(u64, Any, u32, &str)> = vec![
+        (CONSUMER, pay_msg(model, 10, 9_999), 6, "above max_fee"),
+        (CONSUMER, pay_msg(model, 0, 10_000), 2, "units must be positive"),
+        (CONSUMER, pay_msg(99, 1, 10_000), 4, "model 99 not found"),
+        (CONSUMER, pay_msg(model, 1_000_000, u128::MAX), 2, "insufficient funds"), // token code 2
+        (2, report_msg_by(2, 1, &[(1, 5000)], &[]), 3, "not an operator"),
+        (OPERATOR, report_msg(9, &[(1, 5000)], &[]), 4, "inference 9 not found"),
+        (OPERATOR, report_msg(1, &[], &[]), 8, "0 entries"),
+        (OPERATOR, report_msg(1, &(1..=17).map(|c| (c, 1)).collect::<Vec<_>>(), &[]), 8, "17 entries"),
+        (OPERATOR, report_msg(1, &[(1, 6000), (3, 5000)], &[]), 8, "more than 10000"),
+        (OPERATOR, report_msg(1, &[(1, 0)], &[]), 8, "weight 0"),
+        (OPERATOR, report_msg(1, &[(1, 10), (1, 10)], &[]), 8, "listed twice"),
+        (OPERATOR, report_msg(1, &[(99, 10)], &[]), 4, "contribution 99 not found"),
+        (OPERATOR, report_msg(1, &[(1, 10)], &[32, 16]), 10, "sorted"),
+        (2, claim_msg(2, &[2]), 3, "belongs to"),
+        (2, claim_msg(2, &[1, 1]), 2, "listed twice"),
+        (CHALLENGER, any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 }), 5, "no verifiable report"),
+    ];
+    // A contribution outside the training set: a third datanet's.
+    let c = create_datanet(&mut n, OWNER_A, "C");
+    let stray = submit(&mut n, 2, c, "words that were never in any training set at all for sure");
+    accept(&mut n, stray, 5000);
+    let evidence_short = any(
+        "attribution",
+        "MsgSubmitAttribution",
+        &at::MsgSubmitAttribution { operator: addr(OPERATOR), inference_id: 1, entries: vec![at::AttributionEntry { contribution_id: 1, weight_bps: 1 }], evidence_hash: vec![1; 31], output_fingerprint: fp_ok },
+    );
+    let mut cases = cases;
+    cases.push((OPERATOR, report_msg(1, &[(stray, 10)], &[]), 9, "not an accepted contribution of a version model"));
+    cases.push((OPERATOR, evidence_short, 2, "32-byte"));
+    let before = (export(&n), n.balance(&openledger_attribution::escrow()), n.balance(&openledger_attribution::rewards()));
+    for (who, msg, code, needle) in cases {
+        let (c, log, _) = run(&mut n, who, msg);
+        assert_eq!(c, code, "{needle}: {log}");
+        assert!(log.contains(needle), "{log:?} should contain {needle:?}");
+        let now = (export(&n), n.balance(&openledger_attribution::escrow()), n.balance(&openledger_attribution::rewards()));
+        assert_eq!(now, before, "{needle}: state moved");
+    }
+}
+
+/// xorshift64*: a seeded sequence, so a failure replays exactly.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Hundreds of blocks of random pays, reports (plain and verifiable), claims,
+/// challenges, new contributions and reviews, price changes and transfers; the driver
+/// checks conservation and the books (pools included) after every block. Ends by
+/// settling everything and claiming everything: what remains in the module is only
+/// rounding dust, less than one uopen per contribution and pool.
+#[test]
+fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
+    let World { mut n, a, b, model } = world_with(8);
+    let mut rng = Rng(0x005e_ed0f_a77b);
+    let output = openledger_datanet::fingerprint::compute(OUTPUT, 1, 1024);
+    // Paid and not yet reported; reported verifiably (challengeable).
+    let mut inferences: Vec<u64> = Vec::new();
+    let mut verifiable: Vec<u64> = Vec::new();
+    let mut pending_review: Vec<u64> = Vec::new();
+    let mut ok_count = std::collections::BTreeMap::<&str, u32>::new();
+    let mut next_text = 0u64;
+    for _block in 0..300 {
+        let mut txs = Vec::new();
+        // (kind, the inference a report targets)
+        let mut kinds: Vec<(&str, u64)> = Vec::new();
+        let mut used = std::collections::BTreeSet::new();
+        for _ in 0..1 + rng.below(4) {
+            let mut target = 0;
+            let (who, kind, msg) = match rng.below(9) {
+                0 | 1 => {
+                    let consumer = CONSUMER;
+                    let units = 1 + rng.below(2000);
+                    (consumer, "pay", pay_msg(model, units, u128::from(units) * 4000))
+                }
+                2 | 3 if !inferences.is_empty() => {
+                    // Mostly the newest (still in its window), sometimes an old one.
+                    let i = if rng.below(4) == 0 { rng.below(inferences.len() as u64) as usize } else { inferences.len() - 1 };
+                    let id = inferences[i];
+                    target = id;
+                    let mut entries: Vec<(u64, u32)> = Vec::new();
+                    let mut budget = 10_000u32;
+                    for c in 1..=4u64 {
+                        if rng.below(2) == 0 && budget > 0 {
+                            let w = 1 + rng.below(u64::from(budget)) as u32;
+                            entries.push((c, w));
+                            budget -= w;
+                        }
+                    }
+                    if entries.is_empty() {
+                        entries.push((1 + rng.below(4), 1 + rng.below(10_000) as u32));
+                    }
+                    let (fp, kind): (&[u64], &str) = if rng.below(2) == 0 { (&output, "verifiable report") } else { (&[], "report") };
+                    (OPERATOR, kind, report_msg(id, &entries, fp))
+                }
+                4 => {
+                    let who = 2 + rng.below(3);
+                    (who, "claim", claim_msg(who, &[]))
+                }
+                5 if !verifiable.is_empty() => {
+                    let id = verifiable[verifiable.len() - 1 - rng.below(verifiable.len().min(3) as u64) as usize];
+                    let c = 1 + rng.below(4);
+                    (CHALLENGER, "challenge", any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: id, contribution_id: c }))
+                }
+                6 => {
+                    // A new contribution (not in the trained version: reports naming it are refused).
+                    use sha2::Digest;
+                    let who = 2 + rng.below(3);
+                    next_text += 1;
+                    let data = content(&format!("new text number {next_text} about nothing in particular at all"));
+                    let m = dn::MsgSubmitContribution {
+                        contributor: addr(who),
+                        datanet_id: if rng.below(2) == 0 { a } else { b },
+                        content_hash: sha2::Sha256::digest(&data).to_vec(),
+                        size: 1000,
+                        uri: "ipfs://n".into(),
+                        fingerprint: vec![],
+                        stake: uopen(1000),
+                    };
+                    (who, "submit", any("datanet", "MsgSubmitContribution", &m))
+                }
+                7 if !pending_review.is_empty() => {
+                    let id = pending_review.remove(0);
+                    let accept = rng.below(3) != 0;
+                    let m = dn::MsgReviewContribution { curator: addr(CURATOR), contribution_id: id, accept, quality_bps: 1 + rng.below(10_000) as u32, reason: if accept { String::new() } else { "no".into() } };
+                    (CURATOR, "review", any("datanet", "MsgReviewContribution", &m))
+                }
+                _ => {
+                    if rng.below(4) == 0 {
+                        let upd = md::MsgUpdateModel { owner: addr(MODEL_OWNER), model_id: model, price_per_unit: uopen(u128::from(500 + rng.below(1500))), ..Default::default() };
+                        (MODEL_OWNER, "update", any("model", "MsgUpdateModel", &upd))
+                    } else {
+                        let from = rng.below(10);
+                        let to = test_key(rng.below(10)).address();
+                        (from, "send", Any { type_url: "/cosmos.bank.v1beta1.MsgSend".into(), value: cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend { from_address: addr(from), to_address: to.to_string(), amount: vec![cosmos_sdk_proto::cosmos::base::v1beta1::Coin { denom: "uopen".into(), amount: (1 + rng.below(5000)).to_string() }] }.encode_to_vec() })
+                    }
+                }
+            };
+            if !used.insert(who) {
+                continue; // one tx per signer per block (sequences)
+            }
+            txs.push(n.msg_tx(&test_key(who), vec![msg], FEE, GAS));
+            kinds.push((kind, target));
+        }
+        let r = n.execute_block(txs);
+        for ((kind, target), t) in kinds.iter().zip(&r.tx_results) {
+            if t.code != 0 {
+                continue;
+            }
+            *ok_count.entry(kind).or_default() += 1;
+            let data = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(t.data.as_ref()).unwrap();
+            let value = &data.msg_responses[0].value;
+            match *kind {
+                "pay" => inferences.push(at::MsgPayInferenceResponse::decode(value.as_slice()).unwrap().inference_id),
+                "report" | "verifiable report" => {
+                    inferences.retain(|i| *i != *target);
+                    if *kind == "verifiable report" {
+                        verifiable.push(*target);
+                    }
+                }
+                "submit" => pending_review.push(dn::MsgSubmitContributionResponse::decode(value.as_slice()).unwrap().contribution_id),
+                _ => {}
+            }
+        }
+    }
+    // Not vacuous: every kind of step happened, including verifiable-report challenges.
+    for kind in ["pay", "report", "verifiable report", "claim", "challenge", "submit", "review", "update", "send"] {
+        assert!(ok_count.get(kind).copied().unwrap_or(0) > 0, "no successful {kind}: {ok_count:?}");
+    }
+    assert!(ok_count["pay"] >= 30 && ok_count["report"] + ok_count["verifiable report"] >= 20 && ok_count["claim"] >= 10, "{ok_count:?}");
+    // Let every inference settle, then everyone claims everything.
+    for _ in 0..20 {
+        n.execute_block(vec![]);
+    }
+    for who in 2..=4 {
+        let r: at::MsgClaimRewardsResponse = ok(&mut n, who, claim_msg(who, &[]));
+        assert_eq!(r.next_start_after, 0);
+    }
+    let b = books(&n);
+    assert_eq!((b.escrowed.as_str(), b.credits_outstanding.as_str()), ("0", "0"), "{b:?}");
+    let (books, dust) = n.rt().block_on(openledger_attribution::component::check_books(&n.app.storage().latest_snapshot())).unwrap();
+    assert_eq!(dust, books.pools, "after claiming everything, only dust remains in the pools");
+    // At most one uopen of dust per (contribution, pool) pair: 4 contributions in 2 pools.
+    assert!(dust <= 4, "dust {dust}");
+    eprintln!("random sequence: {ok_count:?}; paid in {} uopen, dust {dust}", books.paid_in);
+}

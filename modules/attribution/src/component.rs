@@ -1,0 +1,288 @@
+//! Params, genesis import/export, end-of-block default settlement, and the books check.
+use cnidarium::{StateRead, StateWrite};
+use futures::StreamExt;
+use openledger_datanet::state_ext::DatanetRead;
+use openledger_framework::events::event;
+use openledger_framework::index::{be, IndexWrite};
+use openledger_framework::{sdk, Amount, ChainError, StoreRead, StoreWrite};
+use openledger_model::state_ext::ModelRead;
+use openledger_proto::openledger::attribution::v1::*;
+use openledger_token::state_ext::TokenRead;
+use prost::Message;
+
+use crate::msg_server::address;
+use crate::settle::{self, BPS};
+use crate::state_ext::{amount, AttributionRead, AttributionWrite, Books};
+use crate::{error, escrow, rewards, state_key, SCALE};
+
+pub fn default_params() -> Params {
+    Params {
+        report_window_blocks: 100,
+        challenge_window_blocks: 100,
+        max_entries: 16,
+        max_output_fingerprint: 1024,
+        max_default_settlements_per_block: 100,
+        challenge_slash_bps: 1000,
+        challenger_reward_bps: 5000,
+        max_claim_contributions: 100,
+    }
+}
+
+pub fn validate_params(p: &Params) -> Result<(), String> {
+    for (name, v) in [
+        ("max_entries", p.max_entries),
+        ("max_default_settlements_per_block", p.max_default_settlements_per_block),
+        ("max_claim_contributions", p.max_claim_contributions),
+    ] {
+        if v == 0 {
+            return Err(format!("params.{name} must be positive"));
+        }
+    }
+    if p.report_window_blocks == 0 {
+        return Err("params.report_window_blocks must be positive".into());
+    }
+    if p.challenge_slash_bps > BPS || p.challenger_reward_bps > BPS {
+        return Err("params: basis points must be at most 10000".into());
+    }
+    Ok(())
+}
+
+/// Settle, by training weights alone, the inferences whose report window ended before
+/// `height` — at most `max_default_settlements_per_block`, oldest deadline first.
+pub async fn end_block<S: StateWrite>(state: &mut S, height: u64) -> Result<(), ChainError> {
+    let p = state.attribution_params().await?;
+    let mut due: Vec<(String, u64)> = Vec::new();
+    {
+        let stream = state.prefix_raw(state_key::DUE);
+        let mut stream = std::pin::pin!(stream);
+        while let Some(item) = stream.next().await {
+            let (key, _) = item?;
+            let mut parts = key.trim_start_matches(state_key::DUE).split('/');
+            let parse = |s: Option<&str>| s.and_then(|h| u64::from_str_radix(h, 16).ok());
+            let (Some(deadline), Some(id)) = (parse(parts.next()), parse(parts.next())) else {
+                return Err(sdk::internal(format!("corrupt settlement queue key {key}")));
+            };
+            if deadline >= height || due.len() == p.max_default_settlements_per_block as usize {
+                break;
+            }
+            due.push((key, id));
+        }
+    }
+    for (key, id) in due {
+        let mut inf = state.inference(id).await?.ok_or_else(|| sdk::internal(format!("queued inference {id} missing")))?;
+        let settlement = settle::settle(state, &inf, &[], height, None).await?;
+        inf.status = InferenceStatus::SettledDefault as i32;
+        inf.settled_height = height;
+        inf.settlement = Some(settlement);
+        state.put_inference(&inf);
+        state.delete(key);
+        let mut stats = state.model_stats(inf.model_id).await?;
+        stats.settled_default += 1;
+        state.put_model_stats(&stats);
+        state.record(event("openledger.attribution.v1.EventInferenceSettled", [("inference_id", id.to_string()), ("mode", "default".to_string())]));
+    }
+    Ok(())
+}
+
+/// Conservation, checked against the token balances and every record: the books
+/// balance; the module accounts hold exactly what the books say; escrow is the fees of
+/// pending inferences; credits are the contributions' credits; each pool's identity
+/// `paid_in × SCALE = W × acc + remainder` holds; and what contributions can claim
+/// from the pools never exceeds what the pools hold (the difference is rounding dust,
+/// less than one uopen per contribution and pool). Iterates everything: for tests and
+/// audits, never for block execution. Returns the books and the dust.
+pub async fn check_books<S: StateRead>(state: &S) -> Result<(Books, Amount), String> {
+    let e = |e: ChainError| e.message;
+    let books = state.books().await.map_err(e)?;
+    if !books.balanced() {
+        return Err(format!("books do not balance: {books:?}"));
+    }
+    let escrow_balance = state.balance(&escrow()).await.map_err(e)?;
+    if escrow_balance != books.escrowed {
+        return Err(format!("inference_escrow holds {escrow_balance}, the books say {}", books.escrowed));
+    }
+    let rewards_balance = state.balance(&rewards()).await.map_err(e)?;
+    if Some(rewards_balance) != books.credits.checked_add(books.pools) {
+        return Err(format!("attribution_rewards holds {rewards_balance}, the books say {} + {}", books.credits, books.pools));
+    }
+    let inferences: Vec<Inference> = state.all_protos(state_key::INFERENCES).await.map_err(e)?;
+    let mut pending: Amount = 0;
+    for i in &inferences {
+        if i.status == InferenceStatus::Pending as i32 {
+            pending += amount(i.fee.as_ref().map_or("", |c| c.amount.as_str()), "fee").map_err(e)?;
+        }
+    }
+    if pending != books.escrowed {
+        return Err(format!("pending fees sum to {pending}, escrowed is {}", books.escrowed));
+    }
+    let accounts: Vec<ContributionRewards> = state.all_protos(state_key::REWARDS).await.map_err(e)?;
+    let credits: Amount = accounts.iter().map(|r| amount(&r.credit, "credit")).sum::<Result<Amount, _>>().map_err(e)?;
+    if credits != books.credits {
+        return Err(format!("credits sum to {credits}, the books say {}", books.credits));
+    }
+    let pools: Vec<VersionPool> = state.all_protos(state_key::POOLS).await.map_err(e)?;
+    let mut outstanding: Amount = 0;
+    for p in &pools {
+        let (w, acc, rem, paid_in, claimed) = (
+            amount(&p.total_weight, "w").map_err(e)?,
+            amount(&p.acc, "acc").map_err(e)?,
+            amount(&p.remainder, "remainder").map_err(e)?,
+            amount(&p.paid_in, "paid_in").map_err(e)?,
+            amount(&p.claimed, "claimed").map_err(e)?,
+        );
+        if rem >= w || paid_in.checked_mul(SCALE) != w.checked_mul(acc).and_then(|x| x.checked_add(rem)) {
+            return Err(format!("pool {}/{} breaks paid_in × SCALE = W × acc + remainder", p.datanet_id, p.version));
+        }
+        outstanding += paid_in - claimed;
+    }
+    if outstanding != books.pools {
+        return Err(format!("pools hold {outstanding}, the books say {}", books.pools));
+    }
+    let contributions: Vec<openledger_proto::openledger::datanet::v1::Contribution> =
+        state.all_protos(openledger_datanet::state_key::contribution_prefix()).await.map_err(e)?;
+    let mut claimable: Amount = 0;
+    for c in &contributions {
+        claimable += settle::claimable(state, c).await.map_err(e)?.pools;
+    }
+    if claimable > books.pools {
+        return Err(format!("contributions can claim {claimable} from pools holding {}", books.pools));
+    }
+    Ok((books, books.pools - claimable))
+}
+
+// ---------------------------------------------------------------- genesis
+
+fn invalid(what: String) -> ChainError {
+    error::invalid_genesis(what)
+}
+
+pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Result<(), ChainError> {
+    let p = g.params.unwrap_or_else(default_params);
+    validate_params(&p).map_err(invalid)?;
+    state.put_attribution_params(&p);
+    let mut max_id = 0;
+    for i in &g.inferences {
+        if i.id == 0 || state.inference(i.id).await?.is_some() {
+            return Err(invalid(format!("inference id {} is zero or repeated", i.id)));
+        }
+        if state.model(i.model_id).await?.is_none() {
+            return Err(invalid(format!("inference {} names unknown model {}", i.id, i.model_id)));
+        }
+        let consumer = address(&i.consumer, "consumer").map_err(|e| invalid(format!("inference {}: {}", i.id, e.message)))?;
+        match InferenceStatus::try_from(i.status) {
+            Ok(InferenceStatus::Pending) => state.put_raw(state_key::due(i.report_deadline, i.id), vec![]),
+            Ok(InferenceStatus::SettledReported | InferenceStatus::SettledDefault) => {}
+            _ => return Err(invalid(format!("inference {}: status {} is not a real status", i.id, i.status))),
+        }
+        state.index_insert(&state_key::ix_model(i.model_id), &be(i.id), be(i.id).to_vec()).await?;
+        state.index_insert(&state_key::ix_consumer(&consumer), &be(i.id), be(i.id).to_vec()).await?;
+        state.put_inference(i);
+        max_id = max_id.max(i.id);
+    }
+    state.put_u64(state_key::NEXT_INFERENCE_ID.to_string(), g.next_inference_id.max(max_id.saturating_add(1)));
+    for pool in &g.pools {
+        let v = state
+            .datanet_version(pool.datanet_id, pool.version)
+            .await?
+            .ok_or_else(|| invalid(format!("pool names unknown version {}/{}", pool.datanet_id, pool.version)))?;
+        if v.total_weight != pool.total_weight {
+            return Err(invalid(format!("pool {}/{}: total_weight differs from the version's", pool.datanet_id, pool.version)));
+        }
+        state.put_version_pool(pool);
+    }
+    for r in &g.rewards {
+        if state.contribution(r.contribution_id).await?.is_none() {
+            return Err(invalid(format!("rewards of unknown contribution {}", r.contribution_id)));
+        }
+        state.put_contribution_rewards(r);
+    }
+    for pc in &g.pool_claims {
+        let claimed = amount(&pc.claimed, "claimed").map_err(|e| invalid(e.message))?;
+        state.put_pool_claim(pc.contribution_id, pc.version, claimed);
+    }
+    for h in &g.histories {
+        let prefix = state_key::ix_history(h.contribution_id);
+        for (seq, rec) in h.records.iter().enumerate() {
+            state.index_insert(&prefix, &be(seq as u64), rec.encode_to_vec()).await?;
+        }
+    }
+    for s in &g.model_stats {
+        state.put_model_stats(s);
+    }
+    for s in &g.datanet_stats {
+        state.put_datanet_stats(s);
+    }
+    for pc in &g.paid_contributors {
+        let a = address(&pc.contributor, "contributor").map_err(|e| invalid(e.message))?;
+        state.put_raw(state_key::paid(pc.datanet_id, &a), vec![1]);
+    }
+    let books = Books::from_proto(&g.accounting.clone().unwrap_or_default()).map_err(|e| invalid(e.message))?;
+    if !books.balanced() {
+        return Err(invalid(format!("accounting does not balance: {books:?}")));
+    }
+    state.put_books(books);
+    Ok(())
+}
+
+async fn raw_keys<S: StateRead>(state: &S, prefix: &str) -> Result<Vec<String>, ChainError> {
+    let stream = state.prefix_raw(prefix);
+    let mut stream = std::pin::pin!(stream);
+    let mut out = Vec::new();
+    while let Some(item) = stream.next().await {
+        out.push(item?.0);
+    }
+    Ok(out)
+}
+
+pub async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
+    let rewards: Vec<ContributionRewards> = state.all_protos(state_key::REWARDS).await?;
+    let mut pool_claims = Vec::new();
+    {
+        let stream = state.prefix_raw(state_key::POOL_CLAIMS);
+        let mut stream = std::pin::pin!(stream);
+        while let Some(item) = stream.next().await {
+            let (key, v) = item?;
+            let mut parts = key.trim_start_matches(state_key::POOL_CLAIMS).split('/');
+            let parse = |s: Option<&str>| s.and_then(|h| u64::from_str_radix(h, 16).ok());
+            let (Some(contribution_id), Some(version)) = (parse(parts.next()), parse(parts.next())) else {
+                return Err(sdk::internal(format!("corrupt pool claim key {key}")));
+            };
+            let claimed = <[u8; 16]>::try_from(v.as_slice()).map(u128::from_be_bytes).map_err(|_| sdk::internal("corrupt pool claim"))?;
+            pool_claims.push(PoolClaim { contribution_id, version, claimed: claimed.to_string() });
+        }
+    }
+    let mut histories = Vec::new();
+    {
+        let stream = state.nonverifiable_prefix_raw(state_key::IX_HISTORY);
+        let mut stream = std::pin::pin!(stream);
+        while let Some(item) = stream.next().await {
+            let (key, v) = item?;
+            let rest = &key[state_key::IX_HISTORY.len()..];
+            let id = rest.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).ok_or_else(|| sdk::internal("corrupt history key"))?;
+            let rec = EarningRecord::decode(v.as_slice()).map_err(|e| sdk::internal(format!("corrupt history record: {e}")))?;
+            match histories.last_mut() {
+                Some(ContributionHistory { contribution_id, records }) if *contribution_id == id => records.push(rec),
+                _ => histories.push(ContributionHistory { contribution_id: id, records: vec![rec] }),
+            }
+        }
+    }
+    let mut paid_contributors = Vec::new();
+    for key in raw_keys(state, state_key::PAID).await? {
+        let mut parts = key.trim_start_matches(state_key::PAID).split('/');
+        let datanet_id = parts.next().and_then(|h| u64::from_str_radix(h, 16).ok()).ok_or_else(|| sdk::internal(format!("corrupt key {key}")))?;
+        paid_contributors.push(PaidContributor { datanet_id, contributor: parts.next().unwrap_or_default().to_string() });
+    }
+    Ok(GenesisState {
+        params: Some(state.attribution_params().await?),
+        inferences: state.all_protos(state_key::INFERENCES).await?,
+        next_inference_id: state.next_inference_id().await?,
+        pools: state.all_protos(state_key::POOLS).await?,
+        rewards,
+        pool_claims,
+        histories,
+        model_stats: state.all_protos(state_key::MODEL_STATS).await?,
+        datanet_stats: state.all_protos(state_key::DATANET_STATS).await?,
+        paid_contributors,
+        accounting: Some(state.books().await?.to_proto()),
+    })
+}

@@ -1,0 +1,55 @@
+//! Proof of attribution: every paid inference settles on chain, and its fee flows back
+//! to the data the model was trained on.
+//!
+//! - **Pay**: the consumer pays `units × price` of an active model into escrow; the
+//!   model's terms at that moment (price, fee split, training set, owner) are recorded
+//!   with the inference and are what it settles by.
+//! - **Report**: within the report window an operator of the model names up to K
+//!   contributions with weights (bps of the contributors' part). With an output
+//!   fingerprint the report is *verifiable*: the chain scores each named contribution
+//!   that has a fingerprint by shared hashes and those scores replace the operator's
+//!   weights. A report settles the inference at once.
+//! - **Default**: with no report in the window, the inference settles at end of block
+//!   (a bounded number per block) by the training weights alone.
+//! - **Settle**: owner / datanet owners / protocol shares are `⌊fee × bps / 10⁴⌋`; the
+//!   contributors get the rest: reported entries by weight as direct credits, and what
+//!   the report does not cover into the reward pools of the training versions by
+//!   training weight.
+//! - **Pools** (`settle.rs`): a version pool is a reward-per-weight accumulator in
+//!   fixed point (× 10¹⁸) with an exact remainder, so paying a version costs O(1)
+//!   whatever its size, and a contribution claims `weight × acc − claimed`.
+//! - **Challenge**: within the challenge window after a verifiable settlement, anyone
+//!   may name an omitted contribution that outscores the lowest scored entry; upheld
+//!   at once, it slashes part of the operator bond to the challenger and the
+//!   contribution.
+//! - **Conservation**: `paid_in = paid_out + escrowed + credits + pools` at every height,
+//!   with the module accounts holding exactly the last three (`component::check_books`).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+pub mod component;
+pub mod error;
+pub mod msg_server;
+pub mod query;
+pub mod settle;
+pub mod state_ext;
+pub mod state_key;
+
+#[cfg(test)]
+mod tests;
+
+use openledger_framework::Address;
+
+/// Fees of inferences not yet settled.
+pub const ESCROW_ACCOUNT: &str = "inference_escrow";
+/// Direct credits and version pools not yet claimed.
+pub const REWARDS_ACCOUNT: &str = "attribution_rewards";
+
+pub fn escrow() -> Address {
+    Address::module(ESCROW_ACCOUNT)
+}
+
+pub fn rewards() -> Address {
+    Address::module(REWARDS_ACCOUNT)
+}
+
+/// Fixed-point scale of pool accumulators.
+pub const SCALE: u128 = 1_000_000_000_000_000_000;

@@ -1,0 +1,323 @@
+//! Settlement, version pools and claims: where fees become payouts. Every function
+//! here moves tokens and the books together, so `paid_in = paid_out + escrowed +
+//! credits + pools` holds after each call.
+use cnidarium::StateWrite;
+use futures::StreamExt;
+use openledger_datanet::state_ext::DatanetRead;
+use openledger_framework::amount::bps_of;
+use openledger_framework::events::event;
+use openledger_framework::index::{be, IndexRead, IndexWrite};
+use openledger_framework::{sdk, Address, Amount, ChainError};
+use openledger_proto::openledger::attribution::v1::*;
+use openledger_proto::openledger::datanet::v1::Contribution;
+use openledger_token::state_ext::TokenWrite;
+use openledger_token::{fee_collector, DENOM};
+use prost::Message;
+
+use crate::state_ext::{add, amount, sub, AttributionRead, AttributionWrite, Books};
+use crate::{error, escrow, rewards, state_key, SCALE};
+
+pub const BPS: u32 = 10_000;
+
+/// Payout roles (the `role` attribute of `EventPayout`).
+pub mod role {
+    pub const MODEL_OWNER: &str = "model_owner";
+    pub const DATANET_OWNER: &str = "datanet_owner";
+    pub const PROTOCOL: &str = "protocol";
+    pub const CONTRIBUTOR_CREDIT: &str = "contributor_credit";
+    pub const VERSION_POOL: &str = "version_pool";
+    pub const DATANET_TREASURY: &str = "datanet_treasury";
+    pub const CHALLENGER: &str = "challenger";
+    pub const CHALLENGE_CREDIT: &str = "challenge_credit";
+    pub const CLAIM: &str = "claim";
+}
+
+pub fn payout_event(inference_id: u64, role: &str, recipient: String, amount: Amount, contribution_id: Option<u64>) -> tendermint::abci::Event {
+    event(
+        "openledger.attribution.v1.EventPayout",
+        [
+            ("inference_id", if inference_id == 0 { String::new() } else { inference_id.to_string() }),
+            ("role", role.to_string()),
+            ("recipient", recipient),
+            ("amount", amount.to_string()),
+            ("contribution_id", contribution_id.map(|c| c.to_string()).unwrap_or_default()),
+        ],
+    )
+}
+
+/// The weight a contribution has in version `version` of its datanet: its weight from
+/// the version it entered, zero from the version its invalidation took effect.
+pub fn weight_in_version(c: &Contribution, version: u64) -> Result<Amount, ChainError> {
+    if c.first_version == 0 || version < c.first_version || (c.invalidated_version != 0 && version >= c.invalidated_version) {
+        return Ok(0);
+    }
+    amount(&c.weight, "contribution weight")
+}
+
+/// Whether a contribution is in a version of the training set.
+pub fn in_training_set(c: &Contribution, terms: &Terms) -> Result<bool, ChainError> {
+    for t in &terms.training_set {
+        if t.datanet_id == c.datanet_id && weight_in_version(c, t.version)? > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Credit a contribution directly (the tokens must already be in the rewards account).
+pub async fn credit<S: StateWrite>(state: &mut S, contribution_id: u64, amount_in: Amount, kind: EarningKind, inference_id: u64, height: u64) -> Result<(), ChainError> {
+    if amount_in == 0 {
+        return Ok(());
+    }
+    let mut r = state.contribution_rewards(contribution_id).await?;
+    r.credit = add(amount(&r.credit, "credit")?, amount_in, "credit")?.to_string();
+    r.credited_total = add(amount(&r.credited_total, "credited_total")?, amount_in, "credited_total")?.to_string();
+    state.put_contribution_rewards(&r);
+    record_history(state, contribution_id, EarningRecord { kind: kind as i32, amount: amount_in.to_string(), height, inference_id }).await
+}
+
+async fn record_history<S: StateWrite>(state: &mut S, contribution_id: u64, rec: EarningRecord) -> Result<(), ChainError> {
+    let prefix = state_key::ix_history(contribution_id);
+    let seq = state.index_count(&prefix).await?;
+    state.index_insert(&prefix, &be(seq), rec.encode_to_vec()).await
+}
+
+async fn add_datanet_revenue<S: StateWrite>(state: &mut S, datanet_id: u64, amount_in: Amount) -> Result<(), ChainError> {
+    if amount_in == 0 {
+        return Ok(());
+    }
+    let mut s = state.datanet_stats(datanet_id).await?;
+    s.revenue = add(amount(&s.revenue, "revenue")?, amount_in, "datanet revenue")?.to_string();
+    state.put_datanet_stats(&s);
+    Ok(())
+}
+
+/// Add `amount_in` to the pool of a version (tokens already in the rewards account):
+/// `acc += (amount × SCALE + remainder) / W`, the remainder kept exactly.
+async fn add_to_pool<S: StateWrite>(state: &mut S, datanet_id: u64, version: u64, total_weight: Amount, amount_in: Amount) -> Result<(), ChainError> {
+    let mut p = match state.version_pool(datanet_id, version).await? {
+        Some(p) => p,
+        None => VersionPool { datanet_id, version, total_weight: total_weight.to_string(), ..Default::default() },
+    };
+    let w = amount(&p.total_weight, "pool weight")?;
+    if w == 0 {
+        return Err(sdk::internal(format!("pool of datanet {datanet_id} version {version} has zero weight")));
+    }
+    let scaled = amount_in
+        .checked_mul(SCALE)
+        .and_then(|x| x.checked_add(amount(&p.remainder, "remainder").ok()?))
+        .ok_or_else(|| error::overflow("pool payment overflows"))?;
+    p.acc = add(amount(&p.acc, "acc")?, scaled / w, "pool accumulator")?.to_string();
+    p.remainder = (scaled % w).to_string();
+    p.paid_in = add(amount(&p.paid_in, "paid_in")?, amount_in, "pool paid_in")?.to_string();
+    state.put_version_pool(&p);
+    Ok(())
+}
+
+/// Split `total` by bps weights: `⌊total × w / 10⁴⌋` each, the rounding remainder to
+/// the first share (weights summing to 10⁴ leave nothing over).
+pub fn split_by_bps(total: Amount, weights: &[u32]) -> Vec<Amount> {
+    let mut shares: Vec<Amount> = weights.iter().map(|w| bps_of(total, *w)).collect();
+    let given: Amount = shares.iter().sum();
+    if let Some(first) = shares.first_mut() {
+        *first += total - given.min(total);
+    }
+    shares
+}
+
+/// Settle a pending inference: pay the owner, datanet owners and protocol shares, credit
+/// `credits` (contribution, weight in bps of the contributors' part), and pool the rest
+/// by training weight. The fee leaves escrow entirely.
+pub async fn settle<S: StateWrite>(state: &mut S, inf: &Inference, credits: &[(Contribution, u32)], height: u64, msg_index: Option<u32>) -> Result<Settlement, ChainError> {
+    let terms = inf.terms.clone().unwrap_or_default();
+    let fee = amount(inf.fee.as_ref().map_or("", |c| c.amount.as_str()), "fee")?;
+    let split = terms.fee_split.unwrap_or_default();
+    let owner_part = bps_of(fee, split.owner_bps);
+    let datanet_owners_part = bps_of(fee, split.datanet_owners_bps);
+    let protocol_part = bps_of(fee, split.protocol_bps);
+    let contributors_part = fee - owner_part - datanet_owners_part - protocol_part;
+    let id = inf.id;
+    let mut books = state.books().await?;
+    books.escrowed = sub(books.escrowed, fee, "escrowed")?;
+    let mut out = Settlement::default();
+    let mut paid_out: Amount = 0;
+
+    // Model owner and protocol.
+    let model_owner = Address::parse(&terms.model_owner).map_err(|e| sdk::internal(format!("inference {id}: model owner: {e}")))?;
+    if owner_part > 0 {
+        state.transfer(&escrow(), &model_owner, owner_part, DENOM, msg_index).await?;
+        state.record(payout_event(id, role::MODEL_OWNER, model_owner.to_string(), owner_part, None));
+    }
+    if protocol_part > 0 {
+        state.transfer(&escrow(), &fee_collector(), protocol_part, DENOM, msg_index).await?;
+        state.record(payout_event(id, role::PROTOCOL, fee_collector().to_string(), protocol_part, None));
+    }
+    paid_out += owner_part + protocol_part;
+
+    // Datanet owners, by training weight.
+    let training_weights: Vec<u32> = terms.training_set.iter().map(|t| t.weight_bps).collect();
+    for (t, share) in terms.training_set.iter().zip(split_by_bps(datanet_owners_part, &training_weights)) {
+        if share == 0 {
+            continue;
+        }
+        let d = state.datanet(t.datanet_id).await?.ok_or_else(|| sdk::internal(format!("training datanet {} missing", t.datanet_id)))?;
+        let owner = Address::parse(&d.owner).map_err(|e| sdk::internal(format!("datanet {} owner: {e}", d.id)))?;
+        state.transfer(&escrow(), &owner, share, DENOM, msg_index).await?;
+        state.record(payout_event(id, role::DATANET_OWNER, owner.to_string(), share, None));
+        add_datanet_revenue(state, t.datanet_id, share).await?;
+    }
+    paid_out += datanet_owners_part;
+
+    // Contributors: reported credits, then the pools.
+    let mut credited: Amount = 0;
+    let mut to_rewards: Amount = 0;
+    for (c, w) in credits {
+        let a = bps_of(contributors_part, *w);
+        if a == 0 {
+            continue;
+        }
+        credit(state, c.id, a, EarningKind::ReportCredit, id, height).await?;
+        state.record(payout_event(id, role::CONTRIBUTOR_CREDIT, c.contributor.clone(), a, Some(c.id)));
+        add_datanet_revenue(state, c.datanet_id, a).await?;
+        credited += a;
+    }
+    to_rewards += credited;
+    books.credits = add(books.credits, credited, "credits")?;
+    let uncovered = contributors_part - credited;
+    let mut pooled: Amount = 0;
+    let mut treasuries: Amount = 0;
+    for (t, share) in terms.training_set.iter().zip(split_by_bps(uncovered, &training_weights)) {
+        if share == 0 {
+            continue;
+        }
+        let v = state
+            .datanet_version(t.datanet_id, t.version)
+            .await?
+            .ok_or_else(|| sdk::internal(format!("training version {}/{} missing", t.datanet_id, t.version)))?;
+        let w = amount(&v.total_weight, "version weight")?;
+        let pool_name = format!("datanet/{}/version/{}", t.datanet_id, t.version);
+        if w == 0 {
+            // Nobody in the version can claim: the datanet's treasury gets it.
+            state.transfer(&escrow(), &openledger_datanet::treasury(t.datanet_id), share, DENOM, msg_index).await?;
+            state.record(payout_event(id, role::DATANET_TREASURY, openledger_datanet::treasury(t.datanet_id).to_string(), share, None));
+            treasuries += share;
+        } else {
+            add_to_pool(state, t.datanet_id, t.version, w, share).await?;
+            state.record(payout_event(id, role::VERSION_POOL, pool_name, share, None));
+            pooled += share;
+        }
+        add_datanet_revenue(state, t.datanet_id, share).await?;
+    }
+    to_rewards += pooled;
+    paid_out += treasuries;
+    books.pools = add(books.pools, pooled, "pools")?;
+    books.paid_out = add(books.paid_out, paid_out, "paid_out")?;
+    if to_rewards > 0 {
+        state.transfer(&escrow(), &rewards(), to_rewards, DENOM, msg_index).await?;
+    }
+    state.put_books(books);
+    out.model_owner = owner_part.to_string();
+    out.datanet_owners = datanet_owners_part.to_string();
+    out.protocol = protocol_part.to_string();
+    out.contributor_credits = credited.to_string();
+    out.version_pools = pooled.to_string();
+    out.datanet_treasuries = treasuries.to_string();
+    Ok(out)
+}
+
+/// What a contribution can claim now: (direct credit, pool rewards, and per pool the
+/// new fixed-point claimed value and the uopen it pays).
+pub struct Claimable {
+    pub credit: Amount,
+    pub pools: Amount,
+    pub pool_claims: Vec<(u64, Amount, Amount)>,
+}
+
+/// The pools of a datanet from version `from` on, in version order.
+async fn pools_from<S: cnidarium::StateRead>(state: &S, datanet_id: u64, from: u64) -> Result<Vec<VersionPool>, ChainError> {
+    let stream = state.prefix_raw(&state_key::datanet_pools(datanet_id));
+    let mut stream = std::pin::pin!(stream);
+    let mut out = Vec::new();
+    while let Some(item) = stream.next().await {
+        let (key, bytes) = item?;
+        let p = VersionPool::decode(bytes.as_slice()).map_err(|e| sdk::internal(format!("corrupt pool at {key}: {e}")))?;
+        if p.version >= from {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn claimable<S: cnidarium::StateRead>(state: &S, c: &Contribution) -> Result<Claimable, ChainError> {
+    let r = state.contribution_rewards(c.id).await?;
+    let credit = amount(&r.credit, "credit")?;
+    let mut pools: Amount = 0;
+    let mut pool_claims = Vec::new();
+    if c.first_version > 0 {
+        for p in pools_from(state, c.datanet_id, c.first_version).await? {
+            let w = weight_in_version(c, p.version)?;
+            if w == 0 {
+                continue;
+            }
+            let earned = w.checked_mul(amount(&p.acc, "acc")?).ok_or_else(|| error::overflow("pool claim overflows"))?;
+            let claimed = state.pool_claim(c.id, p.version).await?;
+            let owed = sub(earned, claimed, "pool claim")?;
+            let pay = owed / SCALE;
+            if pay > 0 {
+                pool_claims.push((p.version, claimed + pay * SCALE, pay));
+                pools = add(pools, pay, "claimable")?;
+            }
+        }
+    }
+    Ok(Claimable { credit, pools, pool_claims })
+}
+
+/// Pay a contribution's claimable rewards to its contributor; returns the amount.
+pub async fn claim_contribution<S: StateWrite>(state: &mut S, c: &Contribution, contributor: &Address, height: u64, msg_index: Option<u32>) -> Result<Amount, ChainError> {
+    let cl = claimable(state, c).await?;
+    let total = add(cl.credit, cl.pools, "claim")?;
+    if total == 0 {
+        return Ok(0);
+    }
+    for (version, claimed, pay) in &cl.pool_claims {
+        state.put_pool_claim(c.id, *version, *claimed);
+        let mut p = state.version_pool(c.datanet_id, *version).await?.ok_or_else(|| sdk::internal("pool vanished"))?;
+        p.claimed = add(amount(&p.claimed, "claimed")?, *pay, "pool claimed")?.to_string();
+        state.put_version_pool(&p);
+    }
+    let mut r = state.contribution_rewards(c.id).await?;
+    r.credit = "0".into();
+    r.claimed_total = add(amount(&r.claimed_total, "claimed_total")?, total, "claimed_total")?.to_string();
+    state.put_contribution_rewards(&r);
+    let mut books: Books = state.books().await?;
+    books.credits = sub(books.credits, cl.credit, "credits")?;
+    books.pools = sub(books.pools, cl.pools, "pools")?;
+    books.paid_out = add(books.paid_out, total, "paid_out")?;
+    state.put_books(books);
+    state.transfer(&rewards(), contributor, total, DENOM, msg_index).await?;
+    state.record(payout_event(0, role::CLAIM, contributor.to_string(), total, Some(c.id)));
+    record_history(state, c.id, EarningRecord { kind: EarningKind::Claim as i32, amount: total.to_string(), height, inference_id: 0 }).await?;
+    let mut s = state.datanet_stats(c.datanet_id).await?;
+    s.claimed = add(amount(&s.claimed, "claimed")?, total, "datanet claimed")?.to_string();
+    let marker = state_key::paid(c.datanet_id, contributor);
+    if state.get_raw(&marker).await?.is_none() {
+        state.put_raw(marker, vec![1]);
+        s.contributors_paid += 1;
+    }
+    state.put_datanet_stats(&s);
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bps_splits_are_exact() {
+        assert_eq!(split_by_bps(1_000_000, &[7000, 3000]), vec![700_000, 300_000]);
+        assert_eq!(split_by_bps(1, &[5000, 5000]), vec![1, 0]);
+        assert_eq!(split_by_bps(10, &[3333, 3333, 3334]), vec![4, 3, 3]);
+        assert_eq!(split_by_bps(u128::MAX, &[10_000]), vec![u128::MAX]);
+        assert_eq!(split_by_bps(7, &[]), Vec::<u128>::new());
+    }
+}

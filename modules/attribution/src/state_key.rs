@@ -1,0 +1,69 @@
+//! Store keys of the attribution module. Records, pools, queues and books are in the
+//! verifiable store; lists (`attribution/ix/…`) and earnings histories in the
+//! non-verifiable store (see `openledger_framework::index`).
+use openledger_framework::index::be;
+use openledger_framework::Address;
+
+pub const PARAMS: &str = "attribution/params";
+pub const NEXT_INFERENCE_ID: &str = "attribution/next_inference_id";
+pub const ACCOUNTING: &str = "attribution/accounting";
+
+pub fn inference(id: u64) -> String {
+    format!("attribution/i/{id:016x}")
+}
+pub const INFERENCES: &str = "attribution/i/";
+
+/// Default-settlement queue, ordered by report deadline then id.
+pub fn due(deadline: u64, id: u64) -> String {
+    format!("attribution/due/{deadline:016x}/{id:016x}")
+}
+pub const DUE: &str = "attribution/due/";
+
+pub fn pool(datanet_id: u64, version: u64) -> String {
+    format!("attribution/pool/{datanet_id:016x}/{version:016x}")
+}
+/// The pools of one datanet, in version order.
+pub fn datanet_pools(datanet_id: u64) -> String {
+    format!("attribution/pool/{datanet_id:016x}/")
+}
+pub const POOLS: &str = "attribution/pool/";
+
+pub fn rewards(contribution_id: u64) -> String {
+    format!("attribution/cr/{contribution_id:016x}")
+}
+pub const REWARDS: &str = "attribution/cr/";
+
+/// A contribution's fixed-point claim on a version pool.
+pub fn pool_claim(contribution_id: u64, version: u64) -> String {
+    format!("attribution/pc/{contribution_id:016x}/{version:016x}")
+}
+pub const POOL_CLAIMS: &str = "attribution/pc/";
+
+pub fn model_stats(model_id: u64) -> String {
+    format!("attribution/ms/{model_id:016x}")
+}
+pub const MODEL_STATS: &str = "attribution/ms/";
+
+pub fn datanet_stats(datanet_id: u64) -> String {
+    format!("attribution/ds/{datanet_id:016x}")
+}
+pub const DATANET_STATS: &str = "attribution/ds/";
+
+/// Marks a contributor as paid by a datanet (counted once in its stats).
+pub fn paid(datanet_id: u64, contributor: &Address) -> String {
+    format!("attribution/paid/{datanet_id:016x}/{contributor}")
+}
+pub const PAID: &str = "attribution/paid/";
+
+// Non-verifiable lists: prefix, then the big-endian id (or sequence) ordering entries.
+pub fn ix_model(model_id: u64) -> Vec<u8> {
+    [b"attribution/ix/model/".as_slice(), &be(model_id)].concat()
+}
+pub fn ix_consumer(consumer: &Address) -> Vec<u8> {
+    [b"attribution/ix/consumer/".as_slice(), consumer.as_bytes(), b"/"].concat()
+}
+/// A contribution's earnings history, by sequence number.
+pub fn ix_history(contribution_id: u64) -> Vec<u8> {
+    [b"attribution/ix/earn/".as_slice(), &be(contribution_id)].concat()
+}
+pub const IX_HISTORY: &[u8] = b"attribution/ix/earn/";
