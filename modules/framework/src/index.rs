@@ -6,7 +6,13 @@
 //! costs O(log n + page), never O(position). Index entries are written by the same
 //! deterministic block execution as the records and committed atomically with them;
 //! they are derived data (genesis import rebuilds them) and never decide a consensus
-//! outcome. Each index keeps a counter, so `count_total` is O(1).
+//! outcome. Each index keeps a counter, so `count_total` is O(1), and a lower bound
+//! of its live entries (the "hint"): a removed entry leaves a tombstone in RocksDB
+//! until compaction, and a list whose head was removed many times (a datanet's pending
+//! contributions, after every review) would otherwise step over all of them to reach
+//! its first live entry. Removing the head moves the hint to the next live entry, so
+//! each tombstone is stepped over once, when it is made, and a first page seeks past
+//! all of them.
 use futures::StreamExt;
 use openledger_proto::cosmos::base::query::v1beta1::{PageRequest, PageResponse};
 
@@ -30,6 +36,13 @@ fn count_key(prefix: &[u8]) -> Vec<u8> {
     k
 }
 
+/// Where the list's lower bound of live suffixes is kept (absent: the list's start).
+fn hint_key(prefix: &[u8]) -> Vec<u8> {
+    let mut k = b"hint/".to_vec();
+    k.extend_from_slice(prefix);
+    k
+}
+
 /// Index writes. `prefix` names the list (it must end with a separator so no list's
 /// prefix is a prefix of another's); `suffix` orders the entry within it.
 pub trait IndexWrite: StateWrite {
@@ -41,10 +54,15 @@ pub trait IndexWrite: StateWrite {
         let mut key = prefix.to_vec();
         key.extend_from_slice(suffix);
         let prefix = prefix.to_vec();
+        let suffix = suffix.to_vec();
         async move {
             if self.nonverifiable_get_raw(&key).await?.is_none() {
                 let n = self.index_count(&prefix).await?;
                 self.nonverifiable_put_raw(count_key(&prefix), (n + 1).to_be_bytes().to_vec());
+                // Keep the hint a lower bound of every live suffix.
+                if self.nonverifiable_get_raw(&hint_key(&prefix)).await?.is_some_and(|h| suffix < h) {
+                    self.nonverifiable_put_raw(hint_key(&prefix), suffix);
+                }
             }
             self.nonverifiable_put_raw(key, value);
             Ok(())
@@ -58,11 +76,28 @@ pub trait IndexWrite: StateWrite {
         let mut key = prefix.to_vec();
         key.extend_from_slice(suffix);
         let prefix = prefix.to_vec();
+        let suffix = suffix.to_vec();
         async move {
             if self.nonverifiable_get_raw(&key).await?.is_some() {
                 let n = self.index_count(&prefix).await?;
                 self.nonverifiable_put_raw(count_key(&prefix), n.saturating_sub(1).to_be_bytes().to_vec());
                 self.nonverifiable_delete(key);
+                // Removing the head (or the first removal ever): the hint moves to the
+                // next live entry, or just past the removed one when none is left.
+                let hint = self.nonverifiable_get_raw(&hint_key(&prefix)).await?;
+                if hint.as_ref().is_none_or(|h| *h == suffix) {
+                    let from = hint.unwrap_or_default();
+                    let next = {
+                        let stream = self.nonverifiable_range_raw(Some(&prefix), from..)?;
+                        let mut stream = std::pin::pin!(stream);
+                        match stream.next().await {
+                            Some(item) => item?.0.get(prefix.len()..).map(<[u8]>::to_vec),
+                            None => None,
+                        }
+                    };
+                    let past_removed = [suffix.as_slice(), &[0]].concat();
+                    self.nonverifiable_put_raw(hint_key(&prefix), next.unwrap_or(past_removed));
+                }
             }
             Ok(())
         }
@@ -110,8 +145,15 @@ pub async fn page<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageReque
         }
         l => l,
     };
+    // Start at the requested key, or at the list's hint if that is further on (nothing
+    // live lies before it).
+    let hint = state.nonverifiable_get_raw(&hint_key(prefix)).await.map_err(|e| QueryError::internal(format!("index hint: {e}")))?;
+    let start = match hint {
+        Some(h) if h > req.key => h,
+        _ => req.key.clone(),
+    };
     let stream = state
-        .nonverifiable_range_raw(Some(prefix), req.key.clone()..)
+        .nonverifiable_range_raw(Some(prefix), start..)
         .map_err(|e| QueryError::internal(format!("index scan: {e}")))?;
     let mut stream = std::pin::pin!(stream);
     let mut skipped = 0u64;
@@ -141,4 +183,61 @@ pub async fn page_ids<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageR
         .map(|v| <[u8; 8]>::try_from(v.as_slice()).map(u64::from_be_bytes).map_err(|_| QueryError::internal("corrupt index entry")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((ids, resp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cnidarium::{StateDelta, TempStorage};
+
+    async fn hint<S: StateRead>(s: &S) -> Option<Vec<u8>> {
+        s.nonverifiable_get_raw(&hint_key(b"list/")).await.unwrap()
+    }
+
+    async fn ids<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageRequest>) -> (Vec<u64>, PageResponse) {
+        page_ids(state, prefix, req).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn removing_the_head_moves_the_hint_and_pages_skip_the_removed() {
+        let storage = TempStorage::new().await.unwrap();
+        let mut s = StateDelta::new(storage.latest_snapshot());
+        let p = b"list/".to_vec();
+        for i in 1..=6u64 {
+            s.index_insert(&p, &be(i), be(i).to_vec()).await.unwrap();
+        }
+        assert_eq!(hint(&s).await, None);
+        // Head removals (and the first removal ever) move the hint to the next live entry.
+        s.index_remove(&p, &be(1)).await.unwrap();
+        assert_eq!(hint(&s).await, Some(be(2).to_vec()));
+        s.index_remove(&p, &be(2)).await.unwrap();
+        assert_eq!(hint(&s).await, Some(be(3).to_vec()));
+        // A removal behind the head leaves it.
+        s.index_remove(&p, &be(5)).await.unwrap();
+        assert_eq!(hint(&s).await, Some(be(3).to_vec()));
+        assert_eq!(ids(&s, &p, None).await.0, vec![3, 4, 6]);
+        // Pages with a key before the hint start at the hint; offsets count live entries.
+        let req = PageRequest { key: be(1).to_vec(), limit: 2, ..Default::default() };
+        let (page, resp) = ids(&s, &p, Some(&req)).await;
+        assert_eq!((page, resp.next_key), (vec![3, 4], be(6).to_vec()));
+        let req = PageRequest { offset: 1, count_total: true, ..Default::default() };
+        let (page, resp) = ids(&s, &p, Some(&req)).await;
+        assert_eq!((page, resp.total), (vec![4, 6], 3));
+        // Emptied: the hint sits just past the last removed; a smaller insert lowers it.
+        for i in [3u64, 4, 6] {
+            s.index_remove(&p, &be(i)).await.unwrap();
+        }
+        assert_eq!(hint(&s).await, Some([be(6).as_slice(), &[0]].concat()));
+        assert!(ids(&s, &p, None).await.0.is_empty());
+        s.index_insert(&p, &be(2), be(2).to_vec()).await.unwrap();
+        assert_eq!(hint(&s).await, Some(be(2).to_vec()));
+        s.index_insert(&p, &be(9), be(9).to_vec()).await.unwrap();
+        assert_eq!(ids(&s, &p, None).await.0, vec![2, 9]);
+        assert_eq!(s.index_count(&p).await.unwrap(), 2);
+
+        // The same after a commit, reading from storage rather than the delta.
+        storage.commit(s).await.unwrap();
+        let snap = storage.latest_snapshot();
+        assert_eq!(ids(&snap, &p, None).await.0, vec![2, 9]);
+    }
 }
