@@ -607,3 +607,66 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
     assert!(dust <= 4, "dust {dust}");
     eprintln!("random sequence: {ok_count:?}; paid in {} uopen, dust {dust}", books.paid_in);
 }
+
+/// Export the datanet, model and attribution state mid-flight (one inference pending,
+/// one settled verifiably and challenged, some rewards claimed), import it into a new
+/// chain whose genesis funds the module accounts with what they held, and get the same
+/// state back — books balanced, the pending inference still settling.
+#[test]
+fn attribution_genesis_export_then_import_gives_identical_state() {
+    let World { mut n, model, .. } = world();
+    let output = openledger_datanet::fingerprint::compute(OUTPUT, 1, 1024);
+    pay(&mut n, model, 1000);
+    // 80% covered: the rest reaches the pools.
+    ok::<at::MsgSubmitAttributionResponse>(&mut n, OPERATOR, report_msg(1, &[(1, 5000), (3, 3000)], &output));
+    ok::<at::MsgChallengeAttributionResponse>(
+        &mut n,
+        CHALLENGER,
+        any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 }),
+    );
+    ok::<at::MsgClaimRewardsResponse>(&mut n, 3, claim_msg(3, &[]));
+    pay(&mut n, model, 10);
+    let export = |n: &TestNode| {
+        n.rt().block_on(async {
+            let snap = n.app.storage().latest_snapshot();
+            (
+                openledger_datanet::component::export_genesis(&snap).await.unwrap(),
+                openledger_model::component::export_genesis(&snap).await.unwrap(),
+                openledger_attribution::component::export_genesis(&snap).await.unwrap(),
+            )
+        })
+    };
+    let exported = export(&n);
+    assert_eq!((exported.2.inferences.len(), exported.2.pools.len()), (2, 2));
+    assert!(!exported.2.histories.is_empty() && !exported.2.pool_claims.is_empty() && !exported.2.paid_contributors.is_empty());
+
+    let builder = TestNode::builder().funded_accounts(10, FUND);
+    let mut state = builder.app_state();
+    state.datanet = exported.0.clone();
+    state.model = exported.1.clone();
+    state.attribution = exported.2.clone();
+    for module in [openledger_datanet::escrow(), openledger_model::bonds(), openledger_attribution::escrow(), openledger_attribution::rewards()] {
+        let held = n.balance(&module);
+        state.token.balances.push(openledger_proto::openledger::token::v1::GenesisBalance {
+            address: module.to_string(),
+            coins: vec![openledger_proto::openledger::token::v1::GenesisCoin { denom: "uopen".into(), amount: held.to_string() }],
+        });
+    }
+    // InitChain exits the process on a bad genesis: check it here first, for a message.
+    n.rt().block_on(async {
+        let storage = cnidarium::TempStorage::new().await.unwrap();
+        let mut delta = cnidarium::StateDelta::new(storage.latest_snapshot());
+        if let Err(e) = openledger_app::genesis::init_genesis(&mut delta, &state).await {
+            panic!("the exported state does not import: {} ({} {})", e.message, e.codespace, e.code);
+        }
+    });
+    let mut m = builder.with_app_state(state).build();
+    assert_eq!(export(&m), exported);
+    m.rt().block_on(openledger_attribution::component::check_books(&m.app.storage().latest_snapshot())).unwrap();
+    // The pending inference still settles by default once its window has passed.
+    while m.height <= REPORT_WINDOW + 30 {
+        m.execute_block(vec![]);
+    }
+    let r: at::QueryInferenceResponse = query(&m, "Inference", at::QueryInferenceRequest { id: 2 });
+    assert_eq!(r.inference.unwrap().status, at::InferenceStatus::SettledDefault as i32);
+}

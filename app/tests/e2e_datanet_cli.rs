@@ -30,18 +30,11 @@ fn tx_auto(cli: &Cli, args: &[&str]) -> Value {
 }
 
 fn tx_with(cli: &Cli, args: &[&str], gas: &[&str]) -> Value {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(gas);
-    all.extend(["--chain-id", DEV_CHAIN_ID, "-y", "-o", "json"]);
-    let out = cli.ok(&all);
-    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{} printed non-JSON ({e}): {out}", args.join(" ")));
-    assert_eq!(v["code"], 0, "{v}");
-    v
+    tx_json(cli, args, gas)
 }
 
-/// The first message response of a tx result.
 fn response(v: &Value) -> &Value {
-    &v["msg_responses"][0]
+    first_response(v)
 }
 
 /// A CLI command that must fail; returns its stderr.
@@ -59,16 +52,11 @@ fn failing_tx(cli: &Cli, args: &[&str]) -> String {
 }
 
 fn query(cli: &Cli, args: &[&str]) -> Value {
-    let mut all = vec!["q"];
-    all.extend(args);
-    all.extend(["-o", "json"]);
-    let out = cli.ok(&all);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("q {} printed non-JSON ({e}): {out}", args.join(" ")))
+    query_json(cli, args)
 }
 
 fn balance(cli: &Cli, address: &str) -> u128 {
-    let v = query(cli, &["bank", "balances", address]);
-    v["balances"].as_array().and_then(|b| b.first()).and_then(|c| c["amount"].as_str()).map_or(0, |a| a.parse().expect("amount"))
+    cli_uopen(cli, address)
 }
 
 fn ids(list: &Value) -> Vec<String> {

@@ -1,4 +1,5 @@
 //! `openledger`: the command-line client. Cosmos conventions: `keys`, `tx`, `q`, `status`.
+mod attribution_cmd;
 mod broadcast;
 mod content;
 mod datanet_cmd;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use broadcast::{confirm, parse_address, parse_uopen, passphrase_for, read_secret, Intent, TxFlags};
 use clap::{Args, Parser, Subcommand};
+use attribution_cmd::{AttributionQueryCmd, AttributionTxCmd};
 use datanet_cmd::{DatanetQueryCmd, DatanetTxCmd, VerifyProof};
 use model_cmd::{ModelQueryCmd, ModelTxCmd};
 use openledger_cli::keyring::{Backend, KeyRecord, Keyring};
@@ -143,6 +145,11 @@ enum TxCmd {
         #[command(subcommand)]
         cmd: ModelTxCmd,
     },
+    /// Proof of attribution: pay for inferences, report, claim, challenge.
+    Attribution {
+        #[command(subcommand)]
+        cmd: AttributionTxCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,6 +181,10 @@ enum QueryCmd {
     Model {
         #[command(subcommand)]
         cmd: ModelQueryCmd,
+    },
+    Attribution {
+        #[command(subcommand)]
+        cmd: AttributionQueryCmd,
     },
 }
 
@@ -214,6 +225,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Tx { kr, node, cmd: TxCmd::Datanet { cmd } } => datanet_cmd::tx(kr.keyring()?, &node, cmd).await,
         Cmd::Tx { kr, node, cmd: TxCmd::Model { cmd } } => model_cmd::tx(kr.keyring()?, &node, cmd).await,
+        Cmd::Tx { kr, node, cmd: TxCmd::Attribution { cmd } } => attribution_cmd::tx(kr.keyring()?, &node, cmd).await,
         Cmd::Q { node, cmd } => query(&node, cmd).await,
         Cmd::VerifyProof(args) => datanet_cmd::verify_proof(args),
         Cmd::Status { node } => {
@@ -345,6 +357,7 @@ async fn query(node: &NodeOpts, cmd: QueryCmd) -> Result<()> {
         }
         QueryCmd::Datanet { cmd } => datanet_cmd::query(node, cmd).await,
         QueryCmd::Model { cmd } => model_cmd::query(node, cmd).await,
+        QueryCmd::Attribution { cmd } => attribution_cmd::query(node, cmd).await,
         QueryCmd::Auth { cmd: AuthQueryCmd::Account { address } } => {
             let addr = parse_address(&address, "")?;
             let mut c = auth::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(connect_err)?;

@@ -1,5 +1,6 @@
 //! Message responses as JSON (`{"@type": …, fields…}`), for the `msg_responses` of a
 //! tx result: the new datanet id, contribution id, version and root, and so on.
+use openledger_proto::openledger::attribution::v1 as at;
 use openledger_proto::openledger::datanet::v1 as dn;
 use openledger_proto::openledger::model::v1 as md;
 use prost::Message;
@@ -26,6 +27,10 @@ pub fn to_json(type_url: &str, bytes: &[u8]) -> Value {
         "openledger.datanet.v1.MsgResolveChallengeResponse" => decoded::<dn::MsgResolveChallengeResponse>,
         "openledger.model.v1.MsgRegisterModelResponse" => decoded::<md::MsgRegisterModelResponse>,
         "openledger.model.v1.MsgUpdateModelResponse" => decoded::<md::MsgUpdateModelResponse>,
+        "openledger.attribution.v1.MsgPayInferenceResponse" => decoded::<at::MsgPayInferenceResponse>,
+        "openledger.attribution.v1.MsgSubmitAttributionResponse" => decoded::<at::MsgSubmitAttributionResponse>,
+        "openledger.attribution.v1.MsgChallengeAttributionResponse" => decoded::<at::MsgChallengeAttributionResponse>,
+        "openledger.attribution.v1.MsgClaimRewardsResponse" => decoded::<at::MsgClaimRewardsResponse>,
         _ => return json!({ "@type": type_url }),
     };
     f(type_url, bytes)

@@ -457,3 +457,37 @@ pub fn spawn_dev(procs: &mut Procs, slot: u16, t0: Instant) -> (Vec<String>, u32
     let pid = procs.spawn("dev", &openledgerd_bin(), &dev_args);
     (dev_args, pid, Chain::new(ports))
 }
+
+// ---------------------------------------------------------------- JSON through the CLI
+
+/// `openledger ARGS… GAS… --chain-id … -y -o json` on the dev chain: must exit 0 with
+/// code 0; returns the result (the last line: a claim of all rewards prints a page a line).
+pub fn tx_json(cli: &Cli, args: &[&str], gas: &[&str]) -> Value {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(gas);
+    all.extend(["--chain-id", openledger_app::dev::DEV_CHAIN_ID, "-y", "-o", "json"]);
+    let out = cli.ok(&all);
+    let v: Value = serde_json::from_str(out.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{} printed non-JSON ({e}): {out}", args.join(" ")));
+    assert_eq!(v["code"], 0, "{v}");
+    v
+}
+
+/// The first message response of a tx result.
+pub fn first_response(v: &Value) -> &Value {
+    &v["msg_responses"][0]
+}
+
+/// `openledger q ARGS… -o json`.
+pub fn query_json(cli: &Cli, args: &[&str]) -> Value {
+    let mut all = vec!["q"];
+    all.extend(args);
+    all.extend(["-o", "json"]);
+    let out = cli.ok(&all);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("q {} printed non-JSON ({e}): {out}", args.join(" ")))
+}
+
+/// uopen balance through `q bank balances -o json` (0 when none).
+pub fn cli_uopen(cli: &Cli, address: &str) -> u128 {
+    let v = query_json(cli, &["bank", "balances", address]);
+    v["balances"].as_array().and_then(|b| b.first()).and_then(|c| c["amount"].as_str()).map_or(0, |a| a.parse().expect("amount"))
+}

@@ -181,13 +181,14 @@ pub(crate) fn min_bond(p: &Params) -> Result<Amount, ChainError> {
     parse_amount(&p.min_operator_bond).map_err(|e| sdk::internal(format!("model params: min_operator_bond: {e}")))
 }
 
-fn bond(c: Option<&Coin>, p: &Params) -> Result<Amount, ChainError> {
-    let amount = uopen(c, "bond")?;
+/// A new model's bond: at least the minimum. (A registered model's bond may have been
+/// slashed below it since, so records are not held to the minimum.)
+fn check_new_bond(amount: Amount, p: &Params) -> Result<(), ChainError> {
     let min = min_bond(p)?;
     if amount < min {
         return Err(error::insufficient_bond(format!("bond {amount}{DENOM} is below the minimum operator bond of {min}{DENOM}")));
     }
-    Ok(amount)
+    Ok(())
 }
 
 /// Check a model record against the params and the datanet state (as registration
@@ -204,7 +205,7 @@ pub(crate) async fn check_model<S: StateRead>(state: &S, p: &Params, m: &mut Mod
     m.operators = operators(&m.operators, p.max_operators)?;
     m.price_per_unit = Some(price(m.price_per_unit.as_ref())?);
     m.fee_split = Some(fee_split(m.fee_split.as_ref())?);
-    let bond = bond(m.bond.as_ref(), p)?;
+    let bond = uopen(m.bond.as_ref(), "bond")?;
     m.bond = Some(uopen_coin(bond));
     training_set_exists(state, &m.training_set).await?;
     Ok(bond)
@@ -256,6 +257,7 @@ async fn register<S: StateWrite>(state: &mut S, m: &MsgRegisterModel, owner: &Ad
         terms_version: 1,
     };
     let bond = check_model(state, &p, &mut model).await?;
+    check_new_bond(bond, &p)?;
     state.transfer(owner, &bonds(), bond, DENOM, Some(ctx.msg_index)).await?;
     model.id = state.take_model_id().await?;
     index_model(state, &model).await?;

@@ -573,7 +573,7 @@ async fn genesis_refusals() {
         ("unpublished version", with(&|g| g.models[0].training_set[0].version = 9), "no published version 9"),
         ("bad weights", with(&|g| g.models[0].training_set[0].weight_bps = 1), "sum to"),
         ("bad fee split", with(&|g| g.models[0].fee_split = None), "fee_split"),
-        ("bond below minimum", with(&|g| g.models[0].bond = Some(uopen(1))), "minimum operator bond"),
+        ("no bond", with(&|g| g.models[0].bond = None), "bond"),
         ("bad owner", with(&|g| g.models[0].owner = "x".into()), "owner"),
         ("bad status", with(&|g| g.models[0].status = 0), "status 0"),
         ("terms version 0", with(&|g| g.models[0].terms_version = 0), "terms_version"),
