@@ -327,10 +327,14 @@ fn unreported_inferences_settle_by_training_weights_under_the_terms_they_were_pa
     let terms: md::MsgUpdateModelResponse = ok(&mut n, MODEL_OWNER, any("model", "MsgUpdateModel", &upd));
     assert_eq!(terms.terms_version, 2);
 
-    while n.height <= paid_at + REPORT_WINDOW {
+    while n.height < paid_at + REPORT_WINDOW {
         n.execute_block(vec![]);
     }
-    // First block past the deadline: two settle; the third waits a block.
+    // The first block past the deadline: a report in it is too late (its txs run before
+    // the end of the block settles); two settle by default, the third waits a block.
+    let (code, log, _) = run(&mut n, OPERATOR, report_msg(3, &[(1, 5000)], &[]));
+    assert_eq!(code, 7, "{log}");
+    assert!(log.contains("report window of inference 3 closed"), "{log}");
     let status = |n: &TestNode, id: u64| {
         let r: at::QueryInferenceResponse = query(n, "Inference", at::QueryInferenceRequest { id });
         r.inference.unwrap()
@@ -364,7 +368,16 @@ fn unreported_inferences_settle_by_training_weights_under_the_terms_they_were_pa
 fn verifiable_reports_are_scored_by_the_chain_and_challenges_are_judged_by_score() {
     let World { mut n, model, .. } = world();
     let output = openledger_datanet::fingerprint::compute(OUTPUT, 1, 1024);
-    let score = |text: &str| openledger_datanet::fingerprint::overlap(&output, &openledger_datanet::fingerprint::compute(&String::from_utf8(content(text)).unwrap(), 1, 512));
+    // Reference scores, computed here from the specification (shingles of 8 lower-cased
+    // words, first 8 bytes of SHA-256, set intersection), not with the chain's code.
+    let reference = |text: &str| -> std::collections::BTreeSet<u64> {
+        use sha2::Digest;
+        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        words.windows(8).map(|w| u64::from_be_bytes(sha2::Sha256::digest(w.join(" ").as_bytes())[..8].try_into().unwrap())).collect()
+    };
+    let out_set = reference(OUTPUT);
+    assert_eq!(output, out_set.iter().copied().collect::<Vec<_>>(), "the chain's fingerprint function matches the specification");
+    let score = |text: &str| reference(&String::from_utf8(content(text)).unwrap()).intersection(&out_set).count() as u64;
     let (s1, s3, s4) = (score(TEXTS[0]), score(TEXTS[2]), score(TEXTS[3]));
     assert!(s1 > s4 && s4 > s3, "test texts: scores {s1} {s4} {s3}");
 
