@@ -77,12 +77,15 @@ macro_rules! grpc_service {
 
 grpc_service!(auth::query_server::Query {
     account => tq::account: auth::QueryAccountRequest => auth::QueryAccountResponse,
+    bech32_prefix => tq::bech32_prefix: auth::Bech32PrefixRequest => auth::Bech32PrefixResponse,
 });
 
 grpc_service!(bank::query_server::Query {
     balance => tq::balance: bank::QueryBalanceRequest => bank::QueryBalanceResponse,
     all_balances => tq::all_balances: bank::QueryAllBalancesRequest => bank::QueryAllBalancesResponse,
     total_supply => tq::total_supply: bank::QueryTotalSupplyRequest => bank::QueryTotalSupplyResponse,
+    supply_of => tq::supply_of: bank::QuerySupplyOfRequest => bank::QuerySupplyOfResponse,
+    denom_metadata => tq::denom_metadata_query: bank::QueryDenomMetadataRequest => bank::QueryDenomMetadataResponse,
 });
 
 grpc_service!(token::query_server::Query {

@@ -174,3 +174,41 @@ fn grpc_serves_the_same_handlers_with_heights_and_reflection() {
     let _ = tx.send(());
     let _ = rt.block_on(server);
 }
+
+/// The Cosmos metadata queries wallets ask first, and the chain-registry files
+/// (`testnet/registry`) that let a wallet add the dev chain, agree with each other and
+/// with the chain.
+#[test]
+fn cosmos_metadata_queries_and_registry_files_agree() {
+    let n = TestNode::builder().funded_accounts(2, 1_000).build();
+    let ask = |path: &str, data: Vec<u8>| n.query(path, data, 0);
+
+    let r = ask("/cosmos.auth.v1beta1.Query/Bech32Prefix", auth::Bech32PrefixRequest {}.encode_to_vec());
+    assert_eq!(auth::Bech32PrefixResponse::decode(r.value.as_ref()).unwrap().bech32_prefix, "open");
+    let r = ask("/cosmos.bank.v1beta1.Query/SupplyOf", bank::QuerySupplyOfRequest { denom: "uopen".into() }.encode_to_vec());
+    assert_eq!(bank::QuerySupplyOfResponse::decode(r.value.as_ref()).unwrap().amount.unwrap().amount, "2000");
+    let r = ask("/cosmos.bank.v1beta1.Query/SupplyOf", bank::QuerySupplyOfRequest { denom: "uatom".into() }.encode_to_vec());
+    assert_eq!(bank::QuerySupplyOfResponse::decode(r.value.as_ref()).unwrap().amount.unwrap().amount, "0");
+    let r = ask("/cosmos.bank.v1beta1.Query/SupplyOf", bank::QuerySupplyOfRequest { denom: String::new() }.encode_to_vec());
+    assert!(r.code != 0 && r.log.contains("InvalidArgument"), "{}", r.log);
+    let r = ask("/cosmos.bank.v1beta1.Query/DenomMetadata", bank::QueryDenomMetadataRequest { denom: "uatom".into() }.encode_to_vec());
+    assert!(r.code != 0 && r.log.contains("NotFound"), "{}", r.log);
+    let r = ask("/cosmos.bank.v1beta1.Query/DenomMetadata", bank::QueryDenomMetadataRequest { denom: "uopen".into() }.encode_to_vec());
+    let meta = bank::QueryDenomMetadataResponse::decode(r.value.as_ref()).unwrap().metadata.unwrap();
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testnet/registry");
+    let read = |f: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(root.join(f)).unwrap()).unwrap() };
+    let chain = read("chain.json");
+    assert_eq!(chain["chain_id"], openledger_app::dev::DEV_CHAIN_ID);
+    assert_eq!(chain["bech32_prefix"], "open");
+    assert_eq!(chain["slip44"], 118, "the CLI derives keys on m/44'/118'/0'/0/0");
+    assert_eq!(chain["fees"]["fee_tokens"][0]["denom"], "uopen");
+    assert_eq!(chain["fees"]["fee_tokens"][0]["fixed_min_gas_price"], 0.025, "openledgerd's default min_gas_price");
+    let assets = read("assetlist.json");
+    assert_eq!(assets["chain_name"], chain["chain_name"]);
+    let asset = &assets["assets"][0];
+    assert_eq!((asset["base"].as_str(), asset["display"].as_str(), asset["symbol"].as_str()), (Some(meta.base.as_str()), Some(meta.display.as_str()), Some(meta.symbol.as_str())));
+    let units: Vec<(String, u64)> = asset["denom_units"].as_array().unwrap().iter().map(|u| (u["denom"].as_str().unwrap().to_string(), u["exponent"].as_u64().unwrap())).collect();
+    let meta_units: Vec<(String, u64)> = meta.denom_units.iter().map(|u| (u.denom.clone(), u64::from(u.exponent))).collect();
+    assert_eq!(units, meta_units);
+}

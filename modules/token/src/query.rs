@@ -3,9 +3,12 @@
 use cnidarium::StateRead;
 use futures::StreamExt;
 use openledger_framework::{Address, QueryError};
-use openledger_proto::cosmos::auth::v1beta1::{BaseAccount, ModuleAccount, QueryAccountRequest, QueryAccountResponse};
+use openledger_proto::cosmos::auth::v1beta1::{
+    BaseAccount, Bech32PrefixRequest, Bech32PrefixResponse, ModuleAccount, QueryAccountRequest, QueryAccountResponse,
+};
 use openledger_proto::cosmos::bank::v1beta1::{
-    QueryAllBalancesRequest, QueryAllBalancesResponse, QueryBalanceRequest, QueryBalanceResponse,
+    DenomUnit, Metadata, QueryAllBalancesRequest, QueryAllBalancesResponse, QueryBalanceRequest, QueryBalanceResponse,
+    QueryDenomMetadataRequest, QueryDenomMetadataResponse, QuerySupplyOfRequest, QuerySupplyOfResponse,
     QueryTotalSupplyRequest, QueryTotalSupplyResponse,
 };
 use openledger_proto::cosmos::base::query::v1beta1::PageResponse;
@@ -72,6 +75,43 @@ pub async fn total_supply<S: StateRead>(
         supply: vec![Coin { denom: DENOM.to_string(), amount: supply.to_string() }],
         pagination: Some(PageResponse { next_key: vec![], total: 1 }),
     })
+}
+
+pub async fn supply_of<S: StateRead>(state: &S, req: QuerySupplyOfRequest) -> Result<QuerySupplyOfResponse, QueryError> {
+    if req.denom.is_empty() {
+        return Err(QueryError::invalid_argument("invalid denom: empty"));
+    }
+    // The chain has one denom; any other has supply 0, as in the Cosmos SDK.
+    let amount = if req.denom == DENOM { state.supply().await? } else { 0 };
+    Ok(QuerySupplyOfResponse { amount: Some(Coin { denom: req.denom, amount: amount.to_string() }) })
+}
+
+/// OPEN: base `uopen`, displayed as `open` with 6 decimals.
+pub fn denom_metadata() -> Metadata {
+    Metadata {
+        description: "OPEN, the token of the OpenLedger chain: gas, inference fees and stakes".into(),
+        denom_units: vec![
+            DenomUnit { denom: DENOM.into(), exponent: 0, aliases: vec!["microopen".into()] },
+            DenomUnit { denom: "open".into(), exponent: 6, aliases: vec![] },
+        ],
+        base: DENOM.into(),
+        display: "open".into(),
+        name: "OpenLedger".into(),
+        symbol: "OPEN".into(),
+        uri: String::new(),
+        uri_hash: String::new(),
+    }
+}
+
+pub async fn denom_metadata_query<S: StateRead>(_state: &S, req: QueryDenomMetadataRequest) -> Result<QueryDenomMetadataResponse, QueryError> {
+    if req.denom != DENOM {
+        return Err(QueryError::not_found(format!("client metadata for denom {}", req.denom)));
+    }
+    Ok(QueryDenomMetadataResponse { metadata: Some(denom_metadata()) })
+}
+
+pub async fn bech32_prefix<S: StateRead>(_state: &S, _req: Bech32PrefixRequest) -> Result<Bech32PrefixResponse, QueryError> {
+    Ok(Bech32PrefixResponse { bech32_prefix: openledger_framework::address::ACCOUNT_PREFIX.to_string() })
 }
 
 pub async fn params<S: StateRead>(state: &S, _req: QueryParamsRequest) -> Result<QueryParamsResponse, QueryError> {
