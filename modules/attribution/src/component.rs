@@ -47,40 +47,68 @@ pub fn validate_params(p: &Params) -> Result<(), String> {
     Ok(())
 }
 
+/// Heights of the settlement queue one end-block walks at most (empty ones included);
+/// the cursor keeps the place, so every block's work is bounded.
+const MAX_DUE_HEIGHTS_PER_BLOCK: u64 = 1000;
+
 /// Settle, by training weights alone, the inferences whose report window ended before
-/// `height` — at most `max_default_settlements_per_block`, oldest deadline first.
+/// `height` — at most `max_default_settlements_per_block`, oldest deadline first. The
+/// queue is walked deadline by deadline from a stored cursor, so a block never steps
+/// over the deletions of the queue's settled past.
 pub async fn end_block<S: StateWrite>(state: &mut S, height: u64) -> Result<(), ChainError> {
+    if state.get_u64(state_key::DUE_COUNT).await?.unwrap_or(0) == 0 {
+        return Ok(());
+    }
     let p = state.attribution_params().await?;
-    let mut due: Vec<(String, u64)> = Vec::new();
-    {
-        let stream = state.prefix_raw(state_key::DUE);
-        let mut stream = std::pin::pin!(stream);
-        while let Some(item) = stream.next().await {
-            let (key, _) = item?;
-            let mut parts = key.trim_start_matches(state_key::DUE).split('/');
-            let parse = |s: Option<&str>| s.and_then(|h| u64::from_str_radix(h, 16).ok());
-            let (Some(deadline), Some(id)) = (parse(parts.next()), parse(parts.next())) else {
-                return Err(sdk::internal(format!("corrupt settlement queue key {key}")));
-            };
-            if deadline >= height || due.len() == p.max_default_settlements_per_block as usize {
-                break;
+    let max = p.max_default_settlements_per_block as usize;
+    let mut h = state.get_u64(state_key::DUE_CURSOR).await?.unwrap_or(0);
+    let stop = height.min(h.saturating_add(MAX_DUE_HEIGHTS_PER_BLOCK));
+    let mut settled = 0usize;
+    while h < stop && settled < max {
+        let mut ids: Vec<u64> = Vec::new();
+        let mut exhausted = true;
+        {
+            let prefix = state_key::due_at(h);
+            let stream = state.prefix_raw(&prefix);
+            let mut stream = std::pin::pin!(stream);
+            while let Some(item) = stream.next().await {
+                let (key, _) = item?;
+                if settled + ids.len() == max {
+                    exhausted = false;
+                    break;
+                }
+                let id = key
+                    .strip_prefix(prefix.as_str())
+                    .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                    .ok_or_else(|| sdk::internal(format!("corrupt settlement queue key {key}")))?;
+                ids.push(id);
             }
-            due.push((key, id));
         }
+        for id in ids {
+            settle_default(state, id, h, height).await?;
+            settled += 1;
+        }
+        if !exhausted {
+            break;
+        }
+        h += 1;
     }
-    for (key, id) in due {
-        let mut inf = state.inference(id).await?.ok_or_else(|| sdk::internal(format!("queued inference {id} missing")))?;
-        let settlement = settle::settle(state, &inf, &[], height, None).await?;
-        inf.status = InferenceStatus::SettledDefault as i32;
-        inf.settled_height = height;
-        inf.settlement = Some(settlement);
-        state.put_inference(&inf);
-        state.delete(key);
-        let mut stats = state.model_stats(inf.model_id).await?;
-        stats.settled_default += 1;
-        state.put_model_stats(&stats);
-        state.record(event("openledger.attribution.v1.EventInferenceSettled", [("inference_id", id.to_string()), ("mode", "default".to_string())]));
-    }
+    state.put_u64(state_key::DUE_CURSOR.to_string(), h);
+    Ok(())
+}
+
+async fn settle_default<S: StateWrite>(state: &mut S, id: u64, deadline: u64, height: u64) -> Result<(), ChainError> {
+    let mut inf = state.inference(id).await?.ok_or_else(|| sdk::internal(format!("queued inference {id} missing")))?;
+    let settlement = settle::settle(state, &inf, &[], height, None).await?;
+    inf.status = InferenceStatus::SettledDefault as i32;
+    inf.settled_height = height;
+    inf.settlement = Some(settlement);
+    state.put_inference(&inf);
+    crate::state_ext::dequeue_due(state, deadline, id).await?;
+    let mut stats = state.model_stats(inf.model_id).await?;
+    stats.settled_default += 1;
+    state.put_model_stats(&stats);
+    state.record(event("openledger.attribution.v1.EventInferenceSettled", [("inference_id", id.to_string()), ("mode", "default".to_string())]));
     Ok(())
 }
 
@@ -170,7 +198,7 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Res
         }
         let consumer = address(&i.consumer, "consumer").map_err(|e| invalid(format!("inference {}: {}", i.id, e.message)))?;
         match InferenceStatus::try_from(i.status) {
-            Ok(InferenceStatus::Pending) => state.put_raw(state_key::due(i.report_deadline, i.id), vec![]),
+            Ok(InferenceStatus::Pending) => crate::state_ext::enqueue_due(state, i.report_deadline, i.id).await?,
             Ok(InferenceStatus::SettledReported | InferenceStatus::SettledDefault) => {}
             _ => return Err(invalid(format!("inference {}: status {} is not a real status", i.id, i.status))),
         }

@@ -140,7 +140,7 @@ async fn pay<S: StateWrite>(state: &mut S, m: &MsgPayInference, consumer: &Addre
         ..Default::default()
     };
     state.put_inference(&inf);
-    state.put_raw(state_key::due(deadline, id), vec![]);
+    crate::state_ext::enqueue_due(state, deadline, id).await?;
     state.index_insert(&state_key::ix_model(model.id), &be(id), be(id).to_vec()).await?;
     state.index_insert(&state_key::ix_consumer(consumer), &be(id), be(id).to_vec()).await?;
     let mut stats = state.model_stats(model.id).await?;
@@ -242,7 +242,7 @@ async fn submit<S: StateWrite>(state: &mut S, m: &MsgSubmitAttribution, operator
     let settled_w = settled_weights(&weights, &fingerprinted, if verifiable { &scores } else { &[] }, verifiable);
     let credits: Vec<(Contribution, u32)> = contributions.into_iter().zip(settled_w.iter().copied()).collect();
     let settlement = settle::settle(state, &inf, &credits, ctx.height, Some(ctx.msg_index)).await?;
-    state.delete(state_key::due(inf.report_deadline, inf.id));
+    crate::state_ext::dequeue_due(state, inf.report_deadline, inf.id).await?;
     inf.status = InferenceStatus::SettledReported as i32;
     inf.settled_height = ctx.height;
     inf.report = Some(Report {

@@ -140,3 +140,25 @@ pub trait AttributionWrite: StateWrite {
 }
 
 impl<S: StateWrite + ?Sized> AttributionWrite for S {}
+
+/// Queue an inference for default settlement after `deadline`.
+pub async fn enqueue_due<S: StateWrite>(state: &mut S, deadline: u64, id: u64) -> Result<(), ChainError> {
+    let count = state.get_u64(state_key::DUE_COUNT).await?.unwrap_or(0);
+    let cursor = state.get_u64(state_key::DUE_CURSOR).await?;
+    let cursor = match (count, cursor) {
+        (0, _) | (_, None) => deadline,
+        (_, Some(c)) => c.min(deadline),
+    };
+    state.put_u64(state_key::DUE_CURSOR.to_string(), cursor);
+    state.put_u64(state_key::DUE_COUNT.to_string(), count + 1);
+    state.put_raw(state_key::due(deadline, id), vec![]);
+    Ok(())
+}
+
+/// Take an inference off the queue (reported, or settled by default).
+pub async fn dequeue_due<S: StateWrite>(state: &mut S, deadline: u64, id: u64) -> Result<(), ChainError> {
+    let count = state.get_u64(state_key::DUE_COUNT).await?.unwrap_or(0);
+    state.put_u64(state_key::DUE_COUNT.to_string(), count.checked_sub(1).ok_or_else(|| sdk::internal("settlement queue count underflows"))?);
+    state.delete(state_key::due(deadline, id));
+    Ok(())
+}

@@ -13,11 +13,20 @@ pub fn inference(id: u64) -> String {
 }
 pub const INFERENCES: &str = "attribution/i/";
 
-/// Default-settlement queue, ordered by report deadline then id.
+/// Default-settlement queue: one prefix per report deadline, ids in order under it.
 pub fn due(deadline: u64, id: u64) -> String {
     format!("attribution/due/{deadline:016x}/{id:016x}")
 }
+/// The whole queue (end-block never scans it from here: see `DUE_CURSOR`).
 pub const DUE: &str = "attribution/due/";
+pub fn due_at(deadline: u64) -> String {
+    format!("attribution/due/{deadline:016x}/")
+}
+/// Every queued deadline is at or above this height (so end-block never scans the
+/// queue's settled past, whose deletions RocksDB keeps as tombstones until compaction).
+pub const DUE_CURSOR: &str = "attribution/due_cursor";
+/// Entries in the queue.
+pub const DUE_COUNT: &str = "attribution/due_count";
 
 pub fn pool(datanet_id: u64, version: u64) -> String {
     format!("attribution/pool/{datanet_id:016x}/{version:016x}")
