@@ -118,11 +118,16 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
 }
 
 
+fn module_response(r: prost_types::Any) -> cosmos_sdk_proto::Any {
+    cosmos_sdk_proto::Any { type_url: r.type_url, value: r.value }
+}
+
 /// Execute the messages in order; the result data is a `TxMsgData` of their responses.
 async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx, height: u64) -> Result<Vec<u8>, ChainError> {
     let mut responses = Vec::with_capacity(tx.msgs.len());
     for (i, msg) in tx.msgs.iter().enumerate() {
         let idx = i as u32;
+        let ctx = openledger_framework::msg::MsgCtx { height, msg_index: idx };
         state.record(event(
             "message",
             [
@@ -140,21 +145,9 @@ async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx, height: u64) 
                     value: MsgSendResponse {}.encode_to_vec(),
                 }
             }
-            Msg::Datanet(m, signer) => {
-                let ctx = openledger_datanet::msg_server::MsgCtx { height, msg_index: idx };
-                let r = openledger_datanet::msg_server::execute(state, m, signer, ctx).await?;
-                cosmos_sdk_proto::Any { type_url: r.type_url, value: r.value }
-            }
-            Msg::Model(m, signer) => {
-                let ctx = openledger_model::msg_server::MsgCtx { height, msg_index: idx };
-                let r = openledger_model::msg_server::execute(state, m, signer, ctx).await?;
-                cosmos_sdk_proto::Any { type_url: r.type_url, value: r.value }
-            }
-            Msg::Attribution(m, signer) => {
-                let ctx = openledger_attribution::msg_server::MsgCtx { height, msg_index: idx };
-                let r = openledger_attribution::msg_server::execute(state, m, signer, ctx).await?;
-                cosmos_sdk_proto::Any { type_url: r.type_url, value: r.value }
-            }
+            Msg::Datanet(m, signer) => module_response(openledger_datanet::msg_server::execute(state, m, signer, ctx).await?),
+            Msg::Model(m, signer) => module_response(openledger_model::msg_server::execute(state, m, signer, ctx).await?),
+            Msg::Attribution(m, signer) => module_response(openledger_attribution::msg_server::execute(state, m, signer, ctx).await?),
         };
         responses.push(response);
     }

@@ -683,3 +683,31 @@ fn attribution_genesis_export_then_import_gives_identical_state() {
     let r: at::QueryInferenceResponse = query(&m, "Inference", at::QueryInferenceRequest { id: 2 });
     assert_eq!(r.inference.unwrap().status, at::InferenceStatus::SettledDefault as i32);
 }
+
+/// Every attribution query refuses bad input with a gRPC code and a message.
+#[test]
+fn attribution_queries_refuse_bad_input() {
+    let World { mut n, model, .. } = world();
+    pay(&mut n, model, 10);
+    let page = |limit: u64| Some(openledger_proto::cosmos::base::query::v1beta1::PageRequest { limit, ..Default::default() });
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("Inference", at::QueryInferenceRequest { id: 9 }.encode_to_vec(), "NotFound", "inference 9 not found"),
+        ("InferencesByModel", at::QueryInferencesByModelRequest { model_id: 9, pagination: None }.encode_to_vec(), "NotFound", "model 9"),
+        ("InferencesByModel", at::QueryInferencesByModelRequest { model_id: model, pagination: page(5000) }.encode_to_vec(), "InvalidArgument", "limit"),
+        ("InferencesByConsumer", at::QueryInferencesByConsumerRequest { consumer: "open1xyz".into(), pagination: None }.encode_to_vec(), "InvalidArgument", "consumer"),
+        ("Claimable", at::QueryClaimableRequest { address: String::new(), pagination: None }.encode_to_vec(), "InvalidArgument", "address"),
+        ("ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 99, pagination: None }.encode_to_vec(), "NotFound", "contribution 99"),
+        ("ModelStats", at::QueryModelStatsRequest { model_id: 9 }.encode_to_vec(), "NotFound", "model 9"),
+        ("DatanetStats", at::QueryDatanetStatsRequest { datanet_id: 9 }.encode_to_vec(), "NotFound", "datanet 9"),
+        ("VersionPool", at::QueryVersionPoolRequest { datanet_id: 1, version: 9 }.encode_to_vec(), "NotFound", "no reward pool"),
+        ("Inference", vec![0xff, 0xff], "InvalidArgument", "cannot decode"),
+    ];
+    for (method, data, code, needle) in cases {
+        let r = n.query(&format!("/openledger.attribution.v1.Query/{method}"), data, 0);
+        assert!(r.code != 0 && r.log.contains(code) && r.log.contains(needle), "{method}: {:?}", r.log);
+    }
+    // And the good ones answer: the inference is listed for its model and consumer.
+    let by_model: at::QueryInferencesByModelResponse = query(&n, "InferencesByModel", at::QueryInferencesByModelRequest { model_id: model, pagination: None });
+    let by_consumer: at::QueryInferencesByConsumerResponse = query(&n, "InferencesByConsumer", at::QueryInferencesByConsumerRequest { consumer: addr(CONSUMER), pagination: None });
+    assert_eq!((by_model.inferences.len(), by_consumer.inferences.len()), (1, 1));
+}

@@ -19,18 +19,6 @@ fn tx(cli: &Cli, args: &[&str]) -> Value {
     tx_json(cli, args, &["--gas", "1000000", "--fees", "25000uopen"])
 }
 
-fn response(v: &Value) -> &Value {
-    first_response(v)
-}
-
-fn query(cli: &Cli, args: &[&str]) -> Value {
-    query_json(cli, args)
-}
-
-fn balance(cli: &Cli, address: &str) -> u128 {
-    cli_uopen(cli, address)
-}
-
 /// ASCII text of exactly 800 bytes (bit length 10), starting with `start`.
 fn text_800(start: &str, filler: &str) -> String {
     let mut s = start.to_string();
@@ -96,14 +84,14 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
 
     // erin pays 1,000 units at 100 uopen (the CLI reads the price for --max-fee).
     let v = tx(&cli, &["tx", "attribution", "pay", "1", "--units", "1000", "--from", "erin"]);
-    assert_eq!((response(&v)["inference_id"].as_str(), response(&v)["fee"]["amount"].as_str()), (Some("1"), Some("100000")), "{v}");
-    let books = query(&cli, &["attribution", "accounting"]);
+    assert_eq!((first_response(&v)["inference_id"].as_str(), first_response(&v)["fee"]["amount"].as_str()), (Some("1"), Some("100000")), "{v}");
+    let books = query_json(&cli, &["attribution", "accounting"]);
     assert_eq!(books["accounting"]["escrowed"], "100000", "{books}");
 
     // dave reports contribution 1 only, verifiably (the CLI fingerprints the output).
     let evidence = write("evidence.json", "{\"retrieved\": [1]}");
     let v = tx(&cli, &["tx", "attribution", "attribute", "1", "--entry", "1:6000", "--evidence-file", &evidence, "--output-file", &out_file, "--from", "dave"]);
-    let s = &response(&v)["settlement"];
+    let s = &first_response(&v)["settlement"];
     // 40% owner, 10% datanet owner (alice), 10% protocol; contributors' 40,000: 60% (the
     // only scored entry keeps the whole 60%) to contribution 1, 16,000 to the pool.
     assert_eq!(
@@ -111,31 +99,31 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
         ["40000", "10000", "10000", "24000", "16000"].map(String::from),
         "{v}"
     );
-    let score_1: u64 = response(&v)["scores"][0].as_str().expect("score").parse().expect("score");
+    let score_1: u64 = first_response(&v)["scores"][0].as_str().expect("score").parse().expect("score");
     assert!(score_1 > 0, "{v}");
     step(t0, &format!("inference 1 settled by a verifiable report (score {score_1})"));
 
     // bob challenges with contribution 2, which the report left out and which scores
     // higher: 10% of the 100 OPEN bond, half to bob, half credited to contribution 2.
-    let bob_before = balance(&cli, &addr("bob"));
+    let bob_before = cli_uopen(&cli, &addr("bob"));
     let v = tx(&cli, &["tx", "attribution", "challenge", "1", "2", "--from", "bob"]);
-    let r = response(&v);
+    let r = first_response(&v);
     assert_eq!((r["slashed"].as_str(), r["paid_to_challenger"].as_str(), r["credited_to_contribution"].as_str()), (Some("10000000"), Some("5000000"), Some("5000000")), "{v}");
     assert!(r["score"].as_str().unwrap().parse::<u64>().unwrap() > score_1, "{v}");
-    assert_eq!(balance(&cli, &addr("bob")), bob_before + 5_000_000 - FEE);
+    assert_eq!(cli_uopen(&cli, &addr("bob")), bob_before + 5_000_000 - FEE);
     let out = cli.run(&["tx", "attribution", "challenge", "1", "2", "--from", "bob", "--gas", "2000000", "--chain-id", DEV_CHAIN_ID, "-y"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("already challenged successfully"), "{err}");
 
     // Claimable, then claims: the pool's 16,000 splits 8,000 / 8,000 (equal weights).
-    let cl = query(&cli, &["attribution", "claimable", &addr("carol")]);
+    let cl = query_json(&cli, &["attribution", "claimable", &addr("carol")]);
     assert_eq!((cl["contributions"][0]["credit"].as_str(), cl["contributions"][0]["pools"].as_str(), cl["total"].as_str()), (Some("24000"), Some("8000"), Some("32000")), "{cl}");
     for (who, expect) in [("carol", 32_000u128), ("frank", 5_008_000)] {
-        let before = balance(&cli, &addr(who));
+        let before = cli_uopen(&cli, &addr(who));
         tx(&cli, &["tx", "attribution", "claim", "--from", who]);
-        assert_eq!(balance(&cli, &addr(who)), before + expect - FEE, "{who}");
+        assert_eq!(cli_uopen(&cli, &addr(who)), before + expect - FEE, "{who}");
     }
-    let books = query(&cli, &["attribution", "accounting"]);
+    let books = query_json(&cli, &["attribution", "accounting"]);
     let a = &books["accounting"];
     // Paid in: the fee and the 5,000,000 slashed into contribution 2's credit.
     assert_eq!(
@@ -143,9 +131,9 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
         ["5100000", "5100000", "0", "0", "0"].map(String::from),
         "{books}"
     );
-    let stats = query(&cli, &["attribution", "model-stats", "1"]);
+    let stats = query_json(&cli, &["attribution", "model-stats", "1"]);
     assert_eq!((stats["stats"]["inferences"].as_str(), stats["stats"]["challenges_upheld"].as_str()), (Some("1"), Some("1")), "{stats}");
-    let earnings = query(&cli, &["attribution", "earnings", "2"]);
+    let earnings = query_json(&cli, &["attribution", "earnings", "2"]);
     assert_eq!(earnings["history"].as_array().map(Vec::len), Some(2), "challenge credit and claim: {earnings}");
     let inf = cli.ok(&["q", "attribution", "inference", "1"]);
     assert!(inf.contains("status: INFERENCE_STATUS_SETTLED_REPORTED") && inf.contains("challenged_by_contribution: \"2\""), "{inf}");

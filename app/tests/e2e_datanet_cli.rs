@@ -21,20 +21,12 @@ const FEE: u128 = 25_000;
 /// A tx through the CLI (`--gas 1000000 --fees 25000uopen -y -o json`); returns the
 /// JSON result.
 fn tx(cli: &Cli, args: &[&str]) -> Value {
-    tx_with(cli, args, &["--gas", "1000000", "--fees", "25000uopen"])
+    tx_json(cli, args, &["--gas", "1000000", "--fees", "25000uopen"])
 }
 
 /// A tx with gas estimated by simulation (`--gas auto`).
 fn tx_auto(cli: &Cli, args: &[&str]) -> Value {
-    tx_with(cli, args, &["--gas", "auto"])
-}
-
-fn tx_with(cli: &Cli, args: &[&str], gas: &[&str]) -> Value {
-    tx_json(cli, args, gas)
-}
-
-fn response(v: &Value) -> &Value {
-    first_response(v)
+    tx_json(cli, args, &["--gas", "auto"])
 }
 
 /// A CLI command that must fail; returns its stderr.
@@ -49,14 +41,6 @@ fn failing_tx(cli: &Cli, args: &[&str]) -> String {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--chain-id", DEV_CHAIN_ID, "--gas", "1000000", "-y"]);
     fails(cli, &all)
-}
-
-fn query(cli: &Cli, args: &[&str]) -> Value {
-    query_json(cli, args)
-}
-
-fn balance(cli: &Cli, address: &str) -> u128 {
-    cli_uopen(cli, address)
 }
 
 fn ids(list: &Value) -> Vec<String> {
@@ -109,9 +93,9 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
             "--tag", "qa", "--curator", "bob", "--min-stake", "10000uopen", "--reject-slash-bps", "2000", "--challenge-reward-bps", "5000",
         ],
     );
-    assert_eq!(response(&v)["id"], "1", "{v}");
-    let treasury = response(&v)["treasury"].as_str().expect("treasury").to_string();
-    let d = query(&cli, &["datanet", "datanet", "1"]);
+    assert_eq!(first_response(&v)["id"], "1", "{v}");
+    let treasury = first_response(&v)["treasury"].as_str().expect("treasury").to_string();
+    let d = query_json(&cli, &["datanet", "datanet", "1"]);
     assert_eq!((d["datanet"]["name"].as_str(), d["datanet"]["curators"][0].as_str()), (Some("Medical QA"), Some(addr("bob").as_str())), "{d}");
     let text_out = cli.ok(&["q", "datanet", "datanet", "1"]);
     assert!(text_out.contains("name: Medical QA") && text_out.contains("min_stake:\n    denom: uopen\n    amount: \"10000\""), "{text_out}");
@@ -135,17 +119,17 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
             assert!(stderr.contains("100% 9/9 MiB"), "no progress bar for a 9 MiB file: {stderr}");
         }
         let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-        contribution.push(response(&v)["contribution_id"].as_str().expect("contribution_id").to_string());
+        contribution.push(first_response(&v)["contribution_id"].as_str().expect("contribution_id").to_string());
     }
     assert_eq!(contribution, ["1", "2", "3"]);
-    let c1 = query(&cli, &["datanet", "contribution", "1"]);
+    let c1 = query_json(&cli, &["datanet", "contribution", "1"]);
     let c1 = &c1["contribution"];
     let carol_size = std::fs::metadata(&files[0]).expect("stat").len();
     assert_eq!(c1["size"].as_str(), Some(carol_size.to_string().as_str()), "size of {}", files[0]);
     let fp = c1["fingerprint"].as_array().expect("fingerprint");
     assert!(fp.len() == 512, "a 9 MiB text samples the full 512 hashes: {}", fp.len());
     let escrow = openledger_datanet::escrow().to_string();
-    assert_eq!(balance(&cli, &escrow), 30_000, "three stakes held in escrow");
+    assert_eq!(cli_uopen(&cli, &escrow), 30_000, "three stakes held in escrow");
 
     // The same content again is refused, in the block, with the module's code.
     let err = failing_tx(&cli, &["tx", "datanet", "contribute", "1", "--file", &files[0], "--uri", "ipfs://again", "--from", "dave"]);
@@ -158,16 +142,16 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     // Reviews: accept two, reject the spam (20% slashed to the treasury).
     tx(&cli, &["tx", "datanet", "review", "1", "accept", "--quality-bps", "9000", "--from", "bob"]);
     tx(&cli, &["tx", "datanet", "review", "2", "accept", "--quality-bps", "6000", "--from", "bob"]);
-    let erin_before = balance(&cli, &addr("erin"));
+    let erin_before = cli_uopen(&cli, &addr("erin"));
     let v = tx(&cli, &["tx", "datanet", "review", "3", "reject", "--reason", "spam", "--from", "bob"]);
-    assert_eq!((response(&v)["slashed"].as_str(), response(&v)["refunded"].as_str()), (Some("2000"), Some("8000")), "{v}");
-    assert_eq!(balance(&cli, &addr("erin")), erin_before + 8000);
-    assert_eq!(balance(&cli, &treasury), 2000);
+    assert_eq!((first_response(&v)["slashed"].as_str(), first_response(&v)["refunded"].as_str()), (Some("2000"), Some("8000")), "{v}");
+    assert_eq!(cli_uopen(&cli, &addr("erin")), erin_before + 8000);
+    assert_eq!(cli_uopen(&cli, &treasury), 2000);
 
     // Version 1, and its proof checked offline against the chain's root and the file.
     let v = tx(&cli, &["tx", "datanet", "publish", "1", "--from", "bob"]);
-    assert_eq!(response(&v)["version"], "1");
-    let version = query(&cli, &["datanet", "version", "1", "1"]);
+    assert_eq!(first_response(&v)["version"], "1");
+    let version = query_json(&cli, &["datanet", "version", "1", "1"]);
     assert_eq!(version["version"]["contribution_count"], "2", "{version}");
     let root_b64 = version["version"]["merkle_root"].as_str().expect("root").to_string();
     let root_hex = {
@@ -200,51 +184,51 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
             "--bond", "100000000uopen",
         ],
     );
-    assert_eq!(response(&v)["model_id"], "1", "{v}");
+    assert_eq!(first_response(&v)["model_id"], "1", "{v}");
     let err = failing_tx(&cli, &["tx", "model", "update", "1", "--price", "1uopen", "--from", "bob"]);
     assert!(err.contains("owner") && err.contains("codespace model"), "{err}");
     let v = tx(&cli, &["tx", "model", "update", "1", "--price", "60uopen", "--from", "alice"]);
-    assert_eq!(response(&v)["terms_version"], "2");
-    let models = query(&cli, &["model", "models-by-datanet", "1"]);
+    assert_eq!(first_response(&v)["terms_version"], "2");
+    let models = query_json(&cli, &["model", "models-by-datanet", "1"]);
     assert_eq!(ids(&models["models"]), ["1"]);
     assert_eq!(models["models"][0]["price_per_unit"]["amount"], "60");
-    assert_eq!(ids(&query(&cli, &["model", "models-by-owner", &addr("alice")])["models"]), ["1"]);
+    assert_eq!(ids(&query_json(&cli, &["model", "models-by-owner", &addr("alice")])["models"]), ["1"]);
     step(t0, "model 1 registered on version 1, repriced by its owner");
 
     // Challenges: upheld against contribution 2 (stake slashed, half to frank),
     // dismissed against contribution 1 (bond to the treasury).
-    let frank_before = balance(&cli, &addr("frank"));
+    let frank_before = cli_uopen(&cli, &addr("frank"));
     let v = tx(&cli, &["tx", "datanet", "challenge", "2", "--reason", "copied", "--bond", "1000000uopen", "--from", "frank"]);
-    assert_eq!(response(&v)["challenge_id"], "1");
+    assert_eq!(first_response(&v)["challenge_id"], "1");
     let v = tx(&cli, &["tx", "datanet", "challenge", "1", "--reason", "wrong", "--bond", "1000000uopen", "--from", "frank"]);
-    assert_eq!(response(&v)["challenge_id"], "2");
+    assert_eq!(first_response(&v)["challenge_id"], "2");
     let v = tx(&cli, &["tx", "datanet", "resolve", "1", "uphold", "--reason", "checked", "--from", "bob"]);
     // Paid to the challenger: the bond back and half the slashed stake.
-    assert_eq!((response(&v)["slashed"].as_str(), response(&v)["paid_to_challenger"].as_str()), (Some("10000"), Some("1005000")), "{v}");
+    assert_eq!((first_response(&v)["slashed"].as_str(), first_response(&v)["paid_to_challenger"].as_str()), (Some("10000"), Some("1005000")), "{v}");
     tx(&cli, &["tx", "datanet", "resolve", "2", "dismiss", "--reason", "fine", "--from", "alice"]);
-    assert_eq!(balance(&cli, &addr("frank")), frank_before - 2 * 1_000_000 - 2 * FEE + 1_005_000, "two bonds and fees out; one bond and the reward back");
-    assert_eq!(balance(&cli, &treasury), 2000 + 5000 + 1_000_000);
-    let ch = query(&cli, &["datanet", "challenge", "2"]);
+    assert_eq!(cli_uopen(&cli, &addr("frank")), frank_before - 2 * 1_000_000 - 2 * FEE + 1_005_000, "two bonds and fees out; one bond and the reward back");
+    assert_eq!(cli_uopen(&cli, &treasury), 2000 + 5000 + 1_000_000);
+    let ch = query_json(&cli, &["datanet", "challenge", "2"]);
     assert_eq!(ch["challenge"]["status"], "CHALLENGE_STATUS_DISMISSED", "{ch}");
 
     // Version 2: contribution 2 at weight 0; version 1 still proves its old weight.
     let v = tx(&cli, &["tx", "datanet", "publish", "1", "--from", "alice"]);
-    assert_eq!(response(&v)["version"], "2");
-    let p2 = query(&cli, &["datanet", "proof", "1", "2", "2", "--verify"]);
+    assert_eq!(first_response(&v)["version"], "2");
+    let p2 = query_json(&cli, &["datanet", "proof", "1", "2", "2", "--verify"]);
     assert_eq!(p2["proof"]["weight"], "0", "{p2}");
-    let p1 = query(&cli, &["datanet", "proof", "1", "1", "2", "--verify"]);
+    let p1 = query_json(&cli, &["datanet", "proof", "1", "1", "2", "--verify"]);
     assert_ne!(p1["proof"]["weight"], "0", "{p1}");
 
     // Lists and filters.
-    assert_eq!(ids(&query(&cli, &["datanet", "contributions", "1", "--status", "rejected"])["contributions"]), ["3"]);
-    assert_eq!(ids(&query(&cli, &["datanet", "contributions", "1", "--status", "invalidated"])["contributions"]), ["2"]);
-    assert_eq!(ids(&query(&cli, &["datanet", "contributions", "--contributor", &addr("carol")])["contributions"]), ["1"]);
-    let page = query(&cli, &["datanet", "contributions", "1", "--limit", "2", "--count-total"]);
+    assert_eq!(ids(&query_json(&cli, &["datanet", "contributions", "1", "--status", "rejected"])["contributions"]), ["3"]);
+    assert_eq!(ids(&query_json(&cli, &["datanet", "contributions", "1", "--status", "invalidated"])["contributions"]), ["2"]);
+    assert_eq!(ids(&query_json(&cli, &["datanet", "contributions", "--contributor", &addr("carol")])["contributions"]), ["1"]);
+    let page = query_json(&cli, &["datanet", "contributions", "1", "--limit", "2", "--count-total"]);
     assert_eq!((ids(&page["contributions"]), page["pagination"]["total"].as_str()), (vec!["1".to_string(), "2".to_string()], Some("3")), "{page}");
     let next = page["pagination"]["next_key"].as_str().expect("next_key").to_string();
-    assert_eq!(ids(&query(&cli, &["datanet", "contributions", "1", "--limit", "2", "--page-key", &next])["contributions"]), ["3"]);
-    assert_eq!(ids(&query(&cli, &["datanet", "datanets", "--tag", "qa"])["datanets"]), ["1"]);
-    let versions = query(&cli, &["datanet", "versions", "1"]);
+    assert_eq!(ids(&query_json(&cli, &["datanet", "contributions", "1", "--limit", "2", "--page-key", &next])["contributions"]), ["3"]);
+    assert_eq!(ids(&query_json(&cli, &["datanet", "datanets", "--tag", "qa"])["datanets"]), ["1"]);
+    let versions = query_json(&cli, &["datanet", "versions", "1"]);
     let numbers: Vec<&str> = versions["versions"].as_array().expect("versions").iter().map(|v| v["version"].as_str().expect("version")).collect();
     assert_eq!(numbers, ["1", "2"]);
     let err = fails(&cli, &["q", "datanet", "datanet", "9"]);

@@ -5,15 +5,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use cosmos_sdk_proto::Any;
 use openledger_cli::keyring::Keyring;
-use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::attribution::v1 as at;
 use openledger_proto::openledger::datanet::v1 as dn;
 use openledger_proto::openledger::model::v1 as md;
 use prost::Message;
 use tonic::transport::Channel;
 
-use crate::broadcast::{self, parse_uopen, Intent};
-use crate::datanet_cmd::Signer;
+use crate::broadcast::{self, parse_uopen, status_error, uopen, Intent, Signer};
 use crate::output::{self, Format};
 use crate::page::PageArgs;
 use crate::NodeOpts;
@@ -112,10 +110,6 @@ fn any<M: Message>(name: &str, m: &M) -> Any {
     Any { type_url: format!("/openledger.attribution.v1.{name}"), value: m.encode_to_vec() }
 }
 
-fn status_error(s: tonic::Status) -> anyhow::Error {
-    anyhow!("rpc error: code = {:?} desc = {}", s.code(), s.message())
-}
-
 async fn client(node: &NodeOpts) -> Result<at::query_client::QueryClient<Channel>> {
     at::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))
 }
@@ -165,7 +159,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<(
                 consumer: consumer.to_string(),
                 model_id,
                 units,
-                max_fee: Some(Coin { denom: "uopen".into(), amount: max_fee.to_string() }),
+                max_fee: uopen(max_fee),
             };
             let summary = format!("pay for {units} units of model {model_id} (at most {max_fee}uopen)");
             (signer, Intent { msgs: vec![any("MsgPayInference", &m)], spend: max_fee, summary })

@@ -43,6 +43,26 @@ pub struct TxFlags {
     pub yes: bool,
 }
 
+/// The signer of a module tx (`--from`), with the fee and gas flags.
+#[derive(Args)]
+pub struct Signer {
+    /// The signing key (name in the keyring, or its address).
+    #[arg(long)]
+    pub from: String,
+    #[command(flatten)]
+    pub flags: TxFlags,
+}
+
+/// A gRPC error as the Cosmos CLI words it.
+pub fn status_error(s: tonic::Status) -> anyhow::Error {
+    anyhow!("rpc error: code = {:?} desc = {}", s.code(), s.message())
+}
+
+/// A uopen coin field.
+pub fn uopen(amount: u128) -> Option<openledger_proto::cosmos::base::v1beta1::Coin> {
+    Some(openledger_token::uopen_coin(amount))
+}
+
 pub fn read_secret(prompt: &str) -> Result<String> {
     if std::io::stdin().is_terminal() {
         rpassword::prompt_password(prompt).context("reading passphrase")

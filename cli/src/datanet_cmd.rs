@@ -5,23 +5,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use cosmos_sdk_proto::Any;
 use openledger_cli::keyring::Keyring;
-use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::datanet::v1 as dn;
 use prost::Message;
 
-use crate::broadcast::{self, parse_uopen, Intent, TxFlags};
+use crate::broadcast::{self, parse_uopen, status_error, uopen, Intent, Signer};
 use crate::output::{self, Format};
 use crate::page::PageArgs;
 use crate::{resolve_address, NodeOpts};
-
-#[derive(Args)]
-pub struct Signer {
-    /// The signing key (name in the keyring, or its address).
-    #[arg(long)]
-    pub from: String,
-    #[command(flatten)]
-    pub flags: TxFlags,
-}
 
 /// The terms future contributions are held to.
 #[derive(Args)]
@@ -285,20 +275,12 @@ fn any<M: Message>(name: &str, m: &M) -> Any {
     Any { type_url: format!("/openledger.datanet.v1.{name}"), value: m.encode_to_vec() }
 }
 
-fn uopen(amount: u128) -> Option<Coin> {
-    Some(Coin { denom: "uopen".into(), amount: amount.to_string() })
-}
-
 fn addresses(kr: &Keyring, list: &[String]) -> Result<Vec<String>> {
     list.iter().map(|s| resolve_address(kr, s).map(|a| a.to_string())).collect()
 }
 
 async fn client(node: &NodeOpts) -> Result<dn::query_client::QueryClient<tonic::transport::Channel>> {
     dn::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))
-}
-
-fn status_error(s: tonic::Status) -> anyhow::Error {
-    anyhow!("rpc error: code = {:?} desc = {}", s.code(), s.message())
 }
 
 async fn get_datanet(node: &NodeOpts, id: u64) -> Result<dn::Datanet> {

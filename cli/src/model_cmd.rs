@@ -5,12 +5,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
 use cosmos_sdk_proto::Any;
 use openledger_cli::keyring::Keyring;
-use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::model::v1 as md;
 use prost::Message;
 
-use crate::broadcast::{self, parse_uopen, Intent};
-use crate::datanet_cmd::Signer;
+use crate::broadcast::{self, parse_uopen, status_error, uopen, Intent, Signer};
 use crate::output::{self, Format};
 use crate::page::PageArgs;
 use crate::{resolve_address, NodeOpts};
@@ -103,10 +101,6 @@ fn any<M: Message>(name: &str, m: &M) -> Any {
     Any { type_url: format!("/openledger.model.v1.{name}"), value: m.encode_to_vec() }
 }
 
-fn uopen(amount: u128) -> Option<Coin> {
-    Some(Coin { denom: "uopen".into(), amount: amount.to_string() })
-}
-
 /// `DATANET:VERSION[:WEIGHT_BPS]`.
 fn training_entry(s: &str, alone: bool) -> Result<md::TrainingEntry> {
     let parts: Vec<&str> = s.split(':').collect();
@@ -191,16 +185,15 @@ pub async fn tx(kr: Keyring, node: &crate::NodeOpts, cmd: ModelTxCmd) -> Result<
 pub async fn query(node: &NodeOpts, cmd: ModelQueryCmd) -> Result<()> {
     let format = Format::parse(&node.output)?;
     let mut c = md::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))?;
-    let err = |s: tonic::Status| anyhow!("rpc error: code = {:?} desc = {}", s.code(), s.message());
     let value = match cmd {
-        ModelQueryCmd::Params => output::to_value(&c.params(md::QueryParamsRequest {}).await.map_err(err)?.into_inner())?,
-        ModelQueryCmd::Model { id } => output::to_value(&c.model(md::QueryModelRequest { id }).await.map_err(err)?.into_inner())?,
-        ModelQueryCmd::Models { page } => output::to_value(&c.models(md::QueryModelsRequest { pagination: page.request()? }).await.map_err(err)?.into_inner())?,
+        ModelQueryCmd::Params => output::to_value(&c.params(md::QueryParamsRequest {}).await.map_err(status_error)?.into_inner())?,
+        ModelQueryCmd::Model { id } => output::to_value(&c.model(md::QueryModelRequest { id }).await.map_err(status_error)?.into_inner())?,
+        ModelQueryCmd::Models { page } => output::to_value(&c.models(md::QueryModelsRequest { pagination: page.request()? }).await.map_err(status_error)?.into_inner())?,
         ModelQueryCmd::ModelsByDatanet { datanet_id, page } => output::to_value(
-            &c.models_by_datanet(md::QueryModelsByDatanetRequest { datanet_id, pagination: page.request()? }).await.map_err(err)?.into_inner(),
+            &c.models_by_datanet(md::QueryModelsByDatanetRequest { datanet_id, pagination: page.request()? }).await.map_err(status_error)?.into_inner(),
         )?,
         ModelQueryCmd::ModelsByOwner { owner, page } => output::to_value(
-            &c.models_by_owner(md::QueryModelsByOwnerRequest { owner, pagination: page.request()? }).await.map_err(err)?.into_inner(),
+            &c.models_by_owner(md::QueryModelsByOwnerRequest { owner, pagination: page.request()? }).await.map_err(status_error)?.into_inner(),
         )?,
     };
     output::print(&value, format);
