@@ -540,7 +540,7 @@ async fn write_datanet<S: StateWrite + Send>(state: &mut S, f: &Fixture, contrib
 fn bulk_setup(dir: &Path, mut f: Fixture) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
-        let storage = cnidarium::Storage::load(dir.join("state"), vec![]).await.expect("storage");
+        let storage = openledger_app::open_storage(dir.join("state")).await.expect("storage");
         let mut delta = StateDelta::new(storage.latest_snapshot());
         // `App::init_chain`'s first write (its key is private to the app).
         delta.put_raw("app/chain_id".to_string(), TEST_CHAIN_ID.as_bytes().to_vec());
@@ -576,23 +576,27 @@ fn state_digest(node: &TestNode) -> (Vec<u8>, usize, usize) {
     node.rt().block_on(async move {
         let mut h = Sha256::new();
         let mut counts = (0, 0);
-        let mut s = std::pin::pin!(snap.prefix_raw(""));
-        while let Some(item) = s.next().await {
-            let (k, v) = item.expect("read");
-            h.update((k.len() as u64).to_be_bytes());
-            h.update(k.as_bytes());
-            h.update((v.len() as u64).to_be_bytes());
-            h.update(&v);
-            counts.0 += 1;
+        for prefix in openledger_app::state_prefixes() {
+            let mut s = std::pin::pin!(snap.prefix_raw(&prefix));
+            while let Some(item) = s.next().await {
+                let (k, v) = item.expect("read");
+                h.update((k.len() as u64).to_be_bytes());
+                h.update(k.as_bytes());
+                h.update((v.len() as u64).to_be_bytes());
+                h.update(&v);
+                counts.0 += 1;
+            }
         }
-        let mut s = std::pin::pin!(snap.nonverifiable_prefix_raw(b""));
-        while let Some(item) = s.next().await {
-            let (k, v) = item.expect("read");
-            h.update((k.len() as u64).to_be_bytes());
-            h.update(&k);
-            h.update((v.len() as u64).to_be_bytes());
-            h.update(&v);
-            counts.1 += 1;
+        for prefix in openledger_app::state_prefixes() {
+            let mut s = std::pin::pin!(snap.nonverifiable_prefix_raw(prefix.as_bytes()));
+            while let Some(item) = s.next().await {
+                let (k, v) = item.expect("read");
+                h.update((k.len() as u64).to_be_bytes());
+                h.update(&k);
+                h.update((v.len() as u64).to_be_bytes());
+                h.update(&v);
+                counts.1 += 1;
+            }
         }
         (h.finalize().to_vec(), counts.0, counts.1)
     })

@@ -784,23 +784,23 @@ fn main() {
                 None => shared.entry(format!("datanet/{family}")).or_default().add(k.len(), v.len()),
             }
         }
-        for prefix in [b"datanet/".as_slice(), b"count/datanet/".as_slice()] {
+        for prefix in [b"ix/datanet/".as_slice(), b"tree/datanet/".as_slice(), b"count/ix/datanet/".as_slice()] {
             let mut s = std::pin::pin!(snap.nonverifiable_prefix_raw(prefix));
             while let Some(item) = s.next().await {
                 let (k, v) = item.expect("read");
                 let text = String::from_utf8_lossy(&k);
-                let family = if prefix == b"count/datanet/" {
-                    "count/datanet/… (list counters)".to_string()
+                let family = if prefix == b"count/ix/datanet/" {
+                    "count/ix/datanet/… (list counters)".to_string()
                 } else {
                     text.splitn(4, '/').take(3).collect::<Vec<_>>().join("/").split('\0').next().unwrap_or_default().to_string()
                 };
                 // Per-contribution lists end with the contribution's big-endian id.
-                let per = ["datanet/ix/dc", "datanet/ix/ds", "datanet/ix/contributor"].iter().any(|f| family.starts_with(f));
+                let per = ["ix/datanet/dc", "ix/datanet/ds", "ix/datanet/contributor"].iter().any(|f| family.starts_with(f));
                 let id = per.then(|| u64::from_be_bytes(k[k.len() - 8..].try_into().expect("8 bytes")));
                 match id.and_then(class_of) {
-                    Some(c) => per_contribution.entry("datanet/ix/{dc,ds,contributor}/… (nv)".to_string()).or_default()[c].add(k.len(), v.len()),
-                    None if family.starts_with("datanet/tree") => shared.entry("datanet/tree/… (nv)".to_string()).or_default().add(k.len(), v.len()),
-                    None if family.starts_with("datanet/ix") => shared.entry("datanet/ix/… other lists (nv)".to_string()).or_default().add(k.len(), v.len()),
+                    Some(c) => per_contribution.entry("ix/datanet/{dc,ds,contributor}/… (nv)".to_string()).or_default()[c].add(k.len(), v.len()),
+                    None if family.starts_with("tree/datanet") => shared.entry("tree/datanet/… (nv)".to_string()).or_default().add(k.len(), v.len()),
+                    None if family.starts_with("ix/datanet") => shared.entry("ix/datanet/… other lists (nv)".to_string()).or_default().add(k.len(), v.len()),
                     None => shared.entry(format!("{family} (nv)")).or_default().add(k.len(), v.len()),
                 }
             }
@@ -905,7 +905,7 @@ fn main() {
             if amortised { format!("{b:.1} amortised") } else { "-".to_string() },
             acc.entries,
             acc.bytes,
-            if family.starts_with("datanet/tree") { format!("; {:.2} node writes per contribution", acc.entries as f64 / n as f64) } else { String::new() }
+            if family.starts_with("tree/datanet") { format!("; {:.2} node writes per contribution", acc.entries as f64 / n as f64) } else { String::new() }
         );
     }
     println!("  {:<44} {:>8.1} | {:>8.1}   (verifiable {:.1} | {:.1})", "total", totals[0], totals[1], verifiable[0], verifiable[1]);

@@ -28,6 +28,24 @@ const CHAIN_ID_KEY: &str = "app/chain_id";
 const BLOCK_HEIGHT_KEY: &str = "app/block_height";
 const BLOCK_TIME_KEY: &str = "app/block_time";
 
+/// Substores of the state: a module whose state grows with its users' data keeps it in
+/// its own Jellyfish Merkle tree and RocksDB column families (cnidarium routes every key
+/// under `{prefix}/` there; the main tree holds the substore's root). Settling an
+/// inference then never hashes or seeks through a million contributions it does not
+/// touch. Consensus: changing this list changes every app hash.
+pub const SUBSTORES: &[&str] = &["datanet"];
+
+/// Open (or create) the state store at `path` with the chain's substores.
+pub async fn open_storage(path: std::path::PathBuf) -> anyhow::Result<Storage> {
+    Storage::load(path, SUBSTORES.iter().map(|s| s.to_string()).collect()).await
+}
+
+/// The prefixes that together list every key of the state: the main store, then each
+/// substore (a prefix scan sees one store only).
+pub fn state_prefixes() -> Vec<String> {
+    std::iter::once(String::new()).chain(SUBSTORES.iter().map(|s| format!("{s}/"))).collect()
+}
+
 /// Node-local settings that are not consensus: they only shape this node's mempool.
 #[derive(Clone, Debug)]
 pub struct NodeSettings {

@@ -15,4 +15,4 @@ pub mod sigverify;
 pub mod testing;
 pub mod tx;
 
-pub use app::{App, BlockInput, BlockOutcome, NodeSettings};
+pub use app::{open_storage, state_prefixes, App, BlockInput, BlockOutcome, NodeSettings, SUBSTORES};

@@ -241,7 +241,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
         min_gas_price_atto: openledger_framework::amount::parse_gas_price(&config.mempool.min_gas_price, openledger_token::DENOM).map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
     };
     std::fs::create_dir_all(home.state_dir())?;
-    let storage = cnidarium::Storage::load(home.state_dir(), vec![]).await.context("opening the state store")?;
+    let storage = crate::open_storage(home.state_dir()).await.context("opening the state store")?;
     let app = App::new(storage, tokio::runtime::Handle::current(), settings);
 
     let server = tendermint_abci::ServerBuilder::new(4 * 1024 * 1024)

@@ -1,6 +1,9 @@
-//! Store keys of the datanet module. Records are in the verifiable store; lists
-//! (`ix/…`) and the version trees' node history (`tree/…`) are in the non-verifiable
-//! store (see `openledger_framework::index` and `merkle.rs`).
+//! Store keys of the datanet module. Records (`datanet/…`) are in the verifiable store,
+//! in the app's `datanet` substore; lists (`ix/datanet/…`) and the version trees' node
+//! history (`tree/datanet/…`) are in the non-verifiable store (see
+//! `openledger_framework::index` and `merkle.rs`). Non-verifiable keys must not start
+//! with a substore's prefix: cnidarium's non-verifiable range scan returns keys without
+//! the substore prefix, which would break the lists' paging.
 use openledger_framework::index::be;
 use openledger_framework::Address;
 
@@ -61,29 +64,29 @@ pub fn expiry_prefix(height: u64) -> String {
 
 // Non-verifiable lists: prefix, then the big-endian id that orders the entry.
 pub fn ix_all() -> Vec<u8> {
-    b"datanet/ix/all/".to_vec()
+    b"ix/datanet/all/".to_vec()
 }
 pub fn ix_owner(owner: &Address) -> Vec<u8> {
-    [b"datanet/ix/owner/".as_slice(), owner.as_bytes(), b"/"].concat()
+    [b"ix/datanet/owner/".as_slice(), owner.as_bytes(), b"/"].concat()
 }
 pub fn ix_tag(tag: &str) -> Vec<u8> {
     // Tags are [a-z0-9-], so the 0 byte cannot occur inside one.
-    [b"datanet/ix/tag/".as_slice(), tag.as_bytes(), b"\0"].concat()
+    [b"ix/datanet/tag/".as_slice(), tag.as_bytes(), b"\0"].concat()
 }
 pub fn ix_datanet_contributions(datanet_id: u64) -> Vec<u8> {
-    [b"datanet/ix/dc/".as_slice(), &be(datanet_id)].concat()
+    [b"ix/datanet/dc/".as_slice(), &be(datanet_id)].concat()
 }
 pub fn ix_datanet_status(datanet_id: u64, status: i32) -> Vec<u8> {
-    [b"datanet/ix/ds/".as_slice(), &be(datanet_id), &(status as u32).to_be_bytes()].concat()
+    [b"ix/datanet/ds/".as_slice(), &be(datanet_id), &(status as u32).to_be_bytes()].concat()
 }
 pub fn ix_contributor(contributor: &Address) -> Vec<u8> {
-    [b"datanet/ix/contributor/".as_slice(), contributor.as_bytes(), b"/"].concat()
+    [b"ix/datanet/contributor/".as_slice(), contributor.as_bytes(), b"/"].concat()
 }
 pub fn ix_versions(datanet_id: u64) -> Vec<u8> {
-    [b"datanet/ix/versions/".as_slice(), &be(datanet_id)].concat()
+    [b"ix/datanet/versions/".as_slice(), &be(datanet_id)].concat()
 }
 
 /// History of one tree node: prefix, then the inverted epoch (newest first).
 pub fn tree_node(datanet_id: u64, level: u8, index: u64) -> Vec<u8> {
-    [b"datanet/tree/".as_slice(), &be(datanet_id), &[level], &be(index)].concat()
+    [b"tree/datanet/".as_slice(), &be(datanet_id), &[level], &be(index)].concat()
 }
