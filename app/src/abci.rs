@@ -133,8 +133,8 @@ impl Application for App {
             .unwrap_or_default();
         let txs: Vec<Vec<u8>> = req.txs.iter().map(|t| t.to_vec()).collect();
         let height = u64::try_from(req.height).unwrap_or(0);
-        let time_seconds = req.time.as_ref().map_or(0, |t| t.seconds);
-        match self.block_on(self.finalize_block(BlockInput { height, time_seconds, txs: &txs, last_commit: &votes })) {
+        let (time_seconds, time_nanos) = req.time.as_ref().map_or((0, 0), |t| (t.seconds, t.nanos));
+        match self.block_on(self.finalize_block(BlockInput { height, time_seconds, time_nanos, txs: &txs, last_commit: &votes })) {
             Ok(out) => ResponseFinalizeBlock {
                 events: to_pb_events(out.events),
                 tx_results: out.tx_results.into_iter().map(exec_result).collect(),

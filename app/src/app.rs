@@ -46,11 +46,14 @@ pub fn state_prefixes() -> Vec<String> {
     std::iter::once(String::new()).chain(SUBSTORES.iter().map(|s| format!("{s}/"))).collect()
 }
 
-/// Node-local settings that are not consensus: they only shape this node's mempool.
-#[derive(Clone, Debug)]
+/// Node-local settings that are not consensus: they shape this node's mempool and its
+/// non-verifiable block log, never the app hash.
+#[derive(Clone, Debug, Default)]
 pub struct NodeSettings {
     /// Minimum gas price for CheckTx, in 10^-18 uopen per gas.
     pub min_gas_price_atto: u128,
+    /// Blocks the stream log keeps (`[stream] retain_blocks`); 0 keeps every block.
+    pub stream_retain_blocks: u64,
 }
 
 #[derive(Clone)]
@@ -98,6 +101,8 @@ pub struct BlockInput<'a> {
     pub height: u64,
     /// Block time from the header, in seconds since the epoch (consensus time, never wall-clock).
     pub time_seconds: i64,
+    /// Nanoseconds of the block time (recorded in the block stream only).
+    pub time_nanos: i32,
     pub txs: &'a [Vec<u8>],
     pub last_commit: &'a [Vote],
 }
@@ -188,7 +193,15 @@ impl App {
         let prefetched = prefetch::fetch(&snap, keys, 64).await;
         let t_prefetched = t_start.elapsed();
         verifier.add(sigverify::jobs(&prefetched, &decoded, &chain_id, &verifier.started(), known));
-        let block = BlockRun { height: input.height, time_seconds: input.time_seconds, chain_id: &chain_id, params: &params, last_commit: input.last_commit };
+        let block = BlockRun {
+            height: input.height,
+            time_seconds: input.time_seconds,
+            time_nanos: input.time_nanos,
+            txs: input.txs,
+            chain_id: &chain_id,
+            params: &params,
+            last_commit: input.last_commit,
+        };
         let speculative = self.execute_block(&block, snap.clone(), prefetched.clone(), &decoded, &verifier.assumed()).await?;
         let t_executed = t_start.elapsed();
         let (actual, all_valid) = verifier.finish();
@@ -251,8 +264,13 @@ impl App {
 
         // Move the block's writes onto the bare snapshot, which is what storage commits.
         let (prefetched_snap, changes) = delta.flatten();
-        let mut delta = StateDelta::new(prefetched_snap.into_inner());
+        let parent = prefetched_snap.into_inner();
+        let mut delta = StateDelta::new(parent.clone());
         changes.apply_to(&mut delta);
+        // The block's record for the indexer stream: non-verifiable, in the same batch.
+        let record = crate::stream::block_record(block.height, block.time_seconds, block.time_nanos, block.txs, decoded, &tx_results, &events);
+        crate::stream::stage(&mut delta, &parent, &record, self.inner.settings.stream_retain_blocks).await?;
+        drop(record);
         let t_executed = t0.elapsed();
         let batch = self.inner.storage.prepare_commit(delta).await?;
         tracing::debug!(
@@ -402,6 +420,8 @@ fn decode_all(txs: &[Vec<u8>], params: &openledger_proto::openledger::auth::v1::
 struct BlockRun<'a> {
     height: u64,
     time_seconds: i64,
+    time_nanos: i32,
+    txs: &'a [Vec<u8>],
     chain_id: &'a str,
     params: &'a openledger_proto::openledger::auth::v1::Params,
     last_commit: &'a [Vote],

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod prefetch;
 pub mod query;
 pub mod sigverify;
+pub mod stream;
 pub mod testing;
 pub mod tx;
 

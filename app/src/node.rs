@@ -25,6 +25,19 @@ pub struct AppConfig {
     pub abci: AbciConfig,
     pub grpc: GrpcConfig,
     pub mempool: MempoolConfig,
+    /// Absent from app.toml files written before the block stream: defaults apply.
+    #[serde(default)]
+    pub stream: StreamConfig,
+}
+
+/// The indexer block stream's log (`openledger.stream.v1.StreamService`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct StreamConfig {
+    /// Blocks whose records are kept (the latest N); 0 keeps every block, as CometBFT's
+    /// block store does by default. A request below the lowest kept height fails with
+    /// OUT_OF_RANGE naming it.
+    pub retain_blocks: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -49,6 +62,7 @@ impl Default for AppConfig {
             abci: AbciConfig { address: "127.0.0.1:26658".into() },
             grpc: GrpcConfig { address: "127.0.0.1:9090".into() },
             mempool: MempoolConfig { min_gas_price: "0.025uopen".into() },
+            stream: StreamConfig::default(),
         }
     }
 }
@@ -239,6 +253,7 @@ impl RunningNode {
 pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     let settings = NodeSettings {
         min_gas_price_atto: openledger_framework::amount::parse_gas_price(&config.mempool.min_gas_price, openledger_token::DENOM).map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
+        stream_retain_blocks: config.stream.retain_blocks,
     };
     std::fs::create_dir_all(home.state_dir())?;
     let storage = crate::open_storage(home.state_dir()).await.context("opening the state store")?;
@@ -273,4 +288,20 @@ pub fn home_or_default(home: Option<PathBuf>, default_name: &str) -> PathBuf {
 
 pub fn ensure_dir(p: &Path) -> Result<()> {
     std::fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_toml_without_a_stream_section_still_loads() {
+        let old = "[abci]\naddress = \"127.0.0.1:26658\"\n[grpc]\naddress = \"127.0.0.1:9090\"\n[mempool]\nmin_gas_price = \"0.025uopen\"\n";
+        let c: AppConfig = toml::from_str(old).expect("old app.toml parses");
+        assert_eq!(c.stream.retain_blocks, 0);
+        let written = toml::to_string_pretty(&AppConfig::default()).expect("serialises");
+        assert!(written.contains("[stream]") && written.contains("retain_blocks = 0"), "{written}");
+        let custom: AppConfig = toml::from_str(&format!("{old}[stream]\nretain_blocks = 10\n")).expect("parses");
+        assert_eq!(custom.stream.retain_blocks, 10);
+    }
 }

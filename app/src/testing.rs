@@ -51,6 +51,7 @@ pub struct TestNodeBuilder {
     funded: Vec<(SignerKey, u128)>,
     validators: Vec<TestValidator>,
     min_gas_price_atto: u128,
+    stream_retain_blocks: u64,
     dir: Option<PathBuf>,
     app_state: Option<AppState>,
 }
@@ -80,6 +81,12 @@ impl TestNodeBuilder {
 
     pub fn min_gas_price_atto(mut self, p: u128) -> Self {
         self.min_gas_price_atto = p;
+        self
+    }
+
+    /// `[stream] retain_blocks`: the block log keeps the latest `n` blocks (0: all).
+    pub fn stream_retain_blocks(mut self, n: u64) -> Self {
+        self.stream_retain_blocks = n;
         self
     }
 
@@ -121,7 +128,8 @@ impl TestNodeBuilder {
                 (t.path().to_path_buf(), Some(t))
             }
         };
-        let mut node = TestNode::open(&dir, tmp, self.min_gas_price_atto, self.validators.clone());
+        let settings = NodeSettings { min_gas_price_atto: self.min_gas_price_atto, stream_retain_blocks: self.stream_retain_blocks };
+        let mut node = TestNode::open(&dir, tmp, settings, self.validators.clone());
         let resp = Application::init_chain(&node.app, pb::RequestInitChain {
             chain_id: TEST_CHAIN_ID.into(),
             app_state_bytes: app_state.into(),
@@ -142,20 +150,20 @@ pub struct TestNode {
     pub genesis_app_hash: Vec<u8>,
     pub app_hashes: Vec<Vec<u8>>,
     pub validators: Vec<TestValidator>,
-    min_gas_price_atto: u128,
+    settings: NodeSettings,
     /// Block time advances one second per block from this fixed start (never wall-clock).
     pub time_seconds: i64,
 }
 
 impl TestNode {
     pub fn builder() -> TestNodeBuilder {
-        TestNodeBuilder { funded: vec![], validators: vec![], min_gas_price_atto: 0, dir: None, app_state: None }
+        TestNodeBuilder { funded: vec![], validators: vec![], min_gas_price_atto: 0, stream_retain_blocks: 0, dir: None, app_state: None }
     }
 
-    fn open(dir: &Path, tmp: Option<tempfile::TempDir>, min_gas_price_atto: u128, validators: Vec<TestValidator>) -> TestNode {
+    fn open(dir: &Path, tmp: Option<tempfile::TempDir>, settings: NodeSettings, validators: Vec<TestValidator>) -> TestNode {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
         let storage = rt.block_on(crate::open_storage(dir.join("state"))).expect("storage");
-        let app = App::new(storage, rt.handle().clone(), NodeSettings { min_gas_price_atto });
+        let app = App::new(storage, rt.handle().clone(), settings.clone());
         let info = Application::info(&app, pb::RequestInfo::default());
         TestNode {
             app,
@@ -166,7 +174,7 @@ impl TestNode {
             genesis_app_hash: vec![],
             app_hashes: vec![],
             validators,
-            min_gas_price_atto,
+            settings,
             time_seconds: 1_700_000_000,
         }
     }
@@ -179,7 +187,7 @@ impl TestNode {
         let hashes = std::mem::take(&mut self.app_hashes);
         let genesis = std::mem::take(&mut self.genesis_app_hash);
         let validators = self.validators.clone();
-        let p = self.min_gas_price_atto;
+        let p = self.settings.clone();
         let time = self.time_seconds;
         let rt = self.rt.take();
         let storage = self.app.storage().clone();

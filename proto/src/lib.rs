@@ -58,4 +58,10 @@ pub mod openledger {
             include!(concat!(env!("OUT_DIR"), "/openledger.attribution.v1.serde.rs"));
         }
     }
+    /// The indexer block stream (`openledger.stream.v1.StreamService`).
+    pub mod stream {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openledger.stream.v1.rs"));
+        }
+    }
 }

@@ -1,0 +1,420 @@
+//! The indexer block stream: `openledger.stream.v1.StreamService`.
+//!
+//! **Writing.** FinalizeBlock of height H puts H's `BlockRecord` (txs, results, events)
+//! in the *non-verifiable* part of the same staged batch that Commit writes atomically,
+//! so the store never holds a block's state without its record or the reverse, and the
+//! app hash is untouched (non-verifiable keys are not in the Merkle tree). H's app hash
+//! is not known while H is being staged: block H+1 writes it (the root of the snapshot
+//! it executes on) at `stream/h/{H}`, and the tip's is the latest snapshot's root.
+//! Retention (`[stream] retain_blocks`) prunes in the same batch and keeps the lowest
+//! retained height at `stream/lowest`.
+//!
+//! **Serving.** Each subscriber is one task that reads records from the latest snapshot
+//! at its own pace, in bounded batches, and pushes them into a small bounded channel
+//! drained by its gRPC stream. A slow reader only blocks its own task; Commit never
+//! waits for anyone (it only publishes the new snapshot on cnidarium's watch channel,
+//! which a task at the tip waits on). A reconnect at `last + 1` resumes exactly.
+use std::pin::Pin;
+
+use cnidarium::{Snapshot, StateDelta, StateRead, StateWrite, Storage};
+use futures::StreamExt;
+use openledger_framework::ChainError;
+use openledger_proto::openledger::stream::v1 as pb;
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tendermint_proto::v0_38::abci as abci_pb;
+use tonic::{Request, Response, Status};
+
+use crate::pipeline::TxOutcome;
+use crate::tx::DecodedTx;
+
+/// `stream/b/{height u64 big-endian}`: the encoded `BlockRecord` (app hash empty).
+pub const RECORD_PREFIX: &[u8] = b"stream/b/";
+/// `stream/h/{height u64 big-endian}`: the app hash of that height (written one block later).
+pub const APP_HASH_PREFIX: &[u8] = b"stream/h/";
+/// The lowest height whose record is kept (u64 big-endian).
+pub const LOWEST_KEY: &[u8] = b"stream/lowest";
+/// Records deleted per block at most, so shrinking `retain_blocks` on a long chain
+/// spreads the pruning over blocks instead of stalling one Commit.
+pub const MAX_PRUNE_PER_BLOCK: u64 = 1_000;
+/// Heights read from the store per batch by a subscriber.
+const READ_BATCH: u64 = 64;
+/// Bytes read per batch at most (a batch always holds at least one record).
+const READ_BATCH_BYTES: usize = 8 << 20;
+/// Records buffered between a subscriber's reader task and its gRPC stream.
+const CHANNEL_RECORDS: usize = 8;
+
+pub fn record_key(height: u64) -> Vec<u8> {
+    [RECORD_PREFIX, &height.to_be_bytes()].concat()
+}
+
+pub fn app_hash_key(height: u64) -> Vec<u8> {
+    [APP_HASH_PREFIX, &height.to_be_bytes()].concat()
+}
+
+fn height_of(key: &[u8], prefix: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(prefix)?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
+fn event(e: &tendermint::abci::Event) -> pb::Event {
+    let p: abci_pb::Event = e.clone().into();
+    pb::Event {
+        r#type: p.r#type,
+        attributes: p.attributes.into_iter().map(|a| pb::EventAttribute { key: a.key, value: a.value, index: a.index }).collect(),
+    }
+}
+
+/// The record of one executed block (its app hash is filled in when served).
+pub fn block_record(
+    height: u64,
+    time_seconds: i64,
+    time_nanos: i32,
+    txs: &[Vec<u8>],
+    decoded: &[Result<DecodedTx, ChainError>],
+    results: &[TxOutcome],
+    block_events: &[tendermint::abci::Event],
+) -> pb::BlockRecord {
+    let txs = results
+        .iter()
+        .enumerate()
+        .map(|(i, o)| pb::TxRecord {
+            index: i as u32,
+            hash: txs.get(i).map(|b| Sha256::digest(b).to_vec()).unwrap_or_default(),
+            code: o.code,
+            codespace: o.codespace.clone(),
+            log: o.log.clone(),
+            gas_wanted: o.gas_wanted,
+            gas_used: o.gas_used,
+            events: o.events.iter().map(event).collect(),
+            msg_type_urls: match decoded.get(i) {
+                Some(Ok(t)) => t.msgs.iter().map(|m| m.type_url().to_string()).collect(),
+                _ => vec![],
+            },
+        })
+        .collect();
+    pb::BlockRecord {
+        height,
+        time: Some(prost_types::Timestamp { seconds: time_seconds, nanos: time_nanos }),
+        app_hash: vec![],
+        txs,
+        block_events: block_events.iter().map(event).collect(),
+    }
+}
+
+async fn read_u64(state: &impl StateRead, key: &[u8]) -> anyhow::Result<Option<u64>> {
+    Ok(state.nonverifiable_get_raw(key).await?.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(u64::from_be_bytes))
+}
+
+/// Stage block `record.height`'s record (and its parent's app hash, and any pruning) in
+/// `delta`, whose snapshot `parent` is the last committed state. Non-verifiable writes
+/// only: the app hash does not change.
+pub async fn stage(delta: &mut StateDelta<Snapshot>, parent: &Snapshot, record: &pb::BlockRecord, retain_blocks: u64) -> Result<(), ChainError> {
+    let h = record.height;
+    let stored_lowest = read_u64(parent, LOWEST_KEY).await?;
+    // The first record this store ever writes starts the log.
+    let lowest = stored_lowest.unwrap_or(h);
+    delta.nonverifiable_put_raw(record_key(h), record.encode_to_vec());
+    if let Some(prev) = h.checked_sub(1).filter(|p| *p >= lowest && *p == parent.version()) {
+        delta.nonverifiable_put_raw(app_hash_key(prev), parent.root_hash().await?.0.to_vec());
+    }
+    let target = if retain_blocks == 0 { lowest } else { lowest.max(h.saturating_add(1).saturating_sub(retain_blocks)) };
+    let new_lowest = target.min(lowest.saturating_add(MAX_PRUNE_PER_BLOCK));
+    for old in lowest..new_lowest {
+        delta.nonverifiable_delete(record_key(old));
+        delta.nonverifiable_delete(app_hash_key(old));
+    }
+    if stored_lowest != Some(new_lowest) {
+        delta.nonverifiable_put_raw(LOWEST_KEY.to_vec(), new_lowest.to_be_bytes().to_vec());
+    }
+    Ok(())
+}
+
+/// The heights a snapshot can serve: `lowest..=tip` (empty when `lowest > tip`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retained {
+    pub lowest: u64,
+    pub tip: u64,
+}
+
+/// What `snap` holds. Before any record (a new chain, or a store older than the log)
+/// the log starts at the next block.
+pub async fn retained(snap: &Snapshot) -> anyhow::Result<Retained> {
+    let tip = if snap.version() == u64::MAX { 0 } else { snap.version() };
+    let lowest = read_u64(snap, LOWEST_KEY).await?.unwrap_or(tip.saturating_add(1));
+    Ok(Retained { lowest, tip })
+}
+
+fn below_retention(height: u64, lowest: u64) -> Status {
+    Status::out_of_range(format!(
+        "height {height} is no longer retained by this node: the lowest retained height is {lowest} (see [stream] retain_blocks in app.toml)"
+    ))
+}
+
+/// The non-verifiable values of `prefix` for heights `from..=to`, in height order.
+async fn scan(snap: &Snapshot, prefix: &[u8], from: u64, to: u64, max_bytes: usize) -> anyhow::Result<Vec<(u64, Vec<u8>)>> {
+    let start = [prefix, &from.to_be_bytes()].concat();
+    let range = match to.checked_add(1) {
+        Some(end) => snap.nonverifiable_range_raw(None, start..[prefix, &end.to_be_bytes()].concat())?,
+        None => snap.nonverifiable_range_raw(None, start..[prefix, &[0xff; 9]].concat())?,
+    };
+    let mut range = std::pin::pin!(range);
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(item) = range.next().await {
+        let (k, v) = item?;
+        let Some(h) = height_of(&k, prefix) else { continue };
+        bytes = bytes.saturating_add(v.len());
+        out.push((h, v));
+        if bytes >= max_bytes {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Read the records `from..=to` (or fewer, by the byte budget; at least one), each with
+/// its app hash, from one snapshot. Errors are what the client receives.
+pub async fn read_records(snap: &Snapshot, from: u64, to: u64) -> Result<Vec<pb::BlockRecord>, Status> {
+    let internal = |e: anyhow::Error| Status::internal(format!("reading the block log: {e:#}"));
+    let retained = retained(snap).await.map_err(internal)?;
+    if from < retained.lowest {
+        return Err(below_retention(from, retained.lowest));
+    }
+    let to = to.min(retained.tip);
+    if from > to {
+        return Ok(vec![]);
+    }
+    let raw = scan(snap, RECORD_PREFIX, from, to, READ_BATCH_BYTES).await.map_err(internal)?;
+    let last = raw.last().map_or(from, |(h, _)| *h);
+    let hashes = scan(snap, APP_HASH_PREFIX, from, last, usize::MAX).await.map_err(internal)?;
+    let mut hashes = hashes.into_iter().peekable();
+    let tip_hash = if last == retained.tip { snap.root_hash().await.map_err(internal)?.0.to_vec() } else { vec![] };
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, (h, bytes)) in raw.into_iter().enumerate() {
+        let expected = from.saturating_add(i as u64);
+        if h != expected {
+            return Err(Status::internal(format!("the block log has no record for height {expected} (next is {h})")));
+        }
+        let mut rec = pb::BlockRecord::decode(bytes.as_slice()).map_err(|e| Status::internal(format!("block log record {h}: {e}")))?;
+        while hashes.peek().is_some_and(|(hh, _)| *hh < h) {
+            hashes.next();
+        }
+        rec.app_hash = match hashes.peek() {
+            Some((hh, v)) if *hh == h => v.clone(),
+            _ if h == retained.tip => tip_hash.clone(),
+            _ => return Err(Status::internal(format!("the block log has no app hash for height {h}"))),
+        };
+        out.push(rec);
+    }
+    if out.is_empty() {
+        return Err(Status::internal(format!("the block log has no record for height {from}")));
+    }
+    Ok(out)
+}
+
+/// A parsed `FilteredBlocksRequest`.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub event_type: String,
+    pub attributes: Vec<(String, String)>,
+}
+
+impl Filter {
+    #[allow(clippy::result_large_err)] // tonic::Status is what handlers return
+    pub fn from_request(r: &pb::FilteredBlocksRequest) -> Result<Filter, Status> {
+        if r.event_type.is_empty() {
+            return Err(Status::invalid_argument("event_type is required (e.g. \"transfer\")"));
+        }
+        if r.attributes.len() > 32 {
+            return Err(Status::invalid_argument(format!("at most 32 attribute matches, got {}", r.attributes.len())));
+        }
+        let mut attributes = Vec::with_capacity(r.attributes.len());
+        for (i, a) in r.attributes.iter().enumerate() {
+            if a.key.is_empty() {
+                return Err(Status::invalid_argument(format!("attributes[{i}].key is empty")));
+            }
+            attributes.push((a.key.clone(), a.value.clone()));
+        }
+        Ok(Filter { event_type: r.event_type.clone(), attributes })
+    }
+
+    pub fn matches(&self, e: &pb::Event) -> bool {
+        e.r#type == self.event_type
+            && self.attributes.iter().all(|(k, v)| e.attributes.iter().any(|a| a.key == *k && (v.is_empty() || a.value == *v)))
+    }
+
+    /// Keep only the matching events, and the txs that have one.
+    pub fn apply(&self, mut rec: pb::BlockRecord) -> pb::BlockRecord {
+        rec.block_events.retain(|e| self.matches(e));
+        rec.txs.retain_mut(|t| {
+            t.events.retain(|e| self.matches(e));
+            !t.events.is_empty()
+        });
+        rec
+    }
+}
+
+type Item = Result<pb::BlockRecord, Status>;
+
+/// Where a request starting at `start` (0 = the tip) begins, or the error to answer.
+#[allow(clippy::result_large_err)]
+fn first_height(start: u64, r: Retained) -> Result<u64, Status> {
+    if start == 0 {
+        // The latest committed block, or the first one the log will hold.
+        let first = if r.lowest > r.tip { r.lowest } else { r.tip };
+        return Ok(first.max(1));
+    }
+    if start < r.lowest {
+        return Err(below_retention(start, r.lowest));
+    }
+    Ok(start)
+}
+
+/// Feed `tx` with every record from `next` on, following the tip, until the client goes
+/// away, the node shuts down, or the reader falls below retention.
+async fn feed(storage: Storage, mut next: u64, filter: Option<Filter>, tx: tokio::sync::mpsc::Sender<Item>) {
+    let mut commits = storage.subscribe();
+    loop {
+        // Mark the current version seen *before* reading it: a commit after this line
+        // wakes the wait below.
+        commits.borrow_and_update();
+        let snap = storage.latest_snapshot();
+        let tip = if snap.version() == u64::MAX { 0 } else { snap.version() };
+        if next <= tip {
+            let batch = read_records(&snap, next, next.saturating_add(READ_BATCH - 1)).await;
+            drop(snap); // never hold a snapshot while waiting on the client
+            match batch {
+                Ok(records) => {
+                    for rec in records {
+                        let rec = match &filter {
+                            Some(f) => f.apply(rec),
+                            None => rec,
+                        };
+                        if tx.send(Ok(rec)).await.is_err() {
+                            return;
+                        }
+                        next = next.saturating_add(1);
+                    }
+                }
+                Err(status) => {
+                    let _ = tx.send(Err(status)).await;
+                    return;
+                }
+            }
+            continue;
+        }
+        drop(snap);
+        tokio::select! {
+            changed = commits.changed() => {
+                if changed.is_err() {
+                    let _ = tx.send(Err(Status::unavailable("the node is shutting down"))).await;
+                    return;
+                }
+            }
+            _ = tx.closed() => return,
+        }
+    }
+}
+
+pub type RecordStream = Pin<Box<dyn futures::Stream<Item = Item> + Send + 'static>>;
+
+/// Validate the start against what is retained now, then spawn the reader task.
+#[allow(clippy::result_large_err)]
+pub async fn subscribe(storage: Storage, start: u64, filter: Option<Filter>) -> Result<RecordStream, Status> {
+    let snap = storage.latest_snapshot();
+    let r = retained(&snap).await.map_err(|e| Status::internal(format!("reading the block log: {e:#}")))?;
+    drop(snap);
+    let first = first_height(start, r)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_RECORDS);
+    tokio::spawn(feed(storage, first, filter, tx));
+    Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })))
+}
+
+/// The tonic service.
+#[derive(Clone)]
+pub struct BlockStream {
+    storage: Storage,
+}
+
+impl BlockStream {
+    pub fn new(storage: Storage) -> BlockStream {
+        BlockStream { storage }
+    }
+
+    pub fn server(self) -> pb::stream_service_server::StreamServiceServer<BlockStream> {
+        pb::stream_service_server::StreamServiceServer::new(self)
+    }
+}
+
+#[tonic::async_trait]
+impl pb::stream_service_server::StreamService for BlockStream {
+    type BlocksStream = RecordStream;
+    type FilteredBlocksStream = RecordStream;
+
+    async fn blocks(&self, request: Request<pb::BlocksRequest>) -> Result<Response<RecordStream>, Status> {
+        let start = request.into_inner().start_height;
+        Ok(Response::new(subscribe(self.storage.clone(), start, None).await?))
+    }
+
+    async fn filtered_blocks(&self, request: Request<pb::FilteredBlocksRequest>) -> Result<Response<RecordStream>, Status> {
+        let req = request.into_inner();
+        let filter = Filter::from_request(&req)?;
+        Ok(Response::new(subscribe(self.storage.clone(), req.start_height, Some(filter)).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_height() {
+        assert!(record_key(255) < record_key(256));
+        assert_eq!(height_of(&record_key(7), RECORD_PREFIX), Some(7));
+        assert_eq!(height_of(b"stream/b/xx", RECORD_PREFIX), None);
+        assert!(!String::from_utf8_lossy(RECORD_PREFIX).starts_with("datanet"));
+    }
+
+    #[test]
+    fn first_height_rules() {
+        let r = Retained { lowest: 5, tip: 20 };
+        assert_eq!(first_height(0, r).ok(), Some(20));
+        assert_eq!(first_height(5, r).ok(), Some(5));
+        assert_eq!(first_height(30, r).ok(), Some(30));
+        let e = first_height(4, r).err().map(|s| (s.code(), s.message().to_string()));
+        assert!(matches!(&e, Some((tonic::Code::OutOfRange, m)) if m.contains("lowest retained height is 5")), "{e:?}");
+        // Empty log (new chain): start at the next block.
+        assert_eq!(first_height(0, Retained { lowest: 1, tip: 0 }).ok(), Some(1));
+        assert_eq!(first_height(1, Retained { lowest: 1, tip: 0 }).ok(), Some(1));
+        // A store older than the log: the log starts at the next block.
+        assert_eq!(first_height(0, Retained { lowest: 11, tip: 10 }).ok(), Some(11));
+    }
+
+    #[test]
+    fn filter_keeps_matching_events_only() {
+        let ev = |t: &str, kv: &[(&str, &str)]| pb::Event {
+            r#type: t.into(),
+            attributes: kv.iter().map(|(k, v)| pb::EventAttribute { key: (*k).into(), value: (*v).into(), index: true }).collect(),
+        };
+        let f = Filter { event_type: "transfer".into(), attributes: vec![("recipient".into(), "b".into())] };
+        let rec = pb::BlockRecord {
+            height: 3,
+            txs: vec![
+                pb::TxRecord { index: 0, events: vec![ev("transfer", &[("recipient", "a")]), ev("message", &[])], ..Default::default() },
+                pb::TxRecord { index: 1, events: vec![ev("transfer", &[("recipient", "b")]), ev("tx", &[])], ..Default::default() },
+            ],
+            block_events: vec![ev("transfer", &[("recipient", "b")]), ev("transfer", &[("sender", "b")])],
+            ..Default::default()
+        };
+        let out = f.apply(rec);
+        assert_eq!(out.height, 3);
+        assert_eq!(out.txs.len(), 1);
+        assert_eq!(out.txs[0].index, 1);
+        assert_eq!(out.txs[0].events.len(), 1);
+        assert_eq!(out.block_events.len(), 1);
+        let any_value = Filter { event_type: "transfer".into(), attributes: vec![("sender".into(), String::new())] };
+        assert!(any_value.matches(&ev("transfer", &[("sender", "x")])));
+        assert!(!any_value.matches(&ev("transfer", &[("recipient", "x")])));
+    }
+}
