@@ -7,6 +7,7 @@ mod model_cmd;
 mod output;
 mod page;
 mod responses;
+mod watch_cmd;
 
 use std::path::PathBuf;
 
@@ -99,6 +100,14 @@ enum Cmd {
     },
     /// Check a saved datanet inclusion proof offline (no node needed).
     VerifyProof(VerifyProof),
+    /// Follow the node's block stream: one line per event (`-o json`: one JSON object),
+    /// resuming after a restart from the last height printed.
+    Watch {
+        #[command(flatten)]
+        node: NodeOpts,
+        #[command(flatten)]
+        args: watch_cmd::WatchArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -228,6 +237,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Tx { kr, node, cmd: TxCmd::Attribution { cmd } } => attribution_cmd::tx(kr.keyring()?, &node, cmd).await,
         Cmd::Q { node, cmd } => query(&node, cmd).await,
         Cmd::VerifyProof(args) => datanet_cmd::verify_proof(args),
+        Cmd::Watch { node, args } => watch_cmd::watch(&node, args).await,
         Cmd::Status { node } => {
             let s = CometRpc::new(&node.node).status().await?;
             println!("{}", serde_json::to_string_pretty(&s)?);
