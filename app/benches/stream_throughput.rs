@@ -94,7 +94,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let crt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let connect = || async move {
+    let connect = move || async move {
         pb::stream_service_client::StreamServiceClient::connect(format!("http://{addr}")).await.expect("connect").max_decoding_message_size(256 << 20)
     };
     let (grpc_secs, grpc_events) = crt.block_on(async {
