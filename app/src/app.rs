@@ -268,15 +268,18 @@ impl App {
         let mut delta = StateDelta::new(parent.clone());
         changes.apply_to(&mut delta);
         // The block's record for the indexer stream: non-verifiable, in the same batch.
+        let t_record = std::time::Instant::now();
         let record = crate::stream::block_record(block.height, block.time_seconds, block.time_nanos, block.txs, decoded, &tx_results, &events);
         crate::stream::stage(&mut delta, &parent, &record, self.inner.settings.stream_retain_blocks).await?;
         drop(record);
+        let record_us = t_record.elapsed().as_micros() as u64;
         let t_executed = t0.elapsed();
         let batch = self.inner.storage.prepare_commit(delta).await?;
         tracing::debug!(
             height = block.height,
             execute_ms = t_executed.as_millis() as u64,
             merkle_ms = (t0.elapsed() - t_executed).as_millis() as u64,
+            stream_record_us = record_us,
             "executed block"
         );
         Ok((tx_results, events, batch))
