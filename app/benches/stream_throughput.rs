@@ -31,10 +31,9 @@ fn events(r: &pb::BlockRecord) -> usize {
 fn sign_blocks(keys: &[SignerKey], sequences: &mut [u64], blocks: usize, per_block: usize) -> Vec<Vec<Vec<u8>>> {
     let n = keys.len();
     let mut jobs = Vec::with_capacity(blocks * per_block);
-    let mut next = sequences.iter().sum::<u64>() as usize; // continue the round-robin
-    for _ in 0..blocks * per_block {
-        let i = next % n;
-        next += 1;
+    let first = sequences.iter().sum::<u64>() as usize; // continue the round-robin
+    for k in first..first + blocks * per_block {
+        let i = k % n;
         let spec = TxSpec::new(vec![txbuilder::msg_send(&keys[i].address(), &keys[(i + 1) % n].address(), 1)], 5_000, 200_000);
         jobs.push((spec, &keys[i], i as u64, sequences[i]));
         sequences[i] += 1;
