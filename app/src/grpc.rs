@@ -131,6 +131,7 @@ grpc_service!(attribution::query_server::Query {
 /// Serve until `shutdown` resolves.
 pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
     let q = Queries { app };
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(openledger_proto::FILE_DESCRIPTOR_SET)
         .build_v1()?;
@@ -144,10 +145,14 @@ pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Futur
         .add_service(datanet::query_server::QueryServer::new(q.clone()))
         .add_service(model::query_server::QueryServer::new(q.clone()))
         .add_service(attribution::query_server::QueryServer::new(q.clone()))
-        .add_service(crate::stream::BlockStream::new(q.app.storage().clone()).server())
+        .add_service(crate::stream::BlockStream::new(q.app.storage().clone(), closing_rx).server())
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_shutdown(addr, shutdown)
+        .serve_with_shutdown(addr, async move {
+            shutdown.await;
+            // Block streams follow the tip forever; end them so the shutdown completes.
+            let _ = closing_tx.send(true);
+        })
         .await?;
     Ok(())
 }

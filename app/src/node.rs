@@ -244,8 +244,13 @@ impl RunningNode {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(t) = self.grpc_task.take() {
-            let _ = t.await;
+        if let Some(mut t) = self.grpc_task.take() {
+            // The graceful shutdown waits for open streams; a block-stream client that
+            // stopped reading never lets its stream finish. Give up on it after a while.
+            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut t).await.is_err() {
+                tracing::warn!("gRPC server still had open streams after 5 s; closing them");
+                t.abort();
+            }
         }
     }
 }

@@ -271,9 +271,27 @@ fn first_height(start: u64, r: Retained) -> Result<u64, Status> {
     Ok(start)
 }
 
+/// A node shutting down: streams that follow the tip never end by themselves, and the
+/// gRPC server's graceful shutdown waits for every open stream.
+pub type Closing = tokio::sync::watch::Receiver<bool>;
+
+/// Resolves when `closing` turns true (never, without one or once its sender is gone).
+async fn closing_signal(closing: &mut Option<Closing>) {
+    if let Some(rx) = closing {
+        if rx.wait_for(|c| *c).await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}
+
+fn shutting_down() -> Status {
+    Status::unavailable("the node is shutting down")
+}
+
 /// Feed `tx` with every record from `next` on, following the tip, until the client goes
 /// away, the node shuts down, or the reader falls below retention.
-async fn feed(storage: Storage, mut next: u64, filter: Option<Filter>, tx: tokio::sync::mpsc::Sender<Item>) {
+async fn feed(storage: Storage, mut next: u64, filter: Option<Filter>, tx: tokio::sync::mpsc::Sender<Item>, mut closing: Option<Closing>) {
     let mut commits = storage.subscribe();
     loop {
         // Mark the current version seen *before* reading it: a commit after this line
@@ -291,8 +309,12 @@ async fn feed(storage: Storage, mut next: u64, filter: Option<Filter>, tx: tokio
                             Some(f) => f.apply(rec),
                             None => rec,
                         };
-                        if tx.send(Ok(rec)).await.is_err() {
-                            return;
+                        tokio::select! {
+                            sent = tx.send(Ok(rec)) => if sent.is_err() { return },
+                            _ = closing_signal(&mut closing) => {
+                                let _ = tx.try_send(Err(shutting_down()));
+                                return;
+                            }
                         }
                         next = next.saturating_add(1);
                     }
@@ -308,38 +330,48 @@ async fn feed(storage: Storage, mut next: u64, filter: Option<Filter>, tx: tokio
         tokio::select! {
             changed = commits.changed() => {
                 if changed.is_err() {
-                    let _ = tx.send(Err(Status::unavailable("the node is shutting down"))).await;
+                    let _ = tx.try_send(Err(shutting_down()));
                     return;
                 }
             }
             _ = tx.closed() => return,
+            _ = closing_signal(&mut closing) => {
+                let _ = tx.try_send(Err(shutting_down()));
+                return;
+            }
         }
     }
 }
 
 pub type RecordStream = Pin<Box<dyn futures::Stream<Item = Item> + Send + 'static>>;
 
-/// Validate the start against what is retained now, then spawn the reader task.
+/// Validate the start against what is retained now, then spawn the reader task. The
+/// stream ends (after an UNAVAILABLE error) when `closing` turns true.
 #[allow(clippy::result_large_err)]
-pub async fn subscribe(storage: Storage, start: u64, filter: Option<Filter>) -> Result<RecordStream, Status> {
+pub async fn subscribe(storage: Storage, start: u64, filter: Option<Filter>, closing: Option<Closing>) -> Result<RecordStream, Status> {
     let snap = storage.latest_snapshot();
     let r = retained(&snap).await.map_err(|e| Status::internal(format!("reading the block log: {e:#}")))?;
     drop(snap);
     let first = first_height(start, r)?;
     let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_RECORDS);
-    tokio::spawn(feed(storage, first, filter, tx));
-    Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })))
+    tokio::spawn(feed(storage, first, filter, tx, closing.clone()));
+    let records = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    // Also cut what is buffered for a reader that is not reading, so shutdown is prompt.
+    let mut closing = closing;
+    Ok(Box::pin(records.take_until(async move { closing_signal(&mut closing).await })))
 }
 
 /// The tonic service.
 #[derive(Clone)]
 pub struct BlockStream {
     storage: Storage,
+    closing: Closing,
 }
 
 impl BlockStream {
-    pub fn new(storage: Storage) -> BlockStream {
-        BlockStream { storage }
+    /// `closing` turns true when the server shuts down: every stream then ends.
+    pub fn new(storage: Storage, closing: Closing) -> BlockStream {
+        BlockStream { storage, closing }
     }
 
     pub fn server(self) -> pb::stream_service_server::StreamServiceServer<BlockStream> {
@@ -354,13 +386,13 @@ impl pb::stream_service_server::StreamService for BlockStream {
 
     async fn blocks(&self, request: Request<pb::BlocksRequest>) -> Result<Response<RecordStream>, Status> {
         let start = request.into_inner().start_height;
-        Ok(Response::new(subscribe(self.storage.clone(), start, None).await?))
+        Ok(Response::new(subscribe(self.storage.clone(), start, None, Some(self.closing.clone())).await?))
     }
 
     async fn filtered_blocks(&self, request: Request<pb::FilteredBlocksRequest>) -> Result<Response<RecordStream>, Status> {
         let req = request.into_inner();
         let filter = Filter::from_request(&req)?;
-        Ok(Response::new(subscribe(self.storage.clone(), req.start_height, Some(filter)).await?))
+        Ok(Response::new(subscribe(self.storage.clone(), req.start_height, Some(filter), Some(self.closing.clone())).await?))
     }
 }
 

@@ -272,7 +272,7 @@ fn a_reader_that_lags_below_retention_gets_out_of_range_never_a_gap() {
     let mut n = node(10);
     produce(&mut n, 5, 1);
     let storage = n.app.storage().clone();
-    let mut s = n.rt().block_on(openledger_app::stream::subscribe(storage, 1, None)).expect("subscribe at 1");
+    let mut s = n.rt().block_on(openledger_app::stream::subscribe(storage, 1, None, None)).expect("subscribe at 1");
     let mut seen = vec![n.rt().block_on(s.next()).unwrap().unwrap()];
     // Stop reading while 200 blocks pass: far more than its channel and read batch hold.
     for _ in 0..200 {
@@ -455,4 +455,30 @@ fn the_log_survives_a_restart_and_a_crash_before_commit_leaves_no_record() {
     for r in &recs {
         assert_eq!(r.app_hash, n.app_hashes[(r.height - 1) as usize], "app hash of {}", r.height);
     }
+}
+
+#[test]
+fn shutting_the_server_down_ends_streams_that_follow_the_tip() {
+    let mut n = node(0);
+    produce(&mut n, 3, 1);
+    let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = n.rt().spawn(openledger_app::grpc::serve(n.app.clone(), addr, async {
+        let _ = stopped.await;
+    }));
+    while std::net::TcpStream::connect(addr).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let crt = client_rt();
+    let mut s = crt.block_on(open(addr, 1)).unwrap();
+    assert_eq!(heights(&crt.block_on(take(&mut s, 3))), vec![1, 2, 3]);
+    let _ = stop.send(());
+    let end = crt.block_on(async { tokio::time::timeout(Duration::from_secs(10), s.next()).await }).expect("the stream ends");
+    match end {
+        Some(Err(status)) => assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}"),
+        None => {}
+        Some(Ok(r)) => panic!("unexpected record {}", r.height),
+    }
+    let done = n.rt().block_on(async { tokio::time::timeout(Duration::from_secs(10), server).await });
+    assert!(matches!(done, Ok(Ok(Ok(())))), "the server stopped: {done:?}");
 }
