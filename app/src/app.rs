@@ -269,9 +269,8 @@ impl App {
         changes.apply_to(&mut delta);
         // The block's record for the indexer stream: non-verifiable, in the same batch.
         let t_record = std::time::Instant::now();
-        let record = crate::stream::block_record(block.height, block.time_seconds, block.time_nanos, block.txs, decoded, &tx_results, &events);
-        crate::stream::stage(&mut delta, &parent, &record, self.inner.settings.stream_retain_blocks).await?;
-        drop(record);
+        let record = crate::stream::encode::block_record(block.height, block.time_seconds, block.time_nanos, block.txs, decoded, &tx_results, &events);
+        crate::stream::stage(&mut delta, &parent, block.height, record, self.inner.settings.stream_retain_blocks).await?;
         let record_us = t_record.elapsed().as_micros() as u64;
         let t_executed = t0.elapsed();
         let batch = self.inner.storage.prepare_commit(delta).await?;

@@ -65,7 +65,8 @@ fn event(e: &tendermint::abci::Event) -> pb::Event {
     }
 }
 
-/// The record of one executed block (its app hash is filled in when served).
+/// The record of one executed block as a message (its app hash is filled in when
+/// served). FinalizeBlock writes `encode::block_record`, which encodes the same thing.
 pub fn block_record(
     height: u64,
     time_seconds: i64,
@@ -102,19 +103,158 @@ pub fn block_record(
     }
 }
 
+/// Protobuf encoding of a block's record straight from the node's own results, without
+/// building (and cloning every string into) a `pb::BlockRecord` first: this runs inside
+/// FinalizeBlock, on the block's critical path. Decodes to exactly `block_record(…)`
+/// (checked by a test); default values are omitted, as prost does.
+pub mod encode {
+    use prost::bytes::BufMut;
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+    use std::borrow::Cow;
+
+    use super::*;
+
+    fn str_len(tag: u32, s: &[u8]) -> usize {
+        if s.is_empty() {
+            0
+        } else {
+            key_len(tag) + encoded_len_varint(s.len() as u64) + s.len()
+        }
+    }
+
+    fn put_str(tag: u32, s: &[u8], buf: &mut Vec<u8>) {
+        if !s.is_empty() {
+            put_len_prefix(tag, s.len(), buf);
+            buf.put_slice(s);
+        }
+    }
+
+    /// A repeated string element: emitted even when empty.
+    fn put_elem(tag: u32, s: &[u8], buf: &mut Vec<u8>) {
+        put_len_prefix(tag, s.len(), buf);
+        buf.put_slice(s);
+    }
+
+    fn elem_len(tag: u32, len: usize) -> usize {
+        key_len(tag) + encoded_len_varint(len as u64) + len
+    }
+
+    fn varint_len(tag: u32, v: u64) -> usize {
+        if v == 0 {
+            0
+        } else {
+            key_len(tag) + encoded_len_varint(v)
+        }
+    }
+
+    fn put_varint(tag: u32, v: u64, buf: &mut Vec<u8>) {
+        if v != 0 {
+            encode_key(tag, WireType::Varint, buf);
+            encode_varint(v, buf);
+        }
+    }
+
+    fn put_len_prefix(tag: u32, len: usize, buf: &mut Vec<u8>) {
+        encode_key(tag, WireType::LengthDelimited, buf);
+        encode_varint(len as u64, buf);
+    }
+
+    /// Strings must be UTF-8 in protobuf: pre-0.37 byte attributes are converted lossily.
+    fn text(b: &[u8]) -> Cow<'_, [u8]> {
+        match std::str::from_utf8(b) {
+            Ok(_) => Cow::Borrowed(b),
+            Err(_) => Cow::Owned(String::from_utf8_lossy(b).into_owned().into_bytes()),
+        }
+    }
+
+    fn attr_len(a: &tendermint::abci::EventAttribute) -> usize {
+        str_len(1, &text(a.key_bytes())) + str_len(2, &text(a.value_bytes())) + varint_len(3, u64::from(a.index()))
+    }
+
+    fn event_len(e: &tendermint::abci::Event) -> usize {
+        str_len(1, e.kind.as_bytes()) + e.attributes.iter().map(|a| elem_len(2, attr_len(a))).sum::<usize>()
+    }
+
+    fn put_event(tag: u32, e: &tendermint::abci::Event, buf: &mut Vec<u8>) {
+        put_len_prefix(tag, event_len(e), buf);
+        put_str(1, e.kind.as_bytes(), buf);
+        for a in &e.attributes {
+            put_len_prefix(2, attr_len(a), buf);
+            put_str(1, &text(a.key_bytes()), buf);
+            put_str(2, &text(a.value_bytes()), buf);
+            put_varint(3, u64::from(a.index()), buf);
+        }
+    }
+
+    fn tx_len(i: usize, hash: &[u8], o: &TxOutcome, urls: &[&str]) -> usize {
+        varint_len(1, i as u64)
+            + str_len(2, hash)
+            + varint_len(3, u64::from(o.code))
+            + str_len(4, o.codespace.as_bytes())
+            + str_len(5, o.log.as_bytes())
+            + varint_len(6, o.gas_wanted)
+            + varint_len(7, o.gas_used)
+            + o.events.iter().map(|e| elem_len(8, event_len(e))).sum::<usize>()
+            + urls.iter().map(|u| elem_len(9, u.len())).sum::<usize>()
+    }
+
+    /// The record of one executed block, encoded (its app hash is filled in when served).
+    #[allow(clippy::too_many_arguments)]
+    pub fn block_record(
+        height: u64,
+        time_seconds: i64,
+        time_nanos: i32,
+        txs: &[Vec<u8>],
+        decoded: &[Result<DecodedTx, ChainError>],
+        results: &[TxOutcome],
+        block_events: &[tendermint::abci::Event],
+    ) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(4096 + results.len() * 2048);
+        put_varint(1, height, &mut buf);
+        let time_len = varint_len(1, time_seconds as u64) + varint_len(2, i64::from(time_nanos) as u64);
+        put_len_prefix(2, time_len, &mut buf);
+        put_varint(1, time_seconds as u64, &mut buf);
+        put_varint(2, i64::from(time_nanos) as u64, &mut buf);
+        for (i, o) in results.iter().enumerate() {
+            let hash: Vec<u8> = txs.get(i).map(|b| Sha256::digest(b).to_vec()).unwrap_or_default();
+            let urls: Vec<&str> = match decoded.get(i) {
+                Some(Ok(t)) => t.msgs.iter().map(|m| m.type_url()).collect(),
+                _ => vec![],
+            };
+            put_len_prefix(4, tx_len(i, &hash, o, &urls), &mut buf);
+            put_varint(1, i as u64, &mut buf);
+            put_str(2, &hash, &mut buf);
+            put_varint(3, u64::from(o.code), &mut buf);
+            put_str(4, o.codespace.as_bytes(), &mut buf);
+            put_str(5, o.log.as_bytes(), &mut buf);
+            put_varint(6, o.gas_wanted, &mut buf);
+            put_varint(7, o.gas_used, &mut buf);
+            for e in &o.events {
+                put_event(8, e, &mut buf);
+            }
+            for u in &urls {
+                put_elem(9, u.as_bytes(), &mut buf);
+            }
+        }
+        for e in block_events {
+            put_event(5, e, &mut buf);
+        }
+        buf
+    }
+}
+
 async fn read_u64(state: &impl StateRead, key: &[u8]) -> anyhow::Result<Option<u64>> {
     Ok(state.nonverifiable_get_raw(key).await?.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(u64::from_be_bytes))
 }
 
-/// Stage block `record.height`'s record (and its parent's app hash, and any pruning) in
+/// Stage block `h`'s encoded record (and its parent's app hash, and any pruning) in
 /// `delta`, whose snapshot `parent` is the last committed state. Non-verifiable writes
 /// only: the app hash does not change.
-pub async fn stage(delta: &mut StateDelta<Snapshot>, parent: &Snapshot, record: &pb::BlockRecord, retain_blocks: u64) -> Result<(), ChainError> {
-    let h = record.height;
+pub async fn stage(delta: &mut StateDelta<Snapshot>, parent: &Snapshot, h: u64, record: Vec<u8>, retain_blocks: u64) -> Result<(), ChainError> {
     let stored_lowest = read_u64(parent, LOWEST_KEY).await?;
     // The first record this store ever writes starts the log.
     let lowest = stored_lowest.unwrap_or(h);
-    delta.nonverifiable_put_raw(record_key(h), record.encode_to_vec());
+    delta.nonverifiable_put_raw(record_key(h), record);
     if let Some(prev) = h.checked_sub(1).filter(|p| *p >= lowest && *p == parent.version()) {
         delta.nonverifiable_put_raw(app_hash_key(prev), parent.root_hash().await?.0.to_vec());
     }
@@ -406,6 +546,32 @@ mod tests {
         assert_eq!(height_of(&record_key(7), RECORD_PREFIX), Some(7));
         assert_eq!(height_of(b"stream/b/xx", RECORD_PREFIX), None);
         assert!(!String::from_utf8_lossy(RECORD_PREFIX).starts_with("datanet"));
+    }
+
+    #[test]
+    fn the_direct_encoding_decodes_to_the_record() {
+        use tendermint::abci::{Event, EventAttribute};
+        let ev = |kind: &str, attrs: Vec<(&str, &str, bool)>| Event::new(kind, attrs.into_iter().map(|(k, v, i)| EventAttribute::from((k, v, i))));
+        let results = vec![
+            TxOutcome {
+                code: 0,
+                gas_wanted: 200_000,
+                gas_used: 37_327,
+                events: vec![ev("transfer", vec![("recipient", "open1x", true), ("amount", "5uopen", true)]), ev("tx", vec![("fee", "", false)])],
+                ..Default::default()
+            },
+            TxOutcome { code: 5, codespace: "sdk".into(), log: "insufficient funds ünïcode".into(), gas_wanted: 1, gas_used: 0, ..Default::default() },
+            TxOutcome::default(),
+        ];
+        let txs = vec![vec![1u8, 2, 3], vec![], vec![0xff; 300]];
+        let decoded: Vec<Result<DecodedTx, ChainError>> = vec![];
+        let block_events = vec![ev("openledger.token.v1.EventFeesDistributed", vec![("power", "10", true)]), ev("", vec![])];
+        for (height, secs, nanos) in [(1u64, 1_700_000_001i64, 0i32), (u64::MAX, -5, 999_999_999), (300, 0, -1)] {
+            let direct = encode::block_record(height, secs, nanos, &txs, &decoded, &results, &block_events);
+            let expected = block_record(height, secs, nanos, &txs, &decoded, &results, &block_events);
+            assert_eq!(pb::BlockRecord::decode(direct.as_slice()).expect("decodes"), expected);
+            assert_eq!(direct, expected.encode_to_vec(), "byte for byte what prost writes");
+        }
     }
 
     #[test]
