@@ -54,6 +54,8 @@ pub struct NodeSettings {
     pub min_gas_price_atto: u128,
     /// Blocks the stream log keeps (`[stream] retain_blocks`); 0 keeps every block.
     pub stream_retain_blocks: u64,
+    /// Block streams served at once (`[stream] max_subscribers`); 0 = no limit.
+    pub stream_max_subscribers: u64,
 }
 
 #[derive(Clone)]
@@ -123,6 +125,10 @@ impl App {
 
     pub fn storage(&self) -> &Storage {
         &self.inner.storage
+    }
+
+    pub fn settings(&self) -> &NodeSettings {
+        &self.inner.settings
     }
 
     pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {

@@ -145,7 +145,7 @@ pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Futur
         .add_service(datanet::query_server::QueryServer::new(q.clone()))
         .add_service(model::query_server::QueryServer::new(q.clone()))
         .add_service(attribution::query_server::QueryServer::new(q.clone()))
-        .add_service(crate::stream::BlockStream::new(q.app.storage().clone(), closing_rx).server())
+        .add_service(crate::stream::BlockStream::new(q.app.storage().clone(), closing_rx, q.app.settings().stream_max_subscribers).server())
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .serve_with_shutdown(addr, async move {

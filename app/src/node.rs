@@ -31,13 +31,22 @@ pub struct AppConfig {
 }
 
 /// The indexer block stream's log (`openledger.stream.v1.StreamService`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct StreamConfig {
     /// Blocks whose records are kept (the latest N); 0 keeps every block, as CometBFT's
     /// block store does by default. A request below the lowest kept height fails with
     /// OUT_OF_RANGE naming it.
     pub retain_blocks: u64,
+    /// Streams served at once (each holds at most a few MB of records in flight); one
+    /// more gets RESOURCE_EXHAUSTED. 0 = no limit.
+    pub max_subscribers: u64,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig { retain_blocks: 0, max_subscribers: 100 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -259,6 +268,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     let settings = NodeSettings {
         min_gas_price_atto: openledger_framework::amount::parse_gas_price(&config.mempool.min_gas_price, openledger_token::DENOM).map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
         stream_retain_blocks: config.stream.retain_blocks,
+        stream_max_subscribers: config.stream.max_subscribers,
     };
     std::fs::create_dir_all(home.state_dir())?;
     let storage = crate::open_storage(home.state_dir()).await.context("opening the state store")?;
@@ -303,10 +313,10 @@ mod tests {
     fn app_toml_without_a_stream_section_still_loads() {
         let old = "[abci]\naddress = \"127.0.0.1:26658\"\n[grpc]\naddress = \"127.0.0.1:9090\"\n[mempool]\nmin_gas_price = \"0.025uopen\"\n";
         let c: AppConfig = toml::from_str(old).expect("old app.toml parses");
-        assert_eq!(c.stream.retain_blocks, 0);
+        assert_eq!(c.stream, StreamConfig { retain_blocks: 0, max_subscribers: 100 });
         let written = toml::to_string_pretty(&AppConfig::default()).expect("serialises");
         assert!(written.contains("[stream]") && written.contains("retain_blocks = 0"), "{written}");
         let custom: AppConfig = toml::from_str(&format!("{old}[stream]\nretain_blocks = 10\n")).expect("parses");
-        assert_eq!(custom.stream.retain_blocks, 10);
+        assert_eq!(custom.stream, StreamConfig { retain_blocks: 10, max_subscribers: 100 });
     }
 }

@@ -431,7 +431,14 @@ fn shutting_down() -> Status {
 
 /// Feed `tx` with every record from `next` on, following the tip, until the client goes
 /// away, the node shuts down, or the reader falls below retention.
-async fn feed(storage: Storage, mut next: u64, filter: Option<Filter>, tx: tokio::sync::mpsc::Sender<Item>, mut closing: Option<Closing>) {
+async fn feed(
+    storage: Storage,
+    mut next: u64,
+    filter: Option<Filter>,
+    tx: tokio::sync::mpsc::Sender<Item>,
+    mut closing: Option<Closing>,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) {
     let mut commits = storage.subscribe();
     loop {
         // Mark the current version seen *before* reading it: a commit after this line
@@ -489,12 +496,24 @@ pub type RecordStream = Pin<Box<dyn futures::Stream<Item = Item> + Send + 'stati
 /// stream ends (after an UNAVAILABLE error) when `closing` turns true.
 #[allow(clippy::result_large_err)]
 pub async fn subscribe(storage: Storage, start: u64, filter: Option<Filter>, closing: Option<Closing>) -> Result<RecordStream, Status> {
+    subscribe_with(storage, start, filter, closing, None).await
+}
+
+/// `subscribe`, the reader task holding `permit` (one of the node's stream slots).
+#[allow(clippy::result_large_err)]
+async fn subscribe_with(
+    storage: Storage,
+    start: u64,
+    filter: Option<Filter>,
+    closing: Option<Closing>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Result<RecordStream, Status> {
     let snap = storage.latest_snapshot();
     let r = retained(&snap).await.map_err(|e| Status::internal(format!("reading the block log: {e:#}")))?;
     drop(snap);
     let first = first_height(start, r)?;
     let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_RECORDS);
-    tokio::spawn(feed(storage, first, filter, tx, closing.clone()));
+    tokio::spawn(feed(storage, first, filter, tx, closing.clone(), permit));
     let records = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     // Also cut what is buffered for a reader that is not reading, so shutdown is prompt.
     let mut closing = closing;
@@ -506,12 +525,29 @@ pub async fn subscribe(storage: Storage, start: u64, filter: Option<Filter>, clo
 pub struct BlockStream {
     storage: Storage,
     closing: Closing,
+    /// One permit per open stream (`[stream] max_subscribers`; none = no limit).
+    slots: Option<(std::sync::Arc<tokio::sync::Semaphore>, u64)>,
 }
 
 impl BlockStream {
-    /// `closing` turns true when the server shuts down: every stream then ends.
-    pub fn new(storage: Storage, closing: Closing) -> BlockStream {
-        BlockStream { storage, closing }
+    /// `closing` turns true when the server shuts down: every stream then ends. At most
+    /// `max_subscribers` streams at once (0 = no limit).
+    pub fn new(storage: Storage, closing: Closing, max_subscribers: u64) -> BlockStream {
+        let slots = usize::try_from(max_subscribers)
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| (std::sync::Arc::new(tokio::sync::Semaphore::new(n.min(tokio::sync::Semaphore::MAX_PERMITS))), max_subscribers));
+        BlockStream { storage, closing, slots }
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn slot(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Status> {
+        let Some((sem, max)) = &self.slots else { return Ok(None) };
+        sem.clone().try_acquire_owned().map(Some).map_err(|_| {
+            Status::resource_exhausted(format!(
+                "this node already serves {max} block streams (see [stream] max_subscribers in app.toml): try again later"
+            ))
+        })
     }
 
     pub fn server(self) -> pb::stream_service_server::StreamServiceServer<BlockStream> {
@@ -526,13 +562,15 @@ impl pb::stream_service_server::StreamService for BlockStream {
 
     async fn blocks(&self, request: Request<pb::BlocksRequest>) -> Result<Response<RecordStream>, Status> {
         let start = request.into_inner().start_height;
-        Ok(Response::new(subscribe(self.storage.clone(), start, None, Some(self.closing.clone())).await?))
+        let permit = self.slot()?;
+        Ok(Response::new(subscribe_with(self.storage.clone(), start, None, Some(self.closing.clone()), permit).await?))
     }
 
     async fn filtered_blocks(&self, request: Request<pb::FilteredBlocksRequest>) -> Result<Response<RecordStream>, Status> {
         let req = request.into_inner();
         let filter = Filter::from_request(&req)?;
-        Ok(Response::new(subscribe(self.storage.clone(), req.start_height, Some(filter), Some(self.closing.clone())).await?))
+        let permit = self.slot()?;
+        Ok(Response::new(subscribe_with(self.storage.clone(), req.start_height, Some(filter), Some(self.closing.clone()), permit).await?))
     }
 }
 

@@ -52,6 +52,7 @@ pub struct TestNodeBuilder {
     validators: Vec<TestValidator>,
     min_gas_price_atto: u128,
     stream_retain_blocks: u64,
+    stream_max_subscribers: u64,
     dir: Option<PathBuf>,
     app_state: Option<AppState>,
 }
@@ -87,6 +88,12 @@ impl TestNodeBuilder {
     /// `[stream] retain_blocks`: the block log keeps the latest `n` blocks (0: all).
     pub fn stream_retain_blocks(mut self, n: u64) -> Self {
         self.stream_retain_blocks = n;
+        self
+    }
+
+    /// `[stream] max_subscribers` (0: no limit, the default here).
+    pub fn stream_max_subscribers(mut self, n: u64) -> Self {
+        self.stream_max_subscribers = n;
         self
     }
 
@@ -128,7 +135,11 @@ impl TestNodeBuilder {
                 (t.path().to_path_buf(), Some(t))
             }
         };
-        let settings = NodeSettings { min_gas_price_atto: self.min_gas_price_atto, stream_retain_blocks: self.stream_retain_blocks };
+        let settings = NodeSettings {
+            min_gas_price_atto: self.min_gas_price_atto,
+            stream_retain_blocks: self.stream_retain_blocks,
+            stream_max_subscribers: self.stream_max_subscribers,
+        };
         let mut node = TestNode::open(&dir, tmp, settings, self.validators.clone());
         let resp = Application::init_chain(&node.app, pb::RequestInitChain {
             chain_id: TEST_CHAIN_ID.into(),
@@ -157,7 +168,7 @@ pub struct TestNode {
 
 impl TestNode {
     pub fn builder() -> TestNodeBuilder {
-        TestNodeBuilder { funded: vec![], validators: vec![], min_gas_price_atto: 0, stream_retain_blocks: 0, dir: None, app_state: None }
+        TestNodeBuilder { funded: vec![], validators: vec![], min_gas_price_atto: 0, stream_retain_blocks: 0, stream_max_subscribers: 0, dir: None, app_state: None }
     }
 
     fn open(dir: &Path, tmp: Option<tempfile::TempDir>, settings: NodeSettings, validators: Vec<TestValidator>) -> TestNode {

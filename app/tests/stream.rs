@@ -482,3 +482,29 @@ fn shutting_the_server_down_ends_streams_that_follow_the_tip() {
     let done = n.rt().block_on(async { tokio::time::timeout(Duration::from_secs(10), server).await });
     assert!(matches!(done, Ok(Ok(Ok(())))), "the server stopped: {done:?}");
 }
+
+#[test]
+fn streams_beyond_max_subscribers_get_resource_exhausted_until_one_closes() {
+    let mut n = TestNode::builder().funded_accounts(8, FUND).stream_max_subscribers(2).build();
+    produce(&mut n, 2, 1);
+    let served = serve(&n);
+    let crt = client_rt();
+    let a = crt.block_on(open(served.addr, 1)).unwrap();
+    let mut b = crt.block_on(open(served.addr, 1)).unwrap();
+    let e = crt.block_on(open(served.addr, 1)).expect_err("a third stream");
+    assert_eq!(e.code(), tonic::Code::ResourceExhausted, "{e:?}");
+    assert!(e.message().contains("2 block streams") && e.message().contains("max_subscribers"), "{}", e.message());
+    drop(a);
+    // The slot is freed when the server notices the client left (at its next send or commit).
+    produce(&mut n, 1, 1);
+    assert_eq!(heights(&crt.block_on(take(&mut b, 3))), vec![1, 2, 3]);
+    let deadline = Instant::now() + WAIT;
+    let mut c = loop {
+        match crt.block_on(open(served.addr, 1)) {
+            Ok(s) => break s,
+            Err(e) if e.code() == tonic::Code::ResourceExhausted && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    assert_eq!(heights(&crt.block_on(take(&mut c, 3))), vec![1, 2, 3]);
+}
