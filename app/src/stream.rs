@@ -316,6 +316,50 @@ async fn scan(snap: &Snapshot, prefix: &[u8], from: u64, to: u64, max_bytes: usi
 /// Read the records `from..=to` (or fewer, by the byte budget; at least one), each with
 /// its app hash, from one snapshot. Errors are what the client receives.
 pub async fn read_records(snap: &Snapshot, from: u64, to: u64) -> Result<Vec<pb::BlockRecord>, Status> {
+    read_raw_records(snap, from, to).await?.into_iter().map(|r| r.decode()).collect()
+}
+
+/// An encoded `BlockRecord`, app hash included, served as it is stored (no decode and
+/// re-encode on the way out).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawRecord {
+    pub height: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl RawRecord {
+    #[allow(clippy::result_large_err)]
+    pub fn decode(&self) -> Result<pb::BlockRecord, Status> {
+        pb::BlockRecord::decode(self.bytes.as_slice()).map_err(|e| Status::internal(format!("block log record {}: {e}", self.height)))
+    }
+}
+
+/// Written to the wire as its bytes: the message is already encoded.
+impl prost::Message for RawRecord {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        buf.put_slice(&self.bytes);
+    }
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        // Never decoded by the node; a decoder would see a BlockRecord.
+        prost::encoding::skip_field(wire_type, tag, buf, ctx)
+    }
+    fn encoded_len(&self) -> usize {
+        self.bytes.len()
+    }
+    fn clear(&mut self) {
+        self.bytes.clear();
+    }
+}
+
+/// `read_records` without decoding: each stored record with its app hash appended as
+/// field 3 (which a stored record leaves empty; protobuf fields may come in any order).
+pub async fn read_raw_records(snap: &Snapshot, from: u64, to: u64) -> Result<Vec<RawRecord>, Status> {
     let internal = |e: anyhow::Error| Status::internal(format!("reading the block log: {e:#}"));
     let retained = retained(snap).await.map_err(internal)?;
     if from < retained.lowest {
@@ -336,16 +380,21 @@ pub async fn read_records(snap: &Snapshot, from: u64, to: u64) -> Result<Vec<pb:
         if h != expected {
             return Err(Status::internal(format!("the block log has no record for height {expected} (next is {h})")));
         }
-        let mut rec = pb::BlockRecord::decode(bytes.as_slice()).map_err(|e| Status::internal(format!("block log record {h}: {e}")))?;
         while hashes.peek().is_some_and(|(hh, _)| *hh < h) {
             hashes.next();
         }
-        rec.app_hash = match hashes.peek() {
-            Some((hh, v)) if *hh == h => v.clone(),
-            _ if h == retained.tip => tip_hash.clone(),
+        let app_hash = match hashes.peek() {
+            Some((hh, v)) if *hh == h => v.as_slice(),
+            _ if h == retained.tip => tip_hash.as_slice(),
             _ => return Err(Status::internal(format!("the block log has no app hash for height {h}"))),
         };
-        out.push(rec);
+        let mut bytes = bytes;
+        if !app_hash.is_empty() {
+            prost::encoding::encode_key(3, prost::encoding::WireType::LengthDelimited, &mut bytes);
+            prost::encoding::encode_varint(app_hash.len() as u64, &mut bytes);
+            bytes.extend_from_slice(app_hash);
+        }
+        out.push(RawRecord { height: h, bytes });
     }
     if out.is_empty() {
         return Err(Status::internal(format!("the block log has no record for height {from}")));
@@ -395,7 +444,7 @@ impl Filter {
     }
 }
 
-type Item = Result<pb::BlockRecord, Status>;
+type Item = Result<RawRecord, Status>;
 
 /// Where a request starting at `start` (0 = the tip) begins, or the error to answer.
 #[allow(clippy::result_large_err)]
@@ -447,14 +496,20 @@ async fn feed(
         let snap = storage.latest_snapshot();
         let tip = if snap.version() == u64::MAX { 0 } else { snap.version() };
         if next <= tip {
-            let batch = read_records(&snap, next, next.saturating_add(READ_BATCH - 1)).await;
+            let batch = read_raw_records(&snap, next, next.saturating_add(READ_BATCH - 1)).await;
             drop(snap); // never hold a snapshot while waiting on the client
             match batch {
                 Ok(records) => {
                     for rec in records {
                         let rec = match &filter {
-                            Some(f) => f.apply(rec),
                             None => rec,
+                            Some(f) => match rec.decode() {
+                                Ok(full) => RawRecord { height: rec.height, bytes: f.apply(full).encode_to_vec() },
+                                Err(status) => {
+                                    let _ = tx.send(Err(status)).await;
+                                    return;
+                                }
+                            },
                         };
                         tokio::select! {
                             sent = tx.send(Ok(rec)) => if sent.is_err() { return },
@@ -490,13 +545,17 @@ async fn feed(
     }
 }
 
-pub type RecordStream = Pin<Box<dyn futures::Stream<Item = Item> + Send + 'static>>;
+/// Records as they go to the wire.
+pub type RawStream = Pin<Box<dyn futures::Stream<Item = Item> + Send + 'static>>;
+/// Records decoded.
+pub type RecordStream = Pin<Box<dyn futures::Stream<Item = Result<pb::BlockRecord, Status>> + Send + 'static>>;
 
 /// Validate the start against what is retained now, then spawn the reader task. The
 /// stream ends (after an UNAVAILABLE error) when `closing` turns true.
 #[allow(clippy::result_large_err)]
 pub async fn subscribe(storage: Storage, start: u64, filter: Option<Filter>, closing: Option<Closing>) -> Result<RecordStream, Status> {
-    subscribe_with(storage, start, filter, closing, None).await
+    let raw = subscribe_with(storage, start, filter, closing, None).await?;
+    Ok(Box::pin(raw.map(|item| item.and_then(|r| r.decode()))))
 }
 
 /// `subscribe`, the reader task holding `permit` (one of the node's stream slots).
@@ -507,7 +566,7 @@ async fn subscribe_with(
     filter: Option<Filter>,
     closing: Option<Closing>,
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
-) -> Result<RecordStream, Status> {
+) -> Result<RawStream, Status> {
     let snap = storage.latest_snapshot();
     let r = retained(&snap).await.map_err(|e| Status::internal(format!("reading the block log: {e:#}")))?;
     drop(snap);
@@ -550,27 +609,96 @@ impl BlockStream {
         })
     }
 
-    pub fn server(self) -> pb::stream_service_server::StreamServiceServer<BlockStream> {
-        pb::stream_service_server::StreamServiceServer::new(self)
+    pub fn server(self) -> StreamServer {
+        StreamServer { inner: std::sync::Arc::new(self) }
+    }
+
+    async fn blocks(&self, req: pb::BlocksRequest) -> Result<RawStream, Status> {
+        let permit = self.slot()?;
+        subscribe_with(self.storage.clone(), req.start_height, None, Some(self.closing.clone()), permit).await
+    }
+
+    async fn filtered_blocks(&self, req: pb::FilteredBlocksRequest) -> Result<RawStream, Status> {
+        let filter = Filter::from_request(&req)?;
+        let permit = self.slot()?;
+        subscribe_with(self.storage.clone(), req.start_height, Some(filter), Some(self.closing.clone()), permit).await
     }
 }
 
-#[tonic::async_trait]
-impl pb::stream_service_server::StreamService for BlockStream {
-    type BlocksStream = RecordStream;
-    type FilteredBlocksStream = RecordStream;
+/// The gRPC service `openledger.stream.v1.StreamService`, written out instead of
+/// tonic-build's generated server so that records go out as they are stored: its
+/// response messages are `RawRecord`s (already-encoded `BlockRecord`s), which clients —
+/// the generated client included — decode as `BlockRecord`s. Same paths, same codec
+/// (protobuf), same errors.
+#[derive(Clone)]
+pub struct StreamServer {
+    inner: std::sync::Arc<BlockStream>,
+}
 
-    async fn blocks(&self, request: Request<pb::BlocksRequest>) -> Result<Response<RecordStream>, Status> {
-        let start = request.into_inner().start_height;
-        let permit = self.slot()?;
-        Ok(Response::new(subscribe_with(self.storage.clone(), start, None, Some(self.closing.clone()), permit).await?))
+pub const SERVICE_NAME: &str = "openledger.stream.v1.StreamService";
+
+impl tonic::server::NamedService for StreamServer {
+    const NAME: &'static str = SERVICE_NAME;
+}
+
+type BoxFuture<T, E> = tonic::codegen::BoxFuture<T, E>;
+
+struct BlocksMethod(std::sync::Arc<BlockStream>);
+
+impl tonic::server::ServerStreamingService<pb::BlocksRequest> for BlocksMethod {
+    type Response = RawRecord;
+    type ResponseStream = RawStream;
+    type Future = BoxFuture<Response<RawStream>, Status>;
+    fn call(&mut self, request: Request<pb::BlocksRequest>) -> Self::Future {
+        let inner = self.0.clone();
+        Box::pin(async move { inner.blocks(request.into_inner()).await.map(Response::new) })
+    }
+}
+
+struct FilteredBlocksMethod(std::sync::Arc<BlockStream>);
+
+impl tonic::server::ServerStreamingService<pb::FilteredBlocksRequest> for FilteredBlocksMethod {
+    type Response = RawRecord;
+    type ResponseStream = RawStream;
+    type Future = BoxFuture<Response<RawStream>, Status>;
+    fn call(&mut self, request: Request<pb::FilteredBlocksRequest>) -> Self::Future {
+        let inner = self.0.clone();
+        Box::pin(async move { inner.filtered_blocks(request.into_inner()).await.map(Response::new) })
+    }
+}
+
+impl<B> tonic::codegen::Service<tonic::codegen::http::Request<B>> for StreamServer
+where
+    B: tonic::codegen::Body + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError> + Send + 'static,
+{
+    type Response = tonic::codegen::http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
     }
 
-    async fn filtered_blocks(&self, request: Request<pb::FilteredBlocksRequest>) -> Result<Response<RecordStream>, Status> {
-        let req = request.into_inner();
-        let filter = Filter::from_request(&req)?;
-        let permit = self.slot()?;
-        Ok(Response::new(subscribe_with(self.storage.clone(), req.start_height, Some(filter), Some(self.closing.clone()), permit).await?))
+    fn call(&mut self, req: tonic::codegen::http::Request<B>) -> Self::Future {
+        let inner = self.inner.clone();
+        match req.uri().path() {
+            "/openledger.stream.v1.StreamService/Blocks" => Box::pin(async move {
+                let mut grpc = tonic::server::Grpc::new(tonic::codec::ProstCodec::<RawRecord, pb::BlocksRequest>::default());
+                Ok(grpc.server_streaming(BlocksMethod(inner), req).await)
+            }),
+            "/openledger.stream.v1.StreamService/FilteredBlocks" => Box::pin(async move {
+                let mut grpc = tonic::server::Grpc::new(tonic::codec::ProstCodec::<RawRecord, pb::FilteredBlocksRequest>::default());
+                Ok(grpc.server_streaming(FilteredBlocksMethod(inner), req).await)
+            }),
+            _ => Box::pin(async move {
+                let mut response = tonic::codegen::http::Response::new(tonic::body::Body::default());
+                let headers = response.headers_mut();
+                headers.insert(tonic::Status::GRPC_STATUS, (tonic::Code::Unimplemented as i32).into());
+                headers.insert(tonic::codegen::http::header::CONTENT_TYPE, tonic::metadata::GRPC_CONTENT_TYPE);
+                Ok(response)
+            }),
+        }
     }
 }
 

@@ -380,6 +380,15 @@ fn bad_requests_get_clear_errors() {
         })
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::Internal, "{e:?}");
+    let e = crt
+        .block_on(async {
+            let mut grpc = tonic::client::Grpc::new(Channel::from_shared(format!("http://{}", served.addr)).unwrap().connect().await.unwrap());
+            grpc.ready().await.unwrap();
+            let path = tonic::codegen::http::uri::PathAndQuery::from_static("/openledger.stream.v1.StreamService/NoSuchMethod");
+            grpc.server_streaming(tonic::Request::new(vec![]), path, RawCodec).await.map(|_| ())
+        })
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unimplemented, "{e:?}");
     let mut s = crt.block_on(open(served.addr, u64::MAX)).expect("a far future start waits");
     let waited = crt.block_on(async { tokio::time::timeout(Duration::from_millis(300), s.next()).await });
     assert!(waited.is_err(), "nothing to send yet");
