@@ -316,7 +316,7 @@ async fn scan(snap: &Snapshot, prefix: &[u8], from: u64, to: u64, max_bytes: usi
 /// Read the records `from..=to` (or fewer, by the byte budget; at least one), each with
 /// its app hash, from one snapshot. Errors are what the client receives.
 pub async fn read_records(snap: &Snapshot, from: u64, to: u64) -> Result<Vec<pb::BlockRecord>, Status> {
-    read_raw_records(snap, from, to).await?.into_iter().map(|r| r.decode()).collect()
+    read_raw_records(snap, from, to).await?.iter().map(RawRecord::decode).collect()
 }
 
 /// An encoded `BlockRecord`, app hash included, served as it is stored (no decode and
