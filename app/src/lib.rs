@@ -4,6 +4,7 @@
 pub mod abci;
 pub mod ante;
 pub mod app;
+pub mod cosmos_services;
 pub mod dev;
 pub mod genesis;
 pub mod grpc;

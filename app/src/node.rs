@@ -25,6 +25,18 @@ pub struct AppConfig {
     pub abci: AbciConfig,
     pub grpc: GrpcConfig,
     pub mempool: MempoolConfig,
+    /// Older app.toml files have no [cometbft] section: the RPC is then read from the
+    /// CometBFT config in the home.
+    #[serde(default)]
+    pub cometbft: CometbftConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct CometbftConfig {
+    /// The RPC of the CometBFT node beside this app (e.g. "http://127.0.0.1:26657"): the
+    /// gRPC Cosmos tx and node services broadcast and read blocks through it.
+    #[serde(default)]
+    pub rpc: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -49,6 +61,7 @@ impl Default for AppConfig {
             abci: AbciConfig { address: "127.0.0.1:26658".into() },
             grpc: GrpcConfig { address: "127.0.0.1:9090".into() },
             mempool: MempoolConfig { min_gas_price: "0.025uopen".into() },
+            cometbft: CometbftConfig { rpc: "http://127.0.0.1:26657".into() },
         }
     }
 }
@@ -151,8 +164,21 @@ pub fn init(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
     }
     genesis["app_state"] = serde_json::to_value(&app_state)?;
     write_genesis(home, &genesis)?;
-    std::fs::write(home.app_toml(), toml::to_string_pretty(&opts.config)?)?;
+    let mut config = opts.config.clone();
+    config.cometbft.rpc = format!("http://{}", opts.rpc_laddr);
+    std::fs::write(home.app_toml(), toml::to_string_pretty(&config)?)?;
     Ok(())
+}
+
+/// The CometBFT RPC URL: app.toml's `[cometbft] rpc`, else the `rpc.laddr` of the
+/// CometBFT config in the home.
+fn cometbft_rpc(home: &Home, config: &AppConfig) -> Option<String> {
+    if !config.cometbft.rpc.is_empty() {
+        return Some(config.cometbft.rpc.clone());
+    }
+    let cfg: toml::Table = toml::from_str(&std::fs::read_to_string(home.cometbft_config()).ok()?).ok()?;
+    let laddr = cfg.get("rpc")?.get("laddr")?.as_str()?;
+    Some(laddr.replace("tcp://", "http://"))
 }
 
 fn configure_cometbft(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
@@ -258,7 +284,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     // Bind first so a port clash is reported now, not in the background.
     std::net::TcpListener::bind(grpc_addr).with_context(|| format!("binding gRPC on {grpc_addr}"))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let grpc_task = tokio::spawn(crate::grpc::serve(app.clone(), grpc_addr, async {
+    let grpc_task = tokio::spawn(crate::grpc::serve_with(app.clone(), grpc_addr, cometbft_rpc(home, config), async {
         let _ = rx.await;
     }));
     Ok(RunningNode { app, abci_addr, grpc_addr, shutdown: Some(tx), grpc_task: Some(grpc_task) })
