@@ -176,8 +176,10 @@ impl App {
             ResponseQuery { code, log: e.to_string(), codespace: codespace.to_string(), height: h as i64, ..Default::default() }
         };
         if req.path == "/cosmos.tx.v1beta1.Service/Simulate" {
+            // Simulation runs on the latest state; clients (CosmJS) require its height.
+            let h = self.storage().latest_snapshot().version();
             return match self.simulate_query(&req.data).await {
-                Ok(v) => ResponseQuery { value: v.into(), ..Default::default() },
+                Ok(v) => ResponseQuery { value: v.into(), height: h as i64, ..Default::default() },
                 Err(e) => err(e, 0),
             };
         }

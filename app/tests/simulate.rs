@@ -34,6 +34,8 @@ fn simulate(n: &TestNode, req: SimulateRequest) -> Result<SimulateResponse, Stri
     if r.code != 0 {
         return Err(format!("{} {}: {}", r.codespace, r.code, r.log));
     }
+    // CosmJS refuses an answer without the height it was computed at.
+    assert_eq!(r.height as u64, n.height, "simulation reports the height of the state it ran on");
     Ok(SimulateResponse::decode(r.value.as_ref()).expect("simulate response"))
 }
 
