@@ -12,6 +12,7 @@ pub mod node;
 pub mod pipeline;
 pub mod prefetch;
 pub mod query;
+pub mod rest;
 pub mod sigverify;
 pub mod testing;
 pub mod tx;

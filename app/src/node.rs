@@ -29,6 +29,21 @@ pub struct AppConfig {
     /// CometBFT config in the home.
     #[serde(default)]
     pub cometbft: CometbftConfig,
+    /// REST (the Cosmos endpoints wallets call and every openledger query).
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiConfig {
+    /// Listen address, e.g. "127.0.0.1:1317"; empty: no REST server.
+    pub address: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { address: "127.0.0.1:1317".into() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -62,6 +77,7 @@ impl Default for AppConfig {
             grpc: GrpcConfig { address: "127.0.0.1:9090".into() },
             mempool: MempoolConfig { min_gas_price: "0.025uopen".into() },
             cometbft: CometbftConfig { rpc: "http://127.0.0.1:26657".into() },
+            api: ApiConfig::default(),
         }
     }
 }
@@ -247,8 +263,11 @@ pub struct RunningNode {
     pub app: App,
     pub abci_addr: String,
     pub grpc_addr: SocketAddr,
+    pub api_addr: Option<SocketAddr>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     grpc_task: Option<tokio::task::JoinHandle<Result<()>>>,
+    api_shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    api_task: Option<tokio::task::JoinHandle<Result<()>>>,
 }
 
 impl RunningNode {
@@ -256,7 +275,13 @@ impl RunningNode {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        if let Some(tx) = self.api_shutdown.take() {
+            let _ = tx.send(());
+        }
         if let Some(t) = self.grpc_task.take() {
+            let _ = t.await;
+        }
+        if let Some(t) = self.api_task.take() {
             let _ = t.await;
         }
     }
@@ -284,10 +309,21 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     // Bind first so a port clash is reported now, not in the background.
     std::net::TcpListener::bind(grpc_addr).with_context(|| format!("binding gRPC on {grpc_addr}"))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let grpc_task = tokio::spawn(crate::grpc::serve_with(app.clone(), grpc_addr, cometbft_rpc(home, config), async {
+    let rpc = cometbft_rpc(home, config);
+    let grpc_task = tokio::spawn(crate::grpc::serve_with(app.clone(), grpc_addr, rpc.clone(), async {
         let _ = rx.await;
     }));
-    Ok(RunningNode { app, abci_addr, grpc_addr, shutdown: Some(tx), grpc_task: Some(grpc_task) })
+    let (mut api_addr, mut api_shutdown, mut api_task) = (None, None, None);
+    if !config.api.address.is_empty() {
+        let addr: SocketAddr = config.api.address.parse().with_context(|| format!("api address {:?}", config.api.address))?;
+        std::net::TcpListener::bind(addr).with_context(|| format!("binding REST on {addr}"))?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        api_task = Some(tokio::spawn(crate::rest::serve(app.clone(), addr, rpc, async {
+            let _ = rx.await;
+        })));
+        (api_addr, api_shutdown) = (Some(addr), Some(tx));
+    }
+    Ok(RunningNode { app, abci_addr, grpc_addr, api_addr, shutdown: Some(tx), grpc_task: Some(grpc_task), api_shutdown, api_task })
 }
 
 pub fn home_or_default(home: Option<PathBuf>, default_name: &str) -> PathBuf {

@@ -204,4 +204,33 @@ fn cosmjs_cosmpy_and_grpcurl_work_unchanged_against_a_real_node() {
         assert_eq!(p.block.expect("block").max_gas.to_string(), rpc_params["consensus_params"]["block"]["max_gas"].as_str().expect("max_gas"));
     });
     step(t0, "Cosmos tx, node and consensus services answered");
+
+    // REST, the routes that need CometBFT.
+    let http = reqwest::Client::new();
+    let api = chain.ports.api_url();
+    let (node_info, tx, refused, missing) = rt.block_on(async {
+        let get = |path: String| {
+            let http = http.clone();
+            async move {
+                let r = http.get(path).send().await.expect("REST answers");
+                (r.status().as_u16(), r.json::<Value>().await.expect("JSON"))
+            }
+        };
+        let node_info = get(format!("{api}/cosmos/base/tendermint/v1beta1/node_info")).await;
+        let tx = get(format!("{api}/cosmos/tx/v1beta1/txs/{}", cosmjs["tx_hash"].as_str().expect("hash"))).await;
+        let missing = get(format!("{api}/cosmos/tx/v1beta1/txs/{}", "CD".repeat(32))).await;
+        let r = http.post(format!("{api}/cosmos/tx/v1beta1/txs")).body(r#"{"tx_bytes":"AQID","mode":"BROADCAST_MODE_SYNC"}"#).send().await.expect("REST answers");
+        let refused = (r.status().as_u16(), r.json::<Value>().await.expect("JSON"));
+        (node_info, tx, refused, missing)
+    });
+    assert_eq!((node_info.0, node_info.1["default_node_info"]["network"].as_str()), (200, Some(DEV_CHAIN_ID)), "{node_info:?}");
+    assert_eq!(tx.0, 200, "{tx:?}");
+    let msg = &tx.1["tx"]["body"]["messages"][0];
+    assert_eq!((msg["@type"].as_str(), msg["to_address"].as_str()), (Some("/cosmos.bank.v1beta1.MsgSend"), Some(bob.as_str())), "{msg}");
+    assert_eq!(tx.1["tx_response"]["height"].as_str(), Some(tx_height.to_string().as_str()), "{tx:?}");
+    assert_eq!(tx.1["tx_response"]["code"], 0);
+    assert_eq!((missing.0, missing.1["code"].as_i64()), (404, Some(5)), "{missing:?}");
+    assert_eq!(refused.0, 200, "a refused tx is an answer: {refused:?}");
+    assert!(refused.1["tx_response"]["code"].as_u64().is_some_and(|c| c != 0), "{refused:?}");
+    step(t0, "REST node_info, tx lookup and broadcast answered");
 }
