@@ -20,7 +20,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
     let mut files = Vec::new();
-    for sub in ["cosmos", "openledger"] {
+    for sub in ["cosmos", "openledger", "tendermint"] {
         collect(&root.join(sub), &mut files);
     }
     for f in &files {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and running OpenLedger needs, idempotently and quickly when
 # everything is already present: the C/C++ toolchain pieces RocksDB's build needs
-# (libclang for bindgen, a C++ compiler) and the pinned CometBFT.
+# (libclang for bindgen, a C++ compiler), the pinned CometBFT, and the standard Cosmos
+# clients the end-to-end tests drive (CosmJS, cosmpy, grpcurl: testnet/clients/install.sh).
 # Prints `export` lines for the environment the other scripts use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +24,4 @@ command -v go >/dev/null 2>&1 || { echo "setup: Go is required to install CometB
 COMETBFT_BIN=$(testnet/install-cometbft.sh | tail -n 1)
 echo "export COMETBFT=$COMETBFT_BIN"
 echo "export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/openledger-target}"
+testnet/clients/install.sh

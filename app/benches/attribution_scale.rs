@@ -4,7 +4,7 @@
 //! pools are O(1) accumulators) and that a claim costs what the claimant owns.
 //!
 //! Setup, per size N (timed apart; no figure below includes it): one datanet with N
-//! accepted contributions in published version 1 — every 16th with a fingerprint of 16
+//! accepted contributions in published version 1 — each with a fingerprint of 16
 //! hashes; a few funded claimants own 1, 10 or 100 contributions each, spread over the
 //! datanet; the rest belong to N/10 other contributors. Two ways to get it into RocksDB:
 //!
@@ -29,10 +29,14 @@
 //! every tx must succeed:
 //!
 //! 1. block 1 registers the model (trained on version 1; 16 operators; 40/40/10/10);
-//! 2. reported settlement — pairs of blocks: B `MsgPayInference` txs (one per consumer),
-//!    then B `MsgSubmitAttribution` txs naming K contributions (every other report
-//!    verifiable: an output fingerprint, the entries among the fingerprinted
-//!    contributions). Each round runs a *random* pair — entries drawn from the whole
+//! 2. reported settlement — pairs of blocks: B_r `MsgPayInference` txs (one per
+//!    consumer), then B_r `MsgSubmitAttribution` txs naming K contributions each (every
+//!    other report verifiable: an output fingerprint the chain scores the entries
+//!    against). A block's B_r × K entries are distinct contributions (B_r = the smallest
+//!    size / K, 125 by default), so every size credits the same number of distinct
+//!    contributions per block — with entries drawn at random from 1,000 contributions,
+//!    blocks of 1,000 reports would credit each ~8 times and merge the writes, at
+//!    1,000,000 never. Each round runs a *random* pair — entries drawn from the whole
 //!    datanet — then a *hot* pair — entries drawn from the first HOT contributions, the
 //!    same set at every size — which separates the store's size from the working set's;
 //!    the first round is a warm-up;
@@ -60,7 +64,9 @@
 //!
 //! Environment: ATTRIBUTION_BENCH_SIZES (comma-separated, default
 //! 1000,100000,1000000), ATTRIBUTION_BENCH_SETUP (bulk | genesis | compare),
-//! ATTRIBUTION_BENCH_BLOCK (B, inferences per block, 1000), ATTRIBUTION_BENCH_BLOCKS
+//! ATTRIBUTION_BENCH_BLOCK (B, inferences per default-settlement and claim-phase block,
+//! 1000), ATTRIBUTION_BENCH_REPORT_BLOCK (B_r, smallest size / K), ATTRIBUTION_BENCH_FP_EVERY
+//! (every how many contributions carry a fingerprint, 1), ATTRIBUTION_BENCH_BLOCKS
 //! (measured rounds of a random and a hot pair, 5), ATTRIBUTION_BENCH_DEFAULT_BLOCKS
 //! (default rounds, 3), ATTRIBUTION_BENCH_ENTRIES (K, 8), ATTRIBUTION_BENCH_HOT (1000),
 //! ATTRIBUTION_BENCH_CLAIMANTS (per c, 5), ATTRIBUTION_BENCH_REPS (handler runs, 200),
@@ -133,6 +139,10 @@ struct Cfg {
     sizes: Vec<usize>,
     setup: Setup,
     per_block: usize,
+    /// Reports (and their payments) per block of a pair: small enough that a block's
+    /// B_r × K entries are distinct contributions at the smallest size, so every size
+    /// credits the same number of distinct contributions per block.
+    report_block: usize,
     blocks: usize,
     default_blocks: usize,
     k: usize,
@@ -161,24 +171,30 @@ impl Cfg {
             "compare" => Setup::Compare,
             other => panic!("ATTRIBUTION_BENCH_SETUP={other}: bulk, genesis or compare"),
         };
+        let k = env("ATTRIBUTION_BENCH_ENTRIES", 8).clamp(1, 16);
+        let hot = env("ATTRIBUTION_BENCH_HOT", 1_000).max(1);
+        let per_block = env("ATTRIBUTION_BENCH_BLOCK", if quick { 200 } else { 1_000 }).max(1);
+        let smallest = sizes.iter().copied().min().unwrap_or(1).min(hot);
         let cfg = Cfg {
+            report_block: env("ATTRIBUTION_BENCH_REPORT_BLOCK", per_block.min(smallest / k)).max(1),
             sizes,
             setup,
-            per_block: env("ATTRIBUTION_BENCH_BLOCK", if quick { 200 } else { 1_000 }).max(1),
+            per_block,
             blocks: env("ATTRIBUTION_BENCH_BLOCKS", if quick { 2 } else { 5 }).max(1),
             default_blocks: env("ATTRIBUTION_BENCH_DEFAULT_BLOCKS", if quick { 2 } else { 3 }).max(1),
-            k: env("ATTRIBUTION_BENCH_ENTRIES", 8).clamp(1, 16),
+            k,
             claim_cs: vec![1, 10, 100],
             claimants: env("ATTRIBUTION_BENCH_CLAIMANTS", 5).max(1),
             reps: env("ATTRIBUTION_BENCH_REPS", if quick { 50 } else { 200 }).max(1),
             books_max: env("ATTRIBUTION_BENCH_BOOKS_MAX", 100_000),
-            hot: env("ATTRIBUTION_BENCH_HOT", 1_000).max(1),
-            fp_every: 16,
+            hot,
+            fp_every: env("ATTRIBUTION_BENCH_FP_EVERY", 1).max(1),
             fp_hashes: 16,
         };
         for &n in &cfg.sizes {
             assert!(n >= cfg.claimed_total(), "size {n} is below the claimants' {} contributions", cfg.claimed_total());
             assert!(n.min(cfg.hot).div_ceil(cfg.fp_every) >= cfg.k, "size {n} (or the hot set) has fewer than K fingerprinted contributions");
+            assert!(n.min(cfg.hot) >= cfg.report_block * cfg.k, "size {n} (or the hot set) has fewer than B_r × K contributions: a block's entries could not be distinct");
         }
         cfg
     }
@@ -320,25 +336,33 @@ fn pay_msg(consumer: &Address) -> at::MsgPayInference {
     at::MsgPayInference { consumer: consumer.to_string(), model_id: MODEL, units: UNITS, max_fee: uopen(PRICE * u128::from(UNITS)) }
 }
 
-/// A report on `inference_id` naming K random contributions among the first `span` (the
-/// whole datanet, or the hot set), or (verifiable) K random fingerprinted ones with an
-/// output sharing `j + 1` hashes with entry `j`, so the chain's scores differ. Weights
-/// 1,000 bps each.
-fn report_msg(cfg: &Cfg, span: usize, operator: &Address, inference_id: u64, verifiable: bool, rng: &mut rand::rngs::StdRng) -> at::MsgSubmitAttribution {
-    let (ids, output) = if verifiable {
+/// K random contributions among the first `span` (the whole datanet, or the hot set),
+/// fingerprinted ones if `verifiable`: the entries of one report (handlers alone).
+fn random_entries(cfg: &Cfg, span: usize, verifiable: bool, rng: &mut rand::rngs::StdRng) -> Vec<usize> {
+    if verifiable {
         let slots = span.div_ceil(cfg.fp_every);
-        let idx: Vec<usize> = rand::seq::index::sample(rng, slots, cfg.k).into_vec().into_iter().map(|s| s * cfg.fp_every).collect();
+        rand::seq::index::sample(rng, slots, cfg.k).into_vec().into_iter().map(|s| s * cfg.fp_every).collect()
+    } else {
+        rand::seq::index::sample(rng, span, cfg.k).into_vec()
+    }
+}
+
+/// A report on `inference_id` naming the contributions at indexes `idx` (ids idx + 1),
+/// weights 1,000 bps each; `verifiable`: with an output sharing `j + 1` hashes with
+/// entry `j`'s fingerprint, so the chain's scores differ.
+fn report_msg(cfg: &Cfg, idx: &[usize], operator: &Address, inference_id: u64, verifiable: bool) -> at::MsgSubmitAttribution {
+    let output = if verifiable {
         let mut out: Vec<u64> = idx.iter().enumerate().flat_map(|(j, &i)| fingerprint(i, cfg.fp_hashes).into_iter().take(j + 1)).collect();
         out.sort_unstable();
         out.dedup();
-        (idx, out)
+        out
     } else {
-        (rand::seq::index::sample(rng, span, cfg.k).into_vec(), vec![])
+        vec![]
     };
     at::MsgSubmitAttribution {
         operator: operator.to_string(),
         inference_id,
-        entries: ids.iter().map(|&i| at::AttributionEntry { contribution_id: i as u64 + 1, weight_bps: 1_000 }).collect(),
+        entries: idx.iter().map(|&i| at::AttributionEntry { contribution_id: i as u64 + 1, weight_bps: 1_000 }).collect(),
         evidence_hash: Sha256::digest(inference_id.to_be_bytes()).to_vec(),
         output_fingerprint: output,
     }
@@ -946,8 +970,8 @@ impl<'a> Chain<'a> {
     }
 
     /// A block of B payments (one per consumer); returns it and the inference ids.
-    fn pay_block(&mut self) -> (Blk, Vec<u64>) {
-        let (cfg, a, b) = (self.cfg, self.addrs, self.cfg.per_block);
+    fn pay_block(&mut self, b: usize) -> (Blk, Vec<u64>) {
+        let (cfg, a) = (self.cfg, self.addrs);
         let (txs, items) = self.sign((0..b).map(|j| (cfg.consumer(j), vec![any("attribution", "MsgPayInference", &pay_msg(&a[cfg.consumer(j)]))], TX_GAS)).collect());
         let ceiling = verification_rate(&items, self.threads);
         if self.pool.len() < CEILING_SAMPLE {
@@ -966,9 +990,9 @@ impl<'a> Chain<'a> {
     /// of the whole datanet, or of the hot set); at pair 1, the handlers alone between
     /// the two.
     fn pair(&mut self, pair: usize, hot: bool) {
-        let (cfg, a, b, n) = (self.cfg, self.addrs, self.cfg.per_block, self.n);
+        let (cfg, a, b, n) = (self.cfg, self.addrs, self.cfg.report_block, self.n);
         let span = if hot { cfg.hot.min(n) } else { n };
-        let (pay, ids) = self.pay_block();
+        let (pay, ids) = self.pay_block(b);
         if pair == 1 && !hot {
             let pays: Vec<(AttributionMsg, Address)> = (0..cfg.reps).map(|r| (AttributionMsg::Pay(pay_msg(&a[cfg.consumer(r % b)])), a[cfg.consumer(r % b)])).collect();
             self.out.h_pay = time_handler(&self.node, &pays);
@@ -976,7 +1000,7 @@ impl<'a> Chain<'a> {
                 let msgs: Vec<(AttributionMsg, Address)> = (0..cfg.reps)
                     .map(|r| {
                         let op = a[OPERATOR0 + r % OPERATORS];
-                        (AttributionMsg::Submit(report_msg(cfg, span, &op, ids[r % b], verifiable, &mut self.rng)), op)
+                        (AttributionMsg::Submit(report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, ids[r % b], verifiable)), op)
                     })
                     .collect();
                 let us = time_handler(&self.node, &msgs);
@@ -994,7 +1018,7 @@ impl<'a> Chain<'a> {
                 let msgs: Vec<(AttributionMsg, Address)> = (0..cfg.reps)
                     .map(|r| {
                         let op = a[OPERATOR0 + r % OPERATORS];
-                        (AttributionMsg::Submit(report_msg(cfg, span, &op, ids[r % b], verifiable, &mut self.rng)), op)
+                        (AttributionMsg::Submit(report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, ids[r % b], verifiable)), op)
                     })
                     .collect();
                 let us = time_handler(&self.node, &msgs);
@@ -1005,12 +1029,15 @@ impl<'a> Chain<'a> {
                 }
             }
         }
+        // The block's B_r × K entries: distinct contributions of the span, K per report.
+        let picks = rand::seq::index::sample(&mut self.rng, span, b * cfg.k).into_vec();
         let jobs: Vec<(usize, Vec<Any>, u64)> = ids
             .iter()
+            .zip(picks.chunks(cfg.k))
             .enumerate()
-            .map(|(j, id)| {
+            .map(|(j, (id, idx))| {
                 let op = OPERATOR0 + j % OPERATORS;
-                (op, vec![any("attribution", "MsgSubmitAttribution", &report_msg(cfg, span, &a[op], *id, j % 2 == 1, &mut self.rng))], TX_GAS)
+                (op, vec![any("attribution", "MsgSubmitAttribution", &report_msg(cfg, idx, &a[op], *id, j % 2 == 1 && idx.iter().all(|&i| cfg.fingerprinted(i))))], TX_GAS)
             })
             .collect();
         let (txs, items) = self.sign(jobs);
@@ -1049,7 +1076,7 @@ impl<'a> Chain<'a> {
     /// A pay block, an empty block, and the block whose end-block settles the B.
     fn default_round(&mut self, round: usize) {
         let (b, n) = (self.cfg.per_block, self.n);
-        let (pay, _) = self.pay_block();
+        let (pay, _) = self.pay_block(b);
         self.out.pay.push(pay);
         // Deadline = pay height + 1: nothing is due at the end of the next block.
         let ceiling = self.pooled_ceiling();
@@ -1223,8 +1250,8 @@ fn main() {
         println!("  {:>9} {:>13.1} {:>9.1} {:>11.0} MB {:>7.0} MB", o.n, o.build_s, o.setup_s, o.setup_rss_mb, o.disk_mb);
     }
     println!(
-        "reported settlement, blocks of {b} MsgSubmitAttribution (1 per tx, K = {}; every other verifiable), {} blocks per size and variant (random: entries from the whole datanet; hot: from the first {} only):",
-        cfg.k, cfg.blocks, cfg.hot
+        "reported settlement, blocks of {} MsgSubmitAttribution (1 per tx, K = {}; every other verifiable; a block's entries distinct), {} blocks per size and variant (random: entries from the whole datanet; hot: from the first {} only):",
+        cfg.report_block, cfg.k, cfg.blocks, cfg.hot
     );
     println!(
         "  {:>9} {:>7} {:>11} {:>13} {:>11} {:>10} {:>10} {:>10} {:>9} {:>10} {:>11}",
@@ -1232,7 +1259,7 @@ fn main() {
     );
     for o in &outs {
         for (name, blocks) in [("random", &o.report), ("hot", &o.hot)] {
-            let both: Vec<f64> = o.pay.iter().zip(blocks).map(|(p, r)| (p.secs() + r.secs()) * 1e6 / b as f64).collect();
+            let both: Vec<f64> = o.pay.iter().zip(blocks).map(|(p, r)| (p.secs() / p.items as f64 + r.secs() / r.items as f64) * 1e6).collect();
             let gas = if name == "random" { (format!("{:.0}", mean(&o.gas_plain)), format!("{:.0}", mean(&o.gas_verifiable))) } else { (String::new(), String::new()) };
             println!(
                 "  {:>9} {:>7} {:>11.1} {:>13.1} {:>11.1} {:>10.1} {:>10.0} {:>10.0} {:>9.3} {:>10} {:>11}",
@@ -1264,7 +1291,7 @@ fn main() {
             ratio(&o.default)
         );
     }
-    println!("pay blocks ({b} MsgPayInference, all {} per size):", outs.first().map_or(0, |o| o.pay.len()));
+    println!("pay blocks ({} or {b} MsgPayInference, all {} per size):", cfg.report_block, outs.first().map_or(0, |o| o.pay.len()));
     for o in &outs {
         println!(
             "  {:>9} {:>8.1} µs/inference (execute {:.1} ms, merkle {:.1} ms a block), gas {:.0}, ratio {:.3}",

@@ -176,8 +176,10 @@ impl App {
             ResponseQuery { code, log: e.to_string(), codespace: codespace.to_string(), height: h as i64, ..Default::default() }
         };
         if req.path == "/cosmos.tx.v1beta1.Service/Simulate" {
+            // Simulation runs on the latest state; clients (CosmJS) require its height.
+            let h = self.storage().latest_snapshot().version();
             return match self.simulate_query(&req.data).await {
-                Ok(v) => ResponseQuery { value: v.into(), ..Default::default() },
+                Ok(v) => ResponseQuery { value: v.into(), height: h as i64, ..Default::default() },
                 Err(e) => err(e, 0),
             };
         }
@@ -197,12 +199,31 @@ impl App {
     }
 
     async fn simulate_query(&self, data: &[u8]) -> Result<Vec<u8>, openledger_framework::QueryError> {
-        use cosmos_sdk_proto::cosmos::base::abci::v1beta1::{GasInfo, Result as AbciResult};
-        use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse};
+        use cosmos_sdk_proto::cosmos::tx::v1beta1::SimulateRequest;
         use prost::Message;
         let req = SimulateRequest::decode(data)
             .map_err(|e| openledger_framework::QueryError::invalid_argument(format!("cannot decode request: {e}")))?;
-        let o = self.simulate(&req.tx_bytes).await?;
+        Ok(self.simulate_request(req).await?.encode_to_vec())
+    }
+
+    /// `cosmos.tx.v1beta1.Service/Simulate`, over ABCI query and gRPC: the tx from
+    /// `tx_bytes`, or from the deprecated `tx` field (cosmpy sends that one).
+    pub async fn simulate_request(
+        &self,
+        req: cosmos_sdk_proto::cosmos::tx::v1beta1::SimulateRequest,
+    ) -> Result<cosmos_sdk_proto::cosmos::tx::v1beta1::SimulateResponse, openledger_framework::QueryError> {
+        use cosmos_sdk_proto::cosmos::base::abci::v1beta1::{GasInfo, Result as AbciResult};
+        use cosmos_sdk_proto::cosmos::tx::v1beta1::SimulateResponse;
+        use prost::Message;
+        #[allow(deprecated)]
+        let bytes = match (req.tx_bytes.is_empty(), req.tx.as_ref()) {
+            (true, Some(tx)) => crate::cosmos_services::tx_to_raw(tx),
+            _ => req.tx_bytes,
+        };
+        if bytes.is_empty() {
+            return Err(openledger_framework::QueryError::invalid_argument("empty tx: set tx_bytes (or the deprecated tx)"));
+        }
+        let o = self.simulate(&bytes).await?;
         if o.code != 0 {
             return Err(openledger_framework::QueryError::invalid_argument(format!(
                 "simulation failed: {} (codespace {}, code {})",
@@ -220,10 +241,10 @@ impl App {
                     .collect(),
             }
         });
+        let msg_responses = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(o.data.as_slice()).map(|d| d.msg_responses).unwrap_or_default();
         Ok(SimulateResponse {
             gas_info: Some(GasInfo { gas_wanted: o.gas_wanted, gas_used: o.gas_used }),
-            result: Some(AbciResult { log: o.log, events: events.collect(), ..Default::default() }),
-        }
-        .encode_to_vec())
+            result: Some(AbciResult { log: o.log, events: events.collect(), msg_responses, ..Default::default() }),
+        })
     }
 }

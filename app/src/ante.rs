@@ -64,7 +64,7 @@ pub async fn run<S: StateWrite>(state: &mut S, tx: &DecodedTx, ctx: &AnteContext
     check_sequences(tx, &accounts)?;
     consume_gas_for_signatures(&keys, ctx)?;
     verify_signatures(tx, &accounts, &keys, ctx)?;
-    deduct_fee(state, tx).await?;
+    deduct_fee(state, tx, ctx.sig_check == SigCheck::Skip).await?;
     increment_sequences(state, tx, accounts).await?;
     Ok(())
 }
@@ -88,9 +88,18 @@ fn out_of_gas(ctx: &AnteContext<'_>) -> ChainError {
     out_of_gas_error(ctx.meter)
 }
 
+/// Gas per byte of the tx. A simulated tx is measured as it will be sent: each empty
+/// signature counts as the 64 bytes a secp256k1 signature will take.
 fn consume_gas_for_tx_size(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
-    ctx.meter.consume(ctx.params.tx_size_cost_per_byte.saturating_mul(tx.len as u64)).map_err(|_| out_of_gas(ctx))
+    let mut len = tx.len as u64;
+    if ctx.sig_check == SigCheck::Skip {
+        len += tx.signers.iter().filter(|s| s.signature.is_empty()).count() as u64 * SIMULATED_SIGNATURE_BYTES;
+    }
+    ctx.meter.consume(ctx.params.tx_size_cost_per_byte.saturating_mul(len)).map_err(|_| out_of_gas(ctx))
 }
+
+/// The size a secp256k1 signature (r, s) adds to a tx, counted for simulated txs.
+const SIMULATED_SIGNATURE_BYTES: u64 = 64;
 
 async fn load_signer_accounts<S: StateRead>(state: &S, tx: &DecodedTx) -> Result<Vec<BaseAccount>, ChainError> {
     let mut accounts = Vec::with_capacity(tx.signers.len());
@@ -173,9 +182,12 @@ fn verify_signatures(tx: &DecodedTx, accounts: &[BaseAccount], keys: &[PubKey], 
     Ok(())
 }
 
-async fn deduct_fee<S: StateWrite>(state: &mut S, tx: &DecodedTx) -> Result<(), ChainError> {
+/// Move the fee to the fee collector. A simulation of a tx without a fee (clients
+/// simulate before they know the fee) still does the transfer's reads and writes, so
+/// the gas it reports covers the fee the real tx will carry.
+async fn deduct_fee<S: StateWrite>(state: &mut S, tx: &DecodedTx, simulate: bool) -> Result<(), ChainError> {
     let payer = tx.fee_payer();
-    if tx.fee > 0 {
+    if tx.fee > 0 || simulate {
         let balance = state.balance(&payer).await?;
         if balance < tx.fee {
             return Err(sdk::insufficient_funds(format!(

@@ -21,6 +21,7 @@ pub struct DevOptions {
     pub p2p_laddr: String,
     pub abci_address: String,
     pub grpc_address: String,
+    pub api_address: String,
 }
 
 pub async fn run(opts: DevOptions) -> Result<()> {
@@ -34,6 +35,7 @@ pub async fn run(opts: DevOptions) -> Result<()> {
         let mut config = AppConfig::default();
         config.abci.address = opts.abci_address.clone();
         config.grpc.address = opts.grpc_address.clone();
+        config.api.address = opts.api_address.clone();
         let (validator, _) = match keyring.show("validator") {
             Ok(k) => (k, String::new()),
             Err(_) => keyring.add("validator", None, None)?,
@@ -78,6 +80,9 @@ pub async fn run(opts: DevOptions) -> Result<()> {
     println!("  CometBFT RPC  {rpc}");
     println!("  ABCI          {}", running.abci_addr);
     println!("  gRPC          {}", running.grpc_addr);
+    if let Some(a) = running.api_addr {
+        println!("  REST          http://{a}");
+    }
     println!("  CometBFT log  {}", log_path.display());
     println!("  keyring       --keyring-backend test --home {}", home.0.display());
     for k in keyring.list()? {

@@ -21,7 +21,7 @@ use crate::App;
 
 pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
 
-fn status(e: QueryError) -> Status {
+pub(crate) fn status(e: QueryError) -> Status {
     let code = match e.code {
         QueryCode::InvalidArgument => tonic::Code::InvalidArgument,
         QueryCode::NotFound => tonic::Code::NotFound,
@@ -128,8 +128,16 @@ grpc_service!(attribution::query_server::Query {
     accounting => aq::accounting: attribution::QueryAccountingRequest => attribution::QueryAccountingResponse,
 });
 
-/// Serve until `shutdown` resolves.
+/// Serve until `shutdown` resolves, without a CometBFT RPC behind it (the Cosmos tx and
+/// node services that need one answer UNAVAILABLE; Simulate and ABCI queries work).
 pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
+    serve_with(app, addr, None, shutdown).await
+}
+
+/// Serve until `shutdown` resolves; `cometbft_rpc` is the node's CometBFT RPC URL, which
+/// the Cosmos tx service (broadcast, tx lookup and search) and the node service use.
+pub async fn serve_with(app: App, addr: SocketAddr, cometbft_rpc: Option<String>, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let cosmos = crate::cosmos_services::CosmosServices::new(app.clone(), cometbft_rpc);
     let q = Queries { app };
     let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -146,6 +154,9 @@ pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Futur
         .add_service(model::query_server::QueryServer::new(q.clone()))
         .add_service(attribution::query_server::QueryServer::new(q.clone()))
         .add_service(crate::stream::BlockStream::new(q.app.storage().clone(), closing_rx, q.app.settings().stream_max_subscribers).server())
+        .add_service(cosmos_sdk_proto::cosmos::tx::v1beta1::service_server::ServiceServer::new(cosmos.clone()))
+        .add_service(cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::service_server::ServiceServer::new(cosmos.clone()))
+        .add_service(openledger_proto::cosmos::consensus::v1::query_server::QueryServer::new(cosmos))
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .serve_with_shutdown(addr, async move {

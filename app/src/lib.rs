@@ -4,6 +4,7 @@
 pub mod abci;
 pub mod ante;
 pub mod app;
+pub mod cosmos_services;
 pub mod dev;
 pub mod genesis;
 pub mod grpc;
@@ -11,6 +12,7 @@ pub mod node;
 pub mod pipeline;
 pub mod prefetch;
 pub mod query;
+pub mod rest;
 pub mod sigverify;
 pub mod stream;
 pub mod testing;

@@ -50,6 +50,9 @@ enum Cmd {
         /// Overrides [grpc] address.
         #[arg(long)]
         grpc_address: Option<String>,
+        /// Overrides [api] address (REST; "" for none).
+        #[arg(long)]
+        api_address: Option<String>,
         /// Overrides [mempool] min_gas_price, e.g. 0.025uopen.
         #[arg(long)]
         min_gas_price: Option<String>,
@@ -82,6 +85,9 @@ struct Endpoints {
     /// The app's gRPC server.
     #[arg(long, default_value = "127.0.0.1:9090")]
     grpc_address: String,
+    /// The app's REST server ("" for none).
+    #[arg(long, default_value = "127.0.0.1:1317")]
+    api_address: String,
 }
 
 #[derive(Subcommand)]
@@ -108,11 +114,12 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Init { home, chain_id, moniker, operator, endpoints: Endpoints { rpc_laddr, p2p_laddr, abci_address, grpc_address } } => {
+        Cmd::Init { home, chain_id, moniker, operator, endpoints: Endpoints { rpc_laddr, p2p_laddr, abci_address, grpc_address, api_address } } => {
             let operator = operator.map(|o| Address::parse(&o)).transpose().map_err(|e| anyhow::anyhow!("--operator: {e}"))?;
             let mut config = AppConfig::default();
             config.abci.address = abci_address;
             config.grpc.address = grpc_address;
+            config.api.address = api_address;
             let home = Home(home);
             node::init(&home, &InitOptions { chain_id: &chain_id, moniker: &moniker, operator, config, rpc_laddr: &rpc_laddr, p2p_laddr: &p2p_laddr })?;
             println!("initialised {} (chain {chain_id}); CometBFT home {}", home.0.display(), home.cometbft().display());
@@ -123,7 +130,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("added {address} with {amount} to genesis");
             Ok(())
         }
-        Cmd::Start { home, abci_address, grpc_address, min_gas_price } => {
+        Cmd::Start { home, abci_address, grpc_address, api_address, min_gas_price } => {
             let home = Home(home);
             let mut config = home.load_config()?;
             if let Some(a) = abci_address {
@@ -131,6 +138,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             if let Some(g) = grpc_address {
                 config.grpc.address = g;
+            }
+            if let Some(a) = api_address {
+                config.api.address = a;
             }
             if let Some(m) = min_gas_price {
                 config.mempool.min_gas_price = m;
@@ -147,9 +157,9 @@ fn run(cli: Cli) -> Result<()> {
                 Ok(())
             })
         }
-        Cmd::Dev { home, reset, endpoints: Endpoints { rpc_laddr, p2p_laddr, abci_address, grpc_address } } => {
+        Cmd::Dev { home, reset, endpoints: Endpoints { rpc_laddr, p2p_laddr, abci_address, grpc_address, api_address } } => {
             let home = node::home_or_default(home, ".openledger-dev");
-            runtime()?.block_on(dev::run(DevOptions { home, reset, rpc_laddr, p2p_laddr, abci_address, grpc_address }))
+            runtime()?.block_on(dev::run(DevOptions { home, reset, rpc_laddr, p2p_laddr, abci_address, grpc_address, api_address }))
         }
     }
 }

@@ -28,6 +28,13 @@ pub struct AppConfig {
     /// Absent from app.toml files written before the block stream: defaults apply.
     #[serde(default)]
     pub stream: StreamConfig,
+    /// Older app.toml files have no [cometbft] section: the RPC is then read from the
+    /// CometBFT config in the home.
+    #[serde(default)]
+    pub cometbft: CometbftConfig,
+    /// REST (the Cosmos endpoints wallets call and every openledger query).
+    #[serde(default)]
+    pub api: ApiConfig,
 }
 
 /// The indexer block stream's log (`openledger.stream.v1.StreamService`).
@@ -47,6 +54,26 @@ impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig { retain_blocks: 0, max_subscribers: 100 }
     }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiConfig {
+    /// Listen address, e.g. "127.0.0.1:1317"; empty: no REST server.
+    pub address: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { address: "127.0.0.1:1317".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct CometbftConfig {
+    /// The RPC of the CometBFT node beside this app (e.g. "http://127.0.0.1:26657"): the
+    /// gRPC Cosmos tx and node services broadcast and read blocks through it.
+    #[serde(default)]
+    pub rpc: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -72,6 +99,8 @@ impl Default for AppConfig {
             grpc: GrpcConfig { address: "127.0.0.1:9090".into() },
             mempool: MempoolConfig { min_gas_price: "0.025uopen".into() },
             stream: StreamConfig::default(),
+            cometbft: CometbftConfig { rpc: "http://127.0.0.1:26657".into() },
+            api: ApiConfig::default(),
         }
     }
 }
@@ -174,8 +203,21 @@ pub fn init(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
     }
     genesis["app_state"] = serde_json::to_value(&app_state)?;
     write_genesis(home, &genesis)?;
-    std::fs::write(home.app_toml(), toml::to_string_pretty(&opts.config)?)?;
+    let mut config = opts.config.clone();
+    config.cometbft.rpc = format!("http://{}", opts.rpc_laddr);
+    std::fs::write(home.app_toml(), toml::to_string_pretty(&config)?)?;
     Ok(())
+}
+
+/// The CometBFT RPC URL: app.toml's `[cometbft] rpc`, else the `rpc.laddr` of the
+/// CometBFT config in the home.
+fn cometbft_rpc(home: &Home, config: &AppConfig) -> Option<String> {
+    if !config.cometbft.rpc.is_empty() {
+        return Some(config.cometbft.rpc.clone());
+    }
+    let cfg: toml::Table = toml::from_str(&std::fs::read_to_string(home.cometbft_config()).ok()?).ok()?;
+    let laddr = cfg.get("rpc")?.get("laddr")?.as_str()?;
+    Some(laddr.replace("tcp://", "http://"))
 }
 
 fn configure_cometbft(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
@@ -244,13 +286,19 @@ pub struct RunningNode {
     pub app: App,
     pub abci_addr: String,
     pub grpc_addr: SocketAddr,
+    pub api_addr: Option<SocketAddr>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     grpc_task: Option<tokio::task::JoinHandle<Result<()>>>,
+    api_shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    api_task: Option<tokio::task::JoinHandle<Result<()>>>,
 }
 
 impl RunningNode {
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.api_shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(mut t) = self.grpc_task.take() {
@@ -260,6 +308,9 @@ impl RunningNode {
                 tracing::warn!("gRPC server still had open streams after 5 s; closing them");
                 t.abort();
             }
+        }
+        if let Some(t) = self.api_task.take() {
+            let _ = t.await;
         }
     }
 }
@@ -288,10 +339,21 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     // Bind first so a port clash is reported now, not in the background.
     std::net::TcpListener::bind(grpc_addr).with_context(|| format!("binding gRPC on {grpc_addr}"))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let grpc_task = tokio::spawn(crate::grpc::serve(app.clone(), grpc_addr, async {
+    let rpc = cometbft_rpc(home, config);
+    let grpc_task = tokio::spawn(crate::grpc::serve_with(app.clone(), grpc_addr, rpc.clone(), async {
         let _ = rx.await;
     }));
-    Ok(RunningNode { app, abci_addr, grpc_addr, shutdown: Some(tx), grpc_task: Some(grpc_task) })
+    let (mut api_addr, mut api_shutdown, mut api_task) = (None, None, None);
+    if !config.api.address.is_empty() {
+        let addr: SocketAddr = config.api.address.parse().with_context(|| format!("api address {:?}", config.api.address))?;
+        std::net::TcpListener::bind(addr).with_context(|| format!("binding REST on {addr}"))?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        api_task = Some(tokio::spawn(crate::rest::serve(app.clone(), addr, rpc, async {
+            let _ = rx.await;
+        })));
+        (api_addr, api_shutdown) = (Some(addr), Some(tx));
+    }
+    Ok(RunningNode { app, abci_addr, grpc_addr, api_addr, shutdown: Some(tx), grpc_task: Some(grpc_task), api_shutdown, api_task })
 }
 
 pub fn home_or_default(home: Option<PathBuf>, default_name: &str) -> PathBuf {

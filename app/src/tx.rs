@@ -242,7 +242,8 @@ impl DecodedTx {
     }
 }
 
-/// `simulate` relaxes only what a client cannot know before signing: empty signatures.
+/// `simulate` relaxes only what a client cannot know before signing: empty signatures,
+/// an unspecified sign mode and a gas limit of 0.
 pub fn decode(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<DecodedTx, ChainError> {
     if bytes.len() as u64 > params.max_tx_bytes {
         return Err(sdk::tx_too_large(format!(
@@ -304,6 +305,8 @@ pub fn decode(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<Decod
     for ((address, info), signature) in signer_addrs.iter().zip(&auth_info.signer_infos).zip(&raw.signatures) {
         match info.mode_info.as_ref().and_then(|m| m.sum.as_ref()) {
             Some(mode_info::Sum::Single(s)) if s.mode == SignMode::Direct as i32 => {}
+            // Clients simulate before signing, with the mode left unspecified.
+            Some(mode_info::Sum::Single(s)) if simulate && s.mode == SignMode::Unspecified as i32 => {}
             _ => return Err(sdk::not_supported("only SIGN_MODE_DIRECT single signatures are supported: feature not supported")),
         }
         let pubkey = info.public_key.as_ref().map(PubKey::from_any).transpose()?;
@@ -335,7 +338,8 @@ pub fn decode(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<Decod
         let a = parse_amount(&coin.amount).map_err(|e| sdk::invalid_coins(format!("fee: {e}: invalid coins")))?;
         fee_amount = fee_amount.checked_add(a).ok_or_else(|| sdk::invalid_coins("fee overflows: invalid coins"))?;
     }
-    if fee.gas_limit == 0 || fee.gas_limit > params.max_tx_gas {
+    // A simulation measures gas: its limit may be left 0 (it runs unlimited).
+    if (fee.gas_limit == 0 && !simulate) || fee.gas_limit > params.max_tx_gas {
         return Err(sdk::invalid_gas_limit(format!(
             "gas limit {} must be between 1 and {}: invalid gas limit",
             fee.gas_limit, params.max_tx_gas

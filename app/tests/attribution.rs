@@ -672,6 +672,19 @@ fn attribution_genesis_export_then_import_gives_identical_state() {
         if let Err(e) = openledger_app::genesis::init_genesis(&mut delta, &state).await {
             panic!("the exported state does not import: {} ({} {})", e.message, e.codespace, e.code);
         }
+        // A history whose length disagrees with its rewards record is refused, either way.
+        let mut short = state.clone();
+        short.attribution.histories[0].records.pop();
+        let mut orphan = state.clone();
+        orphan.attribution.histories.remove(0);
+        for (bad, needle) in [(short, "history of contribution"), (orphan, "has no history")] {
+            let storage = cnidarium::TempStorage::new().await.unwrap();
+            let mut delta = cnidarium::StateDelta::new(storage.latest_snapshot());
+            match openledger_app::genesis::init_genesis(&mut delta, &bad).await {
+                Err(e) => assert!(e.message.contains(needle), "{}", e.message),
+                Ok(()) => panic!("a history of the wrong length was imported ({needle})"),
+            }
+        }
     });
     let mut m = builder.with_app_state(state).build();
     assert_eq!(export(&m), exported);

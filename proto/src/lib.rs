@@ -27,6 +27,17 @@ pub mod cosmos {
             include!(concat!(env!("OUT_DIR"), "/cosmos.bank.v1beta1.rs"));
         }
     }
+    pub mod consensus {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/cosmos.consensus.v1.rs"));
+        }
+    }
+}
+
+pub mod tendermint {
+    pub mod types {
+        include!(concat!(env!("OUT_DIR"), "/tendermint.types.rs"));
+    }
 }
 
 pub mod openledger {

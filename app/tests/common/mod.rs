@@ -73,23 +73,28 @@ pub struct Ports {
     pub p2p: u16,
     pub abci: u16,
     pub grpc: u16,
+    pub api: u16,
 }
 
 impl Ports {
-    /// Four free loopback ports in 27000..31000 (away from the dev defaults 26656-26658,
-    /// 9090 and below the kernel's ephemeral range), from 27000 + (pid % 500) * 8, the
-    /// `slot` (0 or 1) picking which half of that block so two tests of one run never clash.
+    /// Five free loopback ports in 27000..32000 (away from the dev defaults 26656-26658,
+    /// 9090, 1317 and below the kernel's ephemeral range), from 27000 + (pid % 500) * 10,
+    /// the `slot` (0 or 1) picking which half of that block so two tests of one run never
+    /// clash.
     pub fn pick(slot: u16) -> Ports {
         let pid = std::process::id();
         for attempt in 0..500u32 {
             let block = ((pid + attempt * 7) % 500) as u16;
-            let base = 27000 + block * 8 + slot * 4;
-            let ports = [base, base + 1, base + 2, base + 3];
+            let base = 27000 + block * 10 + slot * 5;
+            let ports = [base, base + 1, base + 2, base + 3, base + 4];
             if ports.iter().all(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok()) {
-                return Ports { rpc: ports[0], p2p: ports[1], abci: ports[2], grpc: ports[3] };
+                return Ports { rpc: ports[0], p2p: ports[1], abci: ports[2], grpc: ports[3], api: ports[4] };
             }
         }
-        panic!("no four free loopback ports in 27000..31000");
+        panic!("no five free loopback ports in 27000..32000");
+    }
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.api)
     }
     pub fn rpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.rpc)
@@ -108,6 +113,8 @@ impl Ports {
             format!("127.0.0.1:{}", self.abci),
             "--grpc-address".into(),
             format!("127.0.0.1:{}", self.grpc),
+            "--api-address".into(),
+            format!("127.0.0.1:{}", self.api),
         ]
     }
 }

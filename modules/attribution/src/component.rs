@@ -3,7 +3,7 @@ use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::events::event;
-use openledger_framework::index::{be, IndexWrite};
+use openledger_framework::index::{be, IndexRead, IndexWrite};
 use openledger_framework::{sdk, Amount, ChainError, StoreRead, StoreWrite};
 use openledger_model::state_ext::ModelRead;
 use openledger_proto::openledger::attribution::v1::*;
@@ -229,9 +229,24 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Res
         state.put_pool_claim(pc.contribution_id, pc.version, claimed);
     }
     for h in &g.histories {
-        let prefix = state_key::ix_history(h.contribution_id);
+        // The history's length lives in the contribution's rewards record.
+        let r = state.contribution_rewards(h.contribution_id).await?;
+        if r.history_count != h.records.len() as u64 || state.index_count(&state_key::ix_history(h.contribution_id)).await? != 0 {
+            return Err(invalid(format!(
+                "history of contribution {}: {} records, but its rewards record counts {} (or the history is listed twice)",
+                h.contribution_id,
+                h.records.len(),
+                r.history_count
+            )));
+        }
         for (seq, rec) in h.records.iter().enumerate() {
-            state.index_insert(&prefix, &be(seq as u64), rec.encode_to_vec()).await?;
+            state.index_append(&state_key::ix_history(h.contribution_id), seq as u64, rec.encode_to_vec());
+        }
+    }
+    let with_history: std::collections::BTreeSet<u64> = g.histories.iter().map(|h| h.contribution_id).collect();
+    for r in &g.rewards {
+        if r.history_count > 0 && !with_history.contains(&r.contribution_id) {
+            return Err(invalid(format!("rewards of contribution {} count {} history records, but it has no history", r.contribution_id, r.history_count)));
         }
     }
     for s in &g.model_stats {

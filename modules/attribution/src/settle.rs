@@ -6,7 +6,7 @@ use futures::StreamExt;
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::amount::bps_of;
 use openledger_framework::events::event;
-use openledger_framework::index::{be, IndexRead, IndexWrite};
+use openledger_framework::index::IndexWrite;
 use openledger_framework::{sdk, Address, Amount, ChainError};
 use openledger_proto::openledger::attribution::v1::*;
 use openledger_proto::openledger::datanet::v1::Contribution;
@@ -72,14 +72,16 @@ pub async fn credit<S: StateWrite>(state: &mut S, contribution_id: u64, amount_i
     let mut r = state.contribution_rewards(contribution_id).await?;
     r.credit = add(amount(&r.credit, "credit")?, amount_in, "credit")?.to_string();
     r.credited_total = add(amount(&r.credited_total, "credited_total")?, amount_in, "credited_total")?.to_string();
+    record_history(state, &mut r, EarningRecord { kind: kind as i32, amount: amount_in.to_string(), height, inference_id });
     state.put_contribution_rewards(&r);
-    record_history(state, contribution_id, EarningRecord { kind: kind as i32, amount: amount_in.to_string(), height, inference_id }).await
+    Ok(())
 }
 
-async fn record_history<S: StateWrite>(state: &mut S, contribution_id: u64, rec: EarningRecord) -> Result<(), ChainError> {
-    let prefix = state_key::ix_history(contribution_id);
-    let seq = state.index_count(&prefix).await?;
-    state.index_insert(&prefix, &be(seq), rec.encode_to_vec()).await
+/// Append to the contribution's earnings history; its length lives in the rewards
+/// record `r` (which the caller writes back), so appending reads nothing.
+fn record_history<S: StateWrite>(state: &mut S, r: &mut ContributionRewards, rec: EarningRecord) {
+    state.index_append(&state_key::ix_history(r.contribution_id), r.history_count, rec.encode_to_vec());
+    r.history_count += 1;
 }
 
 async fn add_datanet_revenue<S: StateWrite>(state: &mut S, datanet_id: u64, amount_in: Amount) -> Result<(), ChainError> {
@@ -288,6 +290,7 @@ pub async fn claim_contribution<S: StateWrite>(state: &mut S, c: &Contribution, 
     let mut r = state.contribution_rewards(c.id).await?;
     r.credit = "0".into();
     r.claimed_total = add(amount(&r.claimed_total, "claimed_total")?, total, "claimed_total")?.to_string();
+    record_history(state, &mut r, EarningRecord { kind: EarningKind::Claim as i32, amount: total.to_string(), height, inference_id: 0 });
     state.put_contribution_rewards(&r);
     let mut books: Books = state.books().await?;
     books.credits = sub(books.credits, cl.credit, "credits")?;
@@ -296,7 +299,6 @@ pub async fn claim_contribution<S: StateWrite>(state: &mut S, c: &Contribution, 
     state.put_books(books);
     state.transfer(&rewards(), contributor, total, DENOM, msg_index).await?;
     state.record(payout_event(0, role::CLAIM, contributor.to_string(), total, Some(c.id)));
-    record_history(state, c.id, EarningRecord { kind: EarningKind::Claim as i32, amount: total.to_string(), height, inference_id: 0 }).await?;
     let mut s = state.datanet_stats(c.datanet_id).await?;
     s.claimed = add(amount(&s.claimed, "claimed")?, total, "datanet claimed")?.to_string();
     let marker = state_key::paid(c.datanet_id, contributor);

@@ -69,6 +69,17 @@ pub trait IndexWrite: StateWrite {
         }
     }
 
+    /// Append entry `seq` to an append-only list whose caller keeps its length (`seq` is
+    /// that length): the entry and the count are written without a read. Such a list
+    /// never has entries removed, so it has no hint.
+    fn index_append(&mut self, prefix: &[u8], seq: u64, value: Vec<u8>)
+    where
+        Self: Sized,
+    {
+        self.nonverifiable_put_raw([prefix, &be(seq)].concat(), value);
+        self.nonverifiable_put_raw(count_key(prefix), (seq + 1).to_be_bytes().to_vec());
+    }
+
     fn index_remove(&mut self, prefix: &[u8], suffix: &[u8]) -> impl std::future::Future<Output = Result<(), ChainError>> + Send
     where
         Self: Sized + Send,
