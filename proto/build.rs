@@ -23,6 +23,12 @@ fn main() {
     for sub in ["cosmos", "openledger", "tendermint"] {
         collect(&root.join(sub), &mut files);
     }
+    // The directories too: a new .proto file must rerun this script (watching only the
+    // files found would miss it, and the build would look for code never generated).
+    println!("cargo:rerun-if-changed=build.rs");
+    for sub in ["cosmos", "openledger", "tendermint"] {
+        println!("cargo:rerun-if-changed={}", root.join(sub).display());
+    }
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }
