@@ -986,6 +986,22 @@ impl<'a> Chain<'a> {
         (blk, ids)
     }
 
+    /// The report handler alone (µs, median of REPS), plain then verifiable, each run
+    /// with K fresh entries among the first `span` on one of the inferences `ids`.
+    fn time_reports(&mut self, span: usize, ids: &[u64]) -> (f64, f64) {
+        let (cfg, a) = (self.cfg, self.addrs);
+        let mut time = |verifiable: bool| {
+            let msgs: Vec<(AttributionMsg, Address)> = (0..cfg.reps)
+                .map(|r| {
+                    let op = a[OPERATOR0 + r % OPERATORS];
+                    (AttributionMsg::Submit(report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, ids[r % ids.len()], verifiable)), op)
+                })
+                .collect();
+            time_handler(&self.node, &msgs)
+        };
+        (time(false), time(true))
+    }
+
     /// A pay block, then a block of B reports on those inferences (naming contributions
     /// of the whole datanet, or of the hot set); at pair 1, the handlers alone between
     /// the two.
@@ -996,38 +1012,12 @@ impl<'a> Chain<'a> {
         if pair == 1 && !hot {
             let pays: Vec<(AttributionMsg, Address)> = (0..cfg.reps).map(|r| (AttributionMsg::Pay(pay_msg(&a[cfg.consumer(r % b)])), a[cfg.consumer(r % b)])).collect();
             self.out.h_pay = time_handler(&self.node, &pays);
-            for verifiable in [false, true] {
-                let msgs: Vec<(AttributionMsg, Address)> = (0..cfg.reps)
-                    .map(|r| {
-                        let op = a[OPERATOR0 + r % OPERATORS];
-                        (AttributionMsg::Submit(report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, ids[r % b], verifiable)), op)
-                    })
-                    .collect();
-                let us = time_handler(&self.node, &msgs);
-                if verifiable {
-                    self.out.h_verifiable = us;
-                } else {
-                    self.out.h_plain = us;
-                }
-            }
+            (self.out.h_plain, self.out.h_verifiable) = self.time_reports(span, &ids);
             let sample: Vec<u64> = (0..cfg.reps).map(|r| ids[r % b]).collect();
             self.out.h_settle = time_settle(&self.node, &sample);
         }
         if pair == 1 && hot {
-            for verifiable in [false, true] {
-                let msgs: Vec<(AttributionMsg, Address)> = (0..cfg.reps)
-                    .map(|r| {
-                        let op = a[OPERATOR0 + r % OPERATORS];
-                        (AttributionMsg::Submit(report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, ids[r % b], verifiable)), op)
-                    })
-                    .collect();
-                let us = time_handler(&self.node, &msgs);
-                if verifiable {
-                    self.out.h_hot_verifiable = us;
-                } else {
-                    self.out.h_hot_plain = us;
-                }
-            }
+            (self.out.h_hot_plain, self.out.h_hot_verifiable) = self.time_reports(span, &ids);
         }
         // The block's B_r × K entries: distinct contributions of the span, K per report.
         let picks = rand::seq::index::sample(&mut self.rng, span, b * cfg.k).into_vec();

@@ -74,8 +74,7 @@ pub async fn run(opts: DevOptions) -> Result<()> {
         .spawn()
         .with_context(|| format!("starting {}", cometbft.display()))?;
 
-    let cfg: toml::Table = toml::from_str(&std::fs::read_to_string(home.cometbft_config())?)?;
-    let rpc = cfg.get("rpc").and_then(|r| r.get("laddr")).and_then(|v| v.as_str()).unwrap_or("").replace("tcp://", "http://");
+    let rpc = node::cometbft_config_rpc(&home).unwrap_or_default();
     println!("OpenLedger dev chain {DEV_CHAIN_ID} (home {})", home.0.display());
     println!("  CometBFT RPC  {rpc}");
     println!("  ABCI          {}", running.abci_addr);

@@ -32,6 +32,18 @@ pub(crate) fn status(e: QueryError) -> Status {
     Status::new(code, e.message)
 }
 
+/// The height a request selects with `x-cosmos-block-height` (gRPC metadata or an HTTP
+/// header; absent: 0, the latest).
+pub(crate) fn height_from(value: Option<&[u8]>) -> Result<u64, QueryError> {
+    match value {
+        None => Ok(0),
+        Some(v) => std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| QueryError::invalid_argument(format!("{HEIGHT_HEADER} must be a non-negative integer"))),
+    }
+}
+
 #[derive(Clone)]
 pub struct Queries {
     app: App,
@@ -40,14 +52,7 @@ pub struct Queries {
 impl Queries {
     #[allow(clippy::result_large_err)] // tonic::Status is what every handler returns
     fn snapshot<T>(&self, req: &Request<T>) -> Result<(cnidarium::Snapshot, u64), Status> {
-        let height = match req.metadata().get(HEIGHT_HEADER) {
-            None => 0,
-            Some(v) => v
-                .to_str()
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| Status::invalid_argument(format!("{HEIGHT_HEADER} must be a non-negative integer")))?,
-        };
+        let height = height_from(req.metadata().get(HEIGHT_HEADER).map(|v| v.as_bytes())).map_err(status)?;
         let snap = self.app.snapshot_at(height).map_err(status)?;
         let v = snap.version();
         Ok((snap, v))

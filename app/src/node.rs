@@ -215,6 +215,11 @@ fn cometbft_rpc(home: &Home, config: &AppConfig) -> Option<String> {
     if !config.cometbft.rpc.is_empty() {
         return Some(config.cometbft.rpc.clone());
     }
+    cometbft_config_rpc(home)
+}
+
+/// The RPC URL the CometBFT config in the home listens on (`rpc.laddr`, as http://).
+pub fn cometbft_config_rpc(home: &Home) -> Option<String> {
     let cfg: toml::Table = toml::from_str(&std::fs::read_to_string(home.cometbft_config()).ok()?).ok()?;
     let laddr = cfg.get("rpc")?.get("laddr")?.as_str()?;
     Some(laddr.replace("tcp://", "http://"))

@@ -196,10 +196,7 @@ fn tx_response_json(r: &abciv::TxResponse) -> Value {
 
 /// The height a request reads at (`x-cosmos-block-height`, as over gRPC; 0 = latest).
 fn height(headers: &HeaderMap) -> Result<u64, ApiError> {
-    match headers.get(crate::grpc::HEIGHT_HEADER) {
-        None => Ok(0),
-        Some(v) => v.to_str().ok().and_then(|s| s.parse().ok()).ok_or_else(|| bad(format!("{} must be a non-negative integer", crate::grpc::HEIGHT_HEADER))),
-    }
+    Ok(crate::grpc::height_from(headers.get(crate::grpc::HEIGHT_HEADER).map(|v| v.as_bytes()))?)
 }
 
 /// Run the query at gRPC method `path` with a protobuf request.
@@ -260,9 +257,11 @@ fn snake(s: &str) -> String {
     out
 }
 
-/// Every `openledger.*` query as (REST path, gRPC method path).
-pub fn openledger_routes() -> Vec<(String, String)> {
-    crate::query::PATHS
+/// Every `openledger.*` query as (REST path, gRPC method path), computed once.
+pub fn openledger_routes() -> &'static [(String, String)] {
+    static ROUTES: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        crate::query::PATHS
         .iter()
         .filter_map(|p| {
             let (service, method) = p.strip_prefix('/')?.split_once('/')?;
@@ -271,11 +270,12 @@ pub fn openledger_routes() -> Vec<(String, String)> {
             Some((format!("/openledger/{rest}/{}", snake(method)), p.to_string()))
         })
         .collect()
+    })
 }
 
 async fn openledger_query(State(s): Shared, Path((module, version, method)): Path<(String, String, String)>, headers: HeaderMap, RawQuery(raw): RawQuery) -> ApiResult {
     let rest_path = format!("/openledger/{module}/{version}/{method}");
-    let (_, grpc_path) = openledger_routes().into_iter().find(|(r, _)| *r == rest_path).ok_or_else(|| ApiError::from(tonic::Status::not_found(format!("no route {rest_path}"))))?;
+    let (_, grpc_path) = openledger_routes().iter().find(|(r, _)| *r == rest_path).ok_or_else(|| ApiError::from(tonic::Status::not_found(format!("no route {rest_path}"))))?;
     let (service, name) = grpc_path.trim_start_matches('/').split_once('/').ok_or_else(|| ApiError::from(tonic::Status::internal("bad route")))?;
     let m = pool()
         .get_service_by_name(service)
@@ -283,7 +283,7 @@ async fn openledger_query(State(s): Shared, Path((module, version, method)): Pat
         .ok_or_else(|| ApiError::from(tonic::Status::internal(format!("no descriptor for {grpc_path}"))))?;
     let params = params_json(&m.input(), raw.as_deref())?;
     let req = DynamicMessage::deserialize(m.input(), params).map_err(|e| bad(format!("bad request for {rest_path}: {e}")))?;
-    let out = query(&s.app, &grpc_path, req.encode_to_vec(), height(&headers)?).await?;
+    let out = query(&s.app, grpc_path, req.encode_to_vec(), height(&headers)?).await?;
     let resp = DynamicMessage::decode(m.output(), out.as_slice()).map_err(|e| ApiError::from(tonic::Status::internal(format!("response: {e}"))))?;
     Ok(axum::Json(dynamic_json(&resp)))
 }

@@ -123,7 +123,7 @@ fn every_openledger_query_has_a_get_route() {
     let s = Served::start();
     let routes = openledger_app::rest::openledger_routes();
     assert_eq!(routes.len(), openledger_app::query::PATHS.iter().filter(|p| p.starts_with("/openledger.")).count(), "{routes:?}");
-    for (path, grpc) in &routes {
+    for (path, grpc) in routes {
         // With no parameters: an answer or a clear refusal, never a server error.
         let (st, v) = s.get(path);
         assert!(matches!(st, 200 | 400 | 404), "{path} ({grpc}): {st} {v}");
