@@ -16,7 +16,7 @@ use tendermint::abci::Event;
 use crate::ante::{AnteRead, Preverified, SigCheck};
 use crate::genesis::{init_genesis, AppState};
 use crate::pipeline::{execute_tx, TxEnv, TxOutcome};
-use crate::prefetch::{self, PrefetchMap, Prefetched};
+use crate::prefetch::{self, HotUpdates, PrefetchMap, Prefetched};
 use crate::sigverify::{self, Verifier};
 use crate::tx::{self, DecodedTx};
 
@@ -72,11 +72,24 @@ struct Inner {
     mempool: Mutex<Mempool>,
     /// Signers' account numbers from earlier blocks (see sigverify.rs).
     known_signers: sigverify::KnownSigners,
+    /// Committed values of keys recent blocks read (see prefetch.rs).
+    hot: prefetch::HotCache,
+    /// Signatures CheckTx verified (see sigverify.rs).
+    checked: sigverify::CheckedTxs,
 }
 
 struct PendingBlock {
     height: u64,
     batch: StagedWriteBatch,
+    hot: HotUpdates,
+}
+
+/// A block executed and staged: its results, and what storage and the hot cache commit.
+struct Executed {
+    tx_results: Vec<TxOutcome>,
+    events: Vec<Event>,
+    batch: StagedWriteBatch,
+    hot: HotUpdates,
 }
 
 /// What CheckTx has accepted since the last commit, per sender: so a sender can queue
@@ -119,12 +132,19 @@ impl App {
                 pending: Mutex::new(None),
                 mempool: Mutex::new(Mempool::default()),
                 known_signers: sigverify::KnownSigners::default(),
+                hot: prefetch::HotCache::default(),
+                checked: sigverify::CheckedTxs::default(),
             }),
         }
     }
 
     pub fn storage(&self) -> &Storage {
         &self.inner.storage
+    }
+
+    /// Txs whose signatures CheckTx verified and no block has included yet.
+    pub fn checked_txs(&self) -> usize {
+        self.inner.checked.len()
     }
 
     pub fn settings(&self) -> &NodeSettings {
@@ -191,12 +211,21 @@ impl App {
         let t_decoded = t_start.elapsed();
         let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
         let known = &self.inner.known_signers;
-        let mut verifier = Verifier::start(sigverify::early_jobs(known, &decoded, &chain_id), threads.saturating_sub(1).max(1), shape);
+        let checked = self.inner.checked.take_block(input.txs, &decoded);
+        let skip = checked.iter().map(|(tx, signer, _)| (*tx, *signer)).collect();
+        let early = sigverify::early_jobs(known, &decoded, &chain_id, &skip);
+        let mut verifier = Verifier::start(early, threads.saturating_sub(1).max(1), shape, checked);
         let mut keys = BTreeSet::new();
         for t in decoded.iter().flatten() {
             t.prefetch_keys(&mut keys);
         }
-        let prefetched = prefetch::fetch(&snap, keys, 64).await;
+        // Keys an earlier block left in the hot cache need no read.
+        let version = snap.version();
+        let cached = self.inner.hot.take_known(version, &mut keys);
+        let mut prefetched = prefetch::fetch(&snap, keys, 64).await;
+        self.inner.hot.remember(version, &prefetched);
+        prefetched.extend(cached);
+        let prefetched: PrefetchMap = Arc::new(prefetched);
         let t_prefetched = t_start.elapsed();
         verifier.add(sigverify::jobs(&prefetched, &decoded, &chain_id, &verifier.started(), known));
         let block = BlockRun {
@@ -212,7 +241,7 @@ impl App {
         let t_executed = t_start.elapsed();
         let (actual, all_valid) = verifier.finish();
         let t_verified = t_start.elapsed();
-        let (tx_results, events, batch) = if all_valid {
+        let Executed { tx_results, events, batch, hot } = if all_valid {
             speculative
         } else {
             // Some signature failed: run the block again with the real results.
@@ -230,7 +259,7 @@ impl App {
             reexecuted = !all_valid,
             "finalized block"
         );
-        *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? = Some(PendingBlock { height: input.height, batch });
+        *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? = Some(PendingBlock { height: input.height, batch, hot });
         Ok(BlockOutcome { tx_results, events, app_hash })
     }
 
@@ -242,9 +271,10 @@ impl App {
         prefetched: PrefetchMap,
         decoded: &[Result<DecodedTx, ChainError>],
         preverified: &[Vec<Option<Preverified>>],
-    ) -> Result<(Vec<TxOutcome>, Vec<Event>, StagedWriteBatch), ChainError> {
+    ) -> Result<Executed, ChainError> {
         let t0 = std::time::Instant::now();
-        let mut delta = StateDelta::new(Prefetched::new(snap, prefetched));
+        let version = snap.version();
+        let mut delta = StateDelta::new(Prefetched::new(snap, prefetched.clone()));
         delta.put_u64(BLOCK_HEIGHT_KEY.to_string(), block.height);
         delta.put_raw(BLOCK_TIME_KEY.to_string(), block.time_seconds.to_be_bytes().to_vec());
         let mut tx_results = Vec::with_capacity(decoded.len());
@@ -271,6 +301,7 @@ impl App {
         // Move the block's writes onto the bare snapshot, which is what storage commits.
         let (prefetched_snap, changes) = delta.flatten();
         let parent = prefetched_snap.into_inner();
+        let hot = self.inner.hot.updates(version, &prefetched, changes.unwritten_changes());
         let mut delta = StateDelta::new(parent.clone());
         changes.apply_to(&mut delta);
         // The block's record for the indexer stream: non-verifiable, in the same batch.
@@ -287,14 +318,16 @@ impl App {
             stream_record_us = record_us,
             "executed block"
         );
-        Ok((tx_results, events, batch))
+        Ok(Executed { tx_results, events, batch, hot })
     }
 
     /// Write the staged block atomically. Returns the committed height.
     pub fn commit(&self) -> Result<u64, ChainError> {
         let pending = self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))?.take();
         let Some(p) = pending else { return Err(sdk::internal("Commit without FinalizeBlock")) };
+        let version = p.batch.version();
         self.inner.storage.commit_batch(p.batch)?;
+        self.inner.hot.advance(p.hot, version);
         // CometBFT rechecks the mempool after every commit; pending sequences are rebuilt.
         if let Ok(mut m) = self.inner.mempool.lock() {
             m.pending.clear();
@@ -335,10 +368,18 @@ impl App {
                 delta.set_account_auth(&acct, &s.address).await?;
             }
         }
-        let env = TxEnv { chain_id: &chain_id, height, params: &params, sig_check: SigCheck::Verify, preverified: &[] };
+        // A tx this node verified before (the recheck after every commit) is not
+        // verified again; the ante step still checks account numbers and keys.
+        let hash = sigverify::tx_hash(bytes);
+        let checked = self.inner.checked.get(&hash);
+        let preverified: Vec<Option<Preverified>> = checked.iter().flatten().cloned().map(Some).collect();
+        let env = TxEnv { chain_id: &chain_id, height, params: &params, sig_check: SigCheck::Verify, preverified: &preverified };
         let outcome = execute_tx(&mut delta, &tx, &env, false).await;
         if outcome.code != 0 {
             return Ok(outcome);
+        }
+        if checked.is_none() {
+            self.inner.checked.insert(hash, Self::verified_signers(&delta, &tx).await?);
         }
         // The ante saw committed balances; fees this node already queued count too.
         let payer_pending = pending.first().copied().flatten().map_or(0, |p| p.fees);
@@ -360,6 +401,22 @@ impl App {
             }
         }
         Ok(outcome)
+    }
+
+    /// The account number and key each signer of `tx` verified under, read after the
+    /// ante step (which records a first-time signer's key) from its state.
+    async fn verified_signers<S: StateRead>(state: &S, tx: &DecodedTx) -> Result<Vec<Preverified>, ChainError> {
+        let mut out = Vec::with_capacity(tx.signers.len());
+        for s in &tx.signers {
+            let acct = state.account(&s.address).await?.ok_or_else(|| sdk::internal(format!("account {} vanished after the ante step", s.address)))?;
+            let recorded = acct.pub_key.as_ref().ok_or_else(|| sdk::internal(format!("account {} has no key after the ante step", s.address)))?;
+            let pubkey = match &s.pubkey {
+                Some(given) if given.is_recorded_as(recorded) => given.clone(),
+                _ => crate::tx::PubKey::from_recorded(recorded)?,
+            };
+            out.push(Preverified { account_number: acct.account_number, pubkey });
+        }
+        Ok(out)
     }
 
     /// Run a tx against the latest state without signature checks and report its gas

@@ -35,8 +35,94 @@ impl<S> Prefetched<S> {
     }
 }
 
+/// Committed values of keys that earlier blocks' hints named, kept across blocks so a
+/// block reads from storage only the keys no recent block touched (on a busy chain the
+/// same accounts sign block after block).
+///
+/// Why this is consensus-safe: every entry is the value of its key at `version`, the
+/// last committed height. A block executed on the snapshot of that version takes
+/// entries from here; the block's writes to cached keys are recorded while it runs and
+/// applied when it commits, moving the cache to the new version. Any other version
+/// (a replayed or re-executed height, a commit outside `App::commit`) finds the cache
+/// at the wrong version and reads storage, exactly as without the cache.
+#[derive(Default)]
+pub struct HotCache(Mutex<HotState>);
+
+#[derive(Default)]
+struct HotState {
+    version: Option<u64>,
+    entries: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+/// Entries the cache keeps at most (≈ 200 bytes each); past it, it starts empty again.
+const HOT_CACHE_MAX: usize = 250_000;
+
+/// The block's writes to cached keys, to be applied when the block commits.
+pub struct HotUpdates {
+    from: u64,
+    writes: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl HotCache {
+    /// Remove from `keys` the ones cached at `version` and return their entries.
+    pub fn take_known(&self, version: u64, keys: &mut BTreeSet<String>) -> Vec<(String, Option<Vec<u8>>)> {
+        let Ok(c) = self.0.lock() else { return vec![] };
+        if c.version != Some(version) {
+            return vec![];
+        }
+        let mut found = Vec::with_capacity(keys.len());
+        keys.retain(|k| match c.entries.get(k) {
+            Some(v) => {
+                found.push((k.clone(), v.clone()));
+                false
+            }
+            None => true,
+        });
+        found
+    }
+
+    /// Remember values read from the snapshot at `version`.
+    pub fn remember(&self, version: u64, read: &BTreeMap<String, Option<Vec<u8>>>) {
+        let Ok(mut c) = self.0.lock() else { return };
+        if c.version != Some(version) {
+            c.entries.clear();
+            c.version = Some(version);
+        }
+        if c.entries.len().saturating_add(read.len()) > HOT_CACHE_MAX {
+            c.entries.clear();
+        }
+        for (k, v) in read.iter() {
+            c.entries.insert(k.clone(), v.clone());
+        }
+    }
+
+    /// The writes of a block executed on `version` that touch a cached key or one of
+    /// the block's prefetched keys (which `remember` has just cached).
+    pub fn updates(&self, version: u64, prefetched: &PrefetchMap, writes: &BTreeMap<String, Option<Vec<u8>>>) -> HotUpdates {
+        let cached = self.0.lock().ok();
+        let writes = writes
+            .iter()
+            .filter(|(k, _)| prefetched.contains_key(*k) || cached.as_ref().is_some_and(|c| c.version == Some(version) && c.entries.contains_key(*k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        HotUpdates { from: version, writes }
+    }
+
+    /// The block executed on `updates.from` committed as `to`.
+    pub fn advance(&self, updates: HotUpdates, to: u64) {
+        let Ok(mut c) = self.0.lock() else { return };
+        if c.version != Some(updates.from) {
+            // Not the version the block's writes were filtered against: what the cache
+            // holds may have been overwritten unseen. Keep only what is known at `to`.
+            c.entries.clear();
+        }
+        c.version = Some(to);
+        c.entries.extend(updates.writes);
+    }
+}
+
 /// Fetch `keys` from `state` with up to `concurrency` reads in flight.
-pub async fn fetch<S: StateRead>(state: &S, keys: BTreeSet<String>, concurrency: usize) -> PrefetchMap {
+pub async fn fetch<S: StateRead>(state: &S, keys: BTreeSet<String>, concurrency: usize) -> BTreeMap<String, Option<Vec<u8>>> {
     let entries: Vec<(String, Option<Vec<u8>>)> = futures::stream::iter(keys.into_iter().map(|k| {
         let fut = state.get_raw(&k);
         async move { fut.await.ok().map(|v| (k, v)) }
@@ -45,7 +131,7 @@ pub async fn fetch<S: StateRead>(state: &S, keys: BTreeSet<String>, concurrency:
     .filter_map(|x| async move { x })
     .collect()
     .await;
-    Arc::new(entries.into_iter().collect())
+    entries.into_iter().collect()
 }
 
 impl<S: StateRead> StateRead for Prefetched<S> {

@@ -57,11 +57,14 @@ fn job(t: &DecodedTx, tx: usize, signer: usize, key: PubKey, account_number: u64
 
 /// Jobs that can start right after decoding: signers that carry their key in the tx
 /// and whose account number is known from earlier blocks.
-pub fn early_jobs(known: &KnownSigners, txs: &[Result<DecodedTx, ChainError>], chain_id: &str) -> Vec<Job> {
+pub fn early_jobs(known: &KnownSigners, txs: &[Result<DecodedTx, ChainError>], chain_id: &str, verified: &BTreeSet<(usize, usize)>) -> Vec<Job> {
     let mut jobs = Vec::new();
     for (i, t) in txs.iter().enumerate() {
         let Ok(t) = t else { continue };
         for (j, s) in t.signers.iter().enumerate() {
+            if verified.contains(&(i, j)) {
+                continue;
+            }
             if let (Some(key), Some(number)) = (&s.pubkey, known.get(&s.address)) {
                 jobs.push(job(t, i, j, key.clone(), number, chain_id));
             }
@@ -107,6 +110,66 @@ pub fn jobs(
     }
     known.remember(seen);
     jobs
+}
+
+/// Signatures this node's CheckTx verified, by tx hash: for each signer the account
+/// number and key the signature verified under. A block that includes such a tx does
+/// not verify it again, and neither does the mempool's recheck after each commit.
+///
+/// Why this is consensus-safe: a signature's validity is a pure function of the key,
+/// the signature and the sign bytes, and the sign bytes are fixed by the tx bytes (hashed
+/// with SHA-256), the chain id and the account number. An entry is used only where
+/// execution sees the same account number and key (the ante step compares them and
+/// verifies inline otherwise), so the result is the one verifying again would give.
+/// Node-local, bounded (starts over when full), and never part of consensus state.
+#[derive(Default)]
+pub struct CheckedTxs(std::sync::Mutex<BTreeMap<[u8; 32], Vec<Preverified>>>);
+
+const CHECKED_TXS_MAX: usize = 200_000;
+
+pub fn tx_hash(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+impl CheckedTxs {
+    pub fn len(&self) -> usize {
+        self.0.lock().map_or(0, |m| m.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, hash: &[u8; 32]) -> Option<Vec<Preverified>> {
+        self.0.lock().ok()?.get(hash).cloned()
+    }
+
+    pub fn insert(&self, hash: [u8; 32], signers: Vec<Preverified>) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= CHECKED_TXS_MAX {
+                m.clear();
+            }
+            m.insert(hash, signers);
+        }
+    }
+
+    /// The block's txs that CheckTx verified, as (tx, signer, result); those entries
+    /// leave the cache (an included tx is never checked again).
+    pub fn take_block(&self, txs: &[Vec<u8>], decoded: &[Result<DecodedTx, ChainError>]) -> Vec<(usize, usize, Preverified)> {
+        let Ok(mut m) = self.0.lock() else { return vec![] };
+        if m.is_empty() {
+            return vec![];
+        }
+        let mut out = Vec::new();
+        for (i, (bytes, t)) in txs.iter().zip(decoded).enumerate() {
+            let Some(signers) = m.remove(&tx_hash(bytes)) else { continue };
+            if matches!(t, Ok(t) if t.signers.len() == signers.len()) {
+                out.extend(signers.into_iter().enumerate().map(|(j, p)| (i, j, p)));
+            }
+        }
+        out
+    }
 }
 
 const PENDING: u8 = 0;
@@ -174,13 +237,15 @@ pub struct Verifier {
     batches: Vec<Batch>,
     threads: usize,
     shape: Vec<usize>,
+    /// Verified before the block (by CheckTx): (tx, signer, result).
+    verified: Vec<(usize, usize, Preverified)>,
 }
 
 impl Verifier {
     /// Start verifying `jobs` on `threads` background threads. `shape[i]` is the
-    /// number of signers of tx i.
-    pub fn start(jobs: Vec<Job>, threads: usize, shape: Vec<usize>) -> Verifier {
-        Verifier { batches: vec![Batch::start(jobs, threads)], threads, shape }
+    /// number of signers of tx i; `verified` are signatures already verified.
+    pub fn start(jobs: Vec<Job>, threads: usize, shape: Vec<usize>, verified: Vec<(usize, usize, Preverified)>) -> Verifier {
+        Verifier { batches: vec![Batch::start(jobs, threads)], threads, shape, verified }
     }
 
     /// Start more jobs (for signers no earlier batch covers).
@@ -192,11 +257,17 @@ impl Verifier {
 
     /// The (tx, signer) pairs already started.
     pub fn started(&self) -> BTreeSet<(usize, usize)> {
-        self.batches.iter().flat_map(|b| b.shared.jobs.iter().map(|j| (j.tx, j.signer))).collect()
+        let verified = self.verified.iter().map(|(tx, signer, _)| (*tx, *signer));
+        self.batches.iter().flat_map(|b| b.shared.jobs.iter().map(|j| (j.tx, j.signer))).chain(verified).collect()
     }
 
     fn table(&self, include: impl Fn(&Batch, usize) -> bool) -> Vec<Vec<Option<Preverified>>> {
         let mut out: Vec<Vec<Option<Preverified>>> = self.shape.iter().map(|n| vec![None; *n]).collect();
+        for (tx, signer, p) in &self.verified {
+            if let Some(slot) = out.get_mut(*tx).and_then(|t| t.get_mut(*signer)) {
+                *slot = Some(p.clone());
+            }
+        }
         for b in &self.batches {
             for (i, job) in b.shared.jobs.iter().enumerate() {
                 if include(b, i) {

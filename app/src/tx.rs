@@ -82,7 +82,8 @@ impl Msg {
             Msg::Send(s) => {
                 out.insert(state_key::account(&s.to));
             }
-            Msg::Datanet(..) | Msg::Model(..) | Msg::Attribution(..) => {}
+            Msg::Attribution(m, _) => m.prefetch_keys(out),
+            Msg::Datanet(..) | Msg::Model(..) => {}
         }
     }
 

@@ -43,3 +43,51 @@ fn check_tx_counts_pending_fees_against_the_balance() {
     assert_eq!((second.codespace.as_str(), second.code), ("sdk", 5), "{}", second.log);
     assert!(second.log.contains("pending"), "{}", second.log);
 }
+
+/// Flip one byte of the first signature of a signed tx.
+fn with_bad_signature(tx: &[u8]) -> Vec<u8> {
+    use prost::Message;
+    let mut raw = cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw::decode(tx).expect("TxRaw");
+    raw.signatures[0][5] ^= 1;
+    raw.encode_to_vec()
+}
+
+#[test]
+fn signatures_check_tx_verified_are_not_verified_again_and_change_no_result() {
+    use openledger_app::testing::test_ed25519_key;
+    let build = || TestNode::builder().funded_accounts(3, FUND).fund(test_ed25519_key(7), FUND).build();
+    // Node `a` sees the txs in CheckTx first, as a validator does; node `b` only in blocks.
+    let (mut a, mut b) = (build(), build());
+    let sign = |key: &txbuilder::SignerKey, number: u64, seq: u64| {
+        let spec = TxSpec::new(vec![txbuilder::msg_send(&key.address(), &test_key(2).address(), 3)], FEE, 200_000);
+        txbuilder::sign_tx(&spec, key, TEST_CHAIN_ID, number, seq)
+    };
+    // First-time signers (no key recorded yet), a second tx of one of them, ed25519.
+    let txs = vec![sign(&test_key(0), 0, 0), sign(&test_key(1), 1, 0), sign(&test_key(0), 0, 1), sign(&test_ed25519_key(7), 3, 0)];
+    for tx in &txs {
+        let r = a.check_tx(tx);
+        assert_eq!(r.code, 0, "{}", r.log);
+    }
+    assert_eq!(a.app.checked_txs(), txs.len(), "one entry per tx CheckTx verified");
+    let bad = with_bad_signature(&sign(&test_key(1), 1, 1));
+    let refused = a.check_tx(&bad);
+    assert_eq!((refused.codespace.as_str(), refused.code), ("sdk", 4), "{}", refused.log);
+    assert_eq!(a.app.checked_txs(), txs.len(), "a refused tx leaves no entry");
+
+    // Block 1 holds three checked txs and the bad one (a proposer may include anything),
+    // not txs[2], which the mempool rechecks after the commit.
+    let block1 = vec![txs[0].clone(), txs[1].clone(), txs[3].clone(), bad];
+    let (ra, rb) = (a.execute_block(block1.clone()), b.execute_block(block1));
+    let codes = |r: &pb::ResponseFinalizeBlock| r.tx_results.iter().map(|t| (t.code, t.gas_used)).collect::<Vec<_>>();
+    assert_eq!(codes(&ra), codes(&rb));
+    assert_eq!(ra.tx_results.iter().map(|t| t.code).collect::<Vec<_>>(), vec![0, 0, 0, 4], "the bad signature fails in the block");
+    assert_eq!(a.app.checked_txs(), 1, "included txs leave the cache; txs[2] stays");
+    let recheck = Application::check_tx(&a.app, pb::RequestCheckTx { tx: txs[2].clone().into(), r#type: pb::CheckTxType::Recheck as i32 });
+    assert_eq!(recheck.code, 0, "{}", recheck.log);
+    assert_eq!(a.app.checked_txs(), 1, "the recheck used the entry");
+
+    let (ra, rb) = (a.execute_block(vec![txs[2].clone()]), b.execute_block(vec![txs[2].clone()]));
+    assert_eq!((ra.tx_results[0].code, codes(&ra)), (0, codes(&rb)));
+    assert_eq!(a.app_hashes, b.app_hashes, "same app hashes with and without CheckTx's results");
+    assert_eq!(a.app.checked_txs(), 0);
+}
