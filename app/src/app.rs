@@ -76,6 +76,14 @@ struct Inner {
     hot: prefetch::HotCache,
     /// Signatures CheckTx verified (see sigverify.rs).
     checked: sigverify::CheckedTxs,
+    /// The chain id and auth params at a version, so CheckTx does not read them per tx.
+    constants: Mutex<Option<(u64, Arc<ChainConstants>)>>,
+}
+
+/// What every tx of a block is checked against: read from state, cached per version.
+struct ChainConstants {
+    chain_id: String,
+    params: openledger_proto::openledger::auth::v1::Params,
 }
 
 struct PendingBlock {
@@ -134,6 +142,7 @@ impl App {
                 known_signers: sigverify::KnownSigners::default(),
                 hot: prefetch::HotCache::default(),
                 checked: sigverify::CheckedTxs::default(),
+                constants: Mutex::new(None),
             }),
         }
     }
@@ -199,21 +208,21 @@ impl App {
         if input.height != expected {
             return Err(sdk::invalid_height(format!("FinalizeBlock for height {}, but the next height is {expected}", input.height)));
         }
-        let chain_id = Self::chain_id(&snap).await?;
-        let params = snap.auth_params().await?;
+        let constants = self.constants(&snap).await?;
+        let (chain_id, params) = (&constants.chain_id, &constants.params);
 
         // Decode (in parallel); read what the block will read, concurrently; then verify
         // signatures on background threads while the block executes speculatively
         // (see sigverify.rs). Phase timings go to the debug log only.
         let t_start = std::time::Instant::now();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-        let decoded = decode_all(input.txs, &params, threads);
+        let decoded = decode_all(input.txs, params, threads);
         let t_decoded = t_start.elapsed();
         let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
         let known = &self.inner.known_signers;
         let checked = self.inner.checked.take_block(input.txs, &decoded);
         let skip = checked.iter().map(|(tx, signer, _)| (*tx, *signer)).collect();
-        let early = sigverify::early_jobs(known, &decoded, &chain_id, &skip);
+        let early = sigverify::early_jobs(known, &decoded, chain_id, &skip);
         let mut verifier = Verifier::start(early, threads.saturating_sub(1).max(1), shape, checked);
         let mut keys = BTreeSet::new();
         for t in decoded.iter().flatten() {
@@ -227,14 +236,14 @@ impl App {
         prefetched.extend(cached);
         let prefetched: PrefetchMap = Arc::new(prefetched);
         let t_prefetched = t_start.elapsed();
-        verifier.add(sigverify::jobs(&prefetched, &decoded, &chain_id, &verifier.started(), known));
+        verifier.add(sigverify::jobs(&prefetched, &decoded, chain_id, &verifier.started(), known));
         let block = BlockRun {
             height: input.height,
             time_seconds: input.time_seconds,
             time_nanos: input.time_nanos,
             txs: input.txs,
-            chain_id: &chain_id,
-            params: &params,
+            chain_id,
+            params,
             last_commit: input.last_commit,
         };
         let speculative = self.execute_block(&block, snap.clone(), prefetched.clone(), &decoded, &verifier.assumed()).await?;
@@ -344,10 +353,24 @@ impl App {
         }
     }
 
+    /// The chain id and auth params of `snap`, read once per version.
+    async fn constants(&self, snap: &Snapshot) -> Result<Arc<ChainConstants>, ChainError> {
+        let version = snap.version();
+        if let Some((v, c)) = self.inner.constants.lock().map_err(|_| sdk::internal("poisoned"))?.as_ref() {
+            if *v == version {
+                return Ok(c.clone());
+            }
+        }
+        let c = Arc::new(ChainConstants { chain_id: Self::chain_id(snap).await?, params: snap.auth_params().await? });
+        *self.inner.constants.lock().map_err(|_| sdk::internal("poisoned"))? = Some((version, c.clone()));
+        Ok(c)
+    }
+
     async fn check_tx_inner(&self, bytes: &[u8]) -> Result<TxOutcome, ChainError> {
         let snap = self.inner.storage.latest_snapshot();
-        let params = snap.auth_params().await?;
-        let tx = tx::decode(bytes, &params, false)?;
+        let constants = self.constants(&snap).await?;
+        let (chain_id, params) = (&constants.chain_id, &constants.params);
+        let tx = tx::decode(bytes, params, false)?;
         let needed = openledger_framework::amount::fee_for_gas(tx.gas_limit, self.inner.settings.min_gas_price_atto);
         if tx.fee < needed {
             return Err(sdk::insufficient_fee(format!(
@@ -355,13 +378,15 @@ impl App {
                 tx.fee
             )));
         }
-        let chain_id = Self::chain_id(&snap).await?;
         let height = snap.version().wrapping_add(1);
         let pending: Vec<Option<PendingSender>> = {
             let m = self.inner.mempool.lock().map_err(|_| sdk::internal("poisoned"))?;
             tx.signers.iter().map(|s| m.pending.get(&s.address).copied()).collect()
         };
-        let mut delta = StateDelta::new(snap.clone());
+        // Signers' accounts a recent block left in the hot cache are not read again.
+        let mut keys: BTreeSet<String> = tx.signers.iter().map(|s| openledger_token::state_key::account(&s.address)).collect();
+        let hot: PrefetchMap = Arc::new(self.inner.hot.take_known(snap.version(), &mut keys).into_iter().collect());
+        let mut delta = StateDelta::new(Prefetched::new(snap.clone(), hot.clone()));
         for (s, p) in tx.signers.iter().zip(&pending) {
             if let (Some(p), Some(mut acct)) = (p, delta.account(&s.address).await?) {
                 acct.sequence = p.next_sequence;
@@ -373,7 +398,7 @@ impl App {
         let hash = sigverify::tx_hash(bytes);
         let checked = self.inner.checked.get(&hash);
         let preverified: Vec<Option<Preverified>> = checked.iter().flatten().cloned().map(Some).collect();
-        let env = TxEnv { chain_id: &chain_id, height, params: &params, sig_check: SigCheck::Verify, preverified: &preverified };
+        let env = TxEnv { chain_id, height, params, sig_check: SigCheck::Verify, preverified: &preverified };
         let outcome = execute_tx(&mut delta, &tx, &env, false).await;
         if outcome.code != 0 {
             return Ok(outcome);
@@ -383,7 +408,7 @@ impl App {
         }
         // The ante saw committed balances; fees this node already queued count too.
         let payer_pending = pending.first().copied().flatten().map_or(0, |p| p.fees);
-        let balance = snap.balance(&tx.fee_payer()).await?;
+        let balance = Prefetched::new(snap, hot).balance(&tx.fee_payer()).await?;
         if balance < payer_pending.saturating_add(tx.fee) {
             return Err(sdk::insufficient_funds(format!(
                 "{balance}uopen is smaller than {}uopen (this fee plus {payer_pending}uopen pending): insufficient funds",
