@@ -151,15 +151,20 @@ start_node() { # INDEX
   wait_port "$(port_of "$i" 1)" "node$i cometbft" "$home/cometbft.pid"
 }
 
-# SIGTERM (then SIGKILL after 15 s) or SIGKILL; waits until the process is gone.
+# SIGTERM (then SIGKILL after 15 s) or SIGKILL; waits (bounded) until the process is gone.
 stop_proc() { # PIDFILE HOME SIGNAL
-  local pid deadline
+  local pid deadline killed=0
   pid=$(live_pid "$1" "$2") || { rm -f "$1"; return 0; }
   kill -CONT "$pid" 2>/dev/null || true # a paused process cannot act on SIGTERM
   kill "-$3" "$pid" 2>/dev/null || true
+  [ "$3" != KILL ] || killed=1
   deadline=$((SECONDS + 15))
   while live_pid "$1" "$2" >/dev/null; do
-    if [ $SECONDS -ge $deadline ]; then kill -KILL "$pid" 2>/dev/null || true; deadline=$((SECONDS + 5)); fi
+    if [ $SECONDS -ge $deadline ]; then
+      [ $killed = 0 ] || die "process $pid ($1) survived SIGKILL for 5 s"
+      kill -KILL "$pid" 2>/dev/null || true
+      killed=1 deadline=$((SECONDS + 5))
+    fi
     sleep 0.1
   done
   rm -f "$1"
