@@ -45,7 +45,11 @@ fn main() {
         .build_server(true)
         .build_client(true)
         .type_attribute(".openledger.auth.v1", "#[derive(serde::Serialize, serde::Deserialize)]")
-        .type_attribute(".openledger.auth.v1", "#[serde(default)]");
+        .type_attribute(".openledger.auth.v1", "#[serde(default)]")
+        .field_attribute(".openledger.auth.v1.GenesisPubKey.type_url", "#[serde(rename = \"@type\")]")
+        .field_attribute(".openledger.auth.v1.GenesisAccount.account_number", "#[serde(skip_serializing_if = \"crate::is_zero\")]")
+        .field_attribute(".openledger.auth.v1.GenesisAccount.sequence", "#[serde(skip_serializing_if = \"crate::is_zero\")]")
+        .field_attribute(".openledger.auth.v1.GenesisAccount.pub_key", "#[serde(skip_serializing_if = \"Option::is_none\")]");
     let mut config = config;
     for m in ["Params", "GenesisState", "GenesisBalance", "GenesisCoin", "ValidatorAccount"] {
         let path = format!(".openledger.token.v1.{m}");

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and running OpenLedger needs, idempotently and quickly when
 # everything is already present: the C/C++ toolchain pieces RocksDB's build needs
-# (libclang for bindgen, a C++ compiler), the pinned CometBFT, and the standard Cosmos
-# clients the end-to-end tests drive (CosmJS, cosmpy, grpcurl: testnet/clients/install.sh).
+# (libclang for bindgen, a C++ compiler), curl and jq (testnet/localnet.sh), the pinned
+# CometBFT, and the standard Cosmos clients the end-to-end tests drive (CosmJS, cosmpy,
+# grpcurl: testnet/clients/install.sh).
 # Prints `export` lines for the environment the other scripts use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,9 @@ need_apt=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
+# testnet/localnet.sh reads CometBFT's RPC with them.
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

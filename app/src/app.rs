@@ -194,7 +194,7 @@ impl App {
         Ok(root.0.to_vec())
     }
 
-    async fn chain_id(snap: &Snapshot) -> Result<String, ChainError> {
+    pub(crate) async fn chain_id(snap: &Snapshot) -> Result<String, ChainError> {
         snap.get_raw(CHAIN_ID_KEY)
             .await?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -481,6 +481,12 @@ impl App {
         })
     }
 
+}
+
+/// The block time (seconds since the epoch) the state at `snap` was produced at; None
+/// for the genesis state.
+pub(crate) async fn block_time_seconds(snap: &Snapshot) -> Result<Option<i64>, ChainError> {
+    Ok(snap.get_raw(BLOCK_TIME_KEY).await?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(i64::from_be_bytes))
 }
 
 /// Decode a block's txs on `threads` threads, keeping their order.

@@ -6,6 +6,7 @@ pub mod ante;
 pub mod app;
 pub mod cosmos_services;
 pub mod dev;
+pub mod export;
 pub mod genesis;
 pub mod grpc;
 pub mod node;

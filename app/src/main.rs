@@ -1,7 +1,7 @@
 //! `openledgerd`: the OpenLedger node.
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use openledger_app::dev::{self, DevOptions};
 use openledger_app::node::{self, AppConfig, Home, InitOptions};
@@ -39,6 +39,22 @@ enum Cmd {
     Genesis {
         #[command(subcommand)]
         cmd: GenesisCmd,
+    },
+    /// Edit this home's CometBFT config.toml.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// Write the genesis of a new chain holding this node's committed state (stop the node first).
+    Export {
+        #[arg(long)]
+        home: PathBuf,
+        /// The committed height to export (default: the latest).
+        #[arg(long)]
+        height: Option<u64>,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Run the application (ABCI + gRPC); run `cometbft start --home DIR/cometbft` beside it.
     Start {
@@ -91,7 +107,45 @@ struct Endpoints {
 }
 
 #[derive(Subcommand)]
+enum ConfigCmd {
+    /// Set existing keys of config.toml: `section.key=value` (typed as the key already is).
+    Set {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(required = true)]
+        assignments: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum GenesisCmd {
+    /// Add a validator to genesis `validators` and map it to its operator account.
+    AddValidator {
+        #[arg(long)]
+        home: PathBuf,
+        /// The validator's ed25519 key: base64, or the JSON `cometbft show-validator` prints.
+        #[arg(long, conflicts_with = "from_home")]
+        pubkey: Option<String>,
+        /// Read the key (and moniker) from another node's home.
+        #[arg(long)]
+        from_home: Option<PathBuf>,
+        /// Voting power (a positive integer).
+        #[arg(long)]
+        power: String,
+        /// Account paid this validator's share of fees (bech32 open1…).
+        #[arg(long)]
+        operator: String,
+        /// Name in genesis (default: the other home's moniker).
+        #[arg(long)]
+        moniker: Option<String>,
+    },
+    /// Set existing consensus parameters: `consensus_params.block.max_bytes=1048576`.
+    Set {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(required = true)]
+        assignments: Vec<String>,
+    },
     /// Fund ADDR with AMOUNT (e.g. 1000000uopen) in genesis.
     AddAccount {
         #[arg(long)]
@@ -128,6 +182,23 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Genesis { cmd: GenesisCmd::AddAccount { home, address, amount } } => {
             node::genesis_add_account(&Home(home), &address, &amount)?;
             println!("added {address} with {amount} to genesis");
+            Ok(())
+        }
+        Cmd::Genesis { cmd: GenesisCmd::AddValidator { home, pubkey, from_home, power, operator, moniker } } => {
+            let v = node::NewValidator { pubkey: pubkey.as_deref(), from_home: from_home.as_deref(), power: &power, operator: &operator, moniker: moniker.as_deref() };
+            let (address, name) = node::genesis_add_validator(&Home(home), &v)?;
+            println!("added validator {address} ({name}) with power {power}, fees to {operator}");
+            Ok(())
+        }
+        Cmd::Genesis { cmd: GenesisCmd::Set { home, assignments } } => node::genesis_set(&Home(home), &assignments),
+        Cmd::Config { cmd: ConfigCmd::Set { home, assignments } } => node::cometbft_config_set(&Home(home), &assignments),
+        Cmd::Export { home, height, output } => {
+            let doc = runtime()?.block_on(node::export(&Home(home), height))?;
+            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            match output {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
             Ok(())
         }
         Cmd::Start { home, abci_address, grpc_address, api_address, min_gas_price } => {

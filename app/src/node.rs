@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use openledger_framework::amount::parse_coin;
 use openledger_framework::Address;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::app::{App, NodeSettings};
 use crate::genesis::{default_auth_params, AppState};
@@ -277,13 +278,198 @@ pub fn genesis_add_account(home: &Home, address: &str, amount: &str) -> Result<(
     if app_state.token.balances.iter().any(|b| b.address == addr_s) {
         bail!("{addr_s} already has a genesis balance");
     }
-    app_state.auth.accounts.push(openledger_proto::openledger::auth::v1::GenesisAccount { address: addr_s.clone() });
+    app_state.auth.accounts.push(openledger_proto::openledger::auth::v1::GenesisAccount { address: addr_s.clone(), ..Default::default() });
     app_state.token.balances.push(openledger_proto::openledger::token::v1::GenesisBalance {
         address: addr_s,
         coins: vec![openledger_proto::openledger::token::v1::GenesisCoin { denom, amount: amount.to_string() }],
     });
     genesis["app_state"] = serde_json::to_value(&app_state)?;
     write_genesis(home, &genesis)
+}
+
+/// What `genesis add-validator` is given: the validator's ed25519 key (base64, or the
+/// JSON `cometbft show-validator` prints) or the home holding it, its voting power and
+/// the account its share of fees is paid to.
+pub struct NewValidator<'a> {
+    pub pubkey: Option<&'a str>,
+    pub from_home: Option<&'a Path>,
+    pub power: &'a str,
+    pub operator: &'a str,
+    pub moniker: Option<&'a str>,
+}
+
+/// CometBFT's bound on the total voting power (MaxTotalVotingPower = MaxInt64 / 8).
+const MAX_TOTAL_VOTING_POWER: i64 = i64::MAX / 8;
+const ED25519_PUBKEY_TYPE: &str = "tendermint/PubKeyEd25519";
+
+/// `openledgerd genesis add-validator`: add a validator to genesis `validators`
+/// (CometBFT's format) and map its consensus address to its operator account in
+/// `app_state.token.validator_accounts`. Returns (consensus address, moniker).
+pub fn genesis_add_validator(home: &Home, v: &NewValidator<'_>) -> Result<(String, String)> {
+    use base64::Engine;
+    let (key_b64, home_moniker) = match (v.pubkey, v.from_home) {
+        (Some(k), None) => (parse_pubkey_arg(k)?, None),
+        (None, Some(other)) => read_validator_key(other)?,
+        _ => bail!("give exactly one of --pubkey or --from-home"),
+    };
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(&key_b64)
+        .map_err(|e| anyhow::anyhow!("validator key is not base64: {e}"))?;
+    let key: [u8; 32] = key.as_slice().try_into().map_err(|_| anyhow::anyhow!("validator key has {} bytes; an ed25519 public key has 32", key.len()))?;
+    ed25519_consensus::VerificationKey::try_from(key).map_err(|e| anyhow::anyhow!("validator key is not a valid ed25519 public key: {e}"))?;
+    let power: i64 = v.power.parse().ok().filter(|p| *p > 0).with_context(|| format!("--power must be a positive integer, got {:?}", v.power))?;
+    let operator = Address::parse(v.operator).map_err(|e| anyhow::anyhow!("--operator: {e}"))?;
+    let moniker = v.moniker.map(str::to_string).or(home_moniker).unwrap_or_else(|| "validator".to_string());
+    let address = hex::encode_upper(&sha2::Sha256::digest(key)[..20]);
+
+    let mut genesis = read_genesis(home)?;
+    let validators = genesis.as_object_mut().context("genesis is not a JSON object")?.entry("validators").or_insert_with(|| serde_json::json!([]));
+    let list = validators.as_array_mut().context("genesis validators is not a list")?;
+    let mut total = power;
+    for existing in list.iter() {
+        let a = existing["address"].as_str().unwrap_or_default();
+        if a.eq_ignore_ascii_case(&address) || existing["pub_key"]["value"].as_str() == Some(key_b64.as_str()) {
+            bail!("validator {address} ({}) is already in genesis", existing["name"].as_str().unwrap_or(""));
+        }
+        let p: i64 = existing["power"].as_str().and_then(|p| p.parse().ok()).or_else(|| existing["power"].as_i64()).unwrap_or(0);
+        total = total.saturating_add(p);
+    }
+    if total > MAX_TOTAL_VOTING_POWER {
+        bail!("--power {power}: the total voting power would exceed CometBFT's limit {MAX_TOTAL_VOTING_POWER}");
+    }
+    list.push(serde_json::json!({
+        "address": address,
+        "pub_key": { "type": ED25519_PUBKEY_TYPE, "value": key_b64 },
+        "power": power.to_string(),
+        "name": moniker,
+    }));
+    let mut app_state: AppState = serde_json::from_value(genesis["app_state"].clone()).context("genesis app_state")?;
+    let accounts = &mut app_state.token.validator_accounts;
+    if let Some(dup) = accounts.iter().find(|a| a.consensus_address.eq_ignore_ascii_case(&address)) {
+        bail!("validator {address} already has an operator account in genesis ({})", dup.operator_address);
+    }
+    accounts.push(openledger_proto::openledger::token::v1::ValidatorAccount { consensus_address: address.clone(), operator_address: operator.to_string() });
+    genesis["app_state"] = serde_json::to_value(&app_state)?;
+    write_genesis(home, &genesis)?;
+    Ok((address, moniker))
+}
+
+/// `--pubkey`: base64, or `{"type":"tendermint/PubKeyEd25519","value":"…"}` as
+/// `cometbft show-validator` prints it.
+fn parse_pubkey_arg(arg: &str) -> Result<String> {
+    let arg = arg.trim();
+    if !arg.starts_with('{') {
+        return Ok(arg.to_string());
+    }
+    let v: serde_json::Value = serde_json::from_str(arg).context("--pubkey is neither base64 nor JSON")?;
+    let ty = v["type"].as_str().unwrap_or_default();
+    if ty != ED25519_PUBKEY_TYPE {
+        bail!("--pubkey has type {ty:?}; validators here use {ED25519_PUBKEY_TYPE}");
+    }
+    v["value"].as_str().map(str::to_string).context("--pubkey JSON has no \"value\"")
+}
+
+/// The validator key and moniker of another home (an openledgerd home or a CometBFT one).
+fn read_validator_key(other: &Path) -> Result<(String, Option<String>)> {
+    let cometbft_home = if other.join("cometbft/config").is_dir() { other.join("cometbft") } else { other.to_path_buf() };
+    let key_path = cometbft_home.join("config/priv_validator_key.json");
+    let text = std::fs::read_to_string(&key_path).with_context(|| format!("--from-home: reading {}", key_path.display()))?;
+    let key: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", key_path.display()))?;
+    let value = parse_pubkey_arg(&key["pub_key"].to_string()).with_context(|| format!("the key in {}", key_path.display()))?;
+    let moniker = std::fs::read_to_string(cometbft_home.join("config/config.toml"))
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+        .and_then(|c| c.get("moniker")?.as_str().map(str::to_string));
+    Ok((value, moniker))
+}
+
+/// `openledgerd config set`: set existing keys of this home's CometBFT config.toml
+/// (`section.key=value`, or `key=value` at the top), each value parsed as the type the
+/// key already has. An unknown key is refused, so a typo never silently does nothing.
+pub fn cometbft_config_set(home: &Home, assignments: &[String]) -> Result<()> {
+    let path = home.cometbft_config();
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {} (run `openledgerd init` first)", path.display()))?;
+    let mut cfg: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    for a in assignments {
+        let (key, raw) = a.split_once('=').with_context(|| format!("{a:?}: expected KEY=VALUE"))?;
+        let mut parts: Vec<&str> = key.split('.').collect();
+        let last = parts.pop().unwrap_or_default();
+        let mut table = &mut cfg;
+        for p in &parts {
+            table = table.get_mut(*p).and_then(|t| t.as_table_mut()).with_context(|| format!("config.toml has no section [{p}]"))?;
+        }
+        let old = table.get(last).with_context(|| format!("config.toml has no key {key:?}"))?;
+        let new = match old {
+            toml::Value::Boolean(_) => toml::Value::Boolean(raw.parse().map_err(|_| anyhow::anyhow!("{key} is a boolean; got {raw:?}"))?),
+            toml::Value::Integer(_) => toml::Value::Integer(raw.parse().map_err(|_| anyhow::anyhow!("{key} is an integer; got {raw:?}"))?),
+            toml::Value::String(_) => toml::Value::String(raw.to_string()),
+            _ => bail!("{key} is not a string, integer or boolean: edit it with a TOML tool"),
+        };
+        table.insert(last.to_string(), new);
+    }
+    std::fs::write(&path, toml::to_string(&cfg)?)?;
+    Ok(())
+}
+
+/// `openledgerd genesis set`: set an existing `consensus_params.…` value of this home's
+/// genesis (CometBFT writes them as strings or numbers; the type is kept). App state
+/// has its own commands (add-account, add-validator).
+pub fn genesis_set(home: &Home, assignments: &[String]) -> Result<()> {
+    let mut genesis = read_genesis(home)?;
+    for a in assignments {
+        let (key, raw) = a.split_once('=').with_context(|| format!("{a:?}: expected KEY=VALUE"))?;
+        if !key.starts_with("consensus_params.") {
+            bail!("{key}: only consensus_params.… can be set this way");
+        }
+        let mut v = &mut genesis;
+        for p in key.split('.') {
+            v = v.get_mut(p).with_context(|| format!("genesis has no {key}"))?;
+        }
+        *v = match v {
+            serde_json::Value::String(_) => {
+                raw.parse::<i64>().map_err(|_| anyhow::anyhow!("{key} is a number; got {raw:?}"))?;
+                serde_json::Value::String(raw.to_string())
+            }
+            serde_json::Value::Number(_) => serde_json::Value::Number(raw.parse::<i64>().map_err(|_| anyhow::anyhow!("{key} is a number; got {raw:?}"))?.into()),
+            serde_json::Value::Bool(_) => serde_json::Value::Bool(raw.parse().map_err(|_| anyhow::anyhow!("{key} is a boolean; got {raw:?}"))?),
+            _ => bail!("{key} is not a number or boolean"),
+        };
+    }
+    write_genesis(home, &genesis)
+}
+
+/// `openledgerd export`: the genesis of a new chain holding the committed state of this
+/// home at `height` (default: the latest). The node must be stopped — RocksDB allows
+/// one process per store, and a stopped store is a consistent snapshot by construction.
+pub async fn export(home: &Home, height: Option<u64>) -> Result<serde_json::Value> {
+    if !home.genesis().is_file() {
+        bail!("{} is not an openledgerd home: {} is missing", home.0.display(), home.genesis().display());
+    }
+    let base = read_genesis(home)?;
+    let state_dir = home.state_dir();
+    if !state_dir.join("CURRENT").is_file() {
+        bail!("{} holds no chain state yet (the node has never committed a block)", state_dir.display());
+    }
+    let storage = open_storage_quietly(state_dir.clone()).await?;
+    let result = crate::export::genesis_doc(&storage, height, &base).await;
+    storage.release().await;
+    result
+}
+
+/// Open the store, turning cnidarium's panic on a locked RocksDB into an error that says
+/// what to do.
+async fn open_storage_quietly(dir: PathBuf) -> Result<cnidarium::Storage> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let opened = crate::open_storage(dir.clone()).await;
+    std::panic::set_hook(previous);
+    opened.map_err(|e| {
+        if format!("{e:#}").contains("lock") {
+            anyhow::anyhow!("the state store {} is in use: stop this node's openledgerd first (export reads a stopped node's store)", dir.display())
+        } else {
+            anyhow::anyhow!("opening {}: {e:#}", dir.display())
+        }
+    })
 }
 
 /// A running node: ABCI on a thread per CometBFT connection, gRPC on tokio.
@@ -375,6 +561,90 @@ pub fn ensure_dir(p: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key and address `cometbft init` (v0.38) wrote.
+    const COMETBFT_KEY: &str = "Os8tZ5OVzdjpUMFuHPCe/Dqfh3KqmV5sagKDd2xOKJ8=";
+    const COMETBFT_ADDRESS: &str = "2A763354DF9E25BEA3F6C6CB8C3D052D593486FB";
+    const OPERATOR: &str = "open1e8atc4666zpehz4rjzfyh0926s86968055qqmp";
+
+    fn home_with_genesis(validators: serde_json::Value) -> (tempfile::TempDir, Home) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home(dir.path().to_path_buf());
+        std::fs::create_dir_all(home.genesis().parent().expect("parent")).expect("mkdir");
+        let genesis = serde_json::json!({
+            "chain_id": "t", "validators": validators,
+            "consensus_params": { "block": { "max_bytes": "22020096", "max_gas": "-1" } },
+            "app_state": serde_json::to_value(AppState::default()).expect("json"),
+        });
+        write_genesis(&home, &genesis).expect("write");
+        (dir, home)
+    }
+
+    fn add(home: &Home, pubkey: &str, power: &str, operator: &str) -> Result<(String, String)> {
+        genesis_add_validator(home, &NewValidator { pubkey: Some(pubkey), from_home: None, power, operator, moniker: Some("v") })
+    }
+
+    #[test]
+    fn add_validator_writes_cometbft_validators_and_the_operator_mapping() {
+        let (_d, home) = home_with_genesis(serde_json::json!([]));
+        let shown = format!("{{\"type\":\"tendermint/PubKeyEd25519\",\"value\":\"{COMETBFT_KEY}\"}}");
+        assert_eq!(add(&home, &shown, "7", OPERATOR).expect("added"), (COMETBFT_ADDRESS.to_string(), "v".to_string()));
+        let g = read_genesis(&home).expect("genesis");
+        assert_eq!(
+            g["validators"],
+            serde_json::json!([{ "address": COMETBFT_ADDRESS, "pub_key": { "type": "tendermint/PubKeyEd25519", "value": COMETBFT_KEY }, "power": "7", "name": "v" }])
+        );
+        let st: AppState = serde_json::from_value(g["app_state"].clone()).expect("app_state");
+        assert_eq!(st.token.validator_accounts[0].consensus_address, COMETBFT_ADDRESS);
+        assert_eq!(st.token.validator_accounts[0].operator_address, OPERATOR);
+        // Refusals, each naming what is wrong; genesis unchanged by them.
+        let cases = [
+            (COMETBFT_KEY, "7", OPERATOR, "already in genesis"),
+            ("not base64!", "7", OPERATOR, "not base64"),
+            ("AAAA", "7", OPERATOR, "has 3 bytes"),
+            ("AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "7", OPERATOR, "not a valid ed25519 public key"),
+            ("Os8tZ5OVzdjpUMFuHPCe/Dqfh3KqmV5sagKDd2xOKJ8=", "0", OPERATOR, "positive integer"),
+            ("{\"type\":\"tendermint/PubKeySecp256k1\",\"value\":\"AAAA\"}", "1", OPERATOR, "PubKeyEd25519"),
+            ("xT3tKK+L9hChbu0toe1uJP53VCBFvFjr3ewUT4AAzG8=", "x", OPERATOR, "positive integer"),
+            ("xT3tKK+L9hChbu0toe1uJP53VCBFvFjr3ewUT4AAzG8=", "1", "open1xyz", "--operator"),
+            ("xT3tKK+L9hChbu0toe1uJP53VCBFvFjr3ewUT4AAzG8=", &(i64::MAX / 8).to_string(), OPERATOR, "total voting power"),
+        ];
+        for (key, power, op, needle) in cases {
+            let e = add(&home, key, power, op).expect_err(needle);
+            assert!(format!("{e:#}").contains(needle), "{key} {power} {op}: {e:#}");
+        }
+        assert_eq!(read_genesis(&home).expect("genesis"), g);
+        // An operator mapping without a validator entry (as `init --operator` writes) is a duplicate too.
+        let (_d2, home2) = home_with_genesis(serde_json::json!([]));
+        let mut g2 = read_genesis(&home2).expect("genesis");
+        let mut st2 = AppState::default();
+        st2.token.validator_accounts.push(openledger_proto::openledger::token::v1::ValidatorAccount { consensus_address: COMETBFT_ADDRESS.into(), operator_address: OPERATOR.into() });
+        g2["app_state"] = serde_json::to_value(&st2).expect("json");
+        write_genesis(&home2, &g2).expect("write");
+        let e = add(&home2, COMETBFT_KEY, "1", OPERATOR).expect_err("dup operator");
+        assert!(format!("{e:#}").contains("already has an operator account"), "{e:#}");
+    }
+
+    #[test]
+    fn genesis_set_and_config_set_change_existing_keys_only() {
+        let (_d, home) = home_with_genesis(serde_json::json!([]));
+        genesis_set(&home, &["consensus_params.block.max_bytes=1048576".into()]).expect("set");
+        assert_eq!(read_genesis(&home).expect("genesis")["consensus_params"]["block"]["max_bytes"], "1048576");
+        for (a, needle) in [("consensus_params.block.nope=1", "has no"), ("chain_id=x", "only consensus_params"), ("consensus_params.block.max_bytes=big", "is a number")] {
+            let e = genesis_set(&home, &[a.into()]).expect_err(a);
+            assert!(format!("{e:#}").contains(needle), "{a}: {e:#}");
+        }
+        std::fs::write(home.cometbft_config(), "moniker = \"n\"\n[consensus]\ntimeout_commit = \"1s\"\ncreate_empty_blocks = true\n[mempool]\nsize = 5000\n").expect("write");
+        cometbft_config_set(&home, &["consensus.timeout_commit=500ms".into(), "mempool.size=10000".into(), "consensus.create_empty_blocks=false".into()]).expect("set");
+        let cfg: toml::Table = toml::from_str(&std::fs::read_to_string(home.cometbft_config()).expect("read")).expect("toml");
+        assert_eq!(cfg["consensus"]["timeout_commit"].as_str(), Some("500ms"));
+        assert_eq!(cfg["mempool"]["size"].as_integer(), Some(10000));
+        assert_eq!(cfg["consensus"]["create_empty_blocks"].as_bool(), Some(false));
+        for (a, needle) in [("consensus.timeout_comit=1s", "no key"), ("nosuch.key=1", "no section"), ("mempool.size=many", "integer"), ("moniker", "KEY=VALUE")] {
+            let e = cometbft_config_set(&home, &[a.into()]).expect_err(a);
+            assert!(format!("{e:#}").contains(needle), "{a}: {e:#}");
+        }
+    }
 
     #[test]
     fn app_toml_without_a_stream_section_still_loads() {

@@ -111,7 +111,7 @@ impl TestNodeBuilder {
         s.auth.params = Some(default_auth_params());
         s.token.params = Some(openledger_token::component::default_params());
         for (k, amount) in &self.funded {
-            s.auth.accounts.push(GenesisAccount { address: k.address().to_string() });
+            s.auth.accounts.push(GenesisAccount { address: k.address().to_string(), ..Default::default() });
             s.token.balances.push(GenesisBalance {
                 address: k.address().to_string(),
                 coins: vec![GenesisCoin { denom: "uopen".into(), amount: amount.to_string() }],
@@ -150,6 +150,13 @@ impl TestNodeBuilder {
         node.genesis_app_hash = resp.app_hash.to_vec();
         node
     }
+}
+
+/// See `TestNode::module_state`.
+#[derive(Debug, Default, PartialEq)]
+pub struct ModuleState {
+    pub verifiable: std::collections::BTreeMap<String, Vec<u8>>,
+    pub nonverifiable: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 pub struct TestNode {
@@ -200,13 +207,7 @@ impl TestNode {
         let validators = self.validators.clone();
         let p = self.settings.clone();
         let time = self.time_seconds;
-        let rt = self.rt.take();
-        let storage = self.app.storage().clone();
-        drop(self);
-        if let Some(rt) = rt {
-            rt.block_on(storage.release());
-            rt.shutdown_background();
-        }
+        self.release();
         let mut node = TestNode::open(&dir, tmp, p, validators);
         node.app_hashes = hashes;
         node.genesis_app_hash = genesis;
@@ -334,26 +335,61 @@ impl TestNode {
     /// A digest of all module state (every key but the per-block `app/block_*` ones):
     /// equal digests before and after a block mean the block changed no module state.
     pub fn state_digest(&self) -> Vec<u8> {
+        let mut h = Sha256::new();
+        for (k, v) in self.module_state().verifiable {
+            h.update((k.len() as u64).to_be_bytes());
+            h.update(k.as_bytes());
+            h.update((v.len() as u64).to_be_bytes());
+            h.update(&v);
+        }
+        h.finalize().to_vec()
+    }
+
+    /// Every key and value of module state: the verifiable store (main store and
+    /// substores) but the per-block `app/block_*` keys, and the non-verifiable indexes but
+    /// the block stream's log, the index hints (a hint is a lower bound that depends on
+    /// the removals a list has seen, not on its entries) and counters at zero (a list
+    /// that emptied keeps its counter at 0; an absent counter reads as 0 too).
+    pub fn module_state(&self) -> ModuleState {
         use cnidarium::StateRead;
         use futures::StreamExt;
         let snap = self.app.storage().latest_snapshot();
         self.rt().block_on(async move {
-            let mut h = Sha256::new();
+            let mut out = ModuleState::default();
             for prefix in crate::state_prefixes() {
                 let mut stream = std::pin::pin!(snap.prefix_raw(&prefix));
                 while let Some(item) = stream.next().await {
                     let (k, v) = item.expect("read state");
-                    if k.starts_with("app/block_") {
-                        continue;
+                    if !k.starts_with("app/block_") {
+                        out.verifiable.insert(k, v);
                     }
-                    h.update((k.len() as u64).to_be_bytes());
-                    h.update(k.as_bytes());
-                    h.update((v.len() as u64).to_be_bytes());
-                    h.update(&v);
                 }
             }
-            h.finalize().to_vec()
+            let mut stream = std::pin::pin!(snap.nonverifiable_prefix_raw(b""));
+            while let Some(item) = stream.next().await {
+                let (k, v) = item.expect("read state");
+                let zero_count = k.starts_with(b"count/") && v.iter().all(|b| *b == 0);
+                if !k.starts_with(b"stream/") && !k.starts_with(b"hint/") && !zero_count {
+                    out.nonverifiable.insert(k, v);
+                }
+            }
+            out
         })
+    }
+
+    /// Close the store (as a stopped node does), so another process or handle may open it.
+    pub fn close(self) {
+        self.release();
+    }
+
+    fn release(mut self) {
+        let rt = self.rt.take();
+        let storage = self.app.storage().clone();
+        drop(self);
+        if let Some(rt) = rt {
+            rt.block_on(storage.release());
+            rt.shutdown_background();
+        }
     }
 
     pub fn last_app_hash(&self) -> Vec<u8> {

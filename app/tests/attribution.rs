@@ -4,7 +4,7 @@
 //! payment; verifiable mode and challenges; every refusal leaving state untouched.
 use cosmos_sdk_proto::Any;
 use openledger_app::genesis::AppState;
-use openledger_app::testing::{test_key, TestNode};
+use openledger_app::testing::{test_key, TestNode, TestNodeBuilder, TestValidator};
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::attribution::v1 as at;
 use openledger_proto::openledger::datanet::v1 as dn;
@@ -41,7 +41,10 @@ fn any<M: Message>(pkg: &str, name: &str, m: &M) -> Any {
 }
 
 fn node(report_window: u64) -> TestNode {
-    let builder = TestNode::builder().funded_accounts(10, FUND);
+    node_from(TestNode::builder().funded_accounts(10, FUND), report_window)
+}
+
+fn node_from(builder: TestNodeBuilder, report_window: u64) -> TestNode {
     let mut state: AppState = builder.app_state();
     let mut mp = openledger_model::component::default_params();
     mp.min_operator_bond = BOND.to_string();
@@ -143,7 +146,10 @@ fn world() -> World {
 }
 
 fn world_with(report_window: u64) -> World {
-    let mut n = node(report_window);
+    world_on(node(report_window))
+}
+
+fn world_on(mut n: TestNode) -> World {
     let a = create_datanet(&mut n, OWNER_A, "A");
     let b = create_datanet(&mut n, OWNER_B, "B");
     let c1 = submit(&mut n, 2, a, TEXTS[0]);
@@ -621,6 +627,21 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
     eprintln!("random sequence: {ok_count:?}; paid in {} uopen, dust {dust}", books.paid_in);
 }
 
+/// Inference 1 reported verifiably (80% covered, the rest to the pools), challenged
+/// and partly claimed; inference 2 paid and pending.
+fn inferences_mid_flight(n: &mut TestNode, model: u64) {
+    let output = openledger_datanet::fingerprint::compute(OUTPUT, 1, 1024);
+    pay(n, model, 1000);
+    ok::<at::MsgSubmitAttributionResponse>(n, OPERATOR, report_msg(1, &[(1, 5000), (3, 3000)], &output));
+    ok::<at::MsgChallengeAttributionResponse>(
+        n,
+        CHALLENGER,
+        any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 }),
+    );
+    ok::<at::MsgClaimRewardsResponse>(n, 3, claim_msg(3, &[]));
+    pay(n, model, 10);
+}
+
 /// Export the datanet, model and attribution state mid-flight (one inference pending,
 /// one settled verifiably and challenged, some rewards claimed), import it into a new
 /// chain whose genesis funds the module accounts with what they held, and get the same
@@ -628,17 +649,7 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
 #[test]
 fn attribution_genesis_export_then_import_gives_identical_state() {
     let World { mut n, model, .. } = world();
-    let output = openledger_datanet::fingerprint::compute(OUTPUT, 1, 1024);
-    pay(&mut n, model, 1000);
-    // 80% covered: the rest reaches the pools.
-    ok::<at::MsgSubmitAttributionResponse>(&mut n, OPERATOR, report_msg(1, &[(1, 5000), (3, 3000)], &output));
-    ok::<at::MsgChallengeAttributionResponse>(
-        &mut n,
-        CHALLENGER,
-        any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 }),
-    );
-    ok::<at::MsgClaimRewardsResponse>(&mut n, 3, claim_msg(3, &[]));
-    pay(&mut n, model, 10);
+    inferences_mid_flight(&mut n, model);
     let export = |n: &TestNode| {
         n.rt().block_on(async {
             let snap = n.app.storage().latest_snapshot();
@@ -723,4 +734,85 @@ fn attribution_queries_refuse_bad_input() {
     let by_model: at::QueryInferencesByModelResponse = query(&n, "InferencesByModel", at::QueryInferencesByModelRequest { model_id: model, pagination: None });
     let by_consumer: at::QueryInferencesByConsumerResponse = query(&n, "InferencesByConsumer", at::QueryInferencesByConsumerRequest { consumer: addr(CONSUMER), pagination: None });
     assert_eq!((by_model.inferences.len(), by_consumer.inferences.len()), (1, 1));
+}
+
+/// `openledgerd export` of every module: a chain where transfers, datanets, a model and
+/// inferences (one pending, one reported, challenged and claimed) happened is exported;
+/// a new chain started from the export holds the same key/value state in every module
+/// store (verifiable and index), exports the same genesis again, and carries on —
+/// account numbers and sequences included. The export refuses a store in use, heights
+/// it cannot read and a missing home.
+#[test]
+fn export_starts_a_new_chain_with_identical_module_state() {
+    let home = tempfile::tempdir().unwrap();
+    let validator = TestValidator { consensus_address: [7; 20], power: 10, operator: test_key(9).address() };
+    let builder = TestNode::builder().funded_accounts(10, FUND).validator(validator.clone()).dir(&home.path().join("data"));
+    let World { mut n, model, .. } = world_on(node_from(builder, REPORT_WINDOW));
+    inferences_mid_flight(&mut n, model);
+    let fresh = test_key(77).address();
+    for amount in [5u128, 7] {
+        let tx = n.send_tx(&test_key(1), &fresh, amount, FEE, GAS);
+        assert_eq!(n.execute_block(vec![tx]).tx_results[0].code, 0);
+    }
+
+    let base = serde_json::json!({
+        "genesis_time": "2026-01-01T00:00:00Z",
+        "consensus_params": { "block": { "max_bytes": "1048576", "max_gas": "-1" } },
+        "validators": [{ "address": hex::encode_upper(validator.consensus_address), "power": "10", "name": "v0" }],
+    });
+    let storage = n.app.storage().clone();
+    let doc = n.rt().block_on(openledger_app::export::genesis_doc(&storage, None, &base)).unwrap();
+    assert_eq!((doc["chain_id"].as_str(), doc["initial_height"].as_str()), (Some(openledger_app::testing::TEST_CHAIN_ID), Some("1")));
+    assert_eq!((&doc["validators"], &doc["consensus_params"]), (&base["validators"], &base["consensus_params"]));
+    let exported: AppState = serde_json::from_value(doc["app_state"].clone()).unwrap();
+    // Every account, by number, with the keys and sequences of those that sent.
+    let senders = exported.auth.accounts.iter().filter(|a| a.pub_key.is_some()).count();
+    assert!(senders >= 8 && exported.auth.accounts.iter().enumerate().all(|(i, a)| a.account_number == i as u64), "{:?}", exported.auth.accounts);
+    assert_eq!(exported.token.validator_accounts.len(), 1);
+    // A recent height is exported from the store's snapshots; others are refused clearly.
+    let top = n.height;
+    let earlier = n.rt().block_on(openledger_app::export::genesis_doc(&storage, Some(top - 2), &base)).unwrap();
+    assert_ne!(earlier["app_state"], doc["app_state"]);
+    for (h, needle) in [(top + 1, "above the latest committed height"), (2, "is not available")] {
+        let e = n.rt().block_on(openledger_app::export::genesis_doc(&storage, Some(h), &base)).unwrap_err();
+        assert!(format!("{e:#}").contains(needle), "height {h}: {e:#}");
+    }
+
+    // The CLI path: a store in use is refused, a stopped one exports the same genesis.
+    let genesis_path = home.path().join("cometbft/config/genesis.json");
+    std::fs::create_dir_all(genesis_path.parent().unwrap()).unwrap();
+    std::fs::write(&genesis_path, serde_json::to_vec(&base).unwrap()).unwrap();
+    let node_home = openledger_app::node::Home(home.path().to_path_buf());
+    let e = n.rt().block_on(openledger_app::node::export(&node_home, None)).unwrap_err();
+    assert!(format!("{e:#}").contains("is in use"), "{e:#}");
+    let before = n.module_state();
+    drop(storage);
+    n.close();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(rt.block_on(openledger_app::node::export(&node_home, None)).unwrap(), doc);
+    let missing = openledger_app::node::Home(home.path().join("nowhere"));
+    let e = rt.block_on(openledger_app::node::export(&missing, None)).unwrap_err();
+    assert!(format!("{e:#}").contains("not an openledgerd home"), "{e:#}");
+
+    // A new chain from the export: the same state, key by key.
+    let mut m = TestNode::builder().validator(validator).with_app_state(exported.clone()).build();
+    let after = m.module_state();
+    for (k, v) in &before.verifiable {
+        assert_eq!(after.verifiable.get(k), Some(v), "verifiable key {k:?} differs after export → genesis");
+    }
+    for (k, v) in &before.nonverifiable {
+        assert_eq!(after.nonverifiable.get(k), Some(v), "index key {:?} differs after export → genesis", String::from_utf8_lossy(k));
+    }
+    assert_eq!(after, before, "the new chain has keys the old one did not");
+    let again = m.rt().block_on(openledger_app::export::genesis_doc(m.app.storage(), None, &base)).unwrap();
+    assert_eq!(again["app_state"], doc["app_state"], "export → genesis → export is not the identity");
+    // It carries on: sequences continue, the pending inference settles.
+    let tx = m.send_tx(&test_key(1), &fresh, 11, FEE, GAS);
+    assert_eq!(m.execute_block(vec![tx]).tx_results[0].code, 0);
+    assert_eq!(m.balance(&fresh), 23);
+    while m.height <= REPORT_WINDOW + 30 {
+        m.execute_block(vec![]);
+    }
+    let r: at::QueryInferenceResponse = query(&m, "Inference", at::QueryInferenceRequest { id: 2 });
+    assert_eq!(r.inference.unwrap().status, at::InferenceStatus::SettledDefault as i32);
 }

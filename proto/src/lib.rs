@@ -76,3 +76,8 @@ pub mod openledger {
         }
     }
 }
+
+/// For `skip_serializing_if` on genesis fields whose zero means "not given".
+pub fn is_zero(n: &u64) -> bool {
+    *n == 0
+}

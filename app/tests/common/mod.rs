@@ -119,6 +119,32 @@ impl Ports {
     }
 }
 
+/// A block of loopback ports for a local network of up to 10 nodes (`testnet/localnet.sh
+/// up --base-port BASE`: node i uses BASE+10i … BASE+10i+4), in 20000..26000 — below
+/// the single-node blocks (27000..32000), the dev defaults and the kernel's ephemeral
+/// range (32768…) — picked from the pid so concurrent test binaries rarely meet, and
+/// checked free.
+pub fn localnet_base_port(nodes: u16) -> u16 {
+    assert!((1..=10).contains(&nodes), "localnet_base_port: 1 to 10 nodes");
+    let pid = std::process::id();
+    for attempt in 0..60u32 {
+        let base = 20000 + ((pid + attempt * 7) % 60) as u16 * 100;
+        let free = (0..nodes).all(|i| (0..5).all(|p| TcpListener::bind(("127.0.0.1", base + 10 * i + p)).is_ok()));
+        if free {
+            return base;
+        }
+    }
+    panic!("no free block of loopback ports for {nodes} nodes in 20000..26000");
+}
+
+impl Ports {
+    /// The ports of node `i` of a local network at `base` (see `localnet_base_port`).
+    pub fn of_localnet_node(base: u16, i: u16) -> Ports {
+        let p = base + 10 * i;
+        Ports { p2p: p, rpc: p + 1, abci: p + 2, grpc: p + 3, api: p + 4 }
+    }
+}
+
 // ---------------------------------------------------------------- processes
 
 /// Kill a process that is not our child (the `cometbft` that `openledgerd dev` spawns).
@@ -143,6 +169,22 @@ pub fn cometbft_pids(cometbft_home: &Path) -> Vec<u32> {
             let args: Vec<String> = raw.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
             let is_cometbft = args.first().is_some_and(|a0| Path::new(a0).file_name().is_some_and(|n| n == "cometbft"));
             is_cometbft && args.iter().any(|a| a == "start") && args.contains(&needle)
+        })
+        .collect()
+}
+
+/// Live processes (other than this one) with an argument that names a path under `dir`.
+pub fn pids_under(dir: &Path) -> Vec<u32> {
+    let needle = dir.to_string_lossy().into_owned();
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return vec![] };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+            raw.split(|b| *b == 0).any(|a| String::from_utf8_lossy(a).starts_with(needle.as_str()))
         })
         .collect()
 }
@@ -497,4 +539,119 @@ pub fn query_json(cli: &Cli, args: &[&str]) -> Value {
 pub fn cli_uopen(cli: &Cli, address: &str) -> u128 {
     let v = query_json(cli, &["bank", "balances", address]);
     v["balances"].as_array().and_then(|b| b.first()).and_then(|c| c["amount"].as_str()).map_or(0, |a| a.parse().expect("amount"))
+}
+
+// ---------------------------------------------------------------- local networks
+
+pub fn localnet_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testnet/localnet.sh")
+}
+
+/// A network brought up by `testnet/localnet.sh` in a temp dir, on a free block of
+/// loopback ports. Drop runs `down --kill` and SIGKILLs anything still running under
+/// the dir; on a failing test it prints each node's log tails and keeps the dir.
+pub struct Localnet {
+    root: Option<tempfile::TempDir>,
+    pub dir: PathBuf,
+    pub nodes: u16,
+    pub chains: Vec<Chain>,
+}
+
+impl Localnet {
+    pub fn up(nodes: u16, t0: Instant) -> Localnet {
+        let (_, _) = (cometbft_bin(), cli_bin()); // fail fast, before anything is started
+        let root = tempfile::Builder::new().prefix("openledger-localnet-").tempdir().expect("temp dir");
+        let dir = root.path().join("net");
+        let base = localnet_base_port(nodes);
+        let chains = (0..nodes).map(|i| Chain::new(Ports::of_localnet_node(base, i))).collect();
+        let net = Localnet { root: Some(root), dir, nodes, chains };
+        step(t0, &format!("localnet.sh up --validators {nodes} --base-port {base} --dir {}", net.dir.display()));
+        net.ok(&["up", "--validators", &nodes.to_string(), "--base-port", &base.to_string()]);
+        step(t0, "network up");
+        net
+    }
+
+    /// `localnet.sh --dir DIR ARGS…` with this build's binaries.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new("bash")
+            .arg(localnet_script())
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(args)
+            .env("OPENLEDGERD", openledgerd_bin())
+            .env("OPENLEDGER", cli_bin())
+            .env("COMETBFT", cometbft_bin())
+            .env("LOCALNET_WAIT_SECS", WAIT.as_secs().to_string())
+            .env_remove("LOCALNET_DIR")
+            .env_remove("OPENLEDGER_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .expect("running testnet/localnet.sh")
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "localnet.sh {} failed ({}):\nstdout: {}\nstderr: {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// The CLI against node `i`, with the network's test keyring.
+    pub fn cli(&self, i: usize) -> Cli<'_> {
+        Cli { home: &self.dir, ports: &self.chains[i].ports }
+    }
+
+    /// Wait (≤ WAIT) until every node in `which` has committed `min`; returns the lowest
+    /// of their heights then.
+    pub fn wait_all(&self, which: &[usize], min: u64) -> u64 {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let heights: Vec<Result<u64, String>> = which.iter().map(|i| self.chains[*i].height().map_err(|e| format!("{e:#}"))).collect();
+            if heights.iter().all(|h| matches!(h, Ok(h) if *h >= min)) {
+                return heights.into_iter().filter_map(Result::ok).min().unwrap_or(min);
+            }
+            assert!(Instant::now() < deadline, "height {min} not reached on nodes {which:?} within {}s: {heights:?}", WAIT.as_secs());
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Block hash and app hash of every height 1..=`to` identical on every node in `which`.
+    pub fn assert_agree(&self, which: &[usize], to: u64) {
+        let reference = self.chains[which[0]].blocks(to);
+        for i in &which[1..] {
+            for (h, ids) in self.chains[*i].blocks(to) {
+                assert_eq!(ids, reference[h as usize - 1].1, "node{i} and node{} disagree at height {h}", which[0]);
+            }
+        }
+    }
+
+    pub fn all(&self) -> Vec<usize> {
+        (0..self.nodes as usize).collect()
+    }
+}
+
+impl Drop for Localnet {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "--kill"]);
+        kill9(&pids_under(&self.dir));
+        if std::thread::panicking() {
+            for i in 0..self.nodes {
+                for log in ["app.log", "cometbft.log"] {
+                    let path = self.dir.join(format!("node{i}/{log}"));
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let lines: Vec<&str> = text.lines().collect();
+                    eprintln!("----- tail of {} -----\n{}", path.display(), lines[lines.len().saturating_sub(25)..].join("\n"));
+                }
+            }
+            if let Some(root) = self.root.take() {
+                eprintln!("kept {} for inspection", root.keep().display());
+            }
+        }
+    }
 }

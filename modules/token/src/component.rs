@@ -1,12 +1,15 @@
-//! Genesis import and the end-of-block hook: the fees collected in a block are paid
-//! to the validators who signed the previous block, in proportion to voting power.
-use cnidarium::StateWrite;
+//! Genesis import and export, and the end-of-block hook: the fees collected in a block
+//! are paid to the validators who signed the previous block, in proportion to voting power.
+use cnidarium::{StateRead, StateWrite};
+use futures::StreamExt;
 use openledger_framework::amount::parse_amount;
-use openledger_framework::{Address, ChainError};
-use openledger_proto::openledger::token::v1::{GenesisState, Params};
+use openledger_framework::{sdk, Address, ChainError};
+use openledger_proto::openledger::token::v1::{AccountState, GenesisBalance, GenesisCoin, GenesisState, Params, ValidatorAccount};
+use prost::Message;
 
 use crate::state_ext::{TokenRead, TokenWrite};
-use crate::{error, events, fee_collector, DENOM};
+use crate::{error, events, fee_collector, state_key, DENOM};
+use openledger_framework::StoreRead;
 
 pub fn default_params() -> Params {
     Params { denom: DENOM.to_string(), send_enabled: true }
@@ -36,6 +39,64 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) 
         state.put_validator_operator(&cons, &op);
     }
     Ok(())
+}
+
+/// Every account record, in account-number order (the order genesis recreates them in).
+/// Account numbers are handed out one by one and accounts are never removed, so they
+/// run 0, 1, 2, … without a gap; a store where they do not is refused.
+pub async fn accounts<S: StateRead>(state: &S) -> Result<Vec<(Address, AccountState)>, ChainError> {
+    let prefix = state_key::account_prefix();
+    let mut stream = std::pin::pin!(state.prefix_raw(prefix));
+    let mut out = Vec::new();
+    while let Some(item) = stream.next().await {
+        let (key, value) = item?;
+        let addr = key
+            .strip_prefix(prefix)
+            .and_then(state_key::parse_hex_address)
+            .ok_or_else(|| sdk::internal(format!("corrupt account key {key:?}")))?;
+        let st = AccountState::decode(value.as_slice()).map_err(|_| sdk::internal(format!("corrupt account record of {addr}")))?;
+        out.push((addr, st));
+    }
+    out.sort_by_key(|(_, st)| st.account_number);
+    for (i, (addr, st)) in out.iter().enumerate() {
+        if st.account_number != i as u64 {
+            return Err(sdk::internal(format!("account numbers are not contiguous: {addr} has {} at place {i}", st.account_number)));
+        }
+    }
+    let next = state.get_u64(state_key::next_account_number()).await?.unwrap_or(0);
+    if next != out.len() as u64 {
+        return Err(sdk::internal(format!("next account number is {next} but there are {} accounts", out.len())));
+    }
+    Ok(out)
+}
+
+/// The token module's genesis from state: the exact inverse of `init_genesis` (given
+/// the accounts listed first, in `accounts` order). Balances are listed by account number;
+/// supply is not listed, genesis recomputes it as the sum of balances.
+pub async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
+    let params = state.token_params().await?;
+    let mut balances = Vec::new();
+    for (addr, st) in accounts(state).await? {
+        let amount = crate::state_ext::balance_of(&st)?;
+        if amount > 0 {
+            balances.push(GenesisBalance { address: addr.to_string(), coins: vec![GenesisCoin { denom: DENOM.to_string(), amount: amount.to_string() }] });
+        }
+    }
+    Ok(GenesisState { params: Some(params), balances, validator_accounts: validator_accounts(state).await? })
+}
+
+/// Every validator's operator account, by consensus address.
+pub async fn validator_accounts<S: StateRead>(state: &S) -> Result<Vec<ValidatorAccount>, ChainError> {
+    let prefix = state_key::validator_account_prefix();
+    let mut stream = std::pin::pin!(state.prefix_raw(prefix));
+    let mut accounts = Vec::new();
+    while let Some(item) = stream.next().await {
+        let (key, value) = item?;
+        let cons = key.strip_prefix(prefix).unwrap_or_default().to_ascii_uppercase();
+        let op = Address::from_slice(&value).ok_or_else(|| sdk::internal("corrupt validator account"))?;
+        accounts.push(ValidatorAccount { consensus_address: cons, operator_address: op.to_string() });
+    }
+    Ok(accounts)
 }
 
 /// Upper- or lower-case hex of 20 bytes, as CometBFT prints validator addresses.

@@ -1,7 +1,6 @@
 //! Query handlers: each a plain function of (state, request). The app serves each one
 //! twice — over ABCI Query and over gRPC — from a committed snapshot.
 use cnidarium::StateRead;
-use futures::StreamExt;
 use openledger_framework::{Address, QueryError};
 use openledger_proto::cosmos::auth::v1beta1::{
     BaseAccount, Bech32PrefixRequest, Bech32PrefixResponse, ModuleAccount, QueryAccountRequest, QueryAccountResponse,
@@ -16,12 +15,12 @@ use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::token::v1::{
     ModuleAccountInfo, QueryModuleAccountsRequest, QueryModuleAccountsResponse, QueryParamsRequest,
     QueryParamsResponse, QuerySupplyRequest, QuerySupplyResponse, QueryValidatorAccountsRequest,
-    QueryValidatorAccountsResponse, ValidatorAccount,
+    QueryValidatorAccountsResponse,
 };
 use prost::Message;
 
 use crate::state_ext::TokenRead;
-use crate::{state_key, DENOM, MODULE_ACCOUNTS};
+use crate::{DENOM, MODULE_ACCOUNTS};
 
 fn any(type_url: &str, msg: &impl Message) -> prost_types::Any {
     prost_types::Any { type_url: type_url.to_string(), value: msg.encode_to_vec() }
@@ -142,14 +141,5 @@ pub async fn validator_accounts<S: StateRead>(
     state: &S,
     _req: QueryValidatorAccountsRequest,
 ) -> Result<QueryValidatorAccountsResponse, QueryError> {
-    let prefix = state_key::validator_account_prefix();
-    let mut stream = std::pin::pin!(state.prefix_raw(prefix));
-    let mut accounts = Vec::new();
-    while let Some(item) = stream.next().await {
-        let (key, value) = item?;
-        let cons = key.strip_prefix(prefix).unwrap_or_default().to_ascii_uppercase();
-        let op = Address::from_slice(&value).ok_or_else(|| QueryError::internal("corrupt validator account"))?;
-        accounts.push(ValidatorAccount { consensus_address: cons, operator_address: op.to_string() });
-    }
-    Ok(QueryValidatorAccountsResponse { accounts })
+    Ok(QueryValidatorAccountsResponse { accounts: crate::component::validator_accounts(state).await? })
 }
