@@ -38,6 +38,17 @@ pub enum BenchCmd {
         #[arg(long)]
         tx_log: Option<PathBuf>,
     },
+    /// What the loader alone can send: unpaced, to an in-process sink that answers like
+    /// broadcast_tx_async (so the loader is known not to be the bottleneck).
+    LoaderCeiling {
+        #[arg(long, default_value_t = 3.0)]
+        duration: f64,
+        /// Sender connections.
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        #[arg(short = 'o', long, default_value = "text")]
+        output: String,
+    },
     /// Step the rate up until committed tx/s stops rising (or latency passes a cap), then
     /// measure latency at 50% and 90% of the best rate; prints a table.
     Saturate {
@@ -152,6 +163,21 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             match format {
                 Format::Json => println!("{}", serde_json::to_string(&report)?),
                 Format::Text => report.print_text(),
+            }
+            Ok(())
+        }
+        BenchCmd::LoaderCeiling { duration, connections, output } => {
+            let format = Format::parse(&output)?;
+            if !(duration.is_finite() && duration > 0.0 && duration <= 60.0) {
+                anyhow::bail!("--duration must be above 0 and at most 60 seconds (got {duration})");
+            }
+            let c = load::loader_ceiling(connections, Duration::from_secs_f64(duration)).await?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string(&c)?),
+                Format::Text => println!(
+                    "loader alone: {:.0} tx/s ({} txs of {} bytes in {:.1} s on {} connections, {} errors) to an in-process sink",
+                    c.send_rate, c.sent, c.tx_bytes, c.duration_s, c.lanes, c.errors
+                ),
             }
             Ok(())
         }

@@ -786,6 +786,111 @@ mod cpu {
     }
 }
 
+// ---------------------------------------------------------------- the loader's own ceiling
+
+/// What the loader alone can send: kvstore-sized txs on `lanes` keep-alive connections,
+/// unpaced, for `duration`, to an HTTP sink in this process that answers every request
+/// as CometBFT answers `broadcast_tx_async` without doing anything. On a shared machine
+/// the sink takes some of the CPU the loader would have, so this is a lower bound.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoaderCeiling {
+    pub lanes: usize,
+    pub tx_bytes: usize,
+    pub duration_s: f64,
+    pub sent: u64,
+    pub errors: u64,
+    pub send_rate: f64,
+}
+
+pub async fn loader_ceiling(lanes: usize, duration: Duration) -> Result<LoaderCeiling> {
+    if !(1..=256).contains(&lanes) {
+        bail!("--connections must be 1..=256 (got {lanes})");
+    }
+    if duration.is_zero() || duration > Duration::from_secs(60) {
+        bail!("--duration must be above 0 and at most 60 seconds");
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the sink")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let sink = tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            tokio::spawn(sink_connection(conn));
+        }
+    });
+    let size = transfer_tx_size();
+    // Bodies built up front, as in a real run; each lane cycles through its share.
+    let per_lane = 2_000usize;
+    let bodies: Vec<Vec<u8>> = (0..per_lane as u64).map(|k| request_body(k, &kv_tx("ceiling", k, size))).collect();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(lanes).tcp_nodelay(true).timeout(Duration::from_secs(10)).build()?;
+    let end = tokio::time::Instant::now() + duration;
+    let tasks: Vec<_> = (0..lanes)
+        .map(|_| {
+            let (http, url, bodies) = (http.clone(), url.clone(), bodies.clone());
+            tokio::spawn(async move {
+                let (mut sent, mut errors) = (0u64, 0u64);
+                for body in bodies.iter().cycle() {
+                    if tokio::time::Instant::now() >= end {
+                        break;
+                    }
+                    let ok = match http.post(&url).header("content-type", "application/json").body(body.clone()).send().await {
+                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                        Err(_) => false,
+                    };
+                    if ok {
+                        sent += 1;
+                    } else {
+                        errors += 1;
+                    }
+                }
+                (sent, errors)
+            })
+        })
+        .collect();
+    let started = tokio::time::Instant::now();
+    let (mut sent, mut errors) = (0, 0);
+    for t in tasks {
+        let (s, e) = t.await?;
+        sent += s;
+        errors += e;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    sink.abort();
+    Ok(LoaderCeiling { lanes, tx_bytes: size, duration_s: secs, sent, errors, send_rate: sent as f64 / secs })
+}
+
+/// One keep-alive HTTP/1.1 connection of the sink: read a request (headers, then
+/// Content-Length bytes), answer with a fixed broadcast_tx_async result; until EOF.
+async fn sink_connection(mut conn: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const BODY: &str = r#"{"jsonrpc":"2.0","id":0,"result":{"code":0,"data":"","log":"","codespace":"","hash":"00"}}"#;
+    let answer = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{BODY}", BODY.len());
+    let mut buf: Vec<u8> = Vec::with_capacity(8192);
+    let mut chunk = [0u8; 8192];
+    loop {
+        // Headers.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        while buf.len() < head_end + length {
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buf.drain(..head_end + length);
+        if conn.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
 // ---------------------------------------------------------------- saturation search
 
 #[derive(Debug, Clone)]
@@ -918,6 +1023,14 @@ pub const TABLE_HEADER: &str = "step    offered     sent  errors   lost  commit/
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_loader_alone_measures_its_send_rate_against_an_in_process_sink() {
+        let c = loader_ceiling(4, Duration::from_millis(500)).await.expect("ceiling");
+        assert_eq!(c.errors, 0, "{c:?}");
+        assert!(c.sent > 200 && c.send_rate > 400.0, "{c:?}");
+        assert!(loader_ceiling(0, Duration::from_secs(1)).await.is_err());
+    }
 
     #[test]
     fn percentiles_are_nearest_rank_and_ordered() {
