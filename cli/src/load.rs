@@ -630,7 +630,13 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     stop.store(true, Ordering::Relaxed);
     let _ = observer.await;
     let cpu_cores = cpu::cores_used(&cpu_before, &cpu::sample(&cfg.cpu_pids), start.elapsed());
-    let mempool_after = mempool_size(&rpcs).await;
+    // The other nodes drop the txs when they commit the same blocks, a moment later.
+    let settle = tokio::time::Instant::now() + Duration::from_secs(5).min(drain_deadline.saturating_duration_since(tokio::time::Instant::now()));
+    let mut mempool_after = mempool_size(&rpcs).await;
+    while mempool_after > 0 && found_count >= sent && tokio::time::Instant::now() < settle {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        mempool_after = mempool_size(&rpcs).await;
+    }
 
     // 4. Codes, latencies, blocks.
     let seen = seen.lock().map_err(|_| anyhow!("poisoned"))?.clone();
