@@ -198,31 +198,17 @@ height_of() { # INDEX → latest height, or nothing
 
 # ------------------------------------------------------------------ up
 
-# The CometBFT settings of a local network; README.md "Validators: local networks"
-# gives the reason for each. Set through `openledgerd config set` (typed, unknown keys
-# refused), never by editing files.
-COMETBFT_TUNING=(
-  consensus.timeout_propose=1s
-  consensus.timeout_prevote=500ms
-  consensus.timeout_precommit=500ms
-  consensus.timeout_commit=500ms
-  consensus.create_empty_blocks=true
-  consensus.create_empty_blocks_interval=0s
-  mempool.size=10000
-  mempool.max_txs_bytes=268435456
-  mempool.max_tx_bytes=65536
-  mempool.recheck=true
-  mempool.cache_size=20000
-  p2p.pex=false
-  p2p.addr_book_strict=false
-  p2p.allow_duplicate_ip=true
-  p2p.persistent_peers_max_dial_period=2s
-  p2p.flush_throttle_timeout=10ms
-  p2p.send_rate=20480000
-  p2p.recv_rate=20480000
-  rpc.timeout_broadcast_tx_commit=30s
-)
-# Consensus parameters in genesis (all nodes must agree on them).
+# The CometBFT settings of a local network, from testnet/cometbft-tuning.env (shared with
+# the kvstore network, so both run on identical settings); README.md "Validators: local
+# networks" gives the reason for each. Set through `openledgerd config set` (typed,
+# unknown keys refused), never by editing files.
+TUNING_SETTINGS=()
+while IFS= read -r line || [ -n "$line" ]; do
+  line=${line%%#*}; line=${line//[[:space:]]/}
+  [ -n "$line" ] && TUNING_SETTINGS+=("$line")
+done < "${COMETBFT_TUNING:-$(dirname "${BASH_SOURCE[0]}")/cometbft-tuning.env}"
+# Consensus parameters in genesis (all nodes must agree on them; kvstore-net.sh sets the
+# same block size).
 GENESIS_TUNING=(
   consensus_params.block.max_bytes=4194304
   consensus_params.block.max_gas=-1
@@ -312,7 +298,7 @@ cmd_up() {
     home=$(home_of "$i")
     cp "$DIR/genesis.json" "$home/cometbft/config/genesis.json"
     for ((j = 0; j < n; j++)); do [ "$j" = "$i" ] || others+=("${peers[$j]}"); done
-    "$OPENLEDGERD" config set --home "$home" "${COMETBFT_TUNING[@]}" \
+    "$OPENLEDGERD" config set --home "$home" "${TUNING_SETTINGS[@]}" \
       "p2p.persistent_peers=$(IFS=,; echo "${others[*]+"${others[*]}"}")"
   done
   cat >"$ENV_FILE" <<EOF

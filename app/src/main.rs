@@ -153,6 +153,14 @@ enum GenesisCmd {
         address: String,
         amount: String,
     },
+    /// Fund every account of FILE, a JSON list of {"address", "amount"} (what
+    /// `openledger bench accounts -o json` prints), in one write.
+    AddAccounts {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        file: PathBuf,
+    },
 }
 
 fn main() {
@@ -199,6 +207,12 @@ fn run(cli: Cli) -> Result<()> {
                 Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
             }
+            Ok(())
+        }
+        Cmd::Genesis { cmd: GenesisCmd::AddAccounts { home, file } } => {
+            let accounts = node::read_accounts_file(&file)?;
+            node::genesis_add_accounts(&Home(home), &accounts)?;
+            println!("added {} accounts to genesis", accounts.len());
             Ok(())
         }
         Cmd::Start { home, abci_address, grpc_address, api_address, min_gas_price } => {

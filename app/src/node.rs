@@ -264,25 +264,35 @@ fn write_genesis(home: &Home, genesis: &serde_json::Value) -> Result<()> {
 
 /// `openledgerd genesis add-account DIR ADDR AMOUNT`: fund an account in genesis.
 pub fn genesis_add_account(home: &Home, address: &str, amount: &str) -> Result<()> {
-    let addr = Address::parse(address).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (amount, denom) = match parse_coin(amount) {
-        Ok(c) => c,
-        Err(_) => (openledger_framework::amount::parse_amount(amount).map_err(|e| anyhow::anyhow!("amount: {e}"))?, openledger_token::DENOM.to_string()),
-    };
-    if denom != openledger_token::DENOM {
-        bail!("unknown denom {denom:?}: this chain's denom is {}", openledger_token::DENOM);
-    }
+    genesis_add_accounts(home, &[(address.to_string(), amount.to_string())])
+}
+
+/// `openledgerd genesis add-accounts --file F`: fund many accounts in one read and one
+/// write of the genesis (`F` is a JSON list of `{"address", "amount"}`, as `openledger
+/// bench accounts -o json` prints). Every entry is checked before anything is written.
+pub fn genesis_add_accounts(home: &Home, accounts: &[(String, String)]) -> Result<()> {
     let mut genesis = read_genesis(home)?;
     let mut app_state: AppState = serde_json::from_value(genesis["app_state"].clone()).context("genesis app_state")?;
-    let addr_s = addr.to_string();
-    if app_state.token.balances.iter().any(|b| b.address == addr_s) {
-        bail!("{addr_s} already has a genesis balance");
+    let mut known: std::collections::BTreeSet<String> = app_state.token.balances.iter().map(|b| b.address.clone()).collect();
+    for (address, amount) in accounts {
+        let addr = Address::parse(address).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (amount, denom) = match parse_coin(amount) {
+            Ok(c) => c,
+            Err(_) => (openledger_framework::amount::parse_amount(amount).map_err(|e| anyhow::anyhow!("amount: {e}"))?, openledger_token::DENOM.to_string()),
+        };
+        if denom != openledger_token::DENOM {
+            bail!("unknown denom {denom:?}: this chain's denom is {}", openledger_token::DENOM);
+        }
+        let addr_s = addr.to_string();
+        if !known.insert(addr_s.clone()) {
+            bail!("{addr_s} already has a genesis balance");
+        }
+        app_state.auth.accounts.push(openledger_proto::openledger::auth::v1::GenesisAccount { address: addr_s.clone(), ..Default::default() });
+        app_state.token.balances.push(openledger_proto::openledger::token::v1::GenesisBalance {
+            address: addr_s,
+            coins: vec![openledger_proto::openledger::token::v1::GenesisCoin { denom, amount: amount.to_string() }],
+        });
     }
-    app_state.auth.accounts.push(openledger_proto::openledger::auth::v1::GenesisAccount { address: addr_s.clone(), ..Default::default() });
-    app_state.token.balances.push(openledger_proto::openledger::token::v1::GenesisBalance {
-        address: addr_s,
-        coins: vec![openledger_proto::openledger::token::v1::GenesisCoin { denom, amount: amount.to_string() }],
-    });
     genesis["app_state"] = serde_json::to_value(&app_state)?;
     write_genesis(home, &genesis)
 }
@@ -472,6 +482,20 @@ async fn open_storage_quietly(dir: PathBuf) -> Result<cnidarium::Storage> {
     })
 }
 
+/// Read an `add-accounts` file: `[{"address": "open1…", "amount": "1000uopen"}, …]`.
+pub fn read_accounts_file(path: &Path) -> Result<Vec<(String, String)>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        address: String,
+        amount: String,
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let entries: Vec<Entry> =
+        serde_json::from_slice(&bytes).with_context(|| format!("{}: expected a JSON list of {{\"address\", \"amount\"}}", path.display()))?;
+    Ok(entries.into_iter().map(|e| (e.address, e.amount)).collect())
+}
+
 /// A running node: ABCI on a thread per CometBFT connection, gRPC on tokio.
 pub struct RunningNode {
     pub app: App,
@@ -655,5 +679,39 @@ mod tests {
         assert!(written.contains("[stream]") && written.contains("retain_blocks = 0"), "{written}");
         let custom: AppConfig = toml::from_str(&format!("{old}[stream]\nretain_blocks = 10\n")).expect("parses");
         assert_eq!(custom.stream, StreamConfig { retain_blocks: 10, max_subscribers: 100 });
+    }
+
+    #[test]
+    fn genesis_add_accounts_funds_a_list_in_one_write_and_refuses_bad_entries_before_writing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = Home(dir.path().to_path_buf());
+        std::fs::create_dir_all(home.genesis().parent().expect("config dir")).expect("mkdir");
+        let genesis = serde_json::json!({"chain_id": "t", "app_state": serde_json::to_value(AppState::default()).expect("app state")});
+        write_genesis(&home, &genesis).expect("write");
+        let addr = |i: u8| Address::from_secp256k1_pubkey(&[2, i, i, i]).to_string();
+        let file = dir.path().join("accounts.json");
+        let list = serde_json::json!([{"address": addr(1), "amount": "10uopen"}, {"address": addr(2), "amount": "20"}]);
+        std::fs::write(&file, list.to_string()).expect("write list");
+        genesis_add_accounts(&home, &read_accounts_file(&file).expect("read list")).expect("add");
+        let state: AppState = serde_json::from_value(read_genesis(&home).expect("read")["app_state"].clone()).expect("app state");
+        let balances: Vec<(String, String)> = state.token.balances.iter().map(|b| (b.address.clone(), b.coins[0].amount.clone())).collect();
+        assert_eq!(balances, vec![(addr(1), "10".to_string()), (addr(2), "20".to_string())]);
+        assert_eq!(state.auth.accounts.len(), 2);
+
+        // A duplicate (already in genesis, or twice in the list) or a bad entry anywhere:
+        // nothing is written.
+        let before = std::fs::read(home.genesis()).expect("genesis");
+        for bad in [
+            vec![(addr(3), "1uopen".to_string()), (addr(1), "1uopen".to_string())],
+            vec![(addr(3), "1uopen".to_string()), (addr(3), "1uopen".to_string())],
+            vec![(addr(3), "1uopen".to_string()), ("open1xyz".to_string(), "1uopen".to_string())],
+            vec![(addr(3), "1stake".to_string())],
+        ] {
+            assert!(genesis_add_accounts(&home, &bad).is_err(), "{bad:?} accepted");
+            assert_eq!(std::fs::read(home.genesis()).expect("genesis"), before, "{bad:?} changed the genesis");
+        }
+        std::fs::write(&file, r#"[{"address": "x"}]"#).expect("write");
+        let e = read_accounts_file(&file).expect_err("missing amount");
+        assert!(format!("{e:#}").contains("expected a JSON list"), "{e:#}");
     }
 }

@@ -1,3 +1,4 @@
 pub mod keyring;
+pub mod load;
 pub mod rpc;
 pub mod txbuilder;

@@ -1,5 +1,6 @@
 //! `openledger`: the command-line client. Cosmos conventions: `keys`, `tx`, `q`, `status`.
 mod attribution_cmd;
+mod bench_cmd;
 mod broadcast;
 mod content;
 mod datanet_cmd;
@@ -108,6 +109,11 @@ enum Cmd {
         #[command(flatten)]
         args: watch_cmd::WatchArgs,
     },
+    /// Load generation: bench accounts, a load run at a fixed rate, a saturation search.
+    Bench {
+        #[command(subcommand)]
+        cmd: bench_cmd::BenchCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,7 +219,10 @@ enum AuthQueryCmd {
 
 fn main() {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // The load generator sends on many lanes at once and signs on every core.
+    let mut builder =
+        if matches!(cli.cmd, Cmd::Bench { .. }) { tokio::runtime::Builder::new_multi_thread() } else { tokio::runtime::Builder::new_current_thread() };
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("Error: {e}");
@@ -238,6 +247,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Q { node, cmd } => query(&node, cmd).await,
         Cmd::VerifyProof(args) => datanet_cmd::verify_proof(args),
         Cmd::Watch { node, args } => watch_cmd::watch(&node, args).await,
+        Cmd::Bench { cmd } => bench_cmd::run(cmd).await,
         Cmd::Status { node } => {
             let s = CometRpc::new(&node.node).status().await?;
             println!("{}", serde_json::to_string_pretty(&s)?);

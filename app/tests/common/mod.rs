@@ -439,16 +439,7 @@ impl Cli<'_> {
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "openledger {} failed ({}):\nstdout: {}\nstderr: {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 output")
+        success_stdout(&format!("openledger {}", args.join(" ")), self.run(args))
     }
 
     pub fn address(&self, key: &str) -> String {
@@ -480,6 +471,18 @@ impl Cli<'_> {
         assert_eq!(balances[0]["denom"], DENOM, "{v}");
         balances[0]["amount"].as_str().and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("amount is not a decimal string: {v}"))
     }
+}
+
+/// The stdout of a command that must have exited 0 (else a panic showing both streams).
+pub fn success_stdout(what: &str, out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
 #[derive(Debug, Clone)]

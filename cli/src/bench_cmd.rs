@@ -1,0 +1,236 @@
+//! `openledger bench`: the bench accounts, one load run, and the saturation search
+//! (the logic is in `openledger_cli::load`).
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use openledger_cli::load::{self, LoadConfig, Mode, Report, SaturateConfig};
+use serde_json::json;
+
+use crate::broadcast::parse_uopen;
+use crate::output::Format;
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// The deterministic bench accounts the loader signs for: addresses one a line, or
+    /// (-o json) a list of {address, amount} for `openledgerd genesis add-accounts --file`.
+    Accounts {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value = load::DEFAULT_SEED)]
+        seed: String,
+        /// Genesis funding of each account.
+        #[arg(long, default_value = "1000000000000uopen")]
+        amount: String,
+        #[arg(short = 'o', long, default_value = "text")]
+        output: String,
+    },
+    /// One load run: pre-sign, send at --rate for --duration round-robin over --node, wait
+    /// for the blocks, report committed tx/s and latency.
+    Load {
+        #[command(flatten)]
+        load: LoadArgs,
+        #[arg(long)]
+        rate: f64,
+        /// Write one line per tx: HASH SENT_MS HEIGHT CODE (height 0: not in a block).
+        #[arg(long)]
+        tx_log: Option<PathBuf>,
+    },
+    /// What the loader alone can send: unpaced, to an in-process sink that answers like
+    /// broadcast_tx_async (so the loader is known not to be the bottleneck).
+    LoaderCeiling {
+        #[arg(long, default_value_t = 3.0)]
+        duration: f64,
+        /// Sender connections.
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        #[arg(short = 'o', long, default_value = "text")]
+        output: String,
+    },
+    /// Step the rate up until committed tx/s stops rising (or latency passes a cap), then
+    /// measure latency at 50% and 90% of the best rate; prints a table.
+    Saturate {
+        #[command(flatten)]
+        load: LoadArgs,
+        #[arg(long, default_value_t = 100.0)]
+        start_rate: f64,
+        #[arg(long, default_value_t = 1.5)]
+        factor: f64,
+        #[arg(long, default_value_t = 10)]
+        max_steps: usize,
+        #[arg(long, default_value_t = 30_000.0)]
+        max_p99_ms: f64,
+    },
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// CometBFT RPC endpoints, comma-separated; txs are dealt over all of them.
+    #[arg(long, env = "OPENLEDGER_NODE", default_value = "http://127.0.0.1:26657")]
+    node: String,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Bench accounts to send from (transfer mode; see `bench accounts`).
+    #[arg(long, default_value_t = 1000)]
+    accounts: u64,
+    /// transfer (signed MsgSend through this chain) or kvstore (key=value through
+    /// CometBFT's built-in kvstore app).
+    #[arg(long, default_value = "transfer")]
+    mode: String,
+    /// Refuse to run unless the nodes are on this chain.
+    #[arg(long)]
+    chain_id: Option<String>,
+    #[arg(long, default_value = load::DEFAULT_SEED)]
+    seed: String,
+    /// Sender connections per node.
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+    /// Longest wait, after the last send, for the txs to be committed (seconds).
+    #[arg(long, default_value_t = 60)]
+    drain_timeout: u64,
+    /// How often the committed height is polled (milliseconds).
+    #[arg(long, default_value_t = 20)]
+    poll_ms: u64,
+    /// kvstore tx size (default: the size of a signed bench transfer).
+    #[arg(long)]
+    tx_bytes: Option<usize>,
+    /// Report the CPU use of a local process, LABEL=PID (repeatable), e.g.
+    /// --cpu-pid cometbft=1234 --cpu-pid openledgerd=1235.
+    #[arg(long)]
+    cpu_pid: Vec<String>,
+    #[arg(short = 'o', long, default_value = "text")]
+    output: String,
+}
+
+impl LoadArgs {
+    fn config(&self, rate: f64) -> Result<LoadConfig> {
+        if !(self.duration.is_finite() && self.duration > 0.0 && self.duration <= 3600.0) {
+            anyhow::bail!("--duration must be between 0 and 3600 seconds (got {})", self.duration);
+        }
+        if self.poll_ms == 0 || self.poll_ms > 1000 {
+            anyhow::bail!("--poll-ms must be 1..=1000 (got {})", self.poll_ms);
+        }
+        let cfg = LoadConfig {
+            nodes: load::parse_nodes(&self.node)?,
+            rate,
+            duration: Duration::from_secs_f64(self.duration),
+            accounts: self.accounts,
+            mode: self.mode.parse::<Mode>()?,
+            chain_id: self.chain_id.clone(),
+            seed: self.seed.clone(),
+            connections: self.connections,
+            drain_timeout: Duration::from_secs(self.drain_timeout.min(600)),
+            poll_interval: Duration::from_millis(self.poll_ms),
+            tx_bytes: self.tx_bytes,
+            cpu_pids: self.cpu_pid.iter().map(|s| parse_cpu_pid(s)).collect::<Result<_>>()?,
+        };
+        Ok(cfg)
+    }
+}
+
+pub async fn run(cmd: BenchCmd) -> Result<()> {
+    match cmd {
+        BenchCmd::Accounts { count, seed, amount, output } => {
+            let format = Format::parse(&output)?;
+            let amount = parse_uopen(&amount, "--amount")?;
+            if count == 0 || count > 1_000_000 {
+                anyhow::bail!("--count must be 1..=1000000 (got {count})");
+            }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let addresses = (0..count).map(|i| load::account_key(&seed, i).address().to_string());
+            if format == Format::Json {
+                let list: Vec<_> = addresses.map(|a| json!({"address": a, "amount": format!("{amount}uopen")})).collect();
+                writeln!(out, "{}", serde_json::Value::Array(list))?;
+            } else {
+                for a in addresses {
+                    writeln!(out, "{a}")?;
+                }
+            }
+            out.flush()?;
+            Ok(())
+        }
+        BenchCmd::Load { load, rate, tx_log } => {
+            let format = Format::parse(&load.output)?;
+            let cfg = load.config(rate)?;
+            cfg.validate()?;
+            let report = load::run(&cfg).await?;
+            if let Some(path) = tx_log {
+                write_tx_log(&path, &report)?;
+            }
+            match format {
+                Format::Json => println!("{}", serde_json::to_string(&report)?),
+                Format::Text => report.print_text(),
+            }
+            Ok(())
+        }
+        BenchCmd::LoaderCeiling { duration, connections, output } => {
+            let format = Format::parse(&output)?;
+            if !(duration.is_finite() && duration > 0.0 && duration <= 60.0) {
+                anyhow::bail!("--duration must be above 0 and at most 60 seconds (got {duration})");
+            }
+            let c = load::loader_ceiling(connections, Duration::from_secs_f64(duration)).await?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string(&c)?),
+                Format::Text => println!(
+                    "loader alone: {:.0} tx/s ({} txs of {} bytes in {:.1} s on {} connections, {} errors) to an in-process sink",
+                    c.send_rate, c.sent, c.tx_bytes, c.duration_s, c.lanes, c.errors
+                ),
+            }
+            Ok(())
+        }
+        BenchCmd::Saturate { load, start_rate, factor, max_steps, max_p99_ms } => {
+            let format = Format::parse(&load.output)?;
+            let cfg = SaturateConfig { load: load.config(start_rate)?, start_rate, factor, max_steps, max_p99_ms };
+            cfg.validate()?;
+            // Progress on stderr, so stdout holds only the table (or the JSON).
+            eprintln!("{}", load::TABLE_HEADER);
+            let s = load::saturate(&cfg, |label, r| eprintln!("{}", load::table_row(label, r))).await?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string(&s)?),
+                Format::Text => {
+                    println!("{}", load::TABLE_HEADER);
+                    for (i, r) in s.steps.iter().enumerate() {
+                        println!("{}", load::table_row(&(i + 1).to_string(), r));
+                    }
+                    for (label, r) in [("50%", &s.at_50), ("90%", &s.at_90)] {
+                        if let Some(r) = r {
+                            println!("{}", load::table_row(label, r));
+                        }
+                    }
+                    println!("saturation: {:.0} tx/s committed ({}; stopped: {})", s.saturation_tps, describe(&cfg.load), s.stop_reason);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn parse_cpu_pid(s: &str) -> Result<(String, u32)> {
+    let (label, pid) = s.split_once('=').ok_or_else(|| anyhow::anyhow!("invalid --cpu-pid {s:?}: expected LABEL=PID"))?;
+    let pid = pid.parse::<u32>().map_err(|_| anyhow::anyhow!("invalid --cpu-pid {s:?}: {pid:?} is not a process id"))?;
+    if label.is_empty() {
+        anyhow::bail!("invalid --cpu-pid {s:?}: empty label");
+    }
+    Ok((label.to_string(), pid))
+}
+
+fn describe(cfg: &LoadConfig) -> String {
+    match cfg.mode {
+        Mode::Transfer => format!("transfers from {} accounts over {} node(s)", cfg.accounts, cfg.nodes.len()),
+        Mode::Kvstore => format!("kvstore txs over {} node(s)", cfg.nodes.len()),
+    }
+}
+
+fn write_tx_log(path: &std::path::Path, report: &Report) -> Result<()> {
+    let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    for t in &report.txs {
+        let sent = t.sent_ms.map_or("-".to_string(), |s| format!("{s:.3}"));
+        writeln!(w, "{} {sent} {} {}", t.hash, t.height, t.code)?;
+    }
+    w.flush()?;
+    Ok(())
+}
