@@ -471,14 +471,13 @@ async fn block_tx_hashes(rpc: &CometRpc, height: u64) -> Result<Vec<[u8; 32]>> {
         .collect()
 }
 
-async fn mempool_size(rpcs: &[CometRpc]) -> u64 {
+/// Txs in every node's mempool; None if a node does not answer.
+async fn mempool_size(rpcs: &[CometRpc]) -> Option<u64> {
     let mut total = 0;
     for rpc in rpcs {
-        if let Ok(r) = rpc.call("num_unconfirmed_txs", json!({})).await {
-            total += num(&r["total"]);
-        }
+        total += num(&rpc.call("num_unconfirmed_txs", json!({})).await.ok()?["total"]);
     }
-    total
+    Some(total)
 }
 
 /// Build, send, wait for the blocks, measure.
@@ -502,10 +501,10 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
 
     // A previous run's txs still pending would collide with this run's sequences.
     let waited = tokio::time::Instant::now() + cfg.drain_timeout;
-    let mut pending = mempool_size(&rpcs).await;
+    let mut pending = mempool_size(&rpcs).await.unwrap_or(0);
     while pending > 0 && tokio::time::Instant::now() < waited {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        pending = mempool_size(&rpcs).await;
+        pending = mempool_size(&rpcs).await.unwrap_or(0);
     }
     if pending > 0 && cfg.mode == Mode::Transfer {
         bail!("the nodes' mempools still hold {pending} txs after {} s: wait for them to be committed", cfg.drain_timeout.as_secs());
@@ -593,7 +592,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     let mut blocks: BTreeMap<u64, (usize, Vec<(usize, usize)>)> = BTreeMap::new(); // height → (txs, [(tx index, k)])
     let mut walked = h0;
     let mut found_count = 0u64;
-    let mut empty_at: Option<u64> = None;
+    let mut quiet: Option<(u64, u64)> = None; // (height, txs found) when the mempools were first seen empty
     loop {
         let top = seen.lock().map_err(|_| anyhow!("poisoned"))?.keys().next_back().copied().unwrap_or(h0);
         while walked < top {
@@ -614,13 +613,20 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
         if found_count >= sent {
             break;
         }
-        // Empty mempools everywhere, and every block up to then walked: nothing more comes.
-        if let Some(h) = empty_at {
-            if walked >= h {
-                break;
-            }
-        } else if mempool_size(&rpcs).await == 0 {
-            empty_at = Some(app_height(&rpcs[0]).await.unwrap_or(walked).max(walked) + 1);
+        // Nothing more comes once the mempools have stayed empty, with nothing new found,
+        // over two more committed blocks, all walked. One empty reading is not enough: an
+        // accepted broadcast_tx_async may still wait for its CheckTx (behind a recheck)
+        // while the block before it has just emptied the mempool.
+        match mempool_size(&rpcs).await {
+            Some(0) => match quiet {
+                Some((h, n)) if n == found_count => {
+                    if walked >= h + 2 {
+                        break;
+                    }
+                }
+                _ => quiet = Some((app_height(&rpcs[0]).await.unwrap_or(walked).max(walked), found_count)),
+            },
+            _ => quiet = None,
         }
         if tokio::time::Instant::now() >= drain_deadline {
             break;
@@ -632,10 +638,10 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     let cpu_cores = cpu::cores_used(&cpu_before, &cpu::sample(&cfg.cpu_pids), start.elapsed());
     // The other nodes drop the txs when they commit the same blocks, a moment later.
     let settle = tokio::time::Instant::now() + Duration::from_secs(5).min(drain_deadline.saturating_duration_since(tokio::time::Instant::now()));
-    let mut mempool_after = mempool_size(&rpcs).await;
+    let mut mempool_after = mempool_size(&rpcs).await.unwrap_or(0);
     while mempool_after > 0 && found_count >= sent && tokio::time::Instant::now() < settle {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        mempool_after = mempool_size(&rpcs).await;
+        mempool_after = mempool_size(&rpcs).await.unwrap_or(0);
     }
 
     // 4. Codes, latencies, blocks.
