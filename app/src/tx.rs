@@ -82,8 +82,10 @@ impl Msg {
             Msg::Send(s) => {
                 out.insert(state_key::account(&s.to));
             }
-            Msg::Attribution(m, _) => m.prefetch_keys(out),
-            Msg::Datanet(..) | Msg::Model(..) => {}
+            // Attribution messages name contributions, but prefetching them measured
+            // slower than reading them in execution (BENCHMARKS.md, run F): the reads
+            // are CPU-bound and compete with signature verification for the same cores.
+            Msg::Datanet(..) | Msg::Model(..) | Msg::Attribution(..) => {}
         }
     }
 

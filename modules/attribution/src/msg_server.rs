@@ -26,8 +26,6 @@ pub use openledger_framework::msg::MsgCtx;
 
 pub const TYPE_URL_PREFIX: &str = "/openledger.attribution.v1.";
 
-/// Entries per message whose keys are prefetched (the default `max_entries` is 16).
-const PREFETCH_ENTRIES: usize = 32;
 
 /// An attribution message with its signer parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,33 +65,6 @@ impl AttributionMsg {
             let signer = address(field, what)?;
             Ok((m, signer))
         }))
-    }
-
-    /// Keys this message names and will read: the inference, and each named
-    /// contribution with its rewards record (a prefetch hint read before the block
-    /// runs; never affects results). At most `PREFETCH_ENTRIES` entries per message
-    /// are hinted, so an oversized list the handler refuses costs no extra reads.
-    pub fn prefetch_keys(&self, out: &mut std::collections::BTreeSet<String>) {
-        let mut contributions = |ids: &mut dyn Iterator<Item = u64>| {
-            for id in ids.take(PREFETCH_ENTRIES) {
-                out.insert(openledger_datanet::state_key::contribution(id));
-                out.insert(state_key::rewards(id));
-            }
-        };
-        match self {
-            AttributionMsg::Pay(m) => {
-                out.insert(openledger_model::state_key::model(m.model_id));
-            }
-            AttributionMsg::Submit(m) => {
-                contributions(&mut m.entries.iter().map(|e| e.contribution_id));
-                out.insert(state_key::inference(m.inference_id));
-            }
-            AttributionMsg::Challenge(m) => {
-                contributions(&mut std::iter::once(m.contribution_id));
-                out.insert(state_key::inference(m.inference_id));
-            }
-            AttributionMsg::Claim(m) => contributions(&mut m.contribution_ids.iter().copied()),
-        }
     }
 
     pub fn type_url(&self) -> &'static str {
