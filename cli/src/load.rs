@@ -1257,7 +1257,10 @@ mod cpu_tests {
         }
         std::hint::black_box(x);
         let used = cpu::cores_used(&before, &cpu::sample(&[("me".into(), me)]), t.elapsed());
-        assert!(used["me"] > 0.3 && used["me"] < 1.5, "a busy loop on one thread: {used:?}");
+        // The process is this test binary: other tests may run on other threads at the
+        // same time, so "me" is at least the busy loop and at most every core.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        assert!(used["me"] > 0.3 && used["me"] <= cores + 0.25, "a busy loop on one thread ({cores} cores): {used:?}");
         assert!(used["machine"] >= used["me"] - 0.2, "{used:?}");
     }
 }
