@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and running OpenLedger needs, idempotently and quickly when
 # everything is already present: the C/C++ toolchain pieces RocksDB's build needs
-# (libclang for bindgen, a C++ compiler), curl and jq (testnet/localnet.sh), the pinned
+# (libclang for bindgen, a C++ compiler), curl and jq (testnet/localnet.sh), iptables (its partitions), the pinned
 # CometBFT, and the standard Cosmos clients the end-to-end tests drive (CosmJS, cosmpy,
 # grpcurl: testnet/clients/install.sh).
 # Prints `export` lines for the environment the other scripts use.
@@ -15,6 +15,8 @@ command -v make >/dev/null 2>&1 || need_apt+=(make)
 # testnet/localnet.sh reads CometBFT's RPC with them.
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+# The partition scenario of the fault tests (localnet.sh partition) drops packets with it.
+command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

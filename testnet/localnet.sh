@@ -4,12 +4,16 @@
 # `openledgerd genesis add-validator` / `add-account`, keys in a test keyring.
 #
 #   testnet/localnet.sh up [--validators N] [--base-port P] [--chain-id ID] [--accounts M]
+#                          [--bench-accounts A [--bench-seed S]]   (fund `openledger bench` accounts)
 #   testnet/localnet.sh status [--json]          per node: RPC, height, app hash, peers, catching up
 #   testnet/localnet.sh check [--json]           block hash and app hash identical on every node at every height
 #   testnet/localnet.sh wait-height H [--timeout S]   until every running node has committed H
 #   testnet/localnet.sh stop NODE [--app-only] [--kill]   SIGTERM (or SIGKILL) one node's processes
-#   testnet/localnet.sh start NODE               restart them on the same home
+#   testnet/localnet.sh start NODE [--as-user U] restart them on the same home (its CometBFT as user U)
 #   testnet/localnet.sh pause NODE | resume NODE [--app-only]   SIGSTOP / SIGCONT
+#   testnet/localnet.sh partition NODE           cut NODE's P2P links to every other node (iptables, root;
+#                                                NODE's CometBFT must run as its own user: start --as-user)
+#   testnet/localnet.sh heal                     remove the partition
 #   testnet/localnet.sh logs NODE [--app] [--lines N] [-f]
 #   testnet/localnet.sh down [--kill] [--purge]
 #
@@ -40,7 +44,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 set -- "${ARGS[@]+"${ARGS[@]}"}"
-[ $# -ge 1 ] || die "usage: localnet.sh up|status|check|wait-height|stop|start|pause|resume|logs|down … (see the top of $0)"
+[ $# -ge 1 ] || die "usage: localnet.sh up|status|check|wait-height|stop|start|pause|resume|partition|heal|logs|down … (see the top of $0)"
 CMD=$1; shift
 case "$DIR" in /*) ;; *) DIR=$(pwd)/$DIR ;; esac
 ENV_FILE=$DIR/localnet.env
@@ -135,8 +139,8 @@ wait_port() { # PORT WHAT PIDFILE
   done
 }
 
-start_node() { # INDEX
-  local i=$1 home
+start_node() { # INDEX [USER]
+  local i=$1 user=${2:-} home
   home=$(home_of "$i")
   if ! live_pid "$home/app.pid" "$home" >/dev/null; then
     port_open "$(port_of "$i" 2)" && die "node$i: 127.0.0.1:$(port_of "$i" 2) (ABCI) is taken by another process"
@@ -145,10 +149,94 @@ start_node() { # INDEX
   fi
   wait_port "$(port_of "$i" 2)" "node$i openledgerd" "$home/app.pid"
   if ! live_pid "$home/cometbft.pid" "$home" >/dev/null; then
-    setsid "$COMETBFT" start --home "$home/cometbft" >>"$home/cometbft.log" 2>&1 </dev/null &
+    if [ -n "$user" ]; then
+      local run_as
+      run_as=$(prepare_user "$i" "$user")
+      # shellcheck disable=SC2086 # run_as is setpriv and its options
+      setsid $run_as "$DIR/bin/cometbft" start --home "$home/cometbft" >>"$home/cometbft.log" 2>&1 </dev/null &
+    else
+      setsid "$COMETBFT" start --home "$home/cometbft" >>"$home/cometbft.log" 2>&1 </dev/null &
+    fi
     echo $! >"$home/cometbft.pid"
   fi
   wait_port "$(port_of "$i" 1)" "node$i cometbft" "$home/cometbft.pid"
+}
+
+# Make node INDEX's CometBFT runnable as USER (`start --as-user`): its own uid is what
+# lets `partition` tell its packets from the other nodes' (all share 127.0.0.1). Needs
+# root; the user must exist (useradd --system --no-create-home USER). The CometBFT home
+# is chowned to USER and the binary copied to $DIR/bin (readable by USER); every
+# directory above $DIR must be searchable by USER. Prints the setpriv command.
+prepare_user() { # INDEX USER
+  local home uid gid
+  home=$(home_of "$1")
+  [ "$(id -u)" = 0 ] || die "start --as-user needs root (it changes the owner of $home/cometbft)"
+  need_tools setpriv
+  uid=$(id -u "$2" 2>/dev/null) || die "no user $2: create it (useradd --system --no-create-home --shell /usr/sbin/nologin $2)"
+  gid=$(id -g "$2")
+  [ "$uid" != 0 ] || die "--as-user needs a user other than root"
+  mkdir -p "$DIR/bin"
+  cmp -s "$COMETBFT" "$DIR/bin/cometbft" || install -m 0755 "$COMETBFT" "$DIR/bin/cometbft"
+  chmod 0755 "$DIR" "$DIR/bin" "$home"
+  chown -R "$uid:$gid" "$home/cometbft"
+  setpriv --reuid="$uid" --regid="$gid" --clear-groups test -x "$DIR/bin/cometbft" -a -w "$home/cometbft/data" ||
+    die "user $2 cannot run $DIR/bin/cometbft or write $home/cometbft/data: make every directory above $DIR searchable (chmod o+x)"
+  echo "setpriv --reuid=$uid --regid=$gid --clear-groups"
+}
+
+# uid of a live process.
+proc_uid() { awk '/^Uid:/ {print $2}' "/proc/$1/status"; }
+
+# The iptables chain of this network's partition (one per base port).
+part_chain() { echo "OLPART$BASE_PORT"; }
+
+cmd_partition() { # INDEX
+  local i=$1 home pid uid ouid="" j p maj=() chain
+  [ "$(id -u)" = 0 ] || die "partition needs root (iptables)"
+  need_tools iptables
+  home=$(home_of "$i")
+  pid=$(live_pid "$home/cometbft.pid" "$home") || die "node$i's cometbft is not running"
+  uid=$(proc_uid "$pid")
+  for ((j = 0; j < NODES; j++)); do
+    [ "$j" != "$i" ] || continue
+    maj+=("$(port_of "$j" 0)")
+    p=$(live_pid "$(home_of "$j")/cometbft.pid" "$(home_of "$j")") || continue
+    [ -z "$ouid" ] || [ "$(proc_uid "$p")" = "$ouid" ] || die "the other nodes' cometbft run as different users; partition needs them under one"
+    ouid=$(proc_uid "$p")
+  done
+  [ -n "$ouid" ] || die "no other node is running"
+  [ "$uid" != "$ouid" ] ||
+    die "node$i's cometbft runs as uid $uid like the others, so its packets cannot be told apart: localnet.sh stop node$i; localnet.sh start node$i --as-user USER"
+  [ ${#maj[@]} -le 15 ] || die "partition handles networks of up to 16 nodes (iptables multiport)"
+  chain=$(part_chain)
+  iptables -w -N "$chain" 2>/dev/null || iptables -w -F "$chain"
+  iptables -w -C OUTPUT -j "$chain" 2>/dev/null || iptables -w -I OUTPUT 1 -j "$chain"
+  local node_p2p maj_p2p
+  node_p2p=$(port_of "$i" 0)
+  maj_p2p=$(IFS=,; echo "${maj[*]}")
+  # Every packet on loopback leaves through OUTPUT, where its socket's owner is known:
+  # the node dialing or writing to the others' P2P listeners; the node's listener
+  # answering connections the others dialed; the others dialing or writing to the
+  # node's listener.
+  iptables -w -A "$chain" -p tcp -m owner --uid-owner "$uid" -m multiport --dports "$maj_p2p" -j DROP
+  iptables -w -A "$chain" -p tcp -m owner --uid-owner "$uid" --sport "$node_p2p" -j DROP
+  iptables -w -A "$chain" -p tcp -m owner --uid-owner "$ouid" --dport "$node_p2p" -j DROP
+  echo "node$i partitioned: P2P between it (uid $uid, port $node_p2p) and ports $maj_p2p (uid $ouid) dropped (iptables chain $chain)"
+}
+
+cmd_heal() {
+  local chain
+  chain=$(part_chain)
+  [ "$(id -u)" = 0 ] || die "heal needs root (iptables)"
+  need_tools iptables
+  while iptables -w -C OUTPUT -j "$chain" 2>/dev/null; do iptables -w -D OUTPUT -j "$chain"; done
+  if iptables -w -L "$chain" -n >/dev/null 2>&1; then
+    iptables -w -F "$chain"
+    iptables -w -X "$chain"
+    echo "partition healed (iptables chain $chain removed)"
+  else
+    echo "no partition (no iptables chain $chain)"
+  fi
 }
 
 # SIGTERM (then SIGKILL after 15 s) or SIGKILL; waits (bounded) until the process is gone.
@@ -215,18 +303,21 @@ GENESIS_TUNING=(
 )
 
 cmd_up() {
-  local n=4 base=26100 chain=openledger-localnet accounts=4
+  local n=4 base=26100 chain=openledger-localnet accounts=4 bench=0 bench_seed=openledger-bench
   while [ $# -gt 0 ]; do
     case "$1" in
       --validators) n=${2:-}; shift 2 || die "--validators needs a number" ;;
       --base-port) base=${2:-}; shift 2 || die "--base-port needs a port" ;;
       --chain-id) chain=${2:-}; shift 2 || die "--chain-id needs an id" ;;
       --accounts) accounts=${2:-}; shift 2 || die "--accounts needs a number" ;;
+      --bench-accounts) bench=${2:-}; shift 2 || die "--bench-accounts needs a number" ;;
+      --bench-seed) bench_seed=${2:-}; shift 2 || die "--bench-seed needs a seed" ;;
       *) die "up: unknown argument $1" ;;
     esac
   done
   is_uint "$n" && [ "$n" -ge 1 ] && [ "$n" -le 50 ] || die "--validators must be 1 to 50, got $n"
   is_uint "$accounts" && [ "$accounts" -le 100 ] || die "--accounts must be 0 to 100, got $accounts"
+  is_uint "$bench" && [ "$bench" -le 100000 ] || die "--bench-accounts must be 0 to 100000, got $bench"
   is_uint "$base" && [ "$base" -ge 1024 ] && [ $((base + 10 * n)) -le 65535 ] || die "--base-port must leave room for $n nodes below 65536, got $base"
   need_tools curl jq setsid
 
@@ -285,6 +376,11 @@ cmd_up() {
   for a in "${ops[@]}" "${users[@]+"${users[@]}"}"; do
     "$OPENLEDGERD" genesis add-account --home "$g0" "$a" 1000000000000uopen >/dev/null
   done
+  if [ "$bench" -gt 0 ]; then
+    # The accounts `openledger bench load --accounts A --seed S` signs for.
+    "$OPENLEDGER" bench accounts --count "$bench" --seed "$bench_seed" -o json >"$DIR/bench-accounts.json"
+    "$OPENLEDGERD" genesis add-accounts --home "$g0" --file "$DIR/bench-accounts.json" >/dev/null
+  fi
   "$OPENLEDGERD" genesis set --home "$g0" "${GENESIS_TUNING[@]}"
   cp "$g0/cometbft/config/genesis.json" "$DIR/genesis.json"
 
@@ -312,6 +408,7 @@ EOF
   wait_all_height 1
   cmd_status
   echo "keyring: --keyring-backend test --home $DIR (keys val0…val$((n - 1)) operators, user0…user$((accounts - 1)))"
+  [ "$bench" = 0 ] || echo "bench accounts: $bench funded (openledger bench load --accounts $bench --seed $bench_seed)"
 }
 
 # Wait until every running node has committed H.
@@ -466,10 +563,25 @@ case "$CMD" in
     ;;
   start)
     load_env
-    i=$(node_index "${1:-}")
+    i=$(node_index "${1:-}"); shift
+    user=""
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --as-user) user=${2:-}; [ -n "$user" ] || die "--as-user needs a user"; shift 2 ;;
+        *) die "start: unknown argument $1" ;;
+      esac
+    done
     find_binaries
-    start_node "$i"
-    echo "node$i started ($(rpc_of "$i"))"
+    start_node "$i" "$user"
+    echo "node$i started ($(rpc_of "$i")$([ -z "$user" ] || echo ", cometbft as $user"))"
+    ;;
+  partition)
+    load_env
+    cmd_partition "$(node_index "${1:-}")"
+    ;;
+  heal)
+    load_env
+    cmd_heal
     ;;
   logs)
     load_env
@@ -498,6 +610,8 @@ case "$CMD" in
       esac
     done
     for ((i = 0; i < NODES; i++)); do stop_node "$i" 0 "$sig"; done
+    # A partition left in place would outlive the network.
+    if [ "$(id -u)" = 0 ] && command -v iptables >/dev/null 2>&1 && iptables -w -L "$(part_chain)" -n >/dev/null 2>&1; then cmd_heal; fi
     if [ $purge = 1 ]; then
       rm -rf "$DIR"
       echo "localnet at $DIR stopped and removed"
@@ -505,5 +619,5 @@ case "$CMD" in
       echo "localnet at $DIR stopped (\`up\` resumes it, \`down --purge\` removes it)"
     fi
     ;;
-  *) die "unknown command $CMD (up, status, check, wait-height, stop, start, pause, resume, logs, down)" ;;
+  *) die "unknown command $CMD (up, status, check, wait-height, stop, start, pause, resume, partition, heal, logs, down)" ;;
 esac

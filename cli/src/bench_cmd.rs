@@ -88,6 +88,15 @@ pub struct LoadArgs {
     /// Sender connections per node.
     #[arg(long, default_value_t = 8)]
     connections: usize,
+    /// Longest wait for one node to answer one send (seconds); then the tx goes to the
+    /// next node, and the node is skipped for a backoff (1 s, doubling up to 16 s).
+    #[arg(long, default_value_t = 10.0)]
+    send_timeout: f64,
+    /// async: broadcast_tx_async (the node answers before CheckTx: the benchmark's
+    /// setting); sync: broadcast_tx_sync, each send waits for CheckTx and a tx a node
+    /// refuses (one still catching up, whose state is behind) goes to the next node.
+    #[arg(long, default_value = "async")]
+    broadcast: String,
     /// Longest wait, after the last send, for the txs to be committed (seconds).
     #[arg(long, default_value_t = 60)]
     drain_timeout: u64,
@@ -110,6 +119,9 @@ impl LoadArgs {
         if !(self.duration.is_finite() && self.duration > 0.0 && self.duration <= 3600.0) {
             anyhow::bail!("--duration must be between 0 and 3600 seconds (got {})", self.duration);
         }
+        if !(self.send_timeout.is_finite() && self.send_timeout > 0.0 && self.send_timeout <= 120.0) {
+            anyhow::bail!("--send-timeout must be above 0 and at most 120 seconds (got {})", self.send_timeout);
+        }
         if self.poll_ms == 0 || self.poll_ms > 1000 {
             anyhow::bail!("--poll-ms must be 1..=1000 (got {})", self.poll_ms);
         }
@@ -126,6 +138,12 @@ impl LoadArgs {
             poll_interval: Duration::from_millis(self.poll_ms),
             tx_bytes: self.tx_bytes,
             cpu_pids: self.cpu_pid.iter().map(|s| parse_cpu_pid(s)).collect::<Result<_>>()?,
+            send_timeout: Duration::from_secs_f64(self.send_timeout),
+            broadcast_sync: match self.broadcast.as_str() {
+                "async" => false,
+                "sync" => true,
+                other => anyhow::bail!("unknown --broadcast {other:?}: async or sync"),
+            },
         };
         Ok(cfg)
     }

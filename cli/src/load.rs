@@ -179,6 +179,12 @@ pub struct LoadConfig {
     pub tx_bytes: Option<usize>,
     /// Local processes (label, pid) whose CPU use the report shows (Linux /proc).
     pub cpu_pids: Vec<(String, u32)>,
+    /// Longest wait for one node's answer to one send; then the tx goes to the next node.
+    pub send_timeout: Duration,
+    /// broadcast_tx_sync instead of broadcast_tx_async: each send waits for CheckTx, and
+    /// a tx CheckTx refuses (e.g. on a node still catching up, whose state is behind)
+    /// goes to the next node instead of being lost silently.
+    pub broadcast_sync: bool,
 }
 
 impl LoadConfig {
@@ -193,6 +199,9 @@ impl LoadConfig {
         }
         if self.mode == Mode::Transfer && (self.accounts == 0 || self.accounts < self.nodes.len() as u64) {
             bail!("--accounts must be at least the number of nodes ({}) in transfer mode (got {})", self.nodes.len(), self.accounts);
+        }
+        if self.send_timeout.is_zero() || self.send_timeout > Duration::from_secs(120) {
+            bail!("--send-timeout must be above 0 and at most 120 seconds (got {:?})", self.send_timeout);
         }
         if self.connections == 0 || self.connections > 256 {
             bail!("--connections must be 1..=256 (got {})", self.connections);
@@ -236,9 +245,15 @@ pub struct Report {
     pub planned: u64,
     /// Accepted by broadcast_tx_async (a tx refused by CheckTx is still "sent").
     pub sent: u64,
+    /// Txs no node accepted (each node tried once, in turn).
     pub send_errors: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub send_error_sample: String,
+    /// Sends that failed on a node (refused, timed out, RPC error) and were tried on the
+    /// next: a tx counts once here per failed attempt, and in `sent` if a node took it.
+    pub send_failovers: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub send_failover_sample: String,
     /// Sent txs per second between the first and the last send.
     pub send_rate: f64,
     /// How late the latest send was against its schedule.
@@ -251,6 +266,9 @@ pub struct Report {
     pub failed_sample: String,
     /// Sent but in no block when the run ended.
     pub missing: u64,
+    /// Times one of this run's txs was found in a block again after its first inclusion
+    /// (0 unless the chain included a tx twice).
+    pub duplicates: u64,
     /// Committed (code 0) per second in whole block intervals: the run's txs in the
     /// blocks after the first and before the last that hold any, over the time from the
     /// commit of the first to the commit of the one before the last. (Block h holds what
@@ -300,7 +318,13 @@ impl Report {
             self.nodes.len(), self.lanes, self.rate, self.duration_s, self.planned, self.tx_bytes, self.build_s);
         println!("sent        {} ({} errors{}) at {:.0} tx/s, latest send {:.0} ms behind schedule",
             self.sent, self.send_errors, sample(&self.send_error_sample), self.send_rate, self.send_late_max_ms);
+        if self.send_failovers > 0 {
+            println!("failovers   {} sends retried on the next node{}", self.send_failovers, sample(&self.send_failover_sample));
+        }
         println!("committed   {} ({} failed{}, {} missing)", self.committed, self.failed, sample(&self.failed_sample), self.missing);
+        if self.duplicates > 0 {
+            println!("duplicates  {} of this run's txs found in a block again", self.duplicates);
+        }
         println!("throughput  {:.1} tx/s committed over {:.2} s", self.committed_tps, self.busy_s);
         let l = &self.latency_ms;
         println!("latency     p50 {:.0} ms  p95 {:.0} ms  p99 {:.0} ms  max {:.0} ms  mean {:.0} ms", l.p50, l.p95, l.p99, l.max, l.mean);
@@ -332,8 +356,9 @@ struct Planned {
     lane: usize,
 }
 
-fn request_body(k: u64, tx: &[u8]) -> Vec<u8> {
-    json!({"jsonrpc": "2.0", "id": k, "method": "broadcast_tx_async", "params": {"tx": b64().encode(tx)}}).to_string().into_bytes()
+fn request_body(k: u64, tx: &[u8], sync: bool) -> Vec<u8> {
+    let method = if sync { "broadcast_tx_sync" } else { "broadcast_tx_async" };
+    json!({"jsonrpc": "2.0", "id": k, "method": method, "params": {"tx": b64().encode(tx)}}).to_string().into_bytes()
 }
 
 /// The size of a signed bench transfer: the default kvstore tx size, so both loads move
@@ -409,40 +434,153 @@ fn sign_parallel(jobs: Vec<(u64, usize, u64)>, keys: &[SignerKey], chain_id: &st
 struct Sent {
     k: usize,
     at: Duration,
+    /// Why no node took the tx (none: one did).
     error: Option<String>,
+    /// Attempts that failed on a node before one took it (or all refused).
+    failovers: Vec<String>,
 }
 
-async fn send_lane(http: reqwest::Client, url: String, items: Vec<(usize, Vec<u8>)>, start: tokio::time::Instant, schedule: Schedule) -> Vec<Sent> {
+/// Which nodes recently failed a send: a node that failed is skipped for a backoff
+/// (1 s, doubling per further failure up to 16 s), then one send probes it again.
+pub struct NodeHealth {
+    nodes: Mutex<Vec<(u32, Option<tokio::time::Instant>)>>, // (consecutive failures, skipped until)
+}
+
+impl NodeHealth {
+    pub fn new(nodes: usize) -> NodeHealth {
+        NodeHealth { nodes: Mutex::new(vec![(0, None); nodes]) }
+    }
+
+    /// The order to try the nodes in for a lane whose own node is `home`: its own node
+    /// first, then the next ones, nodes in backoff last. A node whose backoff has passed
+    /// is claimed for `probe` (one send probes it, the others skip it meanwhile).
+    pub fn order(&self, home: usize, probe: Duration) -> Vec<usize> {
+        let now = tokio::time::Instant::now();
+        let Ok(mut nodes) = self.nodes.lock() else { return vec![home] };
+        let n = nodes.len();
+        let (mut ready, mut backing_off) = (Vec::with_capacity(n), Vec::new());
+        for i in (0..n).map(|d| (home + d) % n) {
+            match nodes[i].1 {
+                Some(until) if until > now => backing_off.push(i),
+                Some(_) => {
+                    nodes[i].1 = Some(now + probe);
+                    ready.push(i);
+                }
+                None => ready.push(i),
+            }
+        }
+        ready.extend(backing_off);
+        ready
+    }
+
+    pub fn failed(&self, node: usize) {
+        if let Ok(mut nodes) = self.nodes.lock() {
+            let e = &mut nodes[node];
+            e.0 = e.0.saturating_add(1);
+            e.1 = Some(tokio::time::Instant::now() + Duration::from_secs(1u64 << (e.0 - 1).min(4)));
+        }
+    }
+
+    pub fn ok(&self, node: usize) {
+        if let Ok(mut nodes) = self.nodes.lock() {
+            nodes[node] = (0, None);
+        }
+    }
+}
+
+/// One broadcast_tx_async: none if the node took the tx (or already had it), else why not.
+async fn send_one(http: &reqwest::Client, url: &str, body: &[u8], timeout: Duration) -> Option<String> {
+    match http.post(url).header("content-type", "application/json").body(body.to_vec()).timeout(timeout).send().await {
+        Ok(resp) if !resp.status().is_success() => Some(format!("{url}: HTTP {}", resp.status())),
+        Ok(resp) => match resp.bytes().await {
+            Ok(b) if b.windows(8).any(|w| w == b"\"error\":") => {
+                let v: Value = serde_json::from_slice(&b).unwrap_or_default();
+                let e = &v["error"];
+                let msg = e["data"].as_str().or_else(|| e["message"].as_str()).unwrap_or("rpc error");
+                // Resent after a timeout, the tx may already be there (gossiped or taken late).
+                (!msg.contains("tx already exists in cache")).then(|| format!("{url}: {msg}"))
+            }
+            Ok(b) => {
+                // broadcast_tx_sync: CheckTx's answer (async answers code 0 before CheckTx).
+                let v: Value = serde_json::from_slice(&b).unwrap_or_default();
+                let code = num(&v["result"]["code"]);
+                (code != 0).then(|| format!("{url}: CheckTx code {code}: {}", v["result"]["log"].as_str().unwrap_or_default()))
+            }
+            Err(e) => Some(format!("{url}: {e}")),
+        },
+        Err(e) if e.is_timeout() => Some(format!("{url}: no answer within {} ms", timeout.as_millis())),
+        Err(e) if e.is_connect() => Some(format!("{url}: connection refused or failed")),
+        Err(e) => Some(format!("{url}: {e}")),
+    }
+}
+
+/// Sends a lane's txs on schedule to its own node; a send that fails there (refused,
+/// timed out, RPC error) goes to the next node, so a node that is down or stopped costs
+/// at most one `timeout` per backoff period and the txs reach the live nodes. Resending
+/// a tx is harmless: a tx commits at most once (its account sequence), and a node that
+/// already has it answers "already exists in cache", taken as accepted.
+/// What every sender lane shares.
+#[derive(Clone)]
+struct Lanes {
+    http: reqwest::Client,
+    urls: Arc<Vec<String>>,
+    health: Arc<NodeHealth>,
+    start: tokio::time::Instant,
+    schedule: Schedule,
+    timeout: Duration,
+}
+
+async fn send_lane(lanes: Lanes, home: usize, items: Vec<(usize, Vec<u8>)>) -> Vec<Sent> {
+    let Lanes { http, urls, health, start, schedule, timeout } = lanes;
     let mut out = Vec::with_capacity(items.len());
     for (k, body) in items {
         tokio::time::sleep_until(start + schedule.due(k as u64)).await;
         let at = start.elapsed();
-        let error = match http.post(&url).header("content-type", "application/json").body(body).send().await {
-            Ok(resp) if !resp.status().is_success() => Some(format!("HTTP {}", resp.status())),
-            Ok(resp) => match resp.bytes().await {
-                Ok(b) if b.windows(8).any(|w| w == b"\"error\":") => {
-                    let v: Value = serde_json::from_slice(&b).unwrap_or_default();
-                    let e = &v["error"];
-                    Some(e["data"].as_str().or_else(|| e["message"].as_str()).unwrap_or("rpc error").to_string())
+        let mut failovers = Vec::new();
+        let mut error = None;
+        for node in health.order(home, timeout) {
+            match send_one(&http, &urls[node], &body, timeout).await {
+                None => {
+                    health.ok(node);
+                    error = None;
+                    break;
                 }
-                Ok(_) => None,
-                Err(e) => Some(e.to_string()),
-            },
-            Err(e) => Some(e.to_string()),
-        };
-        out.push(Sent { k, at, error });
+                Some(e) => {
+                    health.failed(node);
+                    failovers.push(e.clone());
+                    error = Some(e);
+                }
+            }
+        }
+        if error.is_some() {
+            failovers.pop(); // the last attempt's error is the send error
+        }
+        out.push(Sent { k, at, error, failovers });
     }
     out
 }
 
-async fn app_height(rpc: &CometRpc) -> Result<u64> {
-    let r = rpc.call("abci_info", json!({})).await?;
+/// `method` on the first node that answers, trying them in order.
+async fn call_any(rpcs: &[CometRpc], method: &str, params: Value) -> Result<Value> {
+    let mut last = None;
+    for rpc in rpcs {
+        match rpc.call(method, params.clone()).await {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow!("no node")).context(format!("{method} on every node")))
+}
+
+/// The app's committed height (abci_info) on the first node that answers.
+async fn app_height(rpcs: &[CometRpc]) -> Result<u64> {
+    let r = call_any(rpcs, "abci_info", json!({})).await?;
     Ok(num(&r["response"]["last_block_height"]))
 }
 
 /// Polls the app's committed height until `stop`, recording when each height was first
 /// seen. Bounded by `deadline`.
-async fn observe_commits(rpc: CometRpc, mut last: u64, interval: Duration, stop: Arc<AtomicBool>, seen: Arc<Mutex<BTreeMap<u64, tokio::time::Instant>>>, deadline: tokio::time::Instant) {
+async fn observe_commits(rpc: Vec<CometRpc>, mut last: u64, interval: Duration, stop: Arc<AtomicBool>, seen: Arc<Mutex<BTreeMap<u64, tokio::time::Instant>>>, deadline: tokio::time::Instant) {
     while !stop.load(Ordering::Relaxed) && tokio::time::Instant::now() < deadline {
         if let Ok(h) = app_height(&rpc).await {
             if h > last {
@@ -459,9 +597,9 @@ async fn observe_commits(rpc: CometRpc, mut last: u64, interval: Duration, stop:
     }
 }
 
-/// A block's txs (CometBFT hashes, in order).
-async fn block_tx_hashes(rpc: &CometRpc, height: u64) -> Result<Vec<[u8; 32]>> {
-    let r = rpc.call("block", json!({"height": height.to_string()})).await?;
+/// A block's txs (CometBFT hashes, in order), from the first node that answers.
+async fn block_tx_hashes(rpcs: &[CometRpc], height: u64) -> Result<Vec<[u8; 32]>> {
+    let r = call_any(rpcs, "block", json!({"height": height.to_string()})).await?;
     let txs = r["block"]["data"]["txs"].as_array().cloned().unwrap_or_default();
     txs.iter()
         .map(|t| {
@@ -472,12 +610,16 @@ async fn block_tx_hashes(rpc: &CometRpc, height: u64) -> Result<Vec<[u8; 32]>> {
 }
 
 /// Txs in every node's mempool; None if a node does not answer.
+/// Txs in the mempools of the nodes that answer (a node that is down holds none that
+/// matter here); None when no node answers.
 async fn mempool_size(rpcs: &[CometRpc]) -> Option<u64> {
-    let mut total = 0;
+    let mut total = None;
     for rpc in rpcs {
-        total += num(&rpc.call("num_unconfirmed_txs", json!({})).await.ok()?["total"]);
+        if let Ok(r) = rpc.call("num_unconfirmed_txs", json!({})).await {
+            total = Some(total.unwrap_or(0) + num(&r["total"]));
+        }
     }
-    Some(total)
+    total
 }
 
 /// Build, send, wait for the blocks, measure.
@@ -535,7 +677,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     let planned: Vec<Planned> = txs
         .iter()
         .enumerate()
-        .map(|(k, tx)| Planned { body: request_body(k as u64, tx), hash: Sha256::digest(tx).into(), lane: lane_of(cfg.mode, k as u64, cfg.accounts, lanes) })
+        .map(|(k, tx)| Planned { body: request_body(k as u64, tx, cfg.broadcast_sync), hash: Sha256::digest(tx).into(), lane: lane_of(cfg.mode, k as u64, cfg.accounts, lanes) })
         .collect();
     drop(txs);
     let index: BTreeMap<[u8; 32], usize> = planned.iter().enumerate().map(|(k, p)| (p.hash, k)).collect();
@@ -547,29 +689,41 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     let build_s = built.elapsed().as_secs_f64();
 
     // 2. Watch commits, then send on every lane.
-    let h0 = app_height(&rpcs[0]).await?;
+    let h0 = app_height(&rpcs).await?;
     let stop = Arc::new(AtomicBool::new(false));
     let seen: Arc<Mutex<BTreeMap<u64, tokio::time::Instant>>> = Arc::default();
     let hard_deadline = tokio::time::Instant::now() + cfg.duration + cfg.drain_timeout + Duration::from_secs(30);
-    let observer = tokio::spawn(observe_commits(CometRpc::new(&cfg.nodes[0]), h0, cfg.poll_interval, stop.clone(), seen.clone(), hard_deadline));
+    let observer = tokio::spawn(observe_commits(cfg.nodes.iter().map(|n| CometRpc::new(n)).collect(), h0, cfg.poll_interval, stop.clone(), seen.clone(), hard_deadline));
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(lanes)
         .tcp_nodelay(true)
-        .timeout(Duration::from_secs(30))
+        .connect_timeout(cfg.send_timeout.min(Duration::from_secs(2)))
+        .timeout(cfg.send_timeout)
         .build()
         .context("HTTP client")?;
+    let urls = Arc::new(cfg.nodes.clone());
+    let health = Arc::new(NodeHealth::new(cfg.nodes.len()));
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
     let cpu_before = cpu::sample(&cfg.cpu_pids);
+    let shared = Lanes { http, urls, health, start, schedule, timeout: cfg.send_timeout };
     let tasks: Vec<_> = per_lane
         .into_iter()
         .enumerate()
-        .map(|(lane, items)| tokio::spawn(send_lane(http.clone(), cfg.nodes[node_of_lane(lane, cfg.nodes.len())].clone(), items, start, schedule)))
+        .map(|(lane, items)| {
+            let home = node_of_lane(lane, cfg.nodes.len());
+            tokio::spawn(send_lane(shared.clone(), home, items))
+        })
         .collect();
     let mut sent_at: Vec<Option<Duration>> = vec![None; n as usize];
     let (mut send_errors, mut send_error_sample, mut late_max) = (0u64, String::new(), Duration::ZERO);
+    let (mut send_failovers, mut send_failover_sample) = (0u64, String::new());
     for t in tasks {
         for s in t.await.context("sender lane")? {
             late_max = late_max.max(s.at.saturating_sub(schedule.due(s.k as u64)));
+            send_failovers += s.failovers.len() as u64;
+            if send_failover_sample.is_empty() {
+                send_failover_sample = s.failovers.into_iter().next().unwrap_or_default();
+            }
             match s.error {
                 None => sent_at[s.k] = Some(s.at),
                 Some(e) => {
@@ -593,14 +747,19 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     let mut walked = h0;
     let mut found_count = 0u64;
     let mut quiet: Option<(u64, u64)> = None; // (height, txs found) when the mempools were first seen empty
+    let (mut in_a_block, mut duplicates) = (vec![false; n as usize], 0u64);
     loop {
         let top = seen.lock().map_err(|_| anyhow!("poisoned"))?.keys().next_back().copied().unwrap_or(h0);
         while walked < top {
             walked += 1;
-            let hashes = block_tx_hashes(&rpcs[0], walked).await?;
+            let hashes = block_tx_hashes(&rpcs, walked).await?;
             let mut ours = Vec::new();
             for (i, h) in hashes.iter().enumerate() {
                 if let Some(&k) = index.get(h) {
+                    if in_a_block[k] {
+                        duplicates += 1;
+                    }
+                    in_a_block[k] = true;
                     if sent_at[k].is_some() && found[k].is_none() {
                         found[k] = Some((walked, 0));
                         found_count += 1;
@@ -624,7 +783,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
                         break;
                     }
                 }
-                _ => quiet = Some((app_height(&rpcs[0]).await.unwrap_or(walked).max(walked), found_count)),
+                _ => quiet = Some((app_height(&rpcs).await.unwrap_or(walked).max(walked), found_count)),
             },
             _ => quiet = None,
         }
@@ -652,7 +811,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     let mut last_commit = Duration::ZERO;
     let our_blocks: Vec<u64> = blocks.iter().filter(|(_, (_, ours))| !ours.is_empty()).map(|(h, _)| *h).collect();
     for h in &our_blocks {
-        let r = rpcs[0].call("block_results", json!({"height": h.to_string()})).await?;
+        let r = call_any(&rpcs, "block_results", json!({"height": h.to_string()})).await?;
         let results = r["txs_results"].as_array().cloned().unwrap_or_default();
         let commit_at = seen.get(h).map(|t| t.saturating_duration_since(start));
         for &(i, k) in &blocks[h].1 {
@@ -704,12 +863,15 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
         sent,
         send_errors,
         send_error_sample,
+        send_failovers,
+        send_failover_sample,
         send_rate,
         send_late_max_ms: late_max.as_secs_f64() * 1e3,
         committed,
         failed,
         failed_sample,
         missing: sent - committed - failed,
+        duplicates,
         committed_tps,
         busy_s,
         latency_ms: Latency::of(latencies),
@@ -831,7 +993,7 @@ pub async fn loader_ceiling(lanes: usize, duration: Duration) -> Result<LoaderCe
     let size = transfer_tx_size();
     // Bodies built up front, as in a real run; each lane cycles through its share.
     let per_lane = 2_000usize;
-    let bodies: Vec<Vec<u8>> = (0..per_lane as u64).map(|k| request_body(k, &kv_tx("ceiling", k, size))).collect();
+    let bodies: Vec<Vec<u8>> = (0..per_lane as u64).map(|k| request_body(k, &kv_tx("ceiling", k, size), false)).collect();
     let http = reqwest::Client::builder().pool_max_idle_per_host(lanes).tcp_nodelay(true).timeout(Duration::from_secs(10)).build()?;
     let end = tokio::time::Instant::now() + duration;
     let tasks: Vec<_> = (0..lanes)
@@ -1044,6 +1206,55 @@ mod tests {
         assert!(loader_ceiling(0, Duration::from_secs(1)).await.is_err());
     }
 
+    /// A node that refuses connections and one that accepts but never answers (as a
+    /// SIGSTOPped node does): every tx still reaches the live node, each failed attempt
+    /// is counted, and nothing waits longer than the send timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lane_fails_over_from_refusing_and_silent_nodes_to_a_live_one() {
+        let refused = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let url = format!("http://{}", l.local_addr().expect("addr"));
+            drop(l);
+            url
+        };
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let silent_url = format!("http://{}", silent.local_addr().expect("addr"));
+        let live = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let live_url = format!("http://{}", live.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((c, _)) = silent.accept().await {
+                held.push(c); // accepted, never read or answered
+            }
+        });
+        tokio::spawn(async move {
+            while let Ok((c, _)) = live.accept().await {
+                tokio::spawn(sink_connection(c));
+            }
+        });
+        let urls = Arc::new(vec![refused, silent_url, live_url]);
+        let http = reqwest::Client::builder().connect_timeout(Duration::from_millis(300)).build().expect("client");
+        let items: Vec<(usize, Vec<u8>)> = (0..20).map(|k| (k, request_body(k as u64, b"k=v", false))).collect();
+        for home in 0..3 {
+            let health = Arc::new(NodeHealth::new(3));
+            let t = Instant::now();
+            let timeout = Duration::from_millis(300);
+            let start = tokio::time::Instant::now();
+            let lanes = Lanes { http: http.clone(), urls: urls.clone(), health, start, schedule: Schedule::new(200.0).expect("rate"), timeout };
+            let sent = send_lane(lanes, home, items.clone()).await;
+            assert_eq!(sent.len(), 20);
+            assert!(sent.iter().all(|s| s.error.is_none()), "home {home}: a tx was not sent");
+            let failovers: usize = sent.iter().map(|s| s.failovers.len()).sum();
+            // The refusing node and the silent one are each tried, then skipped for their backoff.
+            let expected = match home {
+                2 => 0..=0,
+                _ => 1..=4,
+            };
+            assert!(expected.contains(&failovers), "home {home}: {failovers} failovers");
+            assert!(t.elapsed() < Duration::from_secs(3), "home {home}: {:?}", t.elapsed());
+        }
+    }
+
     #[test]
     fn percentiles_are_nearest_rank_and_ordered() {
         let v: Vec<f64> = (1..=100).map(f64::from).collect();
@@ -1145,6 +1356,8 @@ mod tests {
             poll_interval: Duration::from_millis(20),
             tx_bytes: None,
             cpu_pids: vec![],
+            send_timeout: Duration::from_secs(10),
+            broadcast_sync: false,
         }
     }
 
@@ -1193,12 +1406,15 @@ mod tests {
             sent,
             send_errors: 0,
             send_error_sample: String::new(),
+            send_failovers: 0,
+            send_failover_sample: String::new(),
             send_rate: rate,
             send_late_max_ms: 0.0,
             committed: sent,
             failed: 0,
             failed_sample: String::new(),
             missing: 0,
+            duplicates: 0,
             committed_tps: tps,
             busy_s: 10.0,
             latency_ms: Latency { p50: p99 / 2.0, p95: p99, p99, max: p99, mean: p99 / 2.0 },

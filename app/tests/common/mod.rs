@@ -562,14 +562,22 @@ pub struct Localnet {
 
 impl Localnet {
     pub fn up(nodes: u16, t0: Instant) -> Localnet {
+        Localnet::up_with(nodes, t0, &[])
+    }
+
+    /// `up` with more arguments of `localnet.sh up` (e.g. `--bench-accounts`).
+    pub fn up_with(nodes: u16, t0: Instant, extra: &[&str]) -> Localnet {
         let (_, _) = (cometbft_bin(), cli_bin()); // fail fast, before anything is started
         let root = tempfile::Builder::new().prefix("openledger-localnet-").tempdir().expect("temp dir");
         let dir = root.path().join("net");
         let base = localnet_base_port(nodes);
         let chains = (0..nodes).map(|i| Chain::new(Ports::of_localnet_node(base, i))).collect();
         let net = Localnet { root: Some(root), dir, nodes, chains };
-        step(t0, &format!("localnet.sh up --validators {nodes} --base-port {base} --dir {}", net.dir.display()));
-        net.ok(&["up", "--validators", &nodes.to_string(), "--base-port", &base.to_string()]);
+        step(t0, &format!("localnet.sh up --validators {nodes} --base-port {base} {} --dir {}", extra.join(" "), net.dir.display()));
+        let (n, b) = (nodes.to_string(), base.to_string());
+        let mut args = vec!["up", "--validators", n.as_str(), "--base-port", b.as_str()];
+        args.extend_from_slice(extra);
+        net.ok(&args);
         step(t0, "network up");
         net
     }
