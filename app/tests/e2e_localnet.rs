@@ -26,7 +26,17 @@ fn four_validators_from_genesis_agree_on_every_block_and_earn_the_fees() {
 
     // Every node commits; `status --json` describes each one.
     net.wait_all(&all, 2);
-    let status: Value = serde_json::from_str(&net.ok(&["status", "--json"])).expect("status --json is JSON");
+    // Two nodes can commit a block before the last peer link is up (persistent peers
+    // redial every ≤ 2 s): wait, bounded, until every node sees the other three.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status: Value = loop {
+        let status: Value = serde_json::from_str(&net.ok(&["status", "--json"])).expect("status --json is JSON");
+        let all_linked = status.as_array().is_some_and(|l| l.iter().all(|n| n["peers"] == json!(NODES - 1)));
+        if all_linked || std::time::Instant::now() >= deadline {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
     let nodes = status.as_array().expect("status --json is a list");
     assert_eq!(nodes.len(), NODES as usize, "{status}");
     for (i, n) in nodes.iter().enumerate() {
