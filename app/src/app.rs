@@ -220,7 +220,9 @@ impl App {
         let t_decoded = t_start.elapsed();
         let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
         let known = &self.inner.known_signers;
-        let checked = self.inner.checked.take_block(input.txs, &decoded);
+        // Each tx's hash, once: the CheckTx results are found by it, the stream records it.
+        let tx_hashes: Vec<[u8; 32]> = input.txs.iter().map(|t| sigverify::tx_hash(t)).collect();
+        let checked = self.inner.checked.take_block(&tx_hashes, &decoded);
         let skip = checked.iter().map(|(tx, signer, _)| (*tx, *signer)).collect();
         let early = sigverify::early_jobs(known, &decoded, chain_id, &skip);
         let mut verifier = Verifier::start(early, threads.saturating_sub(1).max(1), shape, checked);
@@ -241,7 +243,7 @@ impl App {
             height: input.height,
             time_seconds: input.time_seconds,
             time_nanos: input.time_nanos,
-            txs: input.txs,
+            tx_hashes: &tx_hashes,
             chain_id,
             params,
             last_commit: input.last_commit,
@@ -315,7 +317,7 @@ impl App {
         changes.apply_to(&mut delta);
         // The block's record for the indexer stream: non-verifiable, in the same batch.
         let t_record = std::time::Instant::now();
-        let record = crate::stream::encode::block_record(block.height, block.time_seconds, block.time_nanos, block.txs, decoded, &tx_results, &events);
+        let record = crate::stream::encode::block_record(block.height, block.time_seconds, block.time_nanos, block.tx_hashes, decoded, &tx_results, &events);
         crate::stream::stage(&mut delta, &parent, block.height, record, self.inner.settings.stream_retain_blocks).await?;
         let record_us = t_record.elapsed().as_micros() as u64;
         let t_executed = t0.elapsed();
@@ -434,11 +436,8 @@ impl App {
         let mut out = Vec::with_capacity(tx.signers.len());
         for s in &tx.signers {
             let acct = state.account(&s.address).await?.ok_or_else(|| sdk::internal(format!("account {} vanished after the ante step", s.address)))?;
-            let recorded = acct.pub_key.as_ref().ok_or_else(|| sdk::internal(format!("account {} has no key after the ante step", s.address)))?;
-            let pubkey = match &s.pubkey {
-                Some(given) if given.is_recorded_as(recorded) => given.clone(),
-                _ => crate::tx::PubKey::from_recorded(recorded)?,
-            };
+            let pubkey = crate::tx::PubKey::for_signer(acct.pub_key.as_ref(), s.pubkey.as_ref())
+                .ok_or_else(|| sdk::internal(format!("account {} has no key after the ante step", s.address)))??;
             out.push(Preverified { account_number: acct.account_number, pubkey });
         }
         Ok(out)
@@ -517,7 +516,7 @@ struct BlockRun<'a> {
     height: u64,
     time_seconds: i64,
     time_nanos: i32,
-    txs: &'a [Vec<u8>],
+    tx_hashes: &'a [[u8; 32]],
     chain_id: &'a str,
     params: &'a openledger_proto::openledger::auth::v1::Params,
     last_commit: &'a [Vote],

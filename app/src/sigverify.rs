@@ -94,17 +94,8 @@ pub fn jobs(
             if started.contains(&(i, j)) {
                 continue;
             }
-            // The recorded key wins; the tx's own key (already parsed) is reused when it
-            // is the recorded one, so the common case parses no key here.
-            let key = match (&acct.pub_key, &s.pubkey) {
-                (Some(rec), Some(given)) if given.is_recorded_as(rec) => given.clone(),
-                (Some(rec), _) => match PubKey::from_recorded(rec) {
-                    Ok(k) => k,
-                    Err(_) => continue,
-                },
-                (None, Some(given)) => given.clone(),
-                (None, None) => continue,
-            };
+            // The common case (the tx repeats the recorded key) parses no key here.
+            let Some(Ok(key)) = PubKey::for_signer(acct.pub_key.as_ref(), s.pubkey.as_ref()) else { continue };
             jobs.push(job(t, i, j, key, acct.account_number, chain_id));
         }
     }
@@ -156,14 +147,14 @@ impl CheckedTxs {
 
     /// The block's txs that CheckTx verified, as (tx, signer, result); those entries
     /// leave the cache (an included tx is never checked again).
-    pub fn take_block(&self, txs: &[Vec<u8>], decoded: &[Result<DecodedTx, ChainError>]) -> Vec<(usize, usize, Preverified)> {
+    pub fn take_block(&self, tx_hashes: &[[u8; 32]], decoded: &[Result<DecodedTx, ChainError>]) -> Vec<(usize, usize, Preverified)> {
         let Ok(mut m) = self.0.lock() else { return vec![] };
         if m.is_empty() {
             return vec![];
         }
         let mut out = Vec::new();
-        for (i, (bytes, t)) in txs.iter().zip(decoded).enumerate() {
-            let Some(signers) = m.remove(&tx_hash(bytes)) else { continue };
+        for (i, (hash, t)) in tx_hashes.iter().zip(decoded).enumerate() {
+            let Some(signers) = m.remove(hash) else { continue };
             if matches!(t, Ok(t) if t.signers.len() == signers.len()) {
                 out.extend(signers.into_iter().enumerate().map(|(j, p)| (i, j, p)));
             }

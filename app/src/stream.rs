@@ -204,7 +204,7 @@ pub mod encode {
         height: u64,
         time_seconds: i64,
         time_nanos: i32,
-        txs: &[Vec<u8>],
+        tx_hashes: &[[u8; 32]],
         decoded: &[Result<DecodedTx, ChainError>],
         results: &[TxOutcome],
         block_events: &[tendermint::abci::Event],
@@ -216,14 +216,14 @@ pub mod encode {
         put_varint(1, time_seconds as u64, &mut buf);
         put_varint(2, i64::from(time_nanos) as u64, &mut buf);
         for (i, o) in results.iter().enumerate() {
-            let hash: Vec<u8> = txs.get(i).map(|b| Sha256::digest(b).to_vec()).unwrap_or_default();
+            let hash: &[u8] = tx_hashes.get(i).map_or(&[], |h| h.as_slice());
             let urls: Vec<&str> = match decoded.get(i) {
                 Some(Ok(t)) => t.msgs.iter().map(|m| m.type_url()).collect(),
                 _ => vec![],
             };
-            put_len_prefix(4, tx_len(i, &hash, o, &urls), &mut buf);
+            put_len_prefix(4, tx_len(i, hash, o, &urls), &mut buf);
             put_varint(1, i as u64, &mut buf);
-            put_str(2, &hash, &mut buf);
+            put_str(2, hash, &mut buf);
             put_varint(3, u64::from(o.code), &mut buf);
             put_str(4, o.codespace.as_bytes(), &mut buf);
             put_str(5, o.log.as_bytes(), &mut buf);
@@ -733,7 +733,8 @@ mod tests {
         let decoded: Vec<Result<DecodedTx, ChainError>> = vec![];
         let block_events = vec![ev("openledger.token.v1.EventFeesDistributed", vec![("power", "10", true)]), ev("", vec![])];
         for (height, secs, nanos) in [(1u64, 1_700_000_001i64, 0i32), (u64::MAX, -5, 999_999_999), (300, 0, -1)] {
-            let direct = encode::block_record(height, secs, nanos, &txs, &decoded, &results, &block_events);
+            let hashes: Vec<[u8; 32]> = txs.iter().map(|t| crate::sigverify::tx_hash(t)).collect();
+            let direct = encode::block_record(height, secs, nanos, &hashes, &decoded, &results, &block_events);
             let expected = block_record(height, secs, nanos, &txs, &decoded, &results, &block_events);
             assert_eq!(pb::BlockRecord::decode(direct.as_slice()).expect("decodes"), expected);
             assert_eq!(direct, expected.encode_to_vec(), "byte for byte what prost writes");

@@ -135,6 +135,18 @@ impl PubKey {
         PubKey::from_any(&cosmos_sdk_proto::Any { type_url: any.type_url.clone(), value: any.value.clone() })
     }
 
+    /// The key a signer's signature is checked with: the key recorded on its account
+    /// (the tx's own, already parsed, when it is that key), or for an account with no key
+    /// yet, the one the tx carries. None when there is neither.
+    pub fn for_signer(recorded: Option<&prost_types::Any>, given: Option<&PubKey>) -> Option<Result<PubKey, ChainError>> {
+        match (recorded, given) {
+            (Some(rec), Some(given)) if given.is_recorded_as(rec) => Some(Ok(given.clone())),
+            (Some(rec), _) => Some(PubKey::from_recorded(rec)),
+            (None, Some(given)) => Some(Ok(given.clone())),
+            (None, None) => None,
+        }
+    }
+
     /// Whether `any` (a key recorded on an account) is this key — compared as bytes,
     /// without the curve arithmetic of parsing it. Compressed secp256k1 and ed25519
     /// encodings are canonical, so equal bytes and equal keys are the same thing.

@@ -82,7 +82,8 @@ fn load_start(net: &Localnet, name: &str, secs: u64, t0: Instant) -> Load {
 }
 
 /// Wait (bounded) for the load to end; check its report and that every tx it reports
-/// committed is in the block it names on node `verify`, once.
+/// committed is in the block it names on node `verify`, once; then that every node has
+/// the same block and app hash at every height.
 fn load_finish(net: &Localnet, mut load: Load, verify: usize, t0: Instant) -> Value {
     let deadline = Instant::now() + Duration::from_secs(load.secs + 60 + 60);
     let status = loop {
@@ -155,6 +156,10 @@ fn load_finish(net: &Localnet, mut load: Load, verify: usize, t0: Instant) -> Va
         }
     }
     step(t0, &format!("{}: all {committed} committed txs found once, in the blocks named, on node{verify} ({lo}..={hi})", load.name));
+    // And every node has the same block and app hash at every height.
+    let all = net.all();
+    let top = net.wait_all(&all, 0);
+    net.assert_agree(&all, top);
     r
 }
 
@@ -204,8 +209,6 @@ fn four_validators_survive_kills_a_halt_a_pause_and_a_partition_under_load_with_
     let caught = net.wait_all(&all, h + 2);
     step(t0, &format!("node3 restarted and caught up: all at ≥ {caught}"));
     load_finish(&net, load, 3, t0);
-    let top = net.wait_all(&all, 0);
-    net.assert_agree(&all, top);
 
     // 2. Two of four down: 20 of 40 power is not > 2/3, no block can commit.
     let load = load_start(&net, "halt", 16, t0);
@@ -222,8 +225,6 @@ fn four_validators_survive_kills_a_halt_a_pause_and_a_partition_under_load_with_
     let resumed = net.wait_all(&all, halted + 3);
     step(t0, &format!("resumed: all at ≥ {resumed}"));
     load_finish(&net, load, 2, t0);
-    let top = net.wait_all(&all, 0);
-    net.assert_agree(&all, top);
 
     // 3. kill -9 of openledgerd alone: CometBFT stops when its app goes away.
     let load = load_start(&net, "app-kill", 12, t0);
@@ -240,8 +241,6 @@ fn four_validators_survive_kills_a_halt_a_pause_and_a_partition_under_load_with_
     let rejoined = net.wait_all(&all, h + 4);
     step(t0, &format!("node1 replayed and rejoined: all at ≥ {rejoined}"));
     load_finish(&net, load, 1, t0);
-    let top = net.wait_all(&all, 0);
-    net.assert_agree(&all, top);
 
     // 4. SIGSTOP node2 for 30 s, then SIGCONT.
     let load = load_start(&net, "pause", 38, t0);
@@ -255,8 +254,6 @@ fn four_validators_survive_kills_a_halt_a_pause_and_a_partition_under_load_with_
     let after = net.wait_all(&all, others + 2);
     step(t0, &format!("node2 paused {paused_for:.1} s at ~{h}, others reached {others}; after SIGCONT all at ≥ {after}"));
     load_finish(&net, load, 2, t0);
-    let top = net.wait_all(&all, 0);
-    net.assert_agree(&all, top);
 
     // 5. node3 partitioned from the other three for 30 s.
     match partition_unavailable() {
@@ -334,6 +331,4 @@ fn partition_scenario(net: &Localnet, t0: Instant) {
         ),
     );
     load_finish(net, load, 3, t0);
-    let top = net.wait_all(&all, 0);
-    net.assert_agree(&all, top);
 }

@@ -26,7 +26,6 @@ pub use openledger_framework::msg::MsgCtx;
 
 pub const TYPE_URL_PREFIX: &str = "/openledger.attribution.v1.";
 
-
 /// An attribution message with its signer parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttributionMsg {
