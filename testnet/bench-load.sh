@@ -7,12 +7,14 @@
 #   testnet/bench-load.sh [--validators N] [--duration S] [--accounts A]
 #                         [--start-rate R] [--factor F] [--max-steps K]
 #                         [--only kvstore|openledger] [--openledger-nodes URL,URL…]
-#                         [--out DIR]
+#                         [--localnet DIR] [--out DIR]
 #
 # kvstore: testnet/kvstore-net.sh up --validators N, then the search, then down.
 # openledger: with --openledger-nodes, an already running network whose genesis funds the
 # A bench accounts (`openledger bench accounts --count A -o json` → `openledgerd genesis
-# add-accounts --file`), e.g. from testnet/localnet.sh; otherwise (N = 1 only) this script
+# add-accounts --file`), e.g. from testnet/localnet.sh — or --localnet DIR, a network of
+# `localnet.sh up --bench-accounts A --dir DIR`: its nodes are the endpoints, and it is
+# paused (SIGSTOP) while the kvstore network runs so the two never share the CPU; otherwise (N = 1 only) this script
 # makes a single-node chain that does: openledgerd init, add-accounts, the tuning file,
 # openledgerd start + cometbft start, on 127.0.0.1:37000-37004.
 #
@@ -28,7 +30,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/cometbft-config.sh"
 
-validators=1 duration=10 accounts=2000 start_rate=250 factor=1.6 max_steps=8 only="" ol_nodes="" out=/tmp/openledger-bench-load
+validators=1 duration=10 accounts=2000 start_rate=250 factor=1.6 max_steps=8 only="" ol_nodes="" localnet="" out=/tmp/openledger-bench-load
 while [[ $# -gt 0 ]]; do
     case $1 in
         --validators) validators=$2; shift 2 ;;
@@ -39,8 +41,9 @@ while [[ $# -gt 0 ]]; do
         --max-steps) max_steps=$2; shift 2 ;;
         --only) only=$2; shift 2 ;;
         --openledger-nodes) ol_nodes=$2; shift 2 ;;
+        --localnet) localnet=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench-load: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -86,16 +89,34 @@ search() { # MODE NODES LABEL [CPU FLAGS…]
     echo "# CometBFT settings: $(grep -v '^#' "$here/cometbft-tuning.env" | grep . | tr '\n' ' ')"
 } | tee "$out/$stamp-summary.txt"
 
+localnet_nodes() { "$here/localnet.sh" status --json --dir "$localnet" | jq -r '.[].name'; }
+if [[ -n $localnet ]]; then
+    ol_nodes=$("$here/localnet.sh" status --json --dir "$localnet" | jq -r '[.[].rpc] | join(",")')
+    ln_names=$(localnet_nodes)
+    [[ -n $ol_nodes ]] || { echo "bench-load: no running network at $localnet" >&2; exit 1; }
+fi
+
 # ---------------------------------------------------------------- kvstore ceiling
 if [[ -z $only || $only == kvstore ]]; then
+    if [[ -n $localnet ]]; then
+        for n in $ln_names; do "$here/localnet.sh" pause "$n" --dir "$localnet" > /dev/null; done
+        log "localnet at $localnet paused while the kvstore network runs"
+    fi
     kvdir=$out/kvstore-net
     kv_nodes=$("$here/kvstore-net.sh" up --validators "$validators" --dir "$kvdir" | tail -1)
-    trap '"$here/kvstore-net.sh" down --dir "$kvdir" >/dev/null 2>&1 || true' EXIT
+    resume_localnet() { [[ -z $localnet ]] || for n in $ln_names; do "$here/localnet.sh" resume "$n" --dir "$localnet" > /dev/null 2>&1 || true; done; }
+    trap '"$here/kvstore-net.sh" down --dir "$kvdir" >/dev/null 2>&1 || true; resume_localnet' EXIT
     flags=()
     for i in $(seq 0 $((validators - 1))); do flags+=(--cpu-pid "cometbft$i=$(cat "$kvdir/node$i/pid")"); done
     search kvstore "$kv_nodes" kvstore "${flags[@]}"
     "$here/kvstore-net.sh" down --dir "$kvdir" >/dev/null
     trap - EXIT
+    if [[ -n $localnet ]]; then
+        resume_localnet
+        h=$(curl -sf "${ol_nodes%%,*}/status" | jq -r .result.sync_info.latest_block_height)
+        "$here/localnet.sh" wait-height $((h + 3)) --timeout 60 --dir "$localnet" > /dev/null
+        log "localnet resumed (height $((h + 3)) on every node)"
+    fi
 fi
 
 # ---------------------------------------------------------------- openledger
@@ -118,6 +139,8 @@ if [[ -z $only || $only == openledger ]]; then
         "$BIN_DIR/openledgerd" genesis add-accounts --home "$home" --file "$home/bench-accounts.json" > /dev/null
         cometbft_apply_tuning "$home/cometbft/config/config.toml"
         cometbft_set "$home/cometbft/config/config.toml" rpc.pprof_laddr ""
+        # A single node is node0, the one clients use: it indexes txs (as in localnet.sh).
+        cometbft_set "$home/cometbft/config/config.toml" tx_index.indexer kv
         "$BIN_DIR/openledgerd" start --home "$home" > "$home/openledgerd.log" 2>&1 &
         app_pid=$!
         cometbft_pid=""

@@ -82,6 +82,8 @@ case $cmd in
             others=()
             for j in $(seq 0 $((validators - 1))); do [[ $j -ne $i ]] && others+=("${peers[$j]}"); done
             cometbft_set "$cfg" proxy_app kvstore
+            # node0 indexes txs, as localnet.sh's node0 does (the tuning file turns it off).
+            [[ $i -ne 0 ]] || cometbft_set "$cfg" tx_index.indexer kv
             cometbft_set "$cfg" moniker "kvstore$i"
             cometbft_set "$cfg" p2p.laddr "tcp://127.0.0.1:$((base + 10 * i))"
             cometbft_set "$cfg" p2p.persistent_peers "$(IFS=,; echo "${others[*]:-}")"

@@ -396,6 +396,8 @@ cmd_up() {
     for ((j = 0; j < n; j++)); do [ "$j" = "$i" ] || others+=("${peers[$j]}"); done
     "$OPENLEDGERD" config set --home "$home" "${TUNING_SETTINGS[@]}" \
       "p2p.persistent_peers=$(IFS=,; echo "${others[*]+"${others[*]}"}")"
+    # node0 serves clients: it indexes txs (the tuning file turns indexing off).
+    [ "$i" != 0 ] || "$OPENLEDGERD" config set --home "$home" tx_index.indexer=kv
   done
   cat >"$ENV_FILE" <<EOF
 NODES=$n

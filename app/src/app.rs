@@ -430,6 +430,49 @@ impl App {
         Ok(outcome)
     }
 
+    /// Verify, on all cores, the signatures of CheckTx requests queued on the mempool
+    /// connection, before they are answered one by one. A tx whose signers all verify
+    /// is recorded in the CheckTx cache exactly as CheckTx records it (account number and
+    /// key per signer, the rule of `PubKey::for_signer`), so its CheckTx does not verify
+    /// it again. Whatever this cannot settle — an undecodable tx, an unknown signer, a bad
+    /// signature — is left to CheckTx, which gives the error; nothing here is state.
+    pub fn preverify_check_txs(&self, txs: &[&[u8]]) {
+        self.block_on(async {
+            let snap = self.inner.storage.latest_snapshot();
+            let Ok(constants) = self.constants(&snap).await else { return };
+            let mut hashes = Vec::with_capacity(txs.len());
+            let mut decoded = Vec::with_capacity(txs.len());
+            for bytes in txs {
+                let hash = sigverify::tx_hash(bytes);
+                if self.inner.checked.get(&hash).is_some() {
+                    continue;
+                }
+                if let Ok(t) = tx::decode(bytes, &constants.params, false) {
+                    hashes.push(hash);
+                    decoded.push(Ok(t));
+                }
+            }
+            if decoded.is_empty() {
+                return;
+            }
+            let mut keys: BTreeSet<String> =
+                decoded.iter().flatten().flat_map(|t: &DecodedTx| t.signers.iter().map(|s| openledger_token::state_key::account(&s.address))).collect();
+            let cached = self.inner.hot.take_known(snap.version(), &mut keys);
+            let mut accounts = prefetch::fetch(&snap, keys, 64).await;
+            accounts.extend(cached);
+            let accounts: PrefetchMap = Arc::new(accounts);
+            let jobs = sigverify::jobs(&accounts, &decoded, &constants.chain_id, &BTreeSet::new(), &self.inner.known_signers);
+            let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).max(1);
+            let (table, _) = Verifier::start(jobs, threads, shape, vec![]).finish();
+            for (hash, signers) in hashes.into_iter().zip(table) {
+                if !signers.is_empty() && signers.iter().all(Option::is_some) {
+                    self.inner.checked.insert(hash, signers.into_iter().flatten().collect());
+                }
+            }
+        })
+    }
+
     /// The account number and key each signer of `tx` verified under, read after the
     /// ante step (which records a first-time signer's key) from its state.
     async fn verified_signers<S: StateRead>(state: &S, tx: &DecodedTx) -> Result<Vec<Preverified>, ChainError> {

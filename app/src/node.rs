@@ -540,12 +540,11 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     let storage = crate::open_storage(home.state_dir()).await.context("opening the state store")?;
     let app = App::new(storage, tokio::runtime::Handle::current(), settings);
 
-    let server = tendermint_abci::ServerBuilder::new(4 * 1024 * 1024)
-        .bind(config.abci.address.as_str(), app.clone())
-        .map_err(|e| anyhow::anyhow!("binding ABCI on {}: {e}", config.abci.address))?;
-    let abci_addr = server.local_addr();
+    let listener = std::net::TcpListener::bind(config.abci.address.as_str()).map_err(|e| anyhow::anyhow!("binding ABCI on {}: {e}", config.abci.address))?;
+    let abci_addr = listener.local_addr()?.to_string();
+    let abci_app = app.clone();
     std::thread::Builder::new().name("abci-listener".into()).spawn(move || {
-        if let Err(e) = server.listen() {
+        if let Err(e) = crate::abci_server::serve(listener, abci_app) {
             tracing::error!("ABCI server stopped: {e}");
         }
     })?;

@@ -104,30 +104,38 @@ impl CometRpc {
     pub async fn tx(&self, hash_hex: &str) -> Result<Option<TxResult>> {
         let hash = b64().encode(hex::decode(hash_hex).context("tx hash is not hex")?);
         match self.call("tx", json!({"hash": hash, "prove": false})).await {
-            Ok(r) => {
-                let res = &r["tx_result"];
-                Ok(Some(TxResult {
-                    txhash: hash_hex.to_uppercase(),
-                    height: num(&r["height"]),
-                    code: num(&res["code"]) as u32,
-                    codespace: res["codespace"].as_str().unwrap_or("").to_string(),
-                    raw_log: res["log"].as_str().unwrap_or("").to_string(),
-                    gas_wanted: num(&res["gas_wanted"]),
-                    gas_used: num(&res["gas_used"]),
-                    data: res["data"].as_str().map(|s| b64().decode(s)).transpose()?.unwrap_or_default(),
-                }))
-            }
+            Ok(r) => Ok(Some(tx_result(hash_hex, num(&r["height"]), &r["tx_result"])?)),
             Err(e) if e.to_string().contains("not found") => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Poll until the tx is in a block, or `timeout` passes.
+    /// Poll until the tx is in a block, or `timeout` passes. A node that does not index
+    /// txs (validators usually run with `tx_index.indexer = "null"`) is asked for its new
+    /// blocks instead, from a little before the call.
     pub async fn wait_for_tx(&self, hash_hex: &str, timeout: Duration) -> Result<TxResult> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut scan_from: Option<u64> = None;
         loop {
-            if let Some(r) = self.tx(hash_hex).await? {
-                return Ok(r);
+            match scan_from {
+                None => match self.tx(hash_hex).await {
+                    Ok(Some(r)) => return Ok(r),
+                    Ok(None) => {}
+                    Err(e) if e.to_string().contains("indexing is disabled") => {
+                        let latest = num(&self.status().await?["sync_info"]["latest_block_height"]);
+                        // The tx was broadcast just before: at most a block or two ago.
+                        scan_from = Some(latest.saturating_sub(2).max(1));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+                Some(from) => {
+                    let (found, next) = self.find_tx_in_blocks(hash_hex, from).await?;
+                    if let Some(r) = found {
+                        return Ok(r);
+                    }
+                    scan_from = Some(next);
+                }
             }
             if tokio::time::Instant::now() >= deadline {
                 bail!("tx {hash_hex} was accepted into the mempool but not included within {}s", timeout.as_secs());
@@ -135,4 +143,42 @@ impl CometRpc {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+
+    /// Look for the tx in the committed blocks from `from` to the latest; returns it (with
+    /// its result from `block_results`) or the next height to look at. Works on a node
+    /// that does not index txs.
+    pub async fn find_tx_in_blocks(&self, hash_hex: &str, from: u64) -> Result<(Option<TxResult>, u64)> {
+        use sha2::Digest;
+        let want = hex::decode(hash_hex).context("tx hash is not hex")?;
+        let latest = num(&self.status().await?["sync_info"]["latest_block_height"]);
+        let mut h = from;
+        while h <= latest {
+            let b = self.call("block", json!({"height": h.to_string()})).await?;
+            let txs = b["block"]["data"]["txs"].as_array().cloned().unwrap_or_default();
+            for (i, t) in txs.iter().enumerate() {
+                let bytes = b64().decode(t.as_str().unwrap_or("")).context("block tx is not base64")?;
+                if sha2::Sha256::digest(&bytes).as_slice() != want.as_slice() {
+                    continue;
+                }
+                let results = self.call("block_results", json!({"height": h.to_string()})).await?;
+                return Ok((Some(tx_result(hash_hex, h, &results["txs_results"][i])?), h));
+            }
+            h += 1;
+        }
+        Ok((None, h))
+    }
+}
+
+/// A tx's result (CometBFT's `ExecTxResult` JSON) at `height`.
+fn tx_result(hash_hex: &str, height: u64, res: &Value) -> Result<TxResult> {
+    Ok(TxResult {
+        txhash: hash_hex.to_uppercase(),
+        height,
+        code: num(&res["code"]) as u32,
+        codespace: res["codespace"].as_str().unwrap_or("").to_string(),
+        raw_log: res["log"].as_str().unwrap_or("").to_string(),
+        gas_wanted: num(&res["gas_wanted"]),
+        gas_used: num(&res["gas_used"]),
+        data: res["data"].as_str().map(|s| b64().decode(s)).transpose()?.unwrap_or_default(),
+    })
 }

@@ -398,6 +398,12 @@ impl Chain {
     pub fn tx(&self, hash: &str) -> Option<openledger_cli::rpc::TxResult> {
         self.rt.block_on(self.rpc.tx(hash)).unwrap_or_else(|e| panic!("/tx?hash=0x{hash}: {e:#}"))
     }
+
+    /// The tx found in the blocks from `from` on (`block` + `block_results`), for nodes
+    /// that do not index txs.
+    pub fn tx_in_blocks(&self, hash: &str, from: u64) -> Option<openledger_cli::rpc::TxResult> {
+        self.rt.block_on(self.rpc.find_tx_in_blocks(hash, from)).unwrap_or_else(|e| panic!("block scan for {hash}: {e:#}")).0
+    }
 }
 
 /// Wait (≤ WAIT) until something accepts TCP connections on 127.0.0.1:`port`.
