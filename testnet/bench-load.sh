@@ -6,10 +6,12 @@
 #
 #   testnet/bench-load.sh [--validators N] [--duration S] [--accounts A]
 #                         [--start-rate R] [--factor F] [--max-steps K]
-#                         [--only kvstore|openledger] [--openledger-nodes URL,URL…]
+#                         [--only kvstore|kvstore-socket|openledger] [--openledger-nodes URL,URL…]
 #                         [--localnet DIR] [--out DIR]
 #
-# kvstore: testnet/kvstore-net.sh up --validators N, then the search, then down.
+# kvstore: testnet/kvstore-net.sh up --validators N, then the search, then down; then the
+# same for kvstore-socket (`--abci socket`: the same kvstore app out of process, behind
+# CometBFT's ABCI socket client as openledgerd is — the transport's cost on its own).
 # openledger: with --openledger-nodes, an already running network whose genesis funds the
 # A bench accounts (`openledger bench accounts --count A -o json` → `openledgerd genesis
 # add-accounts --file`), e.g. from testnet/localnet.sh — or --localnet DIR, a network of
@@ -47,7 +49,7 @@ while [[ $# -gt 0 ]]; do
         *) echo "bench-load: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-[[ -z $only || $only == kvstore || $only == openledger ]] || { echo "bench-load: --only kvstore or openledger" >&2; exit 2; }
+[[ -z $only || $only == kvstore || $only == kvstore-socket || $only == openledger ]] || { echo "bench-load: --only kvstore, kvstore-socket or openledger" >&2; exit 2; }
 log() { echo "bench-load: $*" >&2; }
 
 target=${CARGO_TARGET_DIR:-$HOME/.cache/openledger-target}
@@ -96,21 +98,28 @@ if [[ -n $localnet ]]; then
     [[ -n $ol_nodes ]] || { echo "bench-load: no running network at $localnet" >&2; exit 1; }
 fi
 
-# ---------------------------------------------------------------- kvstore ceiling
-if [[ -z $only || $only == kvstore ]]; then
-    if [[ -n $localnet ]]; then
-        for n in $ln_names; do "$here/localnet.sh" pause "$n" --dir "$localnet" > /dev/null; done
-        log "localnet at $localnet paused while the kvstore network runs"
-    fi
-    kvdir=$out/kvstore-net
-    kv_nodes=$("$here/kvstore-net.sh" up --validators "$validators" --dir "$kvdir" | tail -1)
-    resume_localnet() { [[ -z $localnet ]] || for n in $ln_names; do "$here/localnet.sh" resume "$n" --dir "$localnet" > /dev/null 2>&1 || true; done; }
+# ---------------------------------------------------------------- kvstore ceilings
+kv_search() { # LABEL ABCI
+    local label=$1 abci=$2 kvdir=$out/kvstore-net kv_nodes i
+    kv_nodes=$("$here/kvstore-net.sh" up --validators "$validators" --abci "$abci" --dir "$kvdir" | tail -1)
     trap '"$here/kvstore-net.sh" down --dir "$kvdir" >/dev/null 2>&1 || true; resume_localnet' EXIT
-    flags=()
-    for i in $(seq 0 $((validators - 1))); do flags+=(--cpu-pid "cometbft$i=$(cat "$kvdir/node$i/pid")"); done
-    search kvstore "$kv_nodes" kvstore "${flags[@]}"
+    local flags=()
+    for i in $(seq 0 $((validators - 1))); do
+        flags+=(--cpu-pid "cometbft$i=$(cat "$kvdir/node$i/pid")")
+        [[ ! -f $kvdir/node$i/abci.pid ]] || flags+=(--cpu-pid "kvstore$i=$(cat "$kvdir/node$i/abci.pid")")
+    done
+    search kvstore "$kv_nodes" "$label" "${flags[@]}"
     "$here/kvstore-net.sh" down --dir "$kvdir" >/dev/null
     trap - EXIT
+}
+resume_localnet() { [[ -z $localnet ]] || for n in $ln_names; do "$here/localnet.sh" resume "$n" --dir "$localnet" > /dev/null 2>&1 || true; done; }
+if [[ -z $only || $only == kvstore || $only == kvstore-socket ]]; then
+    if [[ -n $localnet ]]; then
+        for n in $ln_names; do "$here/localnet.sh" pause "$n" --dir "$localnet" > /dev/null; done
+        log "localnet at $localnet paused while the kvstore networks run"
+    fi
+    [[ -n $only && $only != kvstore ]] || kv_search kvstore builtin
+    [[ -n $only && $only != kvstore-socket ]] || kv_search kvstore-socket socket
     if [[ -n $localnet ]]; then
         resume_localnet
         h=$(curl -sf "${ol_nodes%%,*}/status" | jq -r .result.sync_info.latest_block_height)
@@ -163,5 +172,12 @@ if [[ -z $only || $only == openledger ]]; then
         trap - EXIT
     fi
 fi
+# The ratios the issue asks for: OpenLedger against each kvstore ceiling of this run.
+sat() { [[ -f $out/$stamp-$1.json ]] && jq -r '.saturation_tps' "$out/$stamp-$1.json" || true; }
+ol=$(sat openledger)
+for kv in kvstore kvstore-socket; do
+    k=$(sat "$kv")
+    [[ -n $ol && -n $k ]] && awk -v o="$ol" -v k="$k" -v n="$kv" 'BEGIN { printf "ratio openledger / %s: %.0f / %.0f = %.2f\n", n, o, k, o / k }' | tee -a "$out/$stamp-summary.txt"
+done
 echo "# uptime after: $(uptime)" | tee -a "$out/$stamp-summary.txt"
 log "results in $out/$stamp-*"

@@ -72,7 +72,8 @@ impl Application for App {
     }
 
     fn check_tx(&self, req: RequestCheckTx) -> ResponseCheckTx {
-        let o = self.block_on(self.check_tx(&req.tx));
+        let recheck = req.r#type == tendermint_proto::v0_38::abci::CheckTxType::Recheck as i32;
+        let o = self.block_on(self.check_tx(&req.tx, recheck));
         ResponseCheckTx {
             code: o.code,
             data: Default::default(),

@@ -81,6 +81,7 @@ struct Inner {
 }
 
 /// What every tx of a block is checked against: read from state, cached per version.
+#[derive(PartialEq)]
 struct ChainConstants {
     chain_id: String,
     params: openledger_proto::openledger::auth::v1::Params,
@@ -105,6 +106,26 @@ struct Executed {
 #[derive(Default)]
 struct Mempool {
     pending: BTreeMap<Address, PendingSender>,
+    /// The txs CheckTx accepted and no block has included yet, by tx hash: what their
+    /// recheck after each commit needs (see `recheck_accepted`).
+    accepted: BTreeMap<[u8; 32], Accepted>,
+}
+
+/// Most accepted txs remembered for rechecks (the cache starts over when full; a tx not
+/// in it is rechecked in full).
+const ACCEPTED_MAX: usize = 200_000;
+
+/// A tx this node's CheckTx accepted: what a block can change for it. Its bytes decoded,
+/// its signatures verified and its stateless rules held on arrival; none of that depends
+/// on state a block can change, except through the constants (kept to compare).
+#[derive(Clone)]
+struct Accepted {
+    signers: Vec<(Address, u64)>,
+    fee: u128,
+    gas_wanted: u64,
+    gas_used: u64,
+    timeout_height: u64,
+    constants: Arc<ChainConstants>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -154,6 +175,11 @@ impl App {
     /// Txs whose signatures CheckTx verified and no block has included yet.
     pub fn checked_txs(&self) -> usize {
         self.inner.checked.len()
+    }
+
+    /// Txs CheckTx accepted that a recheck may check on what a block changed only.
+    pub fn accepted_txs(&self) -> usize {
+        self.inner.mempool.lock().map_or(0, |m| m.accepted.len())
     }
 
     pub fn settings(&self) -> &NodeSettings {
@@ -223,6 +249,11 @@ impl App {
         // Each tx's hash, once: the CheckTx results are found by it, the stream records it.
         let tx_hashes: Vec<[u8; 32]> = input.txs.iter().map(|t| sigverify::tx_hash(t)).collect();
         let checked = self.inner.checked.take_block(&tx_hashes, &decoded);
+        if let Ok(mut m) = self.inner.mempool.lock() {
+            for h in &tx_hashes {
+                m.accepted.remove(h);
+            }
+        }
         let skip = checked.iter().map(|(tx, signer, _)| (*tx, *signer)).collect();
         let early = sigverify::early_jobs(known, &decoded, chain_id, &skip);
         let mut verifier = Verifier::start(early, threads.saturating_sub(1).max(1), shape, checked);
@@ -347,12 +378,73 @@ impl App {
     }
 
     /// CheckTx: decode, price, then the ante step against committed state plus what this
-    /// node has already accepted from the same senders.
-    pub async fn check_tx(&self, bytes: &[u8]) -> TxOutcome {
-        match self.check_tx_inner(bytes).await {
+    /// node has already accepted from the same senders. A recheck (CometBFT's, of every tx
+    /// left in the mempool after a commit) of a tx this node accepted checks only what the
+    /// block can have changed (`recheck_accepted`), and in full whenever that is unsure.
+    pub async fn check_tx(&self, bytes: &[u8], recheck: bool) -> TxOutcome {
+        let hash = sigverify::tx_hash(bytes);
+        if recheck {
+            if let Some(o) = self.recheck_accepted(&hash).await {
+                return o;
+            }
+        }
+        let o = match self.check_tx_inner(bytes, hash).await {
             Ok(o) => o,
             Err(e) => TxOutcome::failed(&e, 0, 0),
+        };
+        if o.code != 0 {
+            if let Ok(mut m) = self.inner.mempool.lock() {
+                m.accepted.remove(&hash);
+            }
         }
+        o
+    }
+
+    /// The recheck of an accepted tx, if it still passes on what a block can change: each
+    /// signer's sequence is the next one (committed, or after this node's pending txs), the
+    /// fee payer's balance covers its pending fees plus this fee, the height is within
+    /// the tx's timeout, and the constants are those it was checked under. None — check
+    /// in full, which gives the exact error — when any of that fails or is unknown, and
+    /// for txs with a signer whose key no block had recorded on arrival (recording it
+    /// changes what the ante step reads). Registers the tx as pending, as CheckTx does.
+    async fn recheck_accepted(&self, hash: &[u8; 32]) -> Option<TxOutcome> {
+        let a = self.inner.mempool.lock().ok()?.accepted.get(hash).cloned()?;
+        let snap = self.inner.storage.latest_snapshot();
+        let constants = self.constants(&snap).await.ok()?;
+        let height = snap.version().wrapping_add(1);
+        if *a.constants != *constants || (a.timeout_height != 0 && height > a.timeout_height) {
+            return None;
+        }
+        let pending: Vec<Option<PendingSender>> = {
+            let m = self.inner.mempool.lock().ok()?;
+            a.signers.iter().map(|(addr, _)| m.pending.get(addr).copied()).collect()
+        };
+        let mut keys: BTreeSet<String> = a.signers.iter().map(|(addr, _)| openledger_token::state_key::account(addr)).collect();
+        let hot: PrefetchMap = Arc::new(self.inner.hot.take_known(snap.version(), &mut keys).into_iter().collect());
+        let state = Prefetched::new(snap, hot);
+        for ((addr, seq), p) in a.signers.iter().zip(&pending) {
+            let expected = match p {
+                Some(p) => p.next_sequence,
+                None => state.account(addr).await.ok()??.sequence,
+            };
+            if expected != *seq {
+                return None;
+            }
+        }
+        let payer = a.signers.first()?.0;
+        let payer_pending = pending.first().copied().flatten().map_or(0, |p| p.fees);
+        if state.balance(&payer).await.ok()? < payer_pending.saturating_add(a.fee) {
+            return None;
+        }
+        let mut m = self.inner.mempool.lock().ok()?;
+        for (i, (addr, seq)) in a.signers.iter().enumerate() {
+            let entry = m.pending.entry(*addr).or_default();
+            entry.next_sequence = seq.saturating_add(1);
+            if i == 0 {
+                entry.fees = entry.fees.saturating_add(a.fee);
+            }
+        }
+        Some(TxOutcome { gas_wanted: a.gas_wanted, gas_used: a.gas_used, ..Default::default() })
     }
 
     /// The chain id and auth params of `snap`, read once per version.
@@ -368,7 +460,7 @@ impl App {
         Ok(c)
     }
 
-    async fn check_tx_inner(&self, bytes: &[u8]) -> Result<TxOutcome, ChainError> {
+    async fn check_tx_inner(&self, bytes: &[u8], hash: [u8; 32]) -> Result<TxOutcome, ChainError> {
         let snap = self.inner.storage.latest_snapshot();
         let constants = self.constants(&snap).await?;
         let (chain_id, params) = (&constants.chain_id, &constants.params);
@@ -397,7 +489,6 @@ impl App {
         }
         // A tx this node verified before (the recheck after every commit) is not
         // verified again; the ante step still checks account numbers and keys.
-        let hash = sigverify::tx_hash(bytes);
         let checked = self.inner.checked.get(&hash);
         let preverified: Vec<Option<Preverified>> = checked.iter().flatten().cloned().map(Some).collect();
         let env = TxEnv { chain_id, height, params, sig_check: SigCheck::Verify, preverified: &preverified };
@@ -410,15 +501,36 @@ impl App {
         }
         // The ante saw committed balances; fees this node already queued count too.
         let payer_pending = pending.first().copied().flatten().map_or(0, |p| p.fees);
-        let balance = Prefetched::new(snap, hot).balance(&tx.fee_payer()).await?;
+        let committed = Prefetched::new(snap, hot);
+        let balance = committed.balance(&tx.fee_payer()).await?;
         if balance < payer_pending.saturating_add(tx.fee) {
             return Err(sdk::insufficient_funds(format!(
                 "{balance}uopen is smaller than {}uopen (this fee plus {payer_pending}uopen pending): insufficient funds",
                 payer_pending.saturating_add(tx.fee)
             )));
         }
+        // Rechecks of this tx may take the short path only if every signer's key was on
+        // record before it (see `recheck_accepted`).
+        let mut keys_recorded = true;
+        for s in &tx.signers {
+            keys_recorded &= committed.account(&s.address).await?.is_some_and(|a| a.pub_key.is_some());
+        }
         {
             let mut m = self.inner.mempool.lock().map_err(|_| sdk::internal("poisoned"))?;
+            if keys_recorded {
+                if m.accepted.len() >= ACCEPTED_MAX {
+                    m.accepted.clear();
+                }
+                let accepted = Accepted {
+                    signers: tx.signers.iter().map(|s| (s.address, s.sequence)).collect(),
+                    fee: tx.fee,
+                    gas_wanted: outcome.gas_wanted,
+                    gas_used: outcome.gas_used,
+                    timeout_height: tx.timeout_height,
+                    constants: constants.clone(),
+                };
+                m.accepted.insert(hash, accepted);
+            }
             for (i, s) in tx.signers.iter().enumerate() {
                 let entry = m.pending.entry(s.address).or_default();
                 entry.next_sequence = s.sequence.saturating_add(1);

@@ -91,3 +91,69 @@ fn signatures_check_tx_verified_are_not_verified_again_and_change_no_result() {
     assert_eq!(a.app_hashes, b.app_hashes, "same app hashes with and without CheckTx's results");
     assert_eq!(a.app.checked_txs(), 0);
 }
+
+fn send_from(from: u64, seq: u64, amount: u128, timeout_height: u64) -> Vec<u8> {
+    let k = test_key(from);
+    let mut spec = TxSpec::new(vec![txbuilder::msg_send(&k.address(), &test_key(3).address(), amount)], FEE, 200_000);
+    spec.timeout_height = timeout_height;
+    txbuilder::sign_tx(&spec, &k, TEST_CHAIN_ID, from, seq)
+}
+
+fn recheck(n: &TestNode, tx: &[u8]) -> pb::ResponseCheckTx {
+    Application::check_tx(&n.app, pb::RequestCheckTx { tx: tx.to_vec().into(), r#type: pb::CheckTxType::Recheck as i32 })
+}
+
+/// After a commit CometBFT rechecks every tx left in the mempool. A tx this node accepted
+/// is rechecked on what the block can change (sequences, the payer's balance, the
+/// timeout height) and falls back to the full check otherwise; the codes are those of a
+/// node that never saw the txs and rechecks them in full.
+#[test]
+fn rechecks_of_accepted_txs_give_the_codes_of_full_rechecks() {
+    let mut seen = TestNode::builder().funded_accounts(4, FUND).build();
+    let mut fresh = TestNode::builder().funded_accounts(4, FUND).build();
+    // Each sender's first tx records its key (until then a recheck is always in full).
+    let first: Vec<Vec<u8>> = (0..3).map(|i| send_from(i, 0, 1, 0)).collect();
+    for n in [&mut seen, &mut fresh] {
+        assert!(n.execute_block(first.clone()).tx_results.iter().all(|r| r.code == 0));
+    }
+    let height = seen.app.storage().latest_snapshot().version();
+
+    // Accepted on `seen` only: a queue of three from sender 0; one from sender 1 that a
+    // competing tx will replace; sender 2 emptying its balance, then a tx whose fee that
+    // leaves unpaid; one from sender 0's queue tail with a timeout the next block passes.
+    let mempool = vec![
+        send_from(0, 1, 1, 0),
+        send_from(0, 2, 1, 0),
+        send_from(0, 3, 1, height + 2),
+        send_from(1, 1, 1, 0),
+        send_from(2, 1, FUND - 3 * FEE, 0),
+        send_from(2, 2, 1, 0),
+    ];
+    for tx in &mempool {
+        let r = seen.check_tx(tx);
+        assert_eq!(r.code, 0, "{}", r.log);
+    }
+    assert_eq!(seen.app.accepted_txs(), 6);
+
+    // The block: sender 0's first queued tx, a different tx of sender 1 with the same
+    // sequence, and sender 2's big transfer. Then another empty block, past the timeout.
+    let block = vec![mempool[0].clone(), send_from(1, 1, 2, 0), mempool[4].clone()];
+    for n in [&mut seen, &mut fresh] {
+        assert!(n.execute_block(block.clone()).tx_results.iter().all(|r| r.code == 0));
+    }
+    assert_eq!(seen.app.accepted_txs(), 4, "included txs leave the accepted set");
+    let left = [&mempool[1], &mempool[2], &mempool[3], &mempool[5]];
+    let codes = |n: &TestNode| left.iter().map(|tx| recheck(n, tx).code).collect::<Vec<u32>>();
+    // Sender 0's queue holds; sender 1's tx lost its sequence (32); sender 2 cannot pay (5).
+    assert_eq!(codes(&seen), vec![0, 0, 32, 5]);
+    assert_eq!(codes(&fresh), vec![0, 0, 32, 5]);
+    assert_eq!(seen.app.accepted_txs(), 2, "a tx that fails its recheck leaves the accepted set");
+
+    for n in [&mut seen, &mut fresh] {
+        n.execute_block(vec![]);
+    }
+    // Past the timeout height of sender 0's last tx: 30 (timeout), on both nodes alike.
+    let after = |n: &TestNode| [recheck(n, &mempool[1]).code, recheck(n, &mempool[2]).code];
+    assert_eq!(after(&seen), [0, 30]);
+    assert_eq!(after(&fresh), [0, 30]);
+}
