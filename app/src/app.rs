@@ -241,7 +241,7 @@ impl App {
         // signatures on background threads while the block executes speculatively
         // (see sigverify.rs). Phase timings go to the debug log only.
         let t_start = std::time::Instant::now();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+        let threads = cores();
         let decoded = decode_all(input.txs, params, threads);
         let t_decoded = t_start.elapsed();
         let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
@@ -575,7 +575,7 @@ impl App {
             let accounts: PrefetchMap = Arc::new(accounts);
             let jobs = sigverify::jobs(&accounts, &decoded, &constants.chain_id, &BTreeSet::new(), &self.inner.known_signers);
             let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).max(1);
+            let threads = cores().saturating_sub(1).max(1);
             let (table, _) = Verifier::start(jobs, threads, shape, vec![]).finish();
             for (hash, signers) in hashes.into_iter().zip(table) {
                 if !signers.is_empty() && signers.iter().all(Option::is_some) {
@@ -641,6 +641,13 @@ impl App {
 /// for the genesis state.
 pub(crate) async fn block_time_seconds(snap: &Snapshot) -> Result<Option<i64>, ChainError> {
     Ok(snap.get_raw(BLOCK_TIME_KEY).await?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(i64::from_be_bytes))
+}
+
+/// The cores this process may use, read once (`available_parallelism` reads cgroup files
+/// on every call: measurable per CheckTx batch).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).max(1))
 }
 
 /// Decode a block's txs on `threads` threads, keeping their order.
