@@ -62,11 +62,13 @@ pub fn serve(listener: TcpListener, app: App) -> io::Result<()> {
 fn connection(stream: TcpStream, app: App, n: u32) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let reader_stream = stream.try_clone()?;
+    let closer = stream.try_clone()?;
     let (tx, rx) = sync_channel::<Vec<Request>>(QUEUED_BATCHES);
     let reader = std::thread::Builder::new().name(format!("abci-read-{n}")).spawn(move || read_requests(reader_stream, tx))?;
     let served = handle_requests(stream, rx, &app);
-    // The handler stops when the reader does (stream closed) or a write fails; either
-    // way the reader ends once the stream is shut.
+    // The handler stops when the reader does (stream ended, or a malformed request) or
+    // a write fails; shutting the stream ends the reader in every case.
+    let _ = closer.shutdown(std::net::Shutdown::Both);
     let read = reader.join().unwrap_or_else(|_| Err(io::Error::other("ABCI reader thread panicked")));
     served.and(read)
 }
@@ -95,10 +97,7 @@ fn read_requests(mut stream: TcpStream, tx: SyncSender<Vec<Request>>) -> io::Res
                     start += header + len;
                 }
                 Ok(None) => break,
-                Err(e) => {
-                    let _ = stream.shutdown(std::net::Shutdown::Both);
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         }
         // Keep only the unread tail (a partial request), without copying it per request.

@@ -128,6 +128,20 @@ struct Accepted {
     constants: Arc<ChainConstants>,
 }
 
+impl Mempool {
+    /// Count a tx CheckTx accepted as pending: each signer's next sequence follows its
+    /// own, and the fee is owed by the first signer (the fee payer).
+    fn register(&mut self, signers: impl Iterator<Item = (Address, u64)>, fee: u128) {
+        for (i, (addr, seq)) in signers.enumerate() {
+            let entry = self.pending.entry(addr).or_default();
+            entry.next_sequence = seq.saturating_add(1);
+            if i == 0 {
+                entry.fees = entry.fees.saturating_add(fee);
+            }
+        }
+    }
+}
+
 #[derive(Default, Clone, Copy)]
 struct PendingSender {
     next_sequence: u64,
@@ -436,14 +450,7 @@ impl App {
         if state.balance(&payer).await.ok()? < payer_pending.saturating_add(a.fee) {
             return None;
         }
-        let mut m = self.inner.mempool.lock().ok()?;
-        for (i, (addr, seq)) in a.signers.iter().enumerate() {
-            let entry = m.pending.entry(*addr).or_default();
-            entry.next_sequence = seq.saturating_add(1);
-            if i == 0 {
-                entry.fees = entry.fees.saturating_add(a.fee);
-            }
-        }
+        self.inner.mempool.lock().ok()?.register(a.signers.iter().copied(), a.fee);
         Some(TxOutcome { gas_wanted: a.gas_wanted, gas_used: a.gas_used, ..Default::default() })
     }
 
@@ -481,8 +488,16 @@ impl App {
         let mut keys: BTreeSet<String> = tx.signers.iter().map(|s| openledger_token::state_key::account(&s.address)).collect();
         let hot: PrefetchMap = Arc::new(self.inner.hot.take_known(snap.version(), &mut keys).into_iter().collect());
         let mut delta = StateDelta::new(Prefetched::new(snap.clone(), hot.clone()));
+        // Rechecks of this tx may take the short path only if every signer's key was on
+        // record before it (see `recheck_accepted`).
+        let mut keys_recorded = true;
         for (s, p) in tx.signers.iter().zip(&pending) {
-            if let (Some(p), Some(mut acct)) = (p, delta.account(&s.address).await?) {
+            let Some(mut acct) = delta.account(&s.address).await? else {
+                keys_recorded = false;
+                continue;
+            };
+            keys_recorded &= acct.pub_key.is_some();
+            if let Some(p) = p {
                 acct.sequence = p.next_sequence;
                 delta.set_account_auth(&acct, &s.address).await?;
             }
@@ -501,19 +516,12 @@ impl App {
         }
         // The ante saw committed balances; fees this node already queued count too.
         let payer_pending = pending.first().copied().flatten().map_or(0, |p| p.fees);
-        let committed = Prefetched::new(snap, hot);
-        let balance = committed.balance(&tx.fee_payer()).await?;
+        let balance = Prefetched::new(snap, hot).balance(&tx.fee_payer()).await?;
         if balance < payer_pending.saturating_add(tx.fee) {
             return Err(sdk::insufficient_funds(format!(
                 "{balance}uopen is smaller than {}uopen (this fee plus {payer_pending}uopen pending): insufficient funds",
                 payer_pending.saturating_add(tx.fee)
             )));
-        }
-        // Rechecks of this tx may take the short path only if every signer's key was on
-        // record before it (see `recheck_accepted`).
-        let mut keys_recorded = true;
-        for s in &tx.signers {
-            keys_recorded &= committed.account(&s.address).await?.is_some_and(|a| a.pub_key.is_some());
         }
         {
             let mut m = self.inner.mempool.lock().map_err(|_| sdk::internal("poisoned"))?;
@@ -531,13 +539,7 @@ impl App {
                 };
                 m.accepted.insert(hash, accepted);
             }
-            for (i, s) in tx.signers.iter().enumerate() {
-                let entry = m.pending.entry(s.address).or_default();
-                entry.next_sequence = s.sequence.saturating_add(1);
-                if i == 0 {
-                    entry.fees = entry.fees.saturating_add(tx.fee);
-                }
-            }
+            m.register(tx.signers.iter().map(|s| (s.address, s.sequence)), tx.fee);
         }
         Ok(outcome)
     }
@@ -570,6 +572,8 @@ impl App {
             let mut keys: BTreeSet<String> =
                 decoded.iter().flatten().flat_map(|t: &DecodedTx| t.signers.iter().map(|s| openledger_token::state_key::account(&s.address))).collect();
             let cached = self.inner.hot.take_known(snap.version(), &mut keys);
+            // Not remembered in the hot cache: CheckTx runs beside FinalizeBlock, whose
+            // record of the block's writes to cached keys could miss entries added now.
             let mut accounts = prefetch::fetch(&snap, keys, 64).await;
             accounts.extend(cached);
             let accounts: PrefetchMap = Arc::new(accounts);

@@ -117,6 +117,9 @@ fn rechecks_of_accepted_txs_give_the_codes_of_full_rechecks() {
         assert!(n.execute_block(first.clone()).tx_results.iter().all(|r| r.code == 0));
     }
     let height = seen.app.storage().latest_snapshot().version();
+    // Sender 3 has never signed: its tx is accepted but always rechecked in full.
+    assert_eq!(seen.check_tx(&send_from(3, 0, 1, 0)).code, 0);
+    assert_eq!(seen.app.accepted_txs(), 0, "a first-time signer's tx takes no short recheck");
 
     // Accepted on `seen` only: a queue of three from sender 0; one from sender 1 that a
     // competing tx will replace; sender 2 emptying its balance, then a tx whose fee that

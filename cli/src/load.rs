@@ -599,14 +599,7 @@ async fn observe_commits(rpc: Vec<CometRpc>, mut last: u64, interval: Duration, 
 
 /// A block's txs (CometBFT hashes, in order), from the first node that answers.
 async fn block_tx_hashes(rpcs: &[CometRpc], height: u64) -> Result<Vec<[u8; 32]>> {
-    let r = call_any(rpcs, "block", json!({"height": height.to_string()})).await?;
-    let txs = r["block"]["data"]["txs"].as_array().cloned().unwrap_or_default();
-    txs.iter()
-        .map(|t| {
-            let bytes = b64().decode(t.as_str().unwrap_or_default()).context("block tx is not base64")?;
-            Ok(Sha256::digest(&bytes).into())
-        })
-        .collect()
+    crate::rpc::block_tx_hashes(&call_any(rpcs, "block", json!({"height": height.to_string()})).await?)
 }
 
 /// Txs in every node's mempool; None if a node does not answer.

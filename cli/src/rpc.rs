@@ -148,18 +148,12 @@ impl CometRpc {
     /// its result from `block_results`) or the next height to look at. Works on a node
     /// that does not index txs.
     pub async fn find_tx_in_blocks(&self, hash_hex: &str, from: u64) -> Result<(Option<TxResult>, u64)> {
-        use sha2::Digest;
         let want = hex::decode(hash_hex).context("tx hash is not hex")?;
         let latest = num(&self.status().await?["sync_info"]["latest_block_height"]);
         let mut h = from;
         while h <= latest {
-            let b = self.call("block", json!({"height": h.to_string()})).await?;
-            let txs = b["block"]["data"]["txs"].as_array().cloned().unwrap_or_default();
-            for (i, t) in txs.iter().enumerate() {
-                let bytes = b64().decode(t.as_str().unwrap_or("")).context("block tx is not base64")?;
-                if sha2::Sha256::digest(&bytes).as_slice() != want.as_slice() {
-                    continue;
-                }
+            let block = self.call("block", json!({"height": h.to_string()})).await?;
+            if let Some(i) = block_tx_hashes(&block)?.iter().position(|t| t.as_slice() == want.as_slice()) {
                 let results = self.call("block_results", json!({"height": h.to_string()})).await?;
                 return Ok((Some(tx_result(hash_hex, h, &results["txs_results"][i])?), h));
             }
@@ -181,4 +175,16 @@ fn tx_result(hash_hex: &str, height: u64, res: &Value) -> Result<TxResult> {
         gas_used: num(&res["gas_used"]),
         data: res["data"].as_str().map(|s| b64().decode(s)).transpose()?.unwrap_or_default(),
     })
+}
+
+/// The hashes (SHA-256, as CometBFT names txs) of the txs of a `block` RPC result, in order.
+pub fn block_tx_hashes(block: &Value) -> Result<Vec<[u8; 32]>> {
+    use sha2::Digest;
+    let txs = block["block"]["data"]["txs"].as_array().map(Vec::as_slice).unwrap_or_default();
+    txs.iter()
+        .map(|t| {
+            let bytes = b64().decode(t.as_str().unwrap_or_default()).context("block tx is not base64")?;
+            Ok(sha2::Sha256::digest(&bytes).into())
+        })
+        .collect()
 }
