@@ -34,9 +34,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
-/// The allocator `openledgerd` runs with.
+/// The allocator `openledgerd` runs with (configured in `common::init_process`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: openledger_app::allocator::Allocator = openledger_app::allocator::Allocator;
 
 mod common;
 
@@ -369,7 +369,7 @@ impl Lat {
 }
 
 fn main() {
-    common::init_tracing();
+    common::init_process();
     let cfg = Cfg::from_env();
     let threads = common::threads();
     let n = cfg.n;

@@ -44,7 +44,7 @@ fn sign_blocks(keys: &[SignerKey], sequences: &mut [u64], blocks: usize, per_blo
 }
 
 fn main() {
-    common::init_tracing();
+    common::init_process();
     let blocks = env("BENCH_STREAM_BLOCKS", 2_000);
     let per_block = env("BENCH_STREAM_TXS", 20);
     let live_blocks = env("BENCH_STREAM_LIVE_BLOCKS", 200);

@@ -7,10 +7,9 @@ use openledger_app::dev::{self, DevOptions};
 use openledger_app::node::{self, AppConfig, Home, InitOptions};
 use openledger_framework::Address;
 
-/// mimalloc: block execution allocates many small strings (events) and buffers
-/// (protobuf, JMT nodes); it measured faster than the system allocator there.
+/// mimalloc, set up by `openledger_app::allocator` (why: there).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: openledger_app::allocator::Allocator = openledger_app::allocator::Allocator;
 
 #[derive(Parser)]
 #[command(name = "openledgerd", version, about = "OpenLedger chain node: the ABCI 2.0 application beside CometBFT")]
@@ -164,6 +163,7 @@ enum GenesisCmd {
 }
 
 fn main() {
+    openledger_app::allocator::configure();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

@@ -167,38 +167,59 @@ pub mod encode {
         }
     }
 
-    fn attr_len(a: &tendermint::abci::EventAttribute) -> usize {
-        str_len(1, &text(a.key_bytes())) + str_len(2, &text(a.value_bytes())) + varint_len(3, u64::from(a.index()))
+    /// Every length-delimited field's length, in the order the writing pass needs them
+    /// (depth first: a tx, then each of its events, then each attribute), computed once;
+    /// and whether every attribute key and value was already UTF-8, so that the writing
+    /// pass neither validates nor measures anything again.
+    #[derive(Default)]
+    struct Lengths {
+        lens: Vec<usize>,
+        all_utf8: bool,
     }
 
-    fn event_len(e: &tendermint::abci::Event) -> usize {
-        str_len(1, e.kind.as_bytes()) + e.attributes.iter().map(|a| elem_len(2, attr_len(a))).sum::<usize>()
+    impl Lengths {
+        /// Length of attribute `a`; `utf8` is cleared when it needs conversion.
+        fn attr(a: &tendermint::abci::EventAttribute, utf8: &mut bool) -> usize {
+            let (k, v) = (a.key_bytes(), a.value_bytes());
+            let (kt, vt) = (text(k), text(v));
+            *utf8 &= matches!((&kt, &vt), (Cow::Borrowed(_), Cow::Borrowed(_)));
+            str_len(1, &kt) + str_len(2, &vt) + varint_len(3, u64::from(a.index()))
+        }
+
+        /// Pushes the event's length, then each attribute's; returns the event's length.
+        fn event(&mut self, e: &tendermint::abci::Event) -> usize {
+            let at = self.lens.len();
+            self.lens.push(0);
+            let mut len = str_len(1, e.kind.as_bytes());
+            for a in &e.attributes {
+                let l = Self::attr(a, &mut self.all_utf8);
+                self.lens.push(l);
+                len += elem_len(2, l);
+            }
+            self.lens[at] = len;
+            len
+        }
     }
 
-    fn put_event(tag: u32, e: &tendermint::abci::Event, buf: &mut Vec<u8>) {
-        put_len_prefix(tag, event_len(e), buf);
+    fn put_event(tag: u32, e: &tendermint::abci::Event, lens: &mut std::slice::Iter<'_, usize>, utf8: bool, buf: &mut Vec<u8>) {
+        put_len_prefix(tag, lens.next().copied().unwrap_or_default(), buf);
         put_str(1, e.kind.as_bytes(), buf);
         for a in &e.attributes {
-            put_len_prefix(2, attr_len(a), buf);
-            put_str(1, &text(a.key_bytes()), buf);
-            put_str(2, &text(a.value_bytes()), buf);
+            put_len_prefix(2, lens.next().copied().unwrap_or_default(), buf);
+            if utf8 {
+                put_str(1, a.key_bytes(), buf);
+                put_str(2, a.value_bytes(), buf);
+            } else {
+                put_str(1, &text(a.key_bytes()), buf);
+                put_str(2, &text(a.value_bytes()), buf);
+            }
             put_varint(3, u64::from(a.index()), buf);
         }
     }
 
-    fn tx_len(i: usize, hash: &[u8], o: &TxOutcome, urls: &[&str]) -> usize {
-        varint_len(1, i as u64)
-            + str_len(2, hash)
-            + varint_len(3, u64::from(o.code))
-            + str_len(4, o.codespace.as_bytes())
-            + str_len(5, o.log.as_bytes())
-            + varint_len(6, o.gas_wanted)
-            + varint_len(7, o.gas_used)
-            + o.events.iter().map(|e| elem_len(8, event_len(e))).sum::<usize>()
-            + urls.iter().map(|u| elem_len(9, u.len())).sum::<usize>()
-    }
-
     /// The record of one executed block, encoded (its app hash is filled in when served).
+    /// Two passes: every length once, then the bytes into a buffer of exactly the
+    /// record's size.
     #[allow(clippy::too_many_arguments)]
     pub fn block_record(
         height: u64,
@@ -209,36 +230,64 @@ pub mod encode {
         results: &[TxOutcome],
         block_events: &[tendermint::abci::Event],
     ) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(4096 + results.len() * 2048);
-        put_varint(1, height, &mut buf);
+        let urls = |i: usize| -> &[crate::tx::Msg] {
+            match decoded.get(i) {
+                Some(Ok(t)) => &t.msgs,
+                _ => &[],
+            }
+        };
+        let hash = |i: usize| -> &[u8] { tx_hashes.get(i).map_or(&[], |h| h.as_slice()) };
         let time_len = varint_len(1, time_seconds as u64) + varint_len(2, i64::from(time_nanos) as u64);
+
+        let mut l = Lengths { lens: Vec::with_capacity(results.len() * 40), all_utf8: true };
+        let mut total = varint_len(1, height) + elem_len(2, time_len);
+        for (i, o) in results.iter().enumerate() {
+            let at = l.lens.len();
+            l.lens.push(0);
+            let mut len = varint_len(1, i as u64)
+                + str_len(2, hash(i))
+                + varint_len(3, u64::from(o.code))
+                + str_len(4, o.codespace.as_bytes())
+                + str_len(5, o.log.as_bytes())
+                + varint_len(6, o.gas_wanted)
+                + varint_len(7, o.gas_used);
+            for e in &o.events {
+                len += elem_len(8, l.event(e));
+            }
+            len += urls(i).iter().map(|m| elem_len(9, m.type_url().len())).sum::<usize>();
+            l.lens[at] = len;
+            total += elem_len(4, len);
+        }
+        for e in block_events {
+            total += elem_len(5, l.event(e));
+        }
+
+        let mut buf = Vec::with_capacity(total);
+        let mut lens = l.lens.iter();
+        put_varint(1, height, &mut buf);
         put_len_prefix(2, time_len, &mut buf);
         put_varint(1, time_seconds as u64, &mut buf);
         put_varint(2, i64::from(time_nanos) as u64, &mut buf);
         for (i, o) in results.iter().enumerate() {
-            let hash: &[u8] = tx_hashes.get(i).map_or(&[], |h| h.as_slice());
-            let urls: Vec<&str> = match decoded.get(i) {
-                Some(Ok(t)) => t.msgs.iter().map(|m| m.type_url()).collect(),
-                _ => vec![],
-            };
-            put_len_prefix(4, tx_len(i, hash, o, &urls), &mut buf);
+            put_len_prefix(4, lens.next().copied().unwrap_or_default(), &mut buf);
             put_varint(1, i as u64, &mut buf);
-            put_str(2, hash, &mut buf);
+            put_str(2, hash(i), &mut buf);
             put_varint(3, u64::from(o.code), &mut buf);
             put_str(4, o.codespace.as_bytes(), &mut buf);
             put_str(5, o.log.as_bytes(), &mut buf);
             put_varint(6, o.gas_wanted, &mut buf);
             put_varint(7, o.gas_used, &mut buf);
             for e in &o.events {
-                put_event(8, e, &mut buf);
+                put_event(8, e, &mut lens, l.all_utf8, &mut buf);
             }
-            for u in &urls {
-                put_elem(9, u.as_bytes(), &mut buf);
+            for m in urls(i) {
+                put_elem(9, m.type_url().as_bytes(), &mut buf);
             }
         }
         for e in block_events {
-            put_event(5, e, &mut buf);
+            put_event(5, e, &mut lens, l.all_utf8, &mut buf);
         }
+        debug_assert_eq!(buf.len(), total);
         buf
     }
 }
@@ -732,10 +781,24 @@ mod tests {
         let txs = vec![vec![1u8, 2, 3], vec![], vec![0xff; 300]];
         let decoded: Vec<Result<DecodedTx, ChainError>> = vec![];
         let block_events = vec![ev("openledger.token.v1.EventFeesDistributed", vec![("power", "10", true)]), ev("", vec![])];
-        for (height, secs, nanos) in [(1u64, 1_700_000_001i64, 0i32), (u64::MAX, -5, 999_999_999), (300, 0, -1)] {
+        // A pre-0.37 byte attribute that is not UTF-8 (converted lossily, as prost's
+        // strings must be), in a record whose other attributes are all UTF-8.
+        let v034 = EventAttribute::V034(tendermint::abci::v0_34::EventAttribute { key: b"raw".to_vec(), value: vec![0xff, b'a', 0xc3], index: true });
+        let bytes_events = vec![Event { kind: "legacy".into(), attributes: vec![v034] }];
+        for (height, secs, nanos, block_events) in [
+            (1u64, 1_700_000_001i64, 0i32, &block_events),
+            (u64::MAX, -5, 999_999_999, &block_events),
+            (300, 0, -1, &block_events),
+            (7, 1, 1, &bytes_events),
+        ] {
             let hashes: Vec<[u8; 32]> = txs.iter().map(|t| crate::sigverify::tx_hash(t)).collect();
-            let direct = encode::block_record(height, secs, nanos, &hashes, &decoded, &results, &block_events);
-            let expected = block_record(height, secs, nanos, &txs, &decoded, &results, &block_events);
+            let direct = encode::block_record(height, secs, nanos, &hashes, &decoded, &results, block_events);
+            let mut expected = block_record(height, secs, nanos, &txs, &decoded, &results, block_events);
+            if height == 7 {
+                // tendermint's own conversion drops such an attribute; the record keeps it.
+                let lossy = pb::EventAttribute { key: "raw".into(), value: "\u{FFFD}a\u{FFFD}".into(), index: true };
+                expected.block_events[0].attributes = vec![lossy];
+            }
             assert_eq!(pb::BlockRecord::decode(direct.as_slice()).expect("decodes"), expected);
             assert_eq!(direct, expected.encode_to_vec(), "byte for byte what prost writes");
         }

@@ -18,8 +18,9 @@ pub fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Logs to stderr at `OPENLEDGER_LOG` (default warn).
-pub fn init_tracing() {
+/// The node's allocator settings, then logs to stderr at `OPENLEDGER_LOG` (default warn).
+pub fn init_process() {
+    openledger_app::allocator::configure();
     tracing_subscriber::fmt().with_env_filter(std::env::var("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into())).with_writer(std::io::stderr).init();
 }
 
