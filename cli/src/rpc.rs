@@ -144,12 +144,19 @@ impl CometRpc {
         }
     }
 
-    /// Look for the tx in the committed blocks from `from` to the latest; returns it (with
-    /// its result from `block_results`) or the next height to look at. Works on a node
-    /// that does not index txs.
+    /// The last height the app has committed (`abci_info`). CometBFT stores a block before
+    /// executing it, and its `block_results` only once the app has finalized it, so the
+    /// block store's height (`status`) can be one ahead of the heights with results.
+    pub async fn app_height(&self) -> Result<u64> {
+        Ok(num(&self.call("abci_info", json!({})).await?["response"]["last_block_height"]))
+    }
+
+    /// Look for the tx in the committed blocks from `from` to the app's last committed
+    /// height; returns it (with its result from `block_results`) or the next height to
+    /// look at. Works on a node that does not index txs.
     pub async fn find_tx_in_blocks(&self, hash_hex: &str, from: u64) -> Result<(Option<TxResult>, u64)> {
         let want = hex::decode(hash_hex).context("tx hash is not hex")?;
-        let latest = num(&self.status().await?["sync_info"]["latest_block_height"]);
+        let latest = self.app_height().await?;
         let mut h = from;
         while h <= latest {
             let block = self.call("block", json!({"height": h.to_string()})).await?;
