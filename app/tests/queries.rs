@@ -79,6 +79,24 @@ fn abci_query_failures_have_codes() {
     assert_eq!((unknown.codespace.as_str(), unknown.code), ("sdk", 6));
 }
 
+/// The node keeps its recent heights readable (cnidarium's snapshot cache, 10 heights);
+/// an older one is refused with FailedPrecondition, never answered from another height.
+#[test]
+fn abci_query_at_a_height_no_longer_retained_is_refused() {
+    let mut n = node_with_history();
+    for _ in 0..12 {
+        n.execute_block(vec![]);
+    }
+    let b = test_key(1).address();
+    assert_eq!(n.balance_at(&b, 10), FUND + 300, "a recent height still answers");
+    let req = bank::QueryBalanceRequest { address: b.to_string(), denom: "uopen".into() }.encode_to_vec();
+    let r = n.query("/cosmos.bank.v1beta1.Query/Balance", req, 1);
+    assert_ne!(r.code, 0, "height 1 answered: {:?}", r.value);
+    assert_eq!(r.codespace, "sdk");
+    assert!(r.value.is_empty());
+    assert!(r.log.contains("FailedPrecondition") && r.log.contains("height 1 is no longer retained for queries"), "{}", r.log);
+}
+
 #[test]
 fn abci_supply_and_token_queries_answer() {
     let n = node_with_history();
