@@ -2,8 +2,8 @@
 //! and the gRPC server. The `openledgerd` binary (main.rs) wires them to CometBFT.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod abci;
-pub mod allocator;
 pub mod abci_server;
+pub mod allocator;
 pub mod ante;
 pub mod app;
 pub mod cosmos_services;

@@ -171,7 +171,6 @@ pub mod encode {
     /// (depth first: a tx, then each of its events, then each attribute), computed once;
     /// and whether every attribute key and value was already UTF-8, so that the writing
     /// pass neither validates nor measures anything again.
-    #[derive(Default)]
     struct Lengths {
         lens: Vec<usize>,
         all_utf8: bool,
@@ -230,7 +229,7 @@ pub mod encode {
         results: &[TxOutcome],
         block_events: &[tendermint::abci::Event],
     ) -> Vec<u8> {
-        let urls = |i: usize| -> &[crate::tx::Msg] {
+        let msgs = |i: usize| -> &[crate::tx::Msg] {
             match decoded.get(i) {
                 Some(Ok(t)) => &t.msgs,
                 _ => &[],
@@ -254,7 +253,7 @@ pub mod encode {
             for e in &o.events {
                 len += elem_len(8, l.event(e));
             }
-            len += urls(i).iter().map(|m| elem_len(9, m.type_url().len())).sum::<usize>();
+            len += msgs(i).iter().map(|m| elem_len(9, m.type_url().len())).sum::<usize>();
             l.lens[at] = len;
             total += elem_len(4, len);
         }
@@ -280,7 +279,7 @@ pub mod encode {
             for e in &o.events {
                 put_event(8, e, &mut lens, l.all_utf8, &mut buf);
             }
-            for m in urls(i) {
+            for m in msgs(i) {
                 put_elem(9, m.type_url().as_bytes(), &mut buf);
             }
         }

@@ -574,8 +574,7 @@ async fn call_any(rpcs: &[CometRpc], method: &str, params: Value) -> Result<Valu
 
 /// The app's committed height (abci_info) on the first node that answers.
 async fn app_height(rpcs: &[CometRpc]) -> Result<u64> {
-    let r = call_any(rpcs, "abci_info", json!({})).await?;
-    Ok(num(&r["response"]["last_block_height"]))
+    Ok(crate::rpc::app_height_of(&call_any(rpcs, "abci_info", json!({})).await?))
 }
 
 /// Polls the app's committed height until `stop`, recording when each height was first

@@ -148,7 +148,7 @@ impl CometRpc {
     /// executing it, and its `block_results` only once the app has finalized it, so the
     /// block store's height (`status`) can be one ahead of the heights with results.
     pub async fn app_height(&self) -> Result<u64> {
-        Ok(num(&self.call("abci_info", json!({})).await?["response"]["last_block_height"]))
+        Ok(app_height_of(&self.call("abci_info", json!({})).await?))
     }
 
     /// Look for the tx in the committed blocks from `from` to the app's last committed
@@ -168,6 +168,11 @@ impl CometRpc {
         }
         Ok((None, h))
     }
+}
+
+/// The app's last committed height in an `abci_info` result.
+pub fn app_height_of(abci_info: &Value) -> u64 {
+    num(&abci_info["response"]["last_block_height"])
 }
 
 /// A tx's result (CometBFT's `ExecTxResult` JSON) at `height`.
