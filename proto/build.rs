@@ -17,6 +17,15 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A prost config that implements `prost::Name` for every message, with type URLs
+/// `/package.Message` as Cosmos uses them.
+fn type_names() -> tonic_build::Config {
+    let mut config = tonic_build::Config::new();
+    config.enable_type_names();
+    config.type_name_domain(["."], "");
+    config
+}
+
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
     let mut files = Vec::new();
@@ -59,7 +68,9 @@ fn main() {
     }
     config
         .type_attribute(".cosmos.base.v1beta1.Coin", "#[derive(serde::Serialize, serde::Deserialize)]")
-        .compile_fds(fds)
+        // Every message knows its full name and type URL (`prost::Name`): type URLs come
+        // from the generated types, never from string tables.
+        .compile_fds_with_config(type_names(), fds)
         .expect("generate rust");
 
     // Proto3 JSON (u64 as strings, enums by name, bytes as base64, snake_case field

@@ -88,12 +88,13 @@ static GLOBAL: openledger_app::allocator::Allocator = openledger_app::allocator:
 mod common;
 
 use cnidarium::{StateDelta, StateRead, StateWrite};
-use common::{env, env_flag, median, verification_rate, SigItem};
+use common::{checked, env, env_flag, median, verification_rate, SigItem};
 use cosmos_sdk_proto::Any;
 use futures::StreamExt;
 use openledger_app::genesis::AppState;
 use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
-use openledger_attribution::msg_server::{self as ams, AttributionMsg, MsgCtx};
+use openledger_attribution::msg::AttributionMsg;
+use openledger_framework::{ModuleMsg, MsgCtx};
 use openledger_attribution::state_ext::AttributionRead;
 use openledger_cli::txbuilder::{SignerKey, TxSpec};
 use openledger_datanet::merkle;
@@ -639,15 +640,15 @@ fn state_digest(node: &TestNode) -> (Vec<u8>, usize, usize) {
 
 /// Median µs of an attribution handler run alone, in process, on a fresh overlay of the
 /// latest committed state (nothing is committed); one prepared message per run.
-fn time_handler(node: &TestNode, msgs: &[(AttributionMsg, Address)]) -> f64 {
+fn time_handler(node: &TestNode, msgs: &[AttributionMsg]) -> f64 {
     let storage = node.app.storage().clone();
     let height = node.height + 1;
     node.rt().block_on(async {
         let mut times = Vec::with_capacity(msgs.len());
-        for (msg, signer) in msgs {
+        for msg in msgs {
             let mut delta = StateDelta::new(storage.latest_snapshot());
             let t = Instant::now();
-            ams::execute(&mut delta, msg, signer, MsgCtx { height, msg_index: 0 }).await.expect("handler succeeds");
+            msg.execute(&mut delta, MsgCtx { height, msg_index: 0 }).await.expect("handler succeeds");
             times.push(t.elapsed().as_secs_f64() * 1e6);
         }
         median(&times)
@@ -1001,10 +1002,10 @@ impl<'a> Chain<'a> {
     fn time_reports(&mut self, span: usize, ids: &[u64]) -> (f64, f64) {
         let (cfg, a) = (self.cfg, self.addrs);
         let mut time = |verifiable: bool| {
-            let msgs: Vec<(AttributionMsg, Address)> = (0..cfg.reps)
+            let msgs: Vec<AttributionMsg> = (0..cfg.reps)
                 .map(|r| {
                     let op = a[OPERATOR0 + r % OPERATORS];
-                    (AttributionMsg::Submit(report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, ids[r % ids.len()], verifiable)), op)
+                    checked(&report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, ids[r % ids.len()], verifiable))
                 })
                 .collect();
             time_handler(&self.node, &msgs)
@@ -1020,7 +1021,7 @@ impl<'a> Chain<'a> {
         let span = if hot { cfg.hot.min(n) } else { n };
         let (pay, ids) = self.pay_block(b);
         if pair == 1 && !hot {
-            let pays: Vec<(AttributionMsg, Address)> = (0..cfg.reps).map(|r| (AttributionMsg::Pay(pay_msg(&a[cfg.consumer(r % b)])), a[cfg.consumer(r % b)])).collect();
+            let pays: Vec<AttributionMsg> = (0..cfg.reps).map(|r| checked(&pay_msg(&a[cfg.consumer(r % b)]))).collect();
             self.out.h_pay = time_handler(&self.node, &pays);
             (self.out.h_plain, self.out.h_verifiable) = self.time_reports(span, &ids);
             let sample: Vec<u64> = (0..cfg.reps).map(|r| ids[r % b]).collect();
@@ -1116,10 +1117,10 @@ impl<'a> Chain<'a> {
     fn claims(&mut self, class: usize) {
         let (cfg, a, n) = (self.cfg, self.addrs, self.n);
         let c = cfg.claim_cs[class];
-        let msgs: Vec<(AttributionMsg, Address)> = (0..cfg.reps)
+        let msgs: Vec<AttributionMsg> = (0..cfg.reps)
             .map(|r| {
                 let who = a[cfg.claimant(class, r % cfg.claimants)];
-                (AttributionMsg::Claim(claim_msg(&who)), who)
+                checked(&claim_msg(&who))
             })
             .collect();
         let h = time_handler(&self.node, &msgs);

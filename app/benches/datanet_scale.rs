@@ -41,12 +41,13 @@ static GLOBAL: openledger_app::allocator::Allocator = openledger_app::allocator:
 mod common;
 
 use cnidarium::{StateDelta, StateRead};
-use common::{env, env_flag, median, percentile, verification_rate, SigItem};
+use common::{checked, env, env_flag, median, percentile, verification_rate, SigItem};
 use cosmos_sdk_proto::Any;
 use futures::StreamExt;
 use openledger_app::testing::{test_key, TestNode};
 use openledger_cli::txbuilder::{SignerKey, TxSpec};
-use openledger_datanet::msg_server::{self as dms, DatanetMsg, MsgCtx};
+use openledger_datanet::msg::DatanetMsg;
+use openledger_framework::{ModuleMsg, MsgCtx};
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::Address;
 use openledger_proto::cosmos::base::query::v1beta1::PageRequest;
@@ -208,7 +209,7 @@ fn run_block(node: &mut TestNode, txs: Vec<Vec<u8>>) -> (f64, f64, u64, Response
 
 /// Median µs of one datanet handler run alone, in process, on a fresh overlay of the
 /// latest committed state (nothing is committed).
-fn time_handler(node: &TestNode, msg: &DatanetMsg, signer: &Address, reps: usize) -> f64 {
+fn time_handler(node: &TestNode, msg: &DatanetMsg, reps: usize) -> f64 {
     let storage = node.app.storage().clone();
     let height = node.height + 1;
     node.rt().block_on(async {
@@ -216,7 +217,7 @@ fn time_handler(node: &TestNode, msg: &DatanetMsg, signer: &Address, reps: usize
         for _ in 0..reps {
             let mut delta = StateDelta::new(storage.latest_snapshot());
             let t = Instant::now();
-            dms::execute(&mut delta, msg, signer, MsgCtx { height, msg_index: 0 }).await.expect("handler succeeds");
+            msg.execute(&mut delta, MsgCtx { height, msg_index: 0 }).await.expect("handler succeeds");
             times.push(t.elapsed().as_secs_f64() * 1e6);
         }
         median(&times)
@@ -466,7 +467,7 @@ fn main() {
             // The submit handler alone at this size: a new contribution (not kept).
             let i = 10 * n + end;
             let c = cfg.contributor(0);
-            let us = time_handler(&node, &DatanetMsg::Submit(submit_msg(&cfg, &addrs[c], i)), &addrs[c], cfg.reps);
+            let us = time_handler(&node, &checked(&submit_msg(&cfg, &addrs[c], i)), cfg.reps);
             handler_rows.entry(end).or_default()[0] = Some(us);
         }
         a = end;
@@ -529,11 +530,11 @@ fn main() {
         if checkpoints.contains(&range.end) {
             let size = range.end;
             // Handlers alone at this size: publish, and the review of the next pending one.
-            let publish_us = time_handler(&node, &DatanetMsg::Publish(publish_msg(&addrs[OWNER])), &addrs[OWNER], cfg.reps);
+            let publish_us = time_handler(&node, &checked(&publish_msg(&addrs[OWNER])), cfg.reps);
             let review_us = (size < n).then(|| {
                 let id = size as u64 + 1;
                 let r = reviewers[1];
-                time_handler(&node, &DatanetMsg::Review(review_msg(&addrs[r], id)), &addrs[r], cfg.reps)
+                time_handler(&node, &checked(&review_msg(&addrs[r], id)), cfg.reps)
             });
             let tree_us = (size < n).then(|| time_tree_path(&node, size as u64, pubs.len() as u64 + 1, cfg.reps));
             let row = handler_rows.entry(size).or_default();

@@ -10,10 +10,9 @@ use tendermint_proto::v0_38::abci::{
 };
 use tendermint_proto::v0_38::types::BlockIdFlag;
 
-use openledger_framework::sdk;
-use openledger_token::component::Vote;
+use openledger_auth::AuthRead;
+use openledger_framework::{sdk, ExecMode, Vote};
 
-use crate::ante::AnteRead;
 use crate::app::{App, BlockInput};
 use crate::pipeline::TxOutcome;
 use crate::tx;
@@ -93,7 +92,7 @@ impl Application for App {
         let mut txs = Vec::with_capacity(req.txs.len());
         for t in req.txs {
             // Drop what would fail to decode; stop at the byte budget.
-            let ok = params.as_ref().is_some_and(|p| tx::decode(&t, p, false).is_ok());
+            let ok = params.as_ref().is_some_and(|p| tx::decode(&t, p, ExecMode::Finalize).is_ok());
             if !ok {
                 continue;
             }
@@ -108,7 +107,7 @@ impl Application for App {
 
     fn process_proposal(&self, req: RequestProcessProposal) -> ResponseProcessProposal {
         let params = self.block_on(self.storage().latest_snapshot().auth_params()).ok();
-        let all_decode = params.as_ref().is_some_and(|p| req.txs.iter().all(|t| tx::decode(t, p, false).is_ok()));
+        let all_decode = params.as_ref().is_some_and(|p| req.txs.iter().all(|t| tx::decode(t, p, ExecMode::Finalize).is_ok()));
         let status = if all_decode { ProposalStatus::Accept } else { ProposalStatus::Reject };
         ResponseProcessProposal { status: status as i32 }
     }
@@ -184,7 +183,7 @@ impl App {
                 Err(e) => err(e, 0),
             };
         }
-        let Some(route) = crate::query::route(&req.path) else {
+        let Some(route) = crate::registry::query_route(&req.path) else {
             let e = sdk::unknown_request(format!("unknown query path {:?}", req.path));
             return ResponseQuery { code: e.code, codespace: e.codespace.into(), log: e.message, ..Default::default() };
         };
@@ -193,7 +192,7 @@ impl App {
             Err(e) => return err(e, height),
         };
         let h = snap.version();
-        match route(snap, req.data.to_vec()).await {
+        match (route.handler)(crate::registry::query_ctx(snap), req.data.to_vec()).await {
             Ok(value) => ResponseQuery { code: 0, value: value.into(), height: h as i64, ..Default::default() },
             Err(e) => err(e, h),
         }

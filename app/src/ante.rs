@@ -1,41 +1,16 @@
 //! The ante step, run before a transaction's messages, as a list of named steps
 //! (read top to bottom, `run` is the spec). Everything it writes — the fee and the
 //! sequence bump — sticks even when the messages fail afterwards.
-use std::future::Future;
-
 use cnidarium::{StateRead, StateWrite};
 use openledger_framework::amount::format_coin;
 use openledger_framework::events::event;
-use openledger_framework::{sdk, ChainError, StoreRead, StoreWrite};
+use openledger_framework::{sdk, ChainError, ExecMode};
 use openledger_proto::cosmos::auth::v1beta1::BaseAccount;
 use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use openledger_token::state_ext::{TokenRead, TokenWrite};
 use openledger_token::{fee_collector, DENOM};
 
 use crate::tx::{verify_signature, DecodedTx, PubKey};
-
-const AUTH_PARAMS_KEY: &str = "auth/params";
-
-pub trait AnteRead: StateRead {
-    fn auth_params(&self) -> impl Future<Output = Result<AuthParams, ChainError>> + Send {
-        async move { self.get_proto::<AuthParams>(AUTH_PARAMS_KEY).await?.ok_or_else(|| sdk::internal("auth params missing")) }
-    }
-}
-impl<S: StateRead + ?Sized> AnteRead for S {}
-
-pub trait AnteWrite: StateWrite {
-    fn put_auth_params(&mut self, p: &AuthParams) {
-        self.put_proto(AUTH_PARAMS_KEY.to_string(), p);
-    }
-}
-impl<S: StateWrite + ?Sized> AnteWrite for S {}
-
-/// How signatures are treated: checked (CheckTx, FinalizeBlock), or skipped (simulation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SigCheck {
-    Verify,
-    Skip,
-}
 
 /// A signature already verified off the hot path (in parallel, before execution),
 /// for this account number and key. Used only if execution sees the same inputs.
@@ -49,7 +24,7 @@ pub struct AnteContext<'a> {
     pub chain_id: &'a str,
     pub height: u64,
     pub params: &'a AuthParams,
-    pub sig_check: SigCheck,
+    pub mode: ExecMode,
     /// Per signer, a verification done earlier; `None` entries are verified here.
     pub preverified: &'a [Option<Preverified>],
     /// The gas meter the state is metered with.
@@ -64,16 +39,16 @@ pub async fn run<S: StateWrite>(state: &mut S, tx: &DecodedTx, ctx: &AnteContext
     check_sequences(tx, &accounts)?;
     consume_gas_for_signatures(&keys, ctx)?;
     verify_signatures(tx, &accounts, &keys, ctx)?;
-    deduct_fee(state, tx, ctx.sig_check == SigCheck::Skip).await?;
+    deduct_fee(state, tx, ctx.mode.is_simulation()).await?;
     increment_sequences(state, tx, accounts).await?;
     Ok(())
 }
 
 fn check_timeout_height(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
-    if tx.timeout_height != 0 && ctx.height > tx.timeout_height {
+    if tx.timeout_height() != 0 && ctx.height > tx.timeout_height() {
         return Err(sdk::tx_timeout_height(format!(
             "block height: {}, timeout height: {}: tx timeout height",
-            ctx.height, tx.timeout_height
+            ctx.height, tx.timeout_height()
         )));
     }
     Ok(())
@@ -91,9 +66,9 @@ fn out_of_gas(ctx: &AnteContext<'_>) -> ChainError {
 /// Gas per byte of the tx. A simulated tx is measured as it will be sent: each empty
 /// signature counts as the 64 bytes a secp256k1 signature will take.
 fn consume_gas_for_tx_size(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
-    let mut len = tx.len as u64;
-    if ctx.sig_check == SigCheck::Skip {
-        len += tx.signers.iter().filter(|s| s.signature.is_empty()).count() as u64 * SIMULATED_SIGNATURE_BYTES;
+    let mut len = tx.len() as u64;
+    if ctx.mode.is_simulation() {
+        len += tx.signers().iter().filter(|s| s.signature.is_empty()).count() as u64 * SIMULATED_SIGNATURE_BYTES;
     }
     ctx.meter.consume(ctx.params.tx_size_cost_per_byte.saturating_mul(len)).map_err(|_| out_of_gas(ctx))
 }
@@ -102,8 +77,8 @@ fn consume_gas_for_tx_size(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), 
 const SIMULATED_SIGNATURE_BYTES: u64 = 64;
 
 async fn load_signer_accounts<S: StateRead>(state: &S, tx: &DecodedTx) -> Result<Vec<BaseAccount>, ChainError> {
-    let mut accounts = Vec::with_capacity(tx.signers.len());
-    for s in &tx.signers {
+    let mut accounts = Vec::with_capacity(tx.signers().len());
+    for s in tx.signers() {
         let acct = state
             .account(&s.address)
             .await?
@@ -115,8 +90,8 @@ async fn load_signer_accounts<S: StateRead>(state: &S, tx: &DecodedTx) -> Result
 
 /// The key of each signer: the one in the tx (recorded on first use) or the recorded one.
 fn set_pubkeys(tx: &DecodedTx, accounts: &mut [BaseAccount]) -> Result<Vec<PubKey>, ChainError> {
-    let mut keys = Vec::with_capacity(tx.signers.len());
-    for (s, acct) in tx.signers.iter().zip(accounts.iter_mut()) {
+    let mut keys = Vec::with_capacity(tx.signers().len());
+    for (s, acct) in tx.signers().iter().zip(accounts.iter_mut()) {
         let recorded = match (&acct.pub_key, &s.pubkey) {
             // The tx repeats the recorded key (the usual case): no need to parse it again.
             (Some(a), Some(given)) if given.is_recorded_as(a) => Some(Ok(given.clone())),
@@ -143,7 +118,7 @@ fn set_pubkeys(tx: &DecodedTx, accounts: &mut [BaseAccount]) -> Result<Vec<PubKe
 }
 
 fn check_sequences(tx: &DecodedTx, accounts: &[BaseAccount]) -> Result<(), ChainError> {
-    for (s, acct) in tx.signers.iter().zip(accounts) {
+    for (s, acct) in tx.signers().iter().zip(accounts) {
         if s.sequence != acct.sequence {
             return Err(sdk::wrong_sequence(format!(
                 "account sequence mismatch, expected {}, got {}: incorrect account sequence",
@@ -166,10 +141,10 @@ fn consume_gas_for_signatures(keys: &[PubKey], ctx: &AnteContext<'_>) -> Result<
 }
 
 fn verify_signatures(tx: &DecodedTx, accounts: &[BaseAccount], keys: &[PubKey], ctx: &AnteContext<'_>) -> Result<(), ChainError> {
-    if ctx.sig_check == SigCheck::Skip {
+    if !ctx.mode.verifies_signatures() {
         return Ok(());
     }
-    for (i, ((s, acct), key)) in tx.signers.iter().zip(accounts).zip(keys).enumerate() {
+    for (i, ((s, acct), key)) in tx.signers().iter().zip(accounts).zip(keys).enumerate() {
         let pre = ctx.preverified.get(i).and_then(|p| p.as_ref());
         let already = pre.is_some_and(|p| p.account_number == acct.account_number && p.pubkey == *key);
         if !already && !verify_signature(key, &tx.sign_bytes(ctx.chain_id, acct.account_number), &s.signature) {
@@ -187,27 +162,27 @@ fn verify_signatures(tx: &DecodedTx, accounts: &[BaseAccount], keys: &[PubKey], 
 /// the gas it reports covers the fee the real tx will carry.
 async fn deduct_fee<S: StateWrite>(state: &mut S, tx: &DecodedTx, simulate: bool) -> Result<(), ChainError> {
     let payer = tx.fee_payer();
-    if tx.fee > 0 || simulate {
+    if tx.fee() > 0 || simulate {
         let balance = state.balance(&payer).await?;
-        if balance < tx.fee {
+        if balance < tx.fee() {
             return Err(sdk::insufficient_funds(format!(
                 "{balance}{DENOM} is smaller than {}{DENOM}: insufficient funds",
-                tx.fee
+                tx.fee()
             )));
         }
-        state.transfer(&payer, &fee_collector(), tx.fee, DENOM, None).await?;
+        state.transfer(&payer, &fee_collector(), tx.fee(), DENOM, None).await?;
     }
-    state.record(event("tx", [("fee", format_coin(tx.fee, DENOM)), ("fee_payer", payer.to_string())]));
+    state.record(event("tx", [("fee", format_coin(tx.fee(), DENOM)), ("fee_payer", payer.to_string())]));
     Ok(())
 }
 
 async fn increment_sequences<S: StateWrite>(state: &mut S, tx: &DecodedTx, accounts: Vec<BaseAccount>) -> Result<(), ChainError> {
-    for (s, mut acct) in tx.signers.iter().zip(accounts) {
+    for (s, mut acct) in tx.signers().iter().zip(accounts) {
         state.record(event("tx", [("acc_seq", format!("{}/{}", s.address, acct.sequence))]));
         acct.sequence = acct.sequence.saturating_add(1);
         state.set_account_auth(&acct, &s.address).await?;
     }
-    for s in &tx.signers {
+    for s in tx.signers() {
         use base64::Engine;
         state.record(event("tx", [("signature", base64::engine::general_purpose::STANDARD.encode(&s.signature))]));
     }

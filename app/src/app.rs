@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use cnidarium::{Snapshot, StagedWriteBatch, StateDelta, StateRead, StateWrite, Storage};
-use openledger_framework::{sdk, Address, ChainError, QueryError, StoreWrite};
-use openledger_token::component::Vote;
+use openledger_auth::AuthRead;
+use openledger_framework::{sdk, Address, BlockCtx, ChainError, ExecMode, QueryError, StoreWrite, Vote};
 use openledger_token::state_ext::{TokenRead, TokenWrite};
 use tendermint::abci::Event;
 
-use crate::ante::{AnteRead, Preverified, SigCheck};
+use crate::ante::Preverified;
 use crate::genesis::{init_genesis, AppState};
 use crate::pipeline::{execute_tx, TxEnv, TxOutcome};
 use crate::prefetch::{self, HotUpdates, PrefetchMap, Prefetched};
@@ -28,22 +28,19 @@ const CHAIN_ID_KEY: &str = "app/chain_id";
 const BLOCK_HEIGHT_KEY: &str = "app/block_height";
 const BLOCK_TIME_KEY: &str = "app/block_time";
 
-/// Substores of the state: a module whose state grows with its users' data keeps it in
-/// its own Jellyfish Merkle tree and RocksDB column families (cnidarium routes every key
-/// under `{prefix}/` there; the main tree holds the substore's root). Settling an
-/// inference then never hashes or seeks through a million contributions it does not
-/// touch. Consensus: changing this list changes every app hash.
-pub const SUBSTORES: &[&str] = &["datanet"];
-
-/// Open (or create) the state store at `path` with the chain's substores.
+/// Open (or create) the state store at `path` with the substores of the registry's
+/// modules: a module whose state grows with its users' data keeps it in its own
+/// Jellyfish Merkle tree and RocksDB column families (cnidarium routes every key under
+/// `{name}/` there; the main tree holds the substore's root). Consensus: changing which
+/// modules have one changes every app hash.
 pub async fn open_storage(path: std::path::PathBuf) -> anyhow::Result<Storage> {
-    Storage::load(path, SUBSTORES.iter().map(|s| s.to_string()).collect()).await
+    Storage::load(path, crate::registry::substores()).await
 }
 
 /// The prefixes that together list every key of the state: the main store, then each
 /// substore (a prefix scan sees one store only).
 pub fn state_prefixes() -> Vec<String> {
-    std::iter::once(String::new()).chain(SUBSTORES.iter().map(|s| format!("{s}/"))).collect()
+    std::iter::once(String::new()).chain(crate::registry::substores().iter().map(|s| format!("{s}/"))).collect()
 }
 
 /// Node-local settings that are not consensus: they shape this node's mempool and its
@@ -258,7 +255,7 @@ impl App {
         let threads = cores();
         let decoded = decode_all(input.txs, params, threads);
         let t_decoded = t_start.elapsed();
-        let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
+        let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers().len())).collect();
         let known = &self.inner.known_signers;
         // Each tx's hash, once: the CheckTx results are found by it, the stream records it.
         let tx_hashes: Vec<[u8; 32]> = input.txs.iter().map(|t| sigverify::tx_hash(t)).collect();
@@ -338,20 +335,17 @@ impl App {
             let outcome = match d {
                 Err(e) => TxOutcome::failed(e, 0, 0),
                 Ok(t) => {
-                    let env = TxEnv { chain_id: block.chain_id, height: block.height, params: block.params, sig_check: SigCheck::Verify, preverified: pre };
-                    execute_tx(&mut delta, t, &env, true).await
+                    let env = TxEnv { chain_id: block.chain_id, height: block.height, params: block.params, mode: ExecMode::Finalize, preverified: pre };
+                    execute_tx(&mut delta, t, &env).await
                 }
             };
             tx_results.push(outcome);
         }
 
-        // End of block: modules' hooks in a fixed order.
+        // End of block: every module's hook, in registry order.
         let mut end = StateDelta::new(&mut delta);
-        openledger_datanet::component::end_block(&mut end, block.height).await?;
-        // Before the token's: protocol shares of default settlements reach the fee
-        // collector in time to be paid out with this block's fees.
-        openledger_attribution::component::end_block(&mut end, block.height).await?;
-        openledger_token::component::end_block(&mut end, block.last_commit).await?;
+        let ctx = BlockCtx { height: block.height, time_seconds: block.time_seconds, votes: block.last_commit };
+        crate::registry::end_block(&mut end, &ctx).await?;
         let (_, events) = end.apply();
 
         // Move the block's writes onto the bare snapshot, which is what storage commits.
@@ -402,7 +396,8 @@ impl App {
                 return o;
             }
         }
-        let o = match self.check_tx_inner(bytes, hash).await {
+        let mode = if recheck { ExecMode::Recheck } else { ExecMode::Check };
+        let o = match self.check_tx_inner(bytes, hash, mode).await {
             Ok(o) => o,
             Err(e) => TxOutcome::failed(&e, 0, 0),
         };
@@ -467,31 +462,31 @@ impl App {
         Ok(c)
     }
 
-    async fn check_tx_inner(&self, bytes: &[u8], hash: [u8; 32]) -> Result<TxOutcome, ChainError> {
+    async fn check_tx_inner(&self, bytes: &[u8], hash: [u8; 32], mode: ExecMode) -> Result<TxOutcome, ChainError> {
         let snap = self.inner.storage.latest_snapshot();
         let constants = self.constants(&snap).await?;
         let (chain_id, params) = (&constants.chain_id, &constants.params);
-        let tx = tx::decode(bytes, params, false)?;
-        let needed = openledger_framework::amount::fee_for_gas(tx.gas_limit, self.inner.settings.min_gas_price_atto);
-        if tx.fee < needed {
+        let tx = tx::decode(bytes, params, mode)?;
+        let needed = openledger_framework::amount::fee_for_gas(tx.gas_limit(), self.inner.settings.min_gas_price_atto);
+        if tx.fee() < needed {
             return Err(sdk::insufficient_fee(format!(
                 "insufficient fees; got: {}uopen required: {needed}uopen: insufficient fee",
-                tx.fee
+                tx.fee()
             )));
         }
         let height = snap.version().wrapping_add(1);
         let pending: Vec<Option<PendingSender>> = {
             let m = self.inner.mempool.lock().map_err(|_| sdk::internal("poisoned"))?;
-            tx.signers.iter().map(|s| m.pending.get(&s.address).copied()).collect()
+            tx.signers().iter().map(|s| m.pending.get(&s.address).copied()).collect()
         };
         // Signers' accounts a recent block left in the hot cache are not read again.
-        let mut keys: BTreeSet<String> = tx.signers.iter().map(|s| openledger_token::state_key::account(&s.address)).collect();
+        let mut keys: BTreeSet<String> = tx.signers().iter().map(|s| openledger_token::state_key::account(&s.address)).collect();
         let hot: PrefetchMap = Arc::new(self.inner.hot.take_known(snap.version(), &mut keys).into_iter().collect());
         let mut delta = StateDelta::new(Prefetched::new(snap.clone(), hot.clone()));
         // Rechecks of this tx may take the short path only if every signer's key was on
         // record before it (see `recheck_accepted`).
         let mut keys_recorded = true;
-        for (s, p) in tx.signers.iter().zip(&pending) {
+        for (s, p) in tx.signers().iter().zip(&pending) {
             let Some(mut acct) = delta.account(&s.address).await? else {
                 keys_recorded = false;
                 continue;
@@ -506,8 +501,8 @@ impl App {
         // verified again; the ante step still checks account numbers and keys.
         let checked = self.inner.checked.get(&hash);
         let preverified: Vec<Option<Preverified>> = checked.iter().flatten().cloned().map(Some).collect();
-        let env = TxEnv { chain_id, height, params, sig_check: SigCheck::Verify, preverified: &preverified };
-        let outcome = execute_tx(&mut delta, &tx, &env, false).await;
+        let env = TxEnv { chain_id, height, params, mode, preverified: &preverified };
+        let outcome = execute_tx(&mut delta, &tx, &env).await;
         if outcome.code != 0 {
             return Ok(outcome);
         }
@@ -517,10 +512,10 @@ impl App {
         // The ante saw committed balances; fees this node already queued count too.
         let payer_pending = pending.first().copied().flatten().map_or(0, |p| p.fees);
         let balance = Prefetched::new(snap, hot).balance(&tx.fee_payer()).await?;
-        if balance < payer_pending.saturating_add(tx.fee) {
+        if balance < payer_pending.saturating_add(tx.fee()) {
             return Err(sdk::insufficient_funds(format!(
                 "{balance}uopen is smaller than {}uopen (this fee plus {payer_pending}uopen pending): insufficient funds",
-                payer_pending.saturating_add(tx.fee)
+                payer_pending.saturating_add(tx.fee())
             )));
         }
         {
@@ -530,16 +525,16 @@ impl App {
                     m.accepted.clear();
                 }
                 let accepted = Accepted {
-                    signers: tx.signers.iter().map(|s| (s.address, s.sequence)).collect(),
-                    fee: tx.fee,
+                    signers: tx.signers().iter().map(|s| (s.address, s.sequence)).collect(),
+                    fee: tx.fee(),
                     gas_wanted: outcome.gas_wanted,
                     gas_used: outcome.gas_used,
-                    timeout_height: tx.timeout_height,
+                    timeout_height: tx.timeout_height(),
                     constants: constants.clone(),
                 };
                 m.accepted.insert(hash, accepted);
             }
-            m.register(tx.signers.iter().map(|s| (s.address, s.sequence)), tx.fee);
+            m.register(tx.signers().iter().map(|s| (s.address, s.sequence)), tx.fee());
         }
         Ok(outcome)
     }
@@ -561,7 +556,7 @@ impl App {
                 if self.inner.checked.get(&hash).is_some() {
                     continue;
                 }
-                if let Ok(t) = tx::decode(bytes, &constants.params, false) {
+                if let Ok(t) = tx::decode(bytes, &constants.params, ExecMode::Check) {
                     hashes.push(hash);
                     decoded.push(Ok(t));
                 }
@@ -570,7 +565,7 @@ impl App {
                 return;
             }
             let mut keys: BTreeSet<String> =
-                decoded.iter().flatten().flat_map(|t: &DecodedTx| t.signers.iter().map(|s| openledger_token::state_key::account(&s.address))).collect();
+                decoded.iter().flatten().flat_map(|t: &DecodedTx| t.signers().iter().map(|s| openledger_token::state_key::account(&s.address))).collect();
             let cached = self.inner.hot.take_known(snap.version(), &mut keys);
             // Not remembered in the hot cache: CheckTx runs beside FinalizeBlock, whose
             // record of the block's writes to cached keys could miss entries added now.
@@ -578,7 +573,7 @@ impl App {
             accounts.extend(cached);
             let accounts: PrefetchMap = Arc::new(accounts);
             let jobs = sigverify::jobs(&accounts, &decoded, &constants.chain_id, &BTreeSet::new(), &self.inner.known_signers);
-            let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers.len())).collect();
+            let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers().len())).collect();
             let threads = cores().saturating_sub(1).max(1);
             let (table, _) = Verifier::start(jobs, threads, shape, vec![]).finish();
             for (hash, signers) in hashes.into_iter().zip(table) {
@@ -592,8 +587,8 @@ impl App {
     /// The account number and key each signer of `tx` verified under, read after the
     /// ante step (which records a first-time signer's key) from its state.
     async fn verified_signers<S: StateRead>(state: &S, tx: &DecodedTx) -> Result<Vec<Preverified>, ChainError> {
-        let mut out = Vec::with_capacity(tx.signers.len());
-        for s in &tx.signers {
+        let mut out = Vec::with_capacity(tx.signers().len());
+        for s in tx.signers() {
             let acct = state.account(&s.address).await?.ok_or_else(|| sdk::internal(format!("account {} vanished after the ante step", s.address)))?;
             let pubkey = crate::tx::PubKey::for_signer(acct.pub_key.as_ref(), s.pubkey.as_ref())
                 .ok_or_else(|| sdk::internal(format!("account {} has no key after the ante step", s.address)))??;
@@ -607,12 +602,12 @@ impl App {
     pub async fn simulate(&self, bytes: &[u8]) -> Result<TxOutcome, QueryError> {
         let snap = self.inner.storage.latest_snapshot();
         let params = snap.auth_params().await?;
-        let tx = tx::decode(bytes, &params, true).map_err(|e| QueryError::invalid_argument(e.message))?;
+        let tx = tx::decode(bytes, &params, ExecMode::Simulate).map_err(|e| QueryError::invalid_argument(e.message))?;
         let chain_id = Self::chain_id(&snap).await?;
         let height = snap.version().wrapping_add(1);
         let mut delta = StateDelta::new(snap);
-        let env = TxEnv { chain_id: &chain_id, height, params: &params, sig_check: SigCheck::Skip, preverified: &[] };
-        Ok(execute_tx(&mut delta, &tx, &env, true).await)
+        let env = TxEnv { chain_id: &chain_id, height, params: &params, mode: ExecMode::Simulate, preverified: &[] };
+        Ok(execute_tx(&mut delta, &tx, &env).await)
     }
 
     /// The snapshot a query reads: the latest, or the one at `height` while retained.
@@ -657,20 +652,20 @@ fn cores() -> usize {
 /// Decode a block's txs on `threads` threads, keeping their order.
 fn decode_all(txs: &[Vec<u8>], params: &openledger_proto::openledger::auth::v1::Params, threads: usize) -> Vec<Result<DecodedTx, ChainError>> {
     if txs.len() < 64 || threads < 2 {
-        return txs.iter().map(|b| tx::decode(b, params, false)).collect();
+        return txs.iter().map(|b| tx::decode(b, params, ExecMode::Finalize)).collect();
     }
     let chunk = txs.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let parts: Vec<_> = txs
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|b| tx::decode(b, params, false)).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || part.iter().map(|b| tx::decode(b, params, ExecMode::Finalize)).collect::<Vec<_>>()))
             .collect();
         let mut out = Vec::with_capacity(txs.len());
         for (part, handle) in txs.chunks(chunk).zip(parts) {
             match handle.join() {
                 Ok(v) => out.extend(v),
                 // A decoder thread cannot panic on any input; if it did, decode here.
-                Err(_) => out.extend(part.iter().map(|b| tx::decode(b, params, false))),
+                Err(_) => out.extend(part.iter().map(|b| tx::decode(b, params, ExecMode::Finalize))),
             }
         }
         out
@@ -688,10 +683,4 @@ struct BlockRun<'a> {
     last_commit: &'a [Vote],
 }
 
-/// Used by tests and the invariant checker: supply must equal the sum of balances.
-pub async fn check_supply_invariant(snap: &Snapshot) -> anyhow::Result<()> {
-    let supply = snap.supply().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let sum = openledger_token::state_ext::sum_of_balances(snap).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    anyhow::ensure!(supply == sum, "supply {supply} != sum of balances {sum}");
-    Ok(())
-}
+

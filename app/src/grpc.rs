@@ -1,21 +1,17 @@
-//! The gRPC server (default 127.0.0.1:9090): every query handler of `query.rs`, served
-//! from committed snapshots, plus server reflection. The request metadata
-//! `x-cosmos-block-height` selects a height, as in the Cosmos SDK.
+//! The gRPC server (default 127.0.0.1:9090): every route of the registry's query table,
+//! served over raw protobuf from committed snapshots (so a route named once is served
+//! on ABCI, gRPC and REST alike), the Cosmos services, the block stream and server
+//! reflection. The request metadata `x-cosmos-block-height` selects a height, as in
+//! the Cosmos SDK.
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::task::{Context, Poll};
 
+use axum::http;
+use futures::future::BoxFuture;
 use openledger_framework::error::QueryCode;
-use openledger_framework::QueryError;
-use openledger_proto::cosmos::auth::v1beta1 as auth;
-use openledger_proto::cosmos::bank::v1beta1 as bank;
-use openledger_proto::openledger::token::v1 as token;
-use openledger_datanet::query as dq;
-use openledger_model::query as mq;
-use openledger_attribution::query as aq;
-use openledger_proto::openledger::attribution::v1 as attribution;
-use openledger_proto::openledger::model::v1 as model;
-use openledger_proto::openledger::datanet::v1 as datanet;
-use openledger_token::query as tq;
-use tonic::{Request, Response, Status};
+use openledger_framework::{QueryError, QueryRoute};
+use tonic::Status;
 
 use crate::App;
 
@@ -44,94 +40,99 @@ pub(crate) fn height_from(value: Option<&[u8]>) -> Result<u64, QueryError> {
     }
 }
 
-#[derive(Clone)]
-pub struct Queries {
-    app: App,
-}
+/// Request and response bytes passed through as they are: each route's handler decodes
+/// its own request and encodes its own response.
+#[derive(Clone, Copy, Default)]
+pub struct RawCodec;
 
-impl Queries {
-    #[allow(clippy::result_large_err)] // tonic::Status is what every handler returns
-    fn snapshot<T>(&self, req: &Request<T>) -> Result<(cnidarium::Snapshot, u64), Status> {
-        let height = height_from(req.metadata().get(HEIGHT_HEADER).map(|v| v.as_bytes())).map_err(status)?;
-        let snap = self.app.snapshot_at(height).map_err(status)?;
-        let v = snap.version();
-        Ok((snap, v))
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
     }
 }
 
-/// One gRPC method = one handler call on the selected snapshot; the answer carries
-/// the height it was read at.
-macro_rules! grpc_service {
-    ($service:path { $( $method:ident => $handler:path : $req:ty => $resp:ty ),* $(,)? }) => {
-        #[tonic::async_trait]
-        impl $service for Queries {
-            $(
-                async fn $method(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
-                    let (snap, height) = self.snapshot(&request)?;
-                    let resp = $handler(&snap, request.into_inner()).await.map_err(status)?;
-                    let mut r = Response::new(resp);
-                    if let Ok(v) = height.to_string().parse() {
-                        r.metadata_mut().insert(HEIGHT_HEADER, v);
-                    }
-                    Ok(r)
-                }
-            )*
-        }
-    };
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
 }
 
-grpc_service!(auth::query_server::Query {
-    account => tq::account: auth::QueryAccountRequest => auth::QueryAccountResponse,
-    bech32_prefix => tq::bech32_prefix: auth::Bech32PrefixRequest => auth::Bech32PrefixResponse,
-});
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = Status;
+    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+        let mut out = vec![0; bytes::Buf::remaining(src)];
+        bytes::Buf::copy_to_slice(src, &mut out);
+        Ok(Some(out))
+    }
+}
 
-grpc_service!(bank::query_server::Query {
-    balance => tq::balance: bank::QueryBalanceRequest => bank::QueryBalanceResponse,
-    all_balances => tq::all_balances: bank::QueryAllBalancesRequest => bank::QueryAllBalancesResponse,
-    total_supply => tq::total_supply: bank::QueryTotalSupplyRequest => bank::QueryTotalSupplyResponse,
-    supply_of => tq::supply_of: bank::QuerySupplyOfRequest => bank::QuerySupplyOfResponse,
-    denom_metadata => tq::denom_metadata_query: bank::QueryDenomMetadataRequest => bank::QueryDenomMetadataResponse,
-});
+/// One query route as a gRPC method: the handler runs on the snapshot the request
+/// selects, and the answer carries the height it was read at.
+#[derive(Clone)]
+struct QueryMethod {
+    app: App,
+    route: &'static QueryRoute,
+}
 
-grpc_service!(token::query_server::Query {
-    params => tq::params: token::QueryParamsRequest => token::QueryParamsResponse,
-    module_accounts => tq::module_accounts: token::QueryModuleAccountsRequest => token::QueryModuleAccountsResponse,
-    validator_accounts => tq::validator_accounts: token::QueryValidatorAccountsRequest => token::QueryValidatorAccountsResponse,
-    supply => tq::supply: token::QuerySupplyRequest => token::QuerySupplyResponse,
-});
+impl tonic::server::UnaryService<Vec<u8>> for QueryMethod {
+    type Response = Vec<u8>;
+    type Future = BoxFuture<'static, Result<tonic::Response<Vec<u8>>, Status>>;
 
-grpc_service!(datanet::query_server::Query {
-    params => dq::params: datanet::QueryParamsRequest => datanet::QueryParamsResponse,
-    datanet => dq::datanet: datanet::QueryDatanetRequest => datanet::QueryDatanetResponse,
-    datanets => dq::datanets: datanet::QueryDatanetsRequest => datanet::QueryDatanetsResponse,
-    contribution => dq::contribution: datanet::QueryContributionRequest => datanet::QueryContributionResponse,
-    contributions => dq::contributions: datanet::QueryContributionsRequest => datanet::QueryContributionsResponse,
-    version => dq::version: datanet::QueryVersionRequest => datanet::QueryVersionResponse,
-    versions => dq::versions: datanet::QueryVersionsRequest => datanet::QueryVersionsResponse,
-    challenge => dq::challenge: datanet::QueryChallengeRequest => datanet::QueryChallengeResponse,
-    inclusion_proof => dq::inclusion_proof: datanet::QueryInclusionProofRequest => datanet::QueryInclusionProofResponse,
-});
+    fn call(&mut self, request: tonic::Request<Vec<u8>>) -> Self::Future {
+        let (app, route) = (self.app.clone(), self.route);
+        Box::pin(async move {
+            let height = height_from(request.metadata().get(HEIGHT_HEADER).map(|v| v.as_bytes())).map_err(status)?;
+            let snap = app.snapshot_at(height).map_err(status)?;
+            let version = snap.version();
+            let out = (route.handler)(crate::registry::query_ctx(snap), request.into_inner()).await.map_err(status)?;
+            let mut r = tonic::Response::new(out);
+            if let Ok(v) = version.to_string().parse() {
+                r.metadata_mut().insert(HEIGHT_HEADER, v);
+            }
+            Ok(r)
+        })
+    }
+}
 
-grpc_service!(model::query_server::Query {
-    params => mq::params: model::QueryParamsRequest => model::QueryParamsResponse,
-    model => mq::model: model::QueryModelRequest => model::QueryModelResponse,
-    models => mq::models: model::QueryModelsRequest => model::QueryModelsResponse,
-    models_by_datanet => mq::models_by_datanet: model::QueryModelsByDatanetRequest => model::QueryModelsByDatanetResponse,
-    models_by_owner => mq::models_by_owner: model::QueryModelsByOwnerRequest => model::QueryModelsByOwnerResponse,
-});
+impl tower::Service<http::Request<axum::body::Body>> for QueryMethod {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
 
-grpc_service!(attribution::query_server::Query {
-    params => aq::params: attribution::QueryParamsRequest => attribution::QueryParamsResponse,
-    inference => aq::inference: attribution::QueryInferenceRequest => attribution::QueryInferenceResponse,
-    inferences_by_model => aq::inferences_by_model: attribution::QueryInferencesByModelRequest => attribution::QueryInferencesByModelResponse,
-    inferences_by_consumer => aq::inferences_by_consumer: attribution::QueryInferencesByConsumerRequest => attribution::QueryInferencesByConsumerResponse,
-    claimable => aq::claimable: attribution::QueryClaimableRequest => attribution::QueryClaimableResponse,
-    contribution_earnings => aq::contribution_earnings: attribution::QueryContributionEarningsRequest => attribution::QueryContributionEarningsResponse,
-    model_stats => aq::model_stats: attribution::QueryModelStatsRequest => attribution::QueryModelStatsResponse,
-    datanet_stats => aq::datanet_stats: attribution::QueryDatanetStatsRequest => attribution::QueryDatanetStatsResponse,
-    version_pool => aq::version_pool: attribution::QueryVersionPoolRequest => attribution::QueryVersionPoolResponse,
-    accounting => aq::accounting: attribution::QueryAccountingRequest => attribution::QueryAccountingResponse,
-});
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<axum::body::Body>) -> Self::Future {
+        let method = self.clone();
+        Box::pin(async move { Ok(tonic::server::Grpc::new(RawCodec).unary(method, req).await) })
+    }
+}
+
+/// A method no service here has: gRPC's UNIMPLEMENTED, as tonic answers it.
+async fn unimplemented(req: http::Request<axum::body::Body>) -> http::Response<tonic::body::Body> {
+    Status::unimplemented(format!("no method {}", req.uri().path())).into_http()
+}
+
+/// Every route of the query table as a gRPC method.
+fn query_methods(app: &App) -> axum::Router {
+    let mut router = axum::Router::new();
+    for route in crate::registry::query_routes() {
+        router = router.route_service(route.method, QueryMethod { app: app.clone(), route });
+    }
+    router.fallback(unimplemented)
+}
 
 /// Serve until `shutdown` resolves, without a CometBFT RPC behind it (the Cosmos tx and
 /// node services that need one answer UNAVAILABLE; Simulate and ABCI queries work).
@@ -143,7 +144,6 @@ pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Futur
 /// the Cosmos tx service (broadcast, tx lookup and search) and the node service use.
 pub async fn serve_with(app: App, addr: SocketAddr, cometbft_rpc: Option<String>, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
     let cosmos = crate::cosmos_services::CosmosServices::new(app.clone(), cometbft_rpc);
-    let q = Queries { app };
     let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(openledger_proto::FILE_DESCRIPTOR_SET)
@@ -151,19 +151,15 @@ pub async fn serve_with(app: App, addr: SocketAddr, cometbft_rpc: Option<String>
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(openledger_proto::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    tonic::transport::Server::builder()
-        .add_service(auth::query_server::QueryServer::new(q.clone()))
-        .add_service(bank::query_server::QueryServer::new(q.clone()))
-        .add_service(token::query_server::QueryServer::new(q.clone()))
-        .add_service(datanet::query_server::QueryServer::new(q.clone()))
-        .add_service(model::query_server::QueryServer::new(q.clone()))
-        .add_service(attribution::query_server::QueryServer::new(q.clone()))
-        .add_service(crate::stream::BlockStream::new(q.app.storage().clone(), closing_rx, q.app.settings().stream_max_subscribers).server())
+    let routes = tonic::service::Routes::from(query_methods(&app))
+        .add_service(crate::stream::BlockStream::new(app.storage().clone(), closing_rx, app.settings().stream_max_subscribers).server())
         .add_service(cosmos_sdk_proto::cosmos::tx::v1beta1::service_server::ServiceServer::new(cosmos.clone()))
         .add_service(cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::service_server::ServiceServer::new(cosmos.clone()))
         .add_service(openledger_proto::cosmos::consensus::v1::query_server::QueryServer::new(cosmos))
         .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_service(reflection_v1alpha);
+    tonic::transport::Server::builder()
+        .add_routes(routes)
         .serve_with_shutdown(addr, async move {
             shutdown.await;
             // Block streams follow the tip forever; end them so the shutdown completes.

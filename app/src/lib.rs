@@ -14,11 +14,11 @@ pub mod grpc;
 pub mod node;
 pub mod pipeline;
 pub mod prefetch;
-pub mod query;
+pub mod registry;
 pub mod rest;
 pub mod sigverify;
 pub mod stream;
 pub mod testing;
 pub mod tx;
 
-pub use app::{open_storage, state_prefixes, App, BlockInput, BlockOutcome, NodeSettings, SUBSTORES};
+pub use app::{open_storage, state_prefixes, App, BlockInput, BlockOutcome, NodeSettings};

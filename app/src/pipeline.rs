@@ -1,26 +1,15 @@
-//! Executing transactions and blocks against a state delta. Used by FinalizeBlock,
-//! CheckTx (ante only) and simulation, so all three run the same code.
+//! Executing transactions against a state delta. Used by FinalizeBlock, CheckTx (ante
+//! only) and simulation, so all of them run the same code; the `ExecMode` says which.
 use cnidarium::{StateDelta, StateWrite};
-use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSendResponse;
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
 use openledger_framework::events::event;
-use openledger_framework::gas::GasCosts;
-use openledger_framework::{ChainError, GasMeter, Metered};
+use openledger_framework::{ChainError, ExecMode, GasMeter, Metered, MsgCtx};
 use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use prost::Message;
 use tendermint::abci::Event;
 
-use crate::ante::{self, AnteContext, Preverified, SigCheck};
-use crate::tx::{DecodedTx, Msg};
-
-pub fn gas_costs(p: &AuthParams) -> GasCosts {
-    GasCosts {
-        read_flat: p.read_cost_flat,
-        read_per_byte: p.read_cost_per_byte,
-        write_flat: p.write_cost_flat,
-        write_per_byte: p.write_cost_per_byte,
-    }
-}
+use crate::ante::{self, AnteContext, Preverified};
+use crate::tx::DecodedTx;
 
 /// What one transaction did, in ABCI terms.
 #[derive(Debug, Clone, Default)]
@@ -51,27 +40,25 @@ pub struct TxEnv<'a> {
     pub chain_id: &'a str,
     pub height: u64,
     pub params: &'a AuthParams,
-    pub sig_check: SigCheck,
+    pub mode: ExecMode,
     pub preverified: &'a [Option<Preverified>],
 }
 
 /// Run one tx on `state`: the ante step in one overlay, the messages in a nested one.
 /// A failed ante leaves no trace; failed messages leave only the ante's fee and
-/// sequence bump. With `run_msgs = false` only the ante runs (CheckTx).
-pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEnv<'_>, run_msgs: bool) -> TxOutcome {
-    let gas_limit = match env.sig_check {
-        SigCheck::Skip => u64::MAX, // simulation measures, it does not limit
-        SigCheck::Verify => tx.gas_limit,
-    };
+/// sequence bump. In CheckTx (and its recheck) only the ante runs.
+pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEnv<'_>) -> TxOutcome {
+    // A simulation measures, it does not limit.
+    let gas_limit = if env.mode.is_simulation() { u64::MAX } else { tx.gas_limit() };
     let meter = GasMeter::new(gas_limit);
-    let costs = gas_costs(env.params);
+    let costs = openledger_auth::gas_costs(env.params);
 
     let mut ante_delta = StateDelta::new(&mut *state);
     let ctx = AnteContext {
         chain_id: env.chain_id,
         height: env.height,
         params: env.params,
-        sig_check: env.sig_check,
+        mode: env.mode,
         preverified: env.preverified,
         meter: &meter,
     };
@@ -81,15 +68,15 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
     };
     if let Err(e) = ante_result {
         let e = if meter.is_exhausted() { ante::out_of_gas_error(&meter) } else { e };
-        return TxOutcome::failed(&e, tx.gas_limit, meter.used());
+        return TxOutcome::failed(&e, tx.gas_limit(), meter.used());
     }
     if meter.is_exhausted() {
-        return TxOutcome::failed(&ante::out_of_gas_error(&meter), tx.gas_limit, meter.used());
+        return TxOutcome::failed(&ante::out_of_gas_error(&meter), tx.gas_limit(), meter.used());
     }
 
-    if !run_msgs {
+    if !env.mode.runs_messages() {
         let (_, events) = ante_delta.apply();
-        return TxOutcome { gas_wanted: tx.gas_limit, gas_used: meter.used(), events, ..Default::default() };
+        return TxOutcome { gas_wanted: tx.gas_limit(), gas_used: meter.used(), events, ..Default::default() };
     }
 
     let mut msg_delta = StateDelta::new(&mut ante_delta);
@@ -107,49 +94,36 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
             let (_, msg_events) = msg_delta.apply();
             let (_, mut events) = ante_delta.apply();
             events.extend(msg_events);
-            TxOutcome { data, gas_wanted: tx.gas_limit, gas_used: meter.used(), events, ..Default::default() }
+            TxOutcome { data, gas_wanted: tx.gas_limit(), gas_used: meter.used(), events, ..Default::default() }
         }
         Err(e) => {
             drop(msg_delta);
             let (_, events) = ante_delta.apply();
-            TxOutcome { events, ..TxOutcome::failed(&e, tx.gas_limit, meter.used()) }
+            TxOutcome { events, ..TxOutcome::failed(&e, tx.gas_limit(), meter.used()) }
         }
     }
 }
 
 
-fn module_response(r: prost_types::Any) -> cosmos_sdk_proto::Any {
+fn response_any(r: prost_types::Any) -> cosmos_sdk_proto::Any {
     cosmos_sdk_proto::Any { type_url: r.type_url, value: r.value }
 }
 
 /// Execute the messages in order; the result data is a `TxMsgData` of their responses.
 async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx, height: u64) -> Result<Vec<u8>, ChainError> {
-    let mut responses = Vec::with_capacity(tx.msgs.len());
-    for (i, msg) in tx.msgs.iter().enumerate() {
+    let mut responses = Vec::with_capacity(tx.msgs().len());
+    for (i, msg) in tx.msgs().iter().enumerate() {
         let idx = i as u32;
-        let ctx = openledger_framework::msg::MsgCtx { height, msg_index: idx };
         state.record(event(
             "message",
             [
                 ("action", msg.type_url().to_string()),
                 ("sender", msg.signer().to_string()),
-                ("module", msg.module().to_string()),
+                ("module", msg.event_module().to_string()),
                 ("msg_index", idx.to_string()),
             ],
         ));
-        let response = match msg {
-            Msg::Send(send) => {
-                openledger_token::msg_server::execute_send(state, send, idx).await?;
-                cosmos_sdk_proto::Any {
-                    type_url: "/cosmos.bank.v1beta1.MsgSendResponse".to_string(),
-                    value: MsgSendResponse {}.encode_to_vec(),
-                }
-            }
-            Msg::Datanet(m, signer) => module_response(openledger_datanet::msg_server::execute(state, m, signer, ctx).await?),
-            Msg::Model(m, signer) => module_response(openledger_model::msg_server::execute(state, m, signer, ctx).await?),
-            Msg::Attribution(m, signer) => module_response(openledger_attribution::msg_server::execute(state, m, signer, ctx).await?),
-        };
-        responses.push(response);
+        responses.push(response_any(msg.execute(state, MsgCtx { height, msg_index: idx }).await?));
     }
     Ok(TxMsgData { msg_responses: responses, ..Default::default() }.encode_to_vec())
 }

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawPathParams, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,9 +21,8 @@ use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1 as tmv;
 use cosmos_sdk_proto::cosmos::tx::v1beta1 as txv;
 use openledger_framework::QueryError;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
-use openledger_proto::cosmos::bank::v1beta1 as bank;
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, Kind, MessageDescriptor, SerializeOptions};
+use prost_reflect::{DescriptorPool, DynamicMessage, Kind, MessageDescriptor, ReflectMessage, SerializeOptions};
 use serde_json::{json, Map, Value};
 use tonic::Request;
 
@@ -85,10 +84,63 @@ fn pool() -> &'static DescriptorPool {
 }
 
 /// Proto3 JSON as the gateway prints it: field names as in the .proto, defaults
-/// included, 64-bit integers as strings.
+/// included, 64-bit integers as strings, `Any` as `{"@type": "/…", fields…}`.
 fn dynamic_json(m: &DynamicMessage) -> Value {
     let opts = SerializeOptions::new().use_proto_field_name(true).skip_default_fields(false).stringify_64_bit_integers(true);
-    m.serialize_with_options(serde_json::value::Serializer, &opts).unwrap_or(Value::Null)
+    let mut m = m.clone();
+    to_google_any_urls(&mut m);
+    let mut v = m.serialize_with_options(serde_json::value::Serializer, &opts).unwrap_or(Value::Null);
+    to_cosmos_any_urls(&mut v);
+    v
+}
+
+/// The JSON mapping prints an `Any` by its fields only under a `type.googleapis.com/`
+/// type URL; Cosmos writes `/…`. Rewrite every `Any` in `m` (and inside their payloads)
+/// that names a type the descriptors know; `to_cosmos_any_urls` undoes it in the JSON.
+fn to_google_any_urls(m: &mut DynamicMessage) {
+    for (_, value) in m.fields_mut() {
+        for inner in messages_in(value) {
+            if inner.descriptor().full_name() == "google.protobuf.Any" {
+                google_any(inner);
+            } else {
+                to_google_any_urls(inner);
+            }
+        }
+    }
+}
+
+fn google_any(any: &mut DynamicMessage) {
+    let Ok(raw) = any.transcode_to::<prost_types::Any>() else { return };
+    let Some(name) = raw.type_url.strip_prefix('/') else { return };
+    let Some(desc) = pool().get_message_by_name(name) else { return };
+    let Ok(mut payload) = DynamicMessage::decode(desc, raw.value.as_slice()) else { return };
+    to_google_any_urls(&mut payload);
+    let rewritten = prost_types::Any { type_url: format!("type.googleapis.com/{name}"), value: payload.encode_to_vec() };
+    let _ = any.transcode_from(&rewritten);
+}
+
+fn messages_in(value: &mut prost_reflect::Value) -> Vec<&mut DynamicMessage> {
+    match value {
+        prost_reflect::Value::Message(m) => vec![m],
+        prost_reflect::Value::List(items) => items.iter_mut().flat_map(messages_in).collect(),
+        prost_reflect::Value::Map(entries) => entries.values_mut().flat_map(messages_in).collect(),
+        _ => vec![],
+    }
+}
+
+fn to_cosmos_any_urls(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(url)) = o.get_mut("@type") {
+                if let Some(name) = url.strip_prefix("type.googleapis.com/") {
+                    *url = format!("/{name}");
+                }
+            }
+            o.values_mut().for_each(to_cosmos_any_urls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(to_cosmos_any_urls),
+        _ => {}
+    }
 }
 
 fn coin_json(denom: &str, amount: &str) -> Value {
@@ -201,9 +253,9 @@ fn height(headers: &HeaderMap) -> Result<u64, ApiError> {
 
 /// Run the query at gRPC method `path` with a protobuf request.
 async fn query(app: &App, path: &str, req: Vec<u8>, height: u64) -> Result<Vec<u8>, ApiError> {
-    let route = crate::query::route(path).ok_or_else(|| ApiError::from(tonic::Status::unimplemented(format!("no query {path}"))))?;
+    let route = crate::registry::query_route(path).ok_or_else(|| ApiError::from(tonic::Status::unimplemented(format!("no query {path}"))))?;
     let snap = app.snapshot_at(height)?;
-    Ok(route(snap, req).await?)
+    Ok((route.handler)(crate::registry::query_ctx(snap), req).await?)
 }
 
 /// `a=1&b.c=x` as a JSON request of `desc`: dotted keys nest, repeated keys (or
@@ -261,53 +313,55 @@ fn snake(s: &str) -> String {
 pub fn openledger_routes() -> &'static [(String, String)] {
     static ROUTES: OnceLock<Vec<(String, String)>> = OnceLock::new();
     ROUTES.get_or_init(|| {
-        crate::query::PATHS
-        .iter()
-        .filter_map(|p| {
-            let (service, method) = p.strip_prefix('/')?.split_once('/')?;
-            let pkg = service.strip_suffix(".Query")?;
-            let rest = pkg.strip_prefix("openledger.")?.replace('.', "/");
-            Some((format!("/openledger/{rest}/{}", snake(method)), p.to_string()))
-        })
-        .collect()
+        crate::registry::query_routes()
+            .iter()
+            .filter_map(|r| {
+                let (service, method) = r.method.strip_prefix('/')?.split_once('/')?;
+                let pkg = service.strip_suffix(".Query")?;
+                let rest = pkg.strip_prefix("openledger.")?.replace('.', "/");
+                Some((format!("/openledger/{rest}/{}", snake(method)), r.method.to_string()))
+            })
+            .collect()
     })
 }
 
 async fn openledger_query(State(s): Shared, Path((module, version, method)): Path<(String, String, String)>, headers: HeaderMap, RawQuery(raw): RawQuery) -> ApiResult {
     let rest_path = format!("/openledger/{module}/{version}/{method}");
     let (_, grpc_path) = openledger_routes().iter().find(|(r, _)| *r == rest_path).ok_or_else(|| ApiError::from(tonic::Status::not_found(format!("no route {rest_path}"))))?;
+    route_query(&s.app, grpc_path, &rest_path, vec![], &headers, raw.as_deref()).await
+}
+
+/// A query of the table at its Cosmos REST path (`rest` of its route): path parameters
+/// and the query string build its request.
+async fn cosmos_query(s: Arc<Rest>, grpc_path: &'static str, params: Vec<(String, String)>, headers: HeaderMap, raw: Option<String>) -> ApiResult {
+    route_query(&s.app, grpc_path, grpc_path, params, &headers, raw.as_deref()).await
+}
+
+/// Run the query at gRPC method `grpc_path` with the request the path parameters and
+/// the query string give, and print its answer as the gateway does.
+async fn route_query(app: &App, grpc_path: &str, what: &str, path_params: Vec<(String, String)>, headers: &HeaderMap, raw: Option<&str>) -> ApiResult {
     let (service, name) = grpc_path.trim_start_matches('/').split_once('/').ok_or_else(|| ApiError::from(tonic::Status::internal("bad route")))?;
     let m = pool()
         .get_service_by_name(service)
         .and_then(|svc| svc.methods().find(|m| m.name() == name))
         .ok_or_else(|| ApiError::from(tonic::Status::internal(format!("no descriptor for {grpc_path}"))))?;
-    let params = params_json(&m.input(), raw.as_deref())?;
-    let req = DynamicMessage::deserialize(m.input(), params).map_err(|e| bad(format!("bad request for {rest_path}: {e}")))?;
-    let out = query(&s.app, grpc_path, req.encode_to_vec(), height(&headers)?).await?;
-    let resp = DynamicMessage::decode(m.output(), out.as_slice()).map_err(|e| ApiError::from(tonic::Status::internal(format!("response: {e}"))))?;
-    Ok(axum::Json(dynamic_json(&resp)))
-}
-
-async fn account(State(s): Shared, Path(address): Path<String>, headers: HeaderMap) -> ApiResult {
-    let out = query(&s.app, "/cosmos.auth.v1beta1.Query/Account", auth::QueryAccountRequest { address }.encode_to_vec(), height(&headers)?).await?;
-    let r = auth::QueryAccountResponse::decode(out.as_slice()).map_err(|e| ApiError::from(tonic::Status::internal(e.to_string())))?;
-    Ok(axum::Json(json!({ "account": r.account.map(|a| any_json(&a.type_url, &a.value)) })))
-}
-
-async fn balances(State(s): Shared, Path(address): Path<String>, headers: HeaderMap, RawQuery(raw): RawQuery) -> ApiResult {
-    let desc = pool().get_message_by_name("cosmos.bank.v1beta1.QueryAllBalancesRequest").ok_or_else(|| ApiError::from(tonic::Status::internal("no descriptor")))?;
-    let mut params = params_json(&desc, raw.as_deref())?;
+    let mut params = params_json(&m.input(), raw)?;
     if let Some(o) = params.as_object_mut() {
-        o.insert("address".into(), Value::String(address));
+        for (k, v) in path_params {
+            o.insert(k, Value::String(v));
+        }
     }
-    let req = DynamicMessage::deserialize(desc, params).map_err(|e| bad(e.to_string()))?;
-    let out = query(&s.app, "/cosmos.bank.v1beta1.Query/AllBalances", req.encode_to_vec(), height(&headers)?).await?;
-    let r = bank::QueryAllBalancesResponse::decode(out.as_slice()).map_err(|e| ApiError::from(tonic::Status::internal(e.to_string())))?;
-    let page = r.pagination.unwrap_or_default();
-    Ok(axum::Json(json!({
-        "balances": r.balances.iter().map(|c| coin_json(&c.denom, &c.amount)).collect::<Vec<_>>(),
-        "pagination": { "next_key": if page.next_key.is_empty() { Value::Null } else { Value::String(b64(&page.next_key)) }, "total": page.total.to_string() },
-    })))
+    let req = DynamicMessage::deserialize(m.input(), params).map_err(|e| bad(format!("bad request for {what}: {e}")))?;
+    let out = query(app, grpc_path, req.encode_to_vec(), height(headers)?).await?;
+    let resp = DynamicMessage::decode(m.output(), out.as_slice()).map_err(|e| ApiError::from(tonic::Status::internal(format!("response: {e}"))))?;
+    let mut json = dynamic_json(&resp);
+    // The gateway prints a last page's empty `next_key` as null.
+    if let Some(page) = json.get_mut("pagination").and_then(Value::as_object_mut) {
+        if page.get("next_key").and_then(Value::as_str) == Some("") {
+            page.insert("next_key".into(), Value::Null);
+        }
+    }
+    Ok(axum::Json(json))
 }
 
 /// A JSON body with base64 `tx_bytes`.
@@ -380,16 +434,25 @@ async fn not_found() -> ApiError {
 
 pub fn router(app: App, cometbft_rpc: Option<String>) -> Router {
     let state = Arc::new(Rest { cosmos: CosmosServices::new(app.clone(), cometbft_rpc), app });
-    Router::new()
-        .route("/cosmos/auth/v1beta1/accounts/{address}", get(account))
-        .route("/cosmos/bank/v1beta1/balances/{address}", get(balances))
+    let mut router = Router::new()
         .route("/cosmos/tx/v1beta1/txs", post(broadcast))
         .route("/cosmos/tx/v1beta1/txs/{hash}", get(get_tx))
         .route("/cosmos/tx/v1beta1/simulate", post(simulate))
         .route("/cosmos/base/tendermint/v1beta1/node_info", get(node_info))
-        .route("/openledger/{module}/{version}/{method}", get(openledger_query))
-        .fallback(not_found)
-        .with_state(state)
+        .route("/openledger/{module}/{version}/{method}", get(openledger_query));
+    // The Cosmos queries of the table, each at the path the Cosmos gateway serves it at.
+    for route in crate::registry::query_routes() {
+        let Some(path) = route.rest else { continue };
+        let method = route.method;
+        router = router.route(
+            path,
+            get(move |State(s): Shared, params: RawPathParams, headers: HeaderMap, RawQuery(raw): RawQuery| {
+                let params = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                cosmos_query(s, method, params, headers, raw)
+            }),
+        );
+    }
+    router.fallback(not_found).with_state(state)
 }
 
 /// Serve REST on `addr` until `shutdown` resolves.
@@ -398,3 +461,4 @@ pub async fn serve(app: App, addr: SocketAddr, cometbft_rpc: Option<String>, shu
     axum::serve(listener, router(app, cometbft_rpc)).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }
+

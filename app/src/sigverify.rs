@@ -52,7 +52,7 @@ impl KnownSigners {
 }
 
 fn job(t: &DecodedTx, tx: usize, signer: usize, key: PubKey, account_number: u64, chain_id: &str) -> Job {
-    Job { tx, signer, key, account_number, sign_bytes: t.sign_bytes(chain_id, account_number), signature: t.signers[signer].signature.clone() }
+    Job { tx, signer, key, account_number, sign_bytes: t.sign_bytes(chain_id, account_number), signature: t.signers()[signer].signature.clone() }
 }
 
 /// Jobs that can start right after decoding: signers that carry their key in the tx
@@ -61,7 +61,7 @@ pub fn early_jobs(known: &KnownSigners, txs: &[Result<DecodedTx, ChainError>], c
     let mut jobs = Vec::new();
     for (i, t) in txs.iter().enumerate() {
         let Ok(t) = t else { continue };
-        for (j, s) in t.signers.iter().enumerate() {
+        for (j, s) in t.signers().iter().enumerate() {
             if verified.contains(&(i, j)) {
                 continue;
             }
@@ -87,7 +87,7 @@ pub fn jobs(
     let mut seen = Vec::new();
     for (i, t) in txs.iter().enumerate() {
         let Ok(t) = t else { continue };
-        for (j, s) in t.signers.iter().enumerate() {
+        for (j, s) in t.signers().iter().enumerate() {
             let Some(Some(bytes)) = prefetched.get(&openledger_token::state_key::account(&s.address)) else { continue };
             let Some(acct) = openledger_token::state_ext::decode_account_state(bytes) else { continue };
             seen.push((s.address, acct.account_number));
@@ -155,7 +155,7 @@ impl CheckedTxs {
         let mut out = Vec::new();
         for (i, (hash, t)) in tx_hashes.iter().zip(decoded).enumerate() {
             let Some(signers) = m.remove(hash) else { continue };
-            if matches!(t, Ok(t) if t.signers.len() == signers.len()) {
+            if matches!(t, Ok(t) if t.signers().len() == signers.len()) {
                 out.extend(signers.into_iter().enumerate().map(|(j, p)| (i, j, p)));
             }
         }

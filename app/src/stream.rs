@@ -89,7 +89,7 @@ pub fn block_record(
             gas_used: o.gas_used,
             events: o.events.iter().map(event).collect(),
             msg_type_urls: match decoded.get(i) {
-                Some(Ok(t)) => t.msgs.iter().map(|m| m.type_url().to_string()).collect(),
+                Some(Ok(t)) => t.msgs().iter().map(|m| m.type_url().to_string()).collect(),
                 _ => vec![],
             },
         })
@@ -231,7 +231,7 @@ pub mod encode {
     ) -> Vec<u8> {
         let msgs = |i: usize| -> &[crate::tx::Msg] {
             match decoded.get(i) {
-                Some(Ok(t)) => &t.msgs,
+                Some(Ok(t)) => t.msgs(),
                 _ => &[],
             }
         };

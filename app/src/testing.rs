@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci as pb;
 
-use crate::app::{check_supply_invariant, App, NodeSettings};
+use crate::app::{App, NodeSettings};
 use crate::genesis::{default_auth_params, AppState};
 
 pub const TEST_CHAIN_ID: &str = "openledger-test";
@@ -263,9 +263,8 @@ impl TestNode {
     pub fn execute_block_unchecked(&mut self, txs: Vec<Vec<u8>>) -> pb::ResponseFinalizeBlock {
         let resp = self.execute_block_no_invariant(txs);
         let snap = self.app.storage().latest_snapshot();
-        self.rt().block_on(check_supply_invariant(&snap)).expect("supply == sum of balances");
-        if let Err(e) = self.rt().block_on(openledger_attribution::component::check_books(&snap)) {
-            panic!("attribution books after block {}: {e}", self.height);
+        if let Err(e) = self.rt().block_on(crate::registry::check_invariants(&snap)) {
+            panic!("invariant broken after block {}: {e}", self.height);
         }
         self.rt().block_on(no_nonverifiable_keys_in_substores(&snap));
         resp
@@ -402,7 +401,7 @@ impl TestNode {
 async fn no_nonverifiable_keys_in_substores(snap: &cnidarium::Snapshot) {
     use cnidarium::StateRead;
     use futures::StreamExt;
-    for sub in crate::SUBSTORES {
+    for sub in crate::registry::substores() {
         let prefix = format!("{sub}/");
         let mut stream = std::pin::pin!(snap.nonverifiable_prefix_raw(prefix.as_bytes()));
         if let Some(item) = stream.next().await {

@@ -4,99 +4,18 @@
 //! state (size, encoding, memo, message types and fields, signer/signature counts, fee
 //! shape, key types). Signature verification needs the signer's account number, so it
 //! happens in the ante step; `verify_signature` is the one place that checks a signature.
-use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend;
+use cosmos_sdk_proto::cosmos::crypto::{ed25519, secp256k1};
 use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw};
 use k256::ecdsa::signature::Verifier;
 use openledger_framework::amount::parse_amount;
-use openledger_framework::{sdk, Address, Amount, ChainError};
+use openledger_framework::module::is_type_url;
+use openledger_framework::{sdk, type_url_of, Address, Amount, ChainError, ExecMode};
 use openledger_proto::openledger::auth::v1::Params as AuthParams;
-use openledger_datanet::msg_server::DatanetMsg;
-use openledger_model::msg_server::ModelMsg;
-use openledger_attribution::msg_server::AttributionMsg;
-use openledger_token::msg_server::{check_send, CheckedSend, MSG_SEND_TYPE_URL};
 use openledger_token::DENOM;
 use prost::Message;
 
-pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";
-pub const ED25519_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.ed25519.PubKey";
-
-/// A message this chain executes, decoded from its `Any` and checked statelessly.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Msg {
-    Send(CheckedSend),
-    /// A datanet message and its signer.
-    Datanet(Box<DatanetMsg>, Address),
-    /// A model message and its signer.
-    Model(Box<ModelMsg>, Address),
-    /// An attribution message and its signer.
-    Attribution(Box<AttributionMsg>, Address),
-}
-
-impl Msg {
-    pub fn decode(any: &cosmos_sdk_proto::Any) -> Result<Msg, ChainError> {
-        match any.type_url.as_str() {
-            MSG_SEND_TYPE_URL => {
-                let m = MsgSend::decode(any.value.as_slice())
-                    .map_err(|e| sdk::tx_decode(format!("MsgSend: {e}: tx parse error")))?;
-                Ok(Msg::Send(check_send(&m)?))
-            }
-            other => {
-                if let Some(m) = DatanetMsg::decode(other, &any.value) {
-                    return m.map(|(m, signer)| Msg::Datanet(Box::new(m), signer));
-                }
-                if let Some(m) = ModelMsg::decode(other, &any.value) {
-                    return m.map(|(m, signer)| Msg::Model(Box::new(m), signer));
-                }
-                if let Some(m) = AttributionMsg::decode(other, &any.value) {
-                    return m.map(|(m, signer)| Msg::Attribution(Box::new(m), signer));
-                }
-                Err(sdk::unknown_request(format!("unrecognized message type: {other}: unknown request")))
-            }
-        }
-    }
-
-    pub fn type_url(&self) -> &'static str {
-        match self {
-            Msg::Send(_) => MSG_SEND_TYPE_URL,
-            Msg::Datanet(m, _) => m.type_url(),
-            Msg::Model(m, _) => m.type_url(),
-            Msg::Attribution(m, _) => m.type_url(),
-        }
-    }
-
-    /// The module name Cosmos puts in `message.module`.
-    pub fn module(&self) -> &'static str {
-        match self {
-            Msg::Send(_) => "bank",
-            Msg::Datanet(..) => "datanet",
-            Msg::Model(..) => "model",
-            Msg::Attribution(..) => "attribution",
-        }
-    }
-
-    /// Keys this message will read (a hint for prefetching; never affects results).
-    pub fn prefetch_keys(&self, out: &mut std::collections::BTreeSet<String>) {
-        use openledger_token::state_key;
-        match self {
-            Msg::Send(s) => {
-                out.insert(state_key::account(&s.to));
-            }
-            // Attribution messages name contributions, but prefetching them measured
-            // slower than reading them in execution (BENCHMARKS.md, run F): the reads
-            // are CPU-bound and compete with signature verification for the same cores.
-            Msg::Datanet(..) | Msg::Model(..) | Msg::Attribution(..) => {}
-        }
-    }
-
-    /// The address that must sign this message.
-    pub fn signer(&self) -> Address {
-        match self {
-            Msg::Send(s) => s.from,
-            Msg::Datanet(_, signer) | Msg::Model(_, signer) | Msg::Attribution(_, signer) => *signer,
-        }
-    }
-}
+pub use crate::registry::Msg;
 
 /// A public key, parsed once: secp256k1 keys keep their decompressed curve point, so
 /// verifying does not decompress the key again.
@@ -115,18 +34,16 @@ impl PubKey {
             key: Vec<u8>,
         }
         let k = KeyBytes::decode(any.value.as_slice()).map_err(|e| sdk::invalid_pubkey(format!("{e}: invalid pubkey")))?;
-        match any.type_url.as_str() {
-            SECP256K1_PUBKEY_TYPE_URL => {
-                let bytes = <[u8; 33]>::try_from(k.key.as_slice())
-                    .map_err(|_| sdk::invalid_pubkey("secp256k1 key must be 33 compressed bytes: invalid pubkey"))?;
-                Ok(PubKey::Secp256k1(bytes, parse_secp256k1(&bytes)?))
-            }
-            ED25519_PUBKEY_TYPE_URL => {
-                let bytes = <[u8; 32]>::try_from(k.key.as_slice())
-                    .map_err(|_| sdk::invalid_pubkey("ed25519 key must be 32 bytes: invalid pubkey"))?;
-                Ok(PubKey::Ed25519(bytes))
-            }
-            other => Err(sdk::invalid_pubkey(format!("unsupported key type {other}: invalid pubkey"))),
+        let url = any.type_url.as_str();
+        if is_type_url::<secp256k1::PubKey>(url) {
+            let bytes = <[u8; 33]>::try_from(k.key.as_slice())
+                .map_err(|_| sdk::invalid_pubkey("secp256k1 key must be 33 compressed bytes: invalid pubkey"))?;
+            Ok(PubKey::Secp256k1(bytes, parse_secp256k1(&bytes)?))
+        } else if is_type_url::<ed25519::PubKey>(url) {
+            let bytes = <[u8; 32]>::try_from(k.key.as_slice()).map_err(|_| sdk::invalid_pubkey("ed25519 key must be 32 bytes: invalid pubkey"))?;
+            Ok(PubKey::Ed25519(bytes))
+        } else {
+            Err(sdk::invalid_pubkey(format!("unsupported key type {url}: invalid pubkey")))
         }
     }
 
@@ -152,8 +69,8 @@ impl PubKey {
     /// encodings are canonical, so equal bytes and equal keys are the same thing.
     pub fn is_recorded_as(&self, any: &prost_types::Any) -> bool {
         let (url, key): (&str, &[u8]) = match self {
-            PubKey::Secp256k1(k, _) => (SECP256K1_PUBKEY_TYPE_URL, k),
-            PubKey::Ed25519(k) => (ED25519_PUBKEY_TYPE_URL, k),
+            PubKey::Secp256k1(k, _) => (type_url_of!(secp256k1::PubKey), k),
+            PubKey::Ed25519(k) => (type_url_of!(ed25519::PubKey), k),
         };
         // `bytes key = 1` of 32 or 33 bytes encodes as [0x0a, len, key...].
         any.type_url == url && any.value.len() == key.len() + 2 && any.value[0] == 0x0a && usize::from(any.value[1]) == key.len() && &any.value[2..] == key
@@ -166,8 +83,8 @@ impl PubKey {
             key: Vec<u8>,
         }
         let (url, key) = match self {
-            PubKey::Secp256k1(k, _) => (SECP256K1_PUBKEY_TYPE_URL, k.to_vec()),
-            PubKey::Ed25519(k) => (ED25519_PUBKEY_TYPE_URL, k.to_vec()),
+            PubKey::Secp256k1(k, _) => (type_url_of!(secp256k1::PubKey), k.to_vec()),
+            PubKey::Ed25519(k) => (type_url_of!(ed25519::PubKey), k.to_vec()),
         };
         prost_types::Any { type_url: url.to_string(), value: KeyBytes { key }.encode_to_vec() }
     }
@@ -213,20 +130,55 @@ pub struct Signer {
     pub signature: Vec<u8>,
 }
 
+/// A transaction decoded and checked without state: only `decode` makes one.
 #[derive(Debug, Clone)]
 pub struct DecodedTx {
-    pub len: usize,
-    pub body_bytes: Vec<u8>,
-    pub auth_info_bytes: Vec<u8>,
-    pub msgs: Vec<Msg>,
-    pub signers: Vec<Signer>,
-    pub memo: String,
-    pub timeout_height: u64,
-    pub fee: Amount,
-    pub gas_limit: u64,
+    len: usize,
+    body_bytes: Vec<u8>,
+    auth_info_bytes: Vec<u8>,
+    msgs: Vec<Msg>,
+    signers: Vec<Signer>,
+    memo: String,
+    timeout_height: u64,
+    fee: Amount,
+    gas_limit: u64,
 }
 
 impl DecodedTx {
+    /// Its size in bytes, as received.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn msgs(&self) -> &[Msg] {
+        &self.msgs
+    }
+
+    /// The signers, in the order the messages name them (at least one).
+    pub fn signers(&self) -> &[Signer] {
+        &self.signers
+    }
+
+    pub fn memo(&self) -> &str {
+        &self.memo
+    }
+
+    pub fn timeout_height(&self) -> u64 {
+        self.timeout_height
+    }
+
+    pub fn fee(&self) -> Amount {
+        self.fee
+    }
+
+    pub fn gas_limit(&self) -> u64 {
+        self.gas_limit
+    }
+
     pub fn fee_payer(&self) -> Address {
         // decode() guarantees at least one signer.
         self.signers[0].address
@@ -235,9 +187,8 @@ impl DecodedTx {
     /// Keys executing this tx will read: signers' accounts and balances, and what its
     /// messages read (a prefetch hint; never affects results).
     pub fn prefetch_keys(&self, out: &mut std::collections::BTreeSet<String>) {
-        use openledger_token::state_key;
         for s in &self.signers {
-            out.insert(state_key::account(&s.address));
+            out.insert(openledger_token::state_key::account(&s.address));
         }
         for m in &self.msgs {
             m.prefetch_keys(out);
@@ -257,9 +208,10 @@ impl DecodedTx {
     }
 }
 
-/// `simulate` relaxes only what a client cannot know before signing: empty signatures,
-/// an unspecified sign mode and a gas limit of 0.
-pub fn decode(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<DecodedTx, ChainError> {
+/// A simulation relaxes only what a client cannot know before signing: empty
+/// signatures, an unspecified sign mode and a gas limit of 0.
+pub fn decode(bytes: &[u8], params: &AuthParams, mode: ExecMode) -> Result<DecodedTx, ChainError> {
+    let simulate = mode.is_simulation();
     if bytes.len() as u64 > params.max_tx_bytes {
         return Err(sdk::tx_too_large(format!(
             "tx is {} bytes, the limit is {}: tx too large",

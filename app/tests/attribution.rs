@@ -57,9 +57,15 @@ fn node_from(builder: TestNodeBuilder, report_window: u64) -> TestNode {
     builder.with_app_state(state).build()
 }
 
-/// Run one tx in its own block; returns (code, log, first response bytes).
+/// Send one tx as a node takes it: CheckTx refuses what needs no state (a malformed
+/// message never reaches a block); the rest runs in a block of its own. Returns
+/// (code, log, first response bytes).
 fn run(n: &mut TestNode, who: u64, msg: Any) -> (u32, String, Vec<u8>) {
     let tx = n.msg_tx(&test_key(who), vec![msg], FEE, GAS);
+    let c = n.check_tx(&tx);
+    if c.code != 0 {
+        return (c.code, c.log, vec![]);
+    }
     let r = n.execute_block(vec![tx]);
     let t = &r.tx_results[0];
     let data = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(t.data.as_ref()).unwrap();

@@ -121,7 +121,8 @@ fn abci_supply_and_token_queries_answer() {
 #[test]
 fn every_routed_path_answers_an_empty_request_without_panicking() {
     let n = node_with_history();
-    for path in openledger_app::query::PATHS {
+    for route in openledger_app::registry::query_routes() {
+        let path = route.method;
         let r = n.query(path, vec![], 0);
         assert!(r.code == 0 || !r.log.is_empty(), "{path}");
     }

@@ -122,7 +122,7 @@ fn simulate_over_rest_and_its_bad_bodies() {
 fn every_openledger_query_has_a_get_route() {
     let s = Served::start();
     let routes = openledger_app::rest::openledger_routes();
-    assert_eq!(routes.len(), openledger_app::query::PATHS.iter().filter(|p| p.starts_with("/openledger.")).count(), "{routes:?}");
+    assert_eq!(routes.len(), openledger_app::registry::query_routes().iter().filter(|r| r.method.starts_with("/openledger.")).count(), "{routes:?}");
     for (path, grpc) in routes {
         // With no parameters: an answer or a clear refusal, never a server error.
         let (st, v) = s.get(path);

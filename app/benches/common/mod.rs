@@ -89,3 +89,8 @@ pub fn median(values: &[f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     percentile(&v, 50.0)
 }
+
+/// A message as the chain decodes and checks it (the only way to make one).
+pub fn checked<M: openledger_framework::ModuleMsg, P: prost::Message + prost::Name>(p: &P) -> M {
+    M::decode(&P::type_url(), &p.encode_to_vec()).expect("a message of this module").expect("a well-formed message")
+}

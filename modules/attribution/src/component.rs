@@ -1,19 +1,51 @@
-//! Params, genesis import/export, end-of-block default settlement, and the books check.
+//! The attribution module in the registry: params, genesis import/export, its
+//! queries, end-of-block default settlement, and the books check.
 use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::events::event;
 use openledger_framework::index::{be, IndexRead, IndexWrite};
-use openledger_framework::{sdk, Amount, ChainError, StoreRead, StoreWrite};
+use openledger_framework::{sdk, Amount, BlockCtx, ChainError, Module, QueryRoute, StoreRead, StoreWrite};
 use openledger_model::state_ext::ModelRead;
 use openledger_proto::openledger::attribution::v1::*;
 use openledger_token::state_ext::TokenRead;
 use prost::Message;
 
-use crate::msg_server::address;
+use crate::msg::fields::address;
+use crate::msg::AttributionMsg;
 use crate::settle::{self, BPS};
 use crate::state_ext::{amount, AttributionRead, AttributionWrite, Books};
-use crate::{error, escrow, rewards, state_key, SCALE};
+use crate::{error, escrow, rewards, state_key, ESCROW_ACCOUNT, REWARDS_ACCOUNT, SCALE};
+
+/// Proof of attribution: paid inferences, reports, settlement, pools, claims.
+pub struct AttributionModule;
+
+impl Module for AttributionModule {
+    const NAME: &'static str = "attribution";
+    const MODULE_ACCOUNTS: &'static [&'static str] = &[ESCROW_ACCOUNT, REWARDS_ACCOUNT];
+    type Msg = AttributionMsg;
+    type Genesis = GenesisState;
+
+    fn query_routes() -> Vec<QueryRoute> {
+        crate::query::routes()
+    }
+
+    async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
+        init_genesis(state, genesis).await
+    }
+
+    async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
+        export_genesis(state).await
+    }
+
+    async fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx<'_>) -> Result<(), ChainError> {
+        end_block(state, ctx.height).await
+    }
+
+    async fn check_invariants<S: StateRead>(state: &S) -> Result<(), String> {
+        check_books(state).await.map(|_| ())
+    }
+}
 
 pub fn default_params() -> Params {
     Params {

@@ -27,8 +27,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod component;
 pub mod error;
-pub mod msg_server;
+pub mod msg;
 pub mod query;
+mod records;
 pub mod settle;
 pub mod state_ext;
 pub mod state_key;
@@ -37,6 +38,8 @@ pub mod state_key;
 mod tests;
 
 use openledger_framework::Address;
+
+pub use component::AttributionModule;
 
 /// Fees of inferences not yet settled.
 pub const ESCROW_ACCOUNT: &str = "inference_escrow";

@@ -3,7 +3,7 @@
 use cnidarium::StateRead;
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::index::{page, page_ids};
-use openledger_framework::{Address, QueryError};
+use openledger_framework::{query_routes, Address, QueryError, QueryRoute};
 use openledger_model::state_ext::ModelRead;
 use openledger_proto::cosmos::base::query::v1beta1::{PageRequest, PageResponse};
 use openledger_proto::openledger::attribution::v1::*;
@@ -11,6 +11,22 @@ use prost::Message;
 
 use crate::state_ext::AttributionRead;
 use crate::{settle, state_key};
+
+/// The attribution module's queries.
+pub fn routes() -> Vec<QueryRoute> {
+    query_routes![
+        "/openledger.attribution.v1.Query/Params" => params;
+        "/openledger.attribution.v1.Query/Inference" => inference;
+        "/openledger.attribution.v1.Query/InferencesByModel" => inferences_by_model;
+        "/openledger.attribution.v1.Query/InferencesByConsumer" => inferences_by_consumer;
+        "/openledger.attribution.v1.Query/Claimable" => claimable;
+        "/openledger.attribution.v1.Query/ContributionEarnings" => contribution_earnings;
+        "/openledger.attribution.v1.Query/ModelStats" => model_stats;
+        "/openledger.attribution.v1.Query/DatanetStats" => datanet_stats;
+        "/openledger.attribution.v1.Query/VersionPool" => version_pool;
+        "/openledger.attribution.v1.Query/Accounting" => accounting;
+    ]
+}
 
 fn internal(e: openledger_framework::ChainError) -> QueryError {
     QueryError::internal(e.message)

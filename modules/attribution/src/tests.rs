@@ -1,6 +1,6 @@
 //! Unit tests of the pure parts; the module's behaviour through the app is tested in
 //! `app/tests/attribution.rs`.
-use crate::msg_server::settled_weights;
+use crate::msg::settled_weights;
 use crate::state_ext::Books;
 
 #[test]

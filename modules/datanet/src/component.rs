@@ -1,17 +1,49 @@
-//! Genesis import/export and the end-of-block work of the datanet module: refunding
-//! accepted stakes whose challenge window ended, expiring unresolved challenges.
+//! The datanet module in the registry: genesis import/export, its queries, and the
+//! end-of-block work — refunding accepted stakes whose challenge window ended,
+//! expiring unresolved challenges.
 use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_framework::events::event;
 use openledger_framework::index::{be, IndexWrite};
-use openledger_framework::{ChainError, StoreRead, StoreWrite};
+use openledger_framework::{BlockCtx, ChainError, Module, QueryRoute, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::*;
 use openledger_token::state_ext::TokenWrite;
 use openledger_token::DENOM;
 
-use crate::msg_server::{address, addresses, index_contribution, index_datanet, policy, refund_if_due, tags, text, uopen};
+use crate::msg::fields::{address, addresses, policy, tags, text, uopen};
+use crate::msg::DatanetMsg;
+use crate::records::{index_contribution, index_datanet, refund_if_due};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, escrow, merkle, state_key};
+use crate::{error, escrow, merkle, state_key, ESCROW_ACCOUNT};
+
+/// Datanets: contributions, reviews, challenges, versions.
+pub struct DatanetModule;
+
+impl Module for DatanetModule {
+    const NAME: &'static str = "datanet";
+    /// A datanet's contributions grow with its users' data: in a tree of their own, so
+    /// settling an inference never hashes or seeks through a million contributions.
+    const SUBSTORE: bool = true;
+    const MODULE_ACCOUNTS: &'static [&'static str] = &[ESCROW_ACCOUNT];
+    type Msg = DatanetMsg;
+    type Genesis = GenesisState;
+
+    fn query_routes() -> Vec<QueryRoute> {
+        crate::query::routes()
+    }
+
+    async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
+        init_genesis(state, genesis).await
+    }
+
+    async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
+        export_genesis(state).await
+    }
+
+    async fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx<'_>) -> Result<(), ChainError> {
+        end_block(state, ctx.height).await
+    }
+}
 
 pub fn default_params() -> Params {
     Params {

@@ -14,12 +14,15 @@ pub mod component;
 pub mod error;
 pub mod fingerprint;
 pub mod merkle;
-pub mod msg_server;
+pub mod msg;
 pub mod query;
+pub mod records;
 pub mod state_ext;
 pub mod state_key;
 
 use openledger_framework::Address;
+
+pub use component::DatanetModule;
 
 /// The module account holding contribution stakes and challenge bonds.
 pub const ESCROW_ACCOUNT: &str = "datanet_escrow";

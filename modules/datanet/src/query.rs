@@ -2,11 +2,26 @@
 //! served over ABCI Query and gRPC from committed snapshots.
 use cnidarium::StateRead;
 use openledger_framework::index::page_ids;
-use openledger_framework::{Address, QueryError};
+use openledger_framework::{query_routes, Address, QueryError, QueryRoute};
 use openledger_proto::openledger::datanet::v1::*;
 
 use crate::state_ext::DatanetRead;
 use crate::{merkle, state_key};
+
+/// The datanet module's queries.
+pub fn routes() -> Vec<QueryRoute> {
+    query_routes![
+        "/openledger.datanet.v1.Query/Params" => params;
+        "/openledger.datanet.v1.Query/Datanet" => datanet;
+        "/openledger.datanet.v1.Query/Datanets" => datanets;
+        "/openledger.datanet.v1.Query/Contribution" => contribution;
+        "/openledger.datanet.v1.Query/Contributions" => contributions;
+        "/openledger.datanet.v1.Query/Version" => version;
+        "/openledger.datanet.v1.Query/Versions" => versions;
+        "/openledger.datanet.v1.Query/Challenge" => challenge;
+        "/openledger.datanet.v1.Query/InclusionProof" => inclusion_proof;
+    ]
+}
 
 fn internal(e: openledger_framework::ChainError) -> QueryError {
     QueryError::internal(e.message)

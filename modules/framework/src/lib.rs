@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod gas;
 pub mod index;
+pub mod module;
 pub mod msg;
 pub mod store;
 
@@ -15,4 +16,5 @@ pub use address::Address;
 pub use amount::Amount;
 pub use error::{sdk, ChainError, QueryError};
 pub use gas::{GasCosts, GasMeter, Metered};
+pub use module::{BlockCtx, ExecMode, Module, ModuleMsg, MsgCtx, NoMsg, QueryCtx, QueryRoute, Vote};
 pub use store::{StoreRead, StoreWrite};

@@ -3,12 +3,7 @@
 //! message; each module wraps it in its own codespace's error.
 use crate::Address;
 
-/// Where a message runs: the block height and its index in the tx.
-#[derive(Debug, Clone, Copy)]
-pub struct MsgCtx {
-    pub height: u64,
-    pub msg_index: u32,
-}
+pub use crate::module::MsgCtx;
 
 /// A bech32 address field.
 pub fn address(s: &str, what: &str) -> Result<Address, String> {

@@ -1,17 +1,41 @@
-//! Genesis import and export. Import runs after the datanet module's (every training
-//! entry must name a published version), checks each record as registration does and
-//! rebuilds the indexes. Bonds are not moved: the token genesis holds them already in
-//! the `model_bonds` account.
+//! The model module in the registry: its queries, and genesis import and export.
+//! Import runs after the datanet module's (every training entry must name a published
+//! version), checks each record as registration does and rebuilds the indexes. Bonds
+//! are not moved: the token genesis holds them already in the `model_bonds` account.
 use std::collections::BTreeSet;
 
 use cnidarium::{StateRead, StateWrite};
 use openledger_framework::amount::parse_amount;
-use openledger_framework::{ChainError, StoreRead};
+use openledger_framework::{ChainError, Module, QueryRoute, StoreRead};
 use openledger_proto::openledger::model::v1::{GenesisState, ModelStatus, Params};
 
-use crate::msg_server::{address, check_model, index_model};
+use crate::msg::fields::address;
+use crate::msg::ModelMsg;
+use crate::records::{check_model, index_model};
 use crate::state_ext::{ModelRead, ModelWrite};
-use crate::{error, state_key, BPS};
+use crate::{error, state_key, BONDS_ACCOUNT, BPS};
+
+/// Models: registrations on datanet versions, terms, operator bonds.
+pub struct ModelModule;
+
+impl Module for ModelModule {
+    const NAME: &'static str = "model";
+    const MODULE_ACCOUNTS: &'static [&'static str] = &[BONDS_ACCOUNT];
+    type Msg = ModelMsg;
+    type Genesis = GenesisState;
+
+    fn query_routes() -> Vec<QueryRoute> {
+        crate::query::routes()
+    }
+
+    async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
+        init_genesis(state, genesis).await
+    }
+
+    async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
+        export_genesis(state).await
+    }
+}
 
 pub fn default_params() -> Params {
     Params {

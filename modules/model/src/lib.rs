@@ -11,8 +11,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod component;
 pub mod error;
-pub mod msg_server;
+pub mod msg;
 pub mod query;
+pub mod records;
 pub mod state_ext;
 pub mod state_key;
 
@@ -20,6 +21,8 @@ pub mod state_key;
 mod tests;
 
 use openledger_framework::Address;
+
+pub use component::ModelModule;
 
 /// The module account holding operator bonds.
 pub const BONDS_ACCOUNT: &str = "model_bonds";

@@ -2,12 +2,23 @@
 //! the non-verifiable indexes, in model id order (see `openledger_framework::index`).
 use cnidarium::StateRead;
 use openledger_framework::index::page_ids;
-use openledger_framework::{Address, QueryError};
+use openledger_framework::{query_routes, Address, QueryError, QueryRoute};
 use openledger_proto::cosmos::base::query::v1beta1::{PageRequest, PageResponse};
 use openledger_proto::openledger::model::v1::*;
 
 use crate::state_ext::ModelRead;
 use crate::state_key;
+
+/// The model module's queries.
+pub fn routes() -> Vec<QueryRoute> {
+    query_routes![
+        "/openledger.model.v1.Query/Params" => params;
+        "/openledger.model.v1.Query/Model" => model;
+        "/openledger.model.v1.Query/Models" => models;
+        "/openledger.model.v1.Query/ModelsByDatanet" => models_by_datanet;
+        "/openledger.model.v1.Query/ModelsByOwner" => models_by_owner;
+    ]
+}
 
 /// One page of the list `prefix`, each entry's value being a big-endian model id.
 async fn models_page<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageRequest>) -> Result<(Vec<Model>, PageResponse), QueryError> {

@@ -12,7 +12,8 @@ use prost::Message;
 use tendermint::abci::Event;
 
 use crate::component::{default_params, export_genesis, init_genesis};
-use crate::msg_server::{execute, ModelMsg, MsgCtx};
+use crate::msg::ModelMsg;
+use openledger_framework::{ModuleMsg, MsgCtx};
 use crate::state_ext::ModelRead;
 use crate::{bonds, error, query};
 
@@ -85,10 +86,10 @@ fn update_msg(owner: &Address, model_id: u64) -> MsgUpdateModel {
 /// Decode and execute one message in an overlay, as the app does: a refused message
 /// leaves no trace. Returns the response and the events.
 async fn run(state: &mut StateDelta<Snapshot>, type_url: &str, msg: &impl Message, height: u64) -> Result<(prost_types::Any, Vec<Event>), ChainError> {
-    let (m, signer) = ModelMsg::decode(type_url, &msg.encode_to_vec()).expect("a model message")?;
+    let m = ModelMsg::decode(type_url, &msg.encode_to_vec()).expect("a model message")?;
     assert_eq!(m.type_url(), type_url);
     let mut tx = StateDelta::new(&mut *state);
-    let any = execute(&mut tx, &m, &signer, MsgCtx { height, msg_index: 0 }).await?;
+    let any = m.execute(&mut tx, MsgCtx { height, msg_index: 0 }).await?;
     let (_, events) = tx.apply();
     Ok((any, events))
 }

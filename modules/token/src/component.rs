@@ -1,15 +1,47 @@
-//! Genesis import and export, and the end-of-block hook: the fees collected in a block
-//! are paid to the validators who signed the previous block, in proportion to voting power.
+//! The token module in the registry: genesis import and export, its queries, and the
+//! conservation invariant (supply equals the sum of balances).
 use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_framework::amount::parse_amount;
-use openledger_framework::{sdk, Address, ChainError};
+use openledger_framework::{sdk, Address, ChainError, Module, QueryRoute};
 use openledger_proto::openledger::token::v1::{AccountState, GenesisBalance, GenesisCoin, GenesisState, Params, ValidatorAccount};
 use prost::Message;
 
+use crate::msg::TokenMsg;
 use crate::state_ext::{TokenRead, TokenWrite};
-use crate::{error, events, fee_collector, state_key, DENOM};
+use crate::{error, fee_collector, state_key, DENOM, FEE_COLLECTOR};
 use openledger_framework::StoreRead;
+
+/// OPEN: accounts, balances, supply, transfers.
+pub struct TokenModule;
+
+impl Module for TokenModule {
+    const NAME: &'static str = "token";
+    const MODULE_ACCOUNTS: &'static [&'static str] = &[FEE_COLLECTOR];
+    type Msg = TokenMsg;
+    type Genesis = GenesisState;
+
+    fn query_routes() -> Vec<QueryRoute> {
+        crate::query::routes()
+    }
+
+    async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
+        init_genesis(state, genesis).await
+    }
+
+    async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
+        export_genesis(state).await
+    }
+
+    async fn check_invariants<S: StateRead>(state: &S) -> Result<(), String> {
+        let supply = state.supply().await.map_err(|e| e.message)?;
+        let sum = crate::state_ext::sum_of_balances(state).await.map_err(|e| e.message)?;
+        if supply != sum {
+            return Err(format!("supply {supply} != sum of balances {sum}"));
+        }
+        Ok(())
+    }
+}
 
 pub fn default_params() -> Params {
     Params { denom: DENOM.to_string(), send_enabled: true }
@@ -102,41 +134,4 @@ pub async fn validator_accounts<S: StateRead>(state: &S) -> Result<Vec<Validator
 /// Upper- or lower-case hex of 20 bytes, as CometBFT prints validator addresses.
 pub fn parse_consensus_address(s: &str) -> Option<[u8; 20]> {
     crate::state_key::parse_hex_address(&s.to_ascii_lowercase()).map(|a| a.0)
-}
-
-/// One entry of the last commit: who voted and with how much power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Vote {
-    pub consensus_address: [u8; 20],
-    pub power: u64,
-    pub signed: bool,
-}
-
-/// Pay out the fee collector's balance to the signers of the last commit by power.
-/// Integer shares: each validator gets floor(pool × power / total); the remainder, and
-/// the share of any validator with no operator account, stays in the fee collector and
-/// is paid with the next block's fees. Nothing is created or lost.
-pub async fn end_block<S: StateWrite>(state: &mut S, last_commit: &[Vote]) -> Result<(), ChainError> {
-    let collector = fee_collector();
-    let pool = state.balance(&collector).await?;
-    let total_power: u128 = last_commit.iter().filter(|v| v.signed).map(|v| v.power as u128).sum();
-    if pool == 0 || total_power == 0 {
-        return Ok(());
-    }
-    for vote in last_commit.iter().filter(|v| v.signed && v.power > 0) {
-        let Some(operator) = state.validator_operator(&vote.consensus_address).await? else { continue };
-        // pool ≤ supply ≤ u128::MAX and power < 2^63: the product is computed with a
-        // checked multiply and falls back to a division-first form that cannot overflow.
-        let share = match pool.checked_mul(vote.power as u128) {
-            Some(p) => p / total_power,
-            None => pool / total_power * vote.power as u128,
-        };
-        if share == 0 {
-            continue;
-        }
-        state.transfer(&collector, &operator, share, DENOM, None).await?;
-        let cons_hex: String = vote.consensus_address.iter().map(|b| format!("{b:02X}")).collect();
-        state.record(events::fees_distributed(&cons_hex, &operator, share, vote.power));
-    }
-    Ok(())
 }

@@ -21,15 +21,3 @@ pub fn transfer(from: &Address, to: &Address, amount: Amount, denom: &str, msg_i
         event("transfer", with_idx(vec![("recipient", to), ("sender", from), ("amount", coin)])),
     ]
 }
-
-pub fn fees_distributed(consensus_address: &str, operator: &Address, amount: Amount, power: u64) -> Event {
-    event(
-        "openledger.token.v1.EventFeesDistributed",
-        [
-            ("consensus_address", consensus_address.to_string()),
-            ("operator_address", operator.to_string()),
-            ("amount", amount.to_string()),
-            ("power", power.to_string()),
-        ],
-    )
-}

@@ -1,11 +1,11 @@
 //! The token module owns OPEN: accounts (number, sequence, public key), balances,
-//! total supply, module accounts and the payment of fees to validators. Other modules
-//! move tokens only through `state_ext::TokenWrite`.
+//! total supply and the validators' fee accounts. Other modules move tokens only
+//! through `state_ext::TokenWrite`.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod component;
 pub mod error;
 pub mod events;
-pub mod msg_server;
+pub mod msg;
 pub mod query;
 pub mod state_ext;
 pub mod state_key;
@@ -15,11 +15,13 @@ use openledger_framework::Address;
 /// The base denomination: 1 OPEN = 10^6 uopen.
 pub const DENOM: &str = "uopen";
 
-/// Module accounts the token module knows of (name → address derived from the name).
-pub const MODULE_ACCOUNTS: &[&str] = &["fee_collector", "datanet_escrow", "model_bonds", "inference_escrow", "attribution_rewards"];
+pub use component::TokenModule;
+
+/// The module account block fees are collected in until they are paid out.
+pub const FEE_COLLECTOR: &str = "fee_collector";
 
 pub fn fee_collector() -> Address {
-    Address::module("fee_collector")
+    Address::module(FEE_COLLECTOR)
 }
 
 /// The uopen amount of a coin field (any other denom is refused).

@@ -1,7 +1,7 @@
-//! Query handlers: each a plain function of (state, request). The app serves each one
-//! twice — over ABCI Query and over gRPC — from a committed snapshot.
+//! Query handlers: each a plain function of (state, request), listed once in `routes`;
+//! the app serves that table over ABCI Query, gRPC and REST from committed snapshots.
 use cnidarium::StateRead;
-use openledger_framework::{Address, QueryError};
+use openledger_framework::{query_routes, Address, QueryCtx, QueryError, QueryRoute};
 use openledger_proto::cosmos::auth::v1beta1::{
     BaseAccount, Bech32PrefixRequest, Bech32PrefixResponse, ModuleAccount, QueryAccountRequest, QueryAccountResponse,
 };
@@ -20,15 +20,33 @@ use openledger_proto::openledger::token::v1::{
 use prost::Message;
 
 use crate::state_ext::TokenRead;
-use crate::{DENOM, MODULE_ACCOUNTS};
+use crate::DENOM;
+
+/// The token module's queries: the Cosmos auth and bank ones wallets call, and its own.
+pub fn routes() -> Vec<QueryRoute> {
+    query_routes![
+        "/cosmos.auth.v1beta1.Query/Account" => @ctx account, rest "/cosmos/auth/v1beta1/accounts/{address}";
+        "/cosmos.auth.v1beta1.Query/Bech32Prefix" => bech32_prefix, rest "/cosmos/auth/v1beta1/bech32";
+        "/cosmos.bank.v1beta1.Query/Balance" => balance, rest "/cosmos/bank/v1beta1/balances/{address}/by_denom";
+        "/cosmos.bank.v1beta1.Query/AllBalances" => all_balances, rest "/cosmos/bank/v1beta1/balances/{address}";
+        "/cosmos.bank.v1beta1.Query/TotalSupply" => total_supply, rest "/cosmos/bank/v1beta1/supply";
+        "/cosmos.bank.v1beta1.Query/SupplyOf" => supply_of, rest "/cosmos/bank/v1beta1/supply/by_denom";
+        "/cosmos.bank.v1beta1.Query/DenomMetadata" => denom_metadata_query, rest "/cosmos/bank/v1beta1/denoms_metadata/{denom}";
+        "/openledger.token.v1.Query/Params" => params;
+        "/openledger.token.v1.Query/ModuleAccounts" => @ctx module_accounts;
+        "/openledger.token.v1.Query/ValidatorAccounts" => validator_accounts;
+        "/openledger.token.v1.Query/Supply" => supply;
+    ]
+}
 
 fn any(type_url: &str, msg: &impl Message) -> prost_types::Any {
     prost_types::Any { type_url: type_url.to_string(), value: msg.encode_to_vec() }
 }
 
-pub async fn account<S: StateRead>(state: &S, req: QueryAccountRequest) -> Result<QueryAccountResponse, QueryError> {
+pub async fn account(ctx: &QueryCtx, req: QueryAccountRequest) -> Result<QueryAccountResponse, QueryError> {
+    let state = &ctx.snapshot;
     let addr = Address::parse_query(&req.address, "account")?;
-    if let Some(name) = MODULE_ACCOUNTS.iter().find(|n| Address::module(n) == addr) {
+    if let Some(name) = ctx.module_accounts.iter().find(|n| Address::module(n) == addr) {
         let base = state.account(&addr).await?.unwrap_or(BaseAccount {
             address: addr.to_string(),
             pub_key: None,
@@ -121,12 +139,10 @@ pub async fn supply<S: StateRead>(state: &S, _req: QuerySupplyRequest) -> Result
     Ok(QuerySupplyResponse { denom: DENOM.to_string(), amount: state.supply().await?.to_string() })
 }
 
-pub async fn module_accounts<S: StateRead>(
-    state: &S,
-    _req: QueryModuleAccountsRequest,
-) -> Result<QueryModuleAccountsResponse, QueryError> {
-    let mut accounts = Vec::with_capacity(MODULE_ACCOUNTS.len());
-    for name in MODULE_ACCOUNTS {
+pub async fn module_accounts(ctx: &QueryCtx, _req: QueryModuleAccountsRequest) -> Result<QueryModuleAccountsResponse, QueryError> {
+    let state = &ctx.snapshot;
+    let mut accounts = Vec::with_capacity(ctx.module_accounts.len());
+    for name in ctx.module_accounts {
         let addr = Address::module(name);
         accounts.push(ModuleAccountInfo {
             name: name.to_string(),

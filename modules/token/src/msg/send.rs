@@ -1,7 +1,7 @@
 //! `/cosmos.bank.v1beta1.MsgSend`: stateless checks first (no state, cheap, run in
 //! CheckTx before signature verification), then the authoritative execution.
 use cnidarium::StateWrite;
-use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend;
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{MsgSend, MsgSendResponse};
 use openledger_framework::amount::parse_amount;
 use openledger_framework::events::event;
 use openledger_framework::{Address, Amount, ChainError};
@@ -9,17 +9,27 @@ use openledger_framework::{Address, Amount, ChainError};
 use crate::state_ext::{TokenRead, TokenWrite};
 use crate::{error, DENOM};
 
-pub const MSG_SEND_TYPE_URL: &str = "/cosmos.bank.v1beta1.MsgSend";
-
-/// A MsgSend whose fields have been parsed and checked.
+/// A MsgSend whose fields have been parsed and checked: only `check` makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedSend {
-    pub from: Address,
-    pub to: Address,
-    pub amount: Amount,
+    from: Address,
+    to: Address,
+    amount: Amount,
 }
 
-pub fn check_send(msg: &MsgSend) -> Result<CheckedSend, ChainError> {
+impl CheckedSend {
+    pub fn from(&self) -> Address {
+        self.from
+    }
+    pub fn to(&self) -> Address {
+        self.to
+    }
+    pub fn amount(&self) -> Amount {
+        self.amount
+    }
+}
+
+pub fn check(msg: &MsgSend) -> Result<CheckedSend, ChainError> {
     let from = Address::parse(&msg.from_address)
         .map_err(|e| error::invalid_address(format!("invalid from address: {e}")))?;
     let to = Address::parse(&msg.to_address)
@@ -44,7 +54,7 @@ pub fn check_send(msg: &MsgSend) -> Result<CheckedSend, ChainError> {
     Ok(CheckedSend { from, to, amount })
 }
 
-pub async fn execute_send<S: StateWrite>(state: &mut S, send: &CheckedSend, msg_index: u32) -> Result<(), ChainError> {
+pub async fn execute<S: StateWrite>(state: &mut S, send: &CheckedSend, msg_index: u32) -> Result<MsgSendResponse, ChainError> {
     let params = state.token_params().await?;
     if !params.send_enabled {
         return Err(error::send_disabled("transfers are disabled by the token params"));
@@ -54,7 +64,7 @@ pub async fn execute_send<S: StateWrite>(state: &mut S, send: &CheckedSend, msg_
         "message",
         [("sender", send.from.to_string()), ("module", "bank".to_string()), ("msg_index", msg_index.to_string())],
     ));
-    Ok(())
+    Ok(MsgSendResponse {})
 }
 
 #[cfg(test)]
@@ -72,7 +82,7 @@ mod tests {
 
     #[test]
     fn check_send_accepts_one_positive_uopen_coin() {
-        let c = check_send(&msg(vec![coin("uopen", "5")])).unwrap();
+        let c = check(&msg(vec![coin("uopen", "5")])).unwrap();
         assert_eq!(c, CheckedSend { from: Address([1; 20]), to: Address([2; 20]), amount: 5 });
     }
 
@@ -90,7 +100,7 @@ mod tests {
             (MsgSend { to_address: "".into(), ..msg(vec![coin("uopen", "1")]) }, 6),
         ];
         for (m, code) in cases {
-            let e = check_send(&m).unwrap_err();
+            let e = check(&m).unwrap_err();
             assert_eq!((e.codespace, e.code), (crate::error::CODESPACE, code), "{m:?}: {}", e.message);
         }
     }

@@ -1,0 +1,126 @@
+//! `MsgSubmitContribution`: staked data offered to a datanet. The same content cannot be
+//! submitted twice to one datanet.
+use cnidarium::StateWrite;
+use openledger_framework::events::event;
+use openledger_framework::{Address, ChainError, MsgCtx, StoreRead, StoreWrite};
+use openledger_proto::openledger::datanet::v1::{Contribution, ContributionPolicy, ContributionStatus, MsgSubmitContribution, MsgSubmitContributionResponse};
+use openledger_token::state_ext::TokenWrite;
+use openledger_token::{uopen_coin, DENOM};
+
+use super::fields::{address, positive_id, required, text, uopen};
+use crate::records::{get_datanet, index_contribution};
+use crate::state_ext::{DatanetRead, DatanetWrite};
+use crate::{error, escrow, fingerprint, state_key};
+
+/// Without state: the contributor, the datanet id, a 32-byte content hash, a positive
+/// size, a URI, a fingerprint of sorted unique hashes, and the stake's coin.
+pub fn check(m: &MsgSubmitContribution) -> Result<Address, ChainError> {
+    let contributor = address(&m.contributor, "contributor")?;
+    positive_id(m.datanet_id, "datanet_id")?;
+    if m.content_hash.len() != 32 {
+        return Err(error::invalid_field(format!("content_hash must be a 32-byte SHA-256, got {} bytes", m.content_hash.len())));
+    }
+    if m.size == 0 {
+        return Err(error::invalid_field("size must be positive"));
+    }
+    required(&m.uri, "uri")?;
+    if let Some(w) = m.fingerprint.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(error::invalid_fingerprint(format!("fingerprint hashes must be sorted and unique ({} before {})", w[0], w[1])));
+    }
+    uopen(m.stake.as_ref(), "stake")?;
+    Ok(contributor)
+}
+
+pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitContribution, contributor: &Address, ctx: MsgCtx) -> Result<MsgSubmitContributionResponse, ChainError> {
+    let p = state.datanet_params().await?;
+    let mut d = get_datanet(state, m.datanet_id).await?;
+    if d.policy == ContributionPolicy::AllowList as i32 && !d.allow_list.contains(&contributor.to_string()) {
+        return Err(error::not_allowed(format!("{contributor} is not on the allow-list of datanet {}", d.id)));
+    }
+    text(&m.uri, "uri", p.max_uri_length, true)?;
+    let fp = d.fingerprint.unwrap_or_default();
+    fingerprint::check(&m.fingerprint, fp.modulus, fp.max_hashes).map_err(error::invalid_fingerprint)?;
+    let stake = uopen(m.stake.as_ref(), "stake")?;
+    let min = uopen(d.min_stake.as_ref(), "min_stake")?;
+    if stake < min {
+        return Err(error::insufficient_stake(format!("stake {stake}{DENOM} is below datanet {}'s minimum of {min}{DENOM}", d.id)));
+    }
+    let content_key = state_key::content(d.id, &m.content_hash);
+    if let Some(existing) = state.get_u64(&content_key).await? {
+        return Err(error::duplicate_content(format!(
+            "content {} is already in datanet {} as contribution {existing}",
+            hex::encode(&m.content_hash),
+            d.id
+        )));
+    }
+    state.transfer(contributor, &escrow(), stake, DENOM, Some(ctx.msg_index)).await?;
+    let id = state.take_id(state_key::NEXT_CONTRIBUTION_ID).await?;
+    let c = Contribution {
+        id,
+        datanet_id: d.id,
+        contributor: contributor.to_string(),
+        content_hash: m.content_hash.clone(),
+        size: m.size,
+        uri: m.uri.clone(),
+        fingerprint: m.fingerprint.clone(),
+        stake: Some(uopen_coin(stake)),
+        status: ContributionStatus::Pending as i32,
+        weight: "0".into(),
+        submitted_height: ctx.height,
+        terms: d.terms,
+        ..Default::default()
+    };
+    state.put_u64(content_key, id);
+    index_contribution(state, &c, contributor).await?;
+    state.put_contribution(&c);
+    d.contribution_count += 1;
+    state.put_datanet(&d);
+    state.record(event(
+        "openledger.datanet.v1.EventContributionSubmitted",
+        [
+            ("contribution_id", id.to_string()),
+            ("datanet_id", d.id.to_string()),
+            ("contributor", c.contributor.clone()),
+            ("content_hash", hex::encode(&c.content_hash)),
+            ("stake", stake.to_string()),
+        ],
+    ));
+    Ok(MsgSubmitContributionResponse { contribution_id: id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openledger_proto::cosmos::base::v1beta1::Coin;
+
+    fn valid() -> MsgSubmitContribution {
+        MsgSubmitContribution {
+            contributor: Address([1; 20]).to_string(),
+            datanet_id: 1,
+            content_hash: vec![7; 32],
+            size: 10,
+            uri: "ipfs://x".into(),
+            fingerprint: vec![64, 128],
+            stake: Some(Coin { denom: "uopen".into(), amount: "1000".into() }),
+        }
+    }
+
+    #[test]
+    fn check_refuses_each_malformed_field_with_its_code() {
+        assert!(check(&valid()).is_ok());
+        let cases: Vec<(MsgSubmitContribution, u32)> = vec![
+            (MsgSubmitContribution { contributor: String::new(), ..valid() }, 13),
+            (MsgSubmitContribution { datanet_id: 0, ..valid() }, 2),
+            (MsgSubmitContribution { content_hash: vec![7; 31], ..valid() }, 2),
+            (MsgSubmitContribution { size: 0, ..valid() }, 2),
+            (MsgSubmitContribution { uri: " ".into(), ..valid() }, 2),
+            (MsgSubmitContribution { fingerprint: vec![128, 64], ..valid() }, 8),
+            (MsgSubmitContribution { fingerprint: vec![64, 64], ..valid() }, 8),
+            (MsgSubmitContribution { stake: None, ..valid() }, 14),
+        ];
+        for (m, code) in cases {
+            let e = check(&m).unwrap_err();
+            assert_eq!((e.codespace, e.code), (error::CODESPACE, code), "{m:?}: {}", e.message);
+        }
+    }
+}

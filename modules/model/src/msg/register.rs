@@ -1,0 +1,84 @@
+//! `MsgRegisterModel`: a model trained on published datanet versions, with its price,
+//! fee split and operators; registering posts the operator bond.
+use cnidarium::StateWrite;
+use openledger_framework::events::event;
+use openledger_framework::{Address, ChainError, MsgCtx};
+use openledger_proto::openledger::model::v1::{Model, ModelStatus, MsgRegisterModel, MsgRegisterModelResponse};
+use openledger_token::state_ext::TokenWrite;
+use openledger_token::DENOM;
+
+use super::fields::{address, distinct_operators, fee_split, price, required, training_set_shape, uopen};
+use crate::records::{check_model, coin_str, index_model, min_bond};
+use crate::state_ext::{ModelRead, ModelWrite};
+use crate::{bonds, error};
+
+/// Without state: the owner, a name and artifact URI, a 32-byte artifact hash, the
+/// training set's shape and weights, the operators, a positive price, a fee split
+/// summing to 10,000 bps and the bond's coin.
+pub fn check(m: &MsgRegisterModel) -> Result<Address, ChainError> {
+    let owner = address(&m.owner, "owner")?;
+    required(&m.name, "name")?;
+    if m.artifact_hash.len() != 32 {
+        return Err(error::invalid_field(format!("artifact_hash must be a 32-byte SHA-256, got {} bytes", m.artifact_hash.len())));
+    }
+    required(&m.artifact_uri, "artifact_uri")?;
+    training_set_shape(&m.training_set)?;
+    distinct_operators(&m.operators)?;
+    price(m.price_per_unit.as_ref())?;
+    fee_split(m.fee_split.as_ref())?;
+    uopen(m.bond.as_ref(), "bond")?;
+    Ok(owner)
+}
+
+pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgRegisterModel, owner: &Address, ctx: MsgCtx) -> Result<MsgRegisterModelResponse, ChainError> {
+    let p = state.model_params().await?;
+    let mut model = Model {
+        id: 0,
+        owner: owner.to_string(),
+        name: m.name.clone(),
+        base_model: m.base_model.clone(),
+        artifact_hash: m.artifact_hash.clone(),
+        artifact_uri: m.artifact_uri.clone(),
+        training_set: m.training_set.clone(),
+        operators: m.operators.clone(),
+        price_per_unit: m.price_per_unit.clone(),
+        fee_split: m.fee_split,
+        bond: m.bond.clone(),
+        status: ModelStatus::Active as i32,
+        registered_height: ctx.height,
+        updated_height: ctx.height,
+        terms_version: 1,
+    };
+    let bond = check_model(state, &p, &mut model).await?;
+    let min = min_bond(&p)?;
+    // A registered model's bond may have been slashed below the minimum since, so
+    // records are not held to it; a new one is.
+    if bond < min {
+        return Err(error::insufficient_bond(format!("bond {bond}{DENOM} is below the minimum operator bond of {min}{DENOM}")));
+    }
+    state.transfer(owner, &bonds(), bond, DENOM, Some(ctx.msg_index)).await?;
+    model.id = state.take_model_id().await?;
+    index_model(state, &model).await?;
+    state.put_model(&model);
+    let split = model.fee_split.unwrap_or_default();
+    let training: Vec<String> = model.training_set.iter().map(|e| format!("{}/{}:{}", e.datanet_id, e.version, e.weight_bps)).collect();
+    state.record(event(
+        "openledger.model.v1.EventModelRegistered",
+        [
+            ("model_id", model.id.to_string()),
+            ("owner", model.owner.clone()),
+            ("name", model.name.clone()),
+            ("artifact_hash", hex::encode(&model.artifact_hash)),
+            ("training_set", training.join(",")),
+            ("operators", model.operators.join(",")),
+            ("price_per_unit", coin_str(model.price_per_unit.as_ref())),
+            (
+                "fee_split",
+                format!("{}/{}/{}/{}", split.owner_bps, split.contributors_bps, split.datanet_owners_bps, split.protocol_bps),
+            ),
+            ("bond", coin_str(model.bond.as_ref())),
+            ("terms_version", model.terms_version.to_string()),
+        ],
+    ));
+    Ok(MsgRegisterModelResponse { model_id: model.id })
+}

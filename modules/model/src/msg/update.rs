@@ -1,0 +1,94 @@
+//! `MsgUpdateModel`: the owner changes the price or the operators (a new terms version:
+//! inferences already paid keep theirs) or retires the model (final).
+use cnidarium::StateWrite;
+use openledger_framework::events::event;
+use openledger_framework::{sdk, Address, ChainError, MsgCtx};
+use openledger_proto::openledger::model::v1::{ModelStatus, MsgUpdateModel, MsgUpdateModelResponse};
+
+use super::fields::{address, distinct_operators, operators, price};
+use crate::records::{coin_str, get_model, status_name};
+use crate::state_ext::{ModelRead, ModelWrite};
+use crate::error;
+
+/// Without state: the owner, the model id, the status value, a positive price if
+/// given, operators only with `set_operators` (and then distinct valid ones), and at
+/// least one change.
+pub fn check(m: &MsgUpdateModel) -> Result<Address, ChainError> {
+    let owner = address(&m.owner, "owner")?;
+    if m.model_id == 0 {
+        return Err(error::invalid_field("model_id must be positive"));
+    }
+    retires(m.status)?;
+    if !m.set_operators && !m.operators.is_empty() {
+        return Err(error::invalid_field("operators are given but set_operators is false"));
+    }
+    if m.price_per_unit.is_none() && m.status == ModelStatus::Unspecified as i32 && !m.set_operators {
+        return Err(error::invalid_field("nothing to update: give price_per_unit, status or set_operators"));
+    }
+    if m.price_per_unit.is_some() {
+        price(m.price_per_unit.as_ref())?;
+    }
+    if m.set_operators {
+        distinct_operators(&m.operators)?;
+    }
+    Ok(owner)
+}
+
+/// Whether the status field retires the model (UNSPECIFIED and ACTIVE do not).
+fn retires(status: i32) -> Result<bool, ChainError> {
+    match ModelStatus::try_from(status) {
+        Ok(ModelStatus::Unspecified) | Ok(ModelStatus::Active) => Ok(false),
+        Ok(ModelStatus::Retired) => Ok(true),
+        Err(_) => Err(error::invalid_field(format!("status {status} is neither ACTIVE (1) nor RETIRED (2)"))),
+    }
+}
+
+pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgUpdateModel, owner: &Address, ctx: MsgCtx) -> Result<MsgUpdateModelResponse, ChainError> {
+    let p = state.model_params().await?;
+    let mut model = get_model(state, m.model_id).await?;
+    if model.owner != owner.to_string() {
+        return Err(error::unauthorized(format!("only the owner {} may update model {}", model.owner, model.id)));
+    }
+    if model.status == ModelStatus::Retired as i32 {
+        return Err(error::retired(format!("model {} is retired: a retired model cannot be updated or reactivated", model.id)));
+    }
+    let retire = retires(m.status)?;
+    let mut terms_changed = false;
+    if m.price_per_unit.is_some() {
+        let new = price(m.price_per_unit.as_ref())?;
+        if model.price_per_unit.as_ref() != Some(&new) {
+            model.price_per_unit = Some(new);
+            terms_changed = true;
+        }
+    }
+    if m.set_operators {
+        let new = operators(&m.operators, p.max_operators)?;
+        if new != model.operators {
+            model.operators = new;
+            terms_changed = true;
+        }
+    }
+    if terms_changed {
+        model.terms_version = model.terms_version.checked_add(1).ok_or_else(|| sdk::internal("terms_version overflows"))?;
+    }
+    if retire {
+        model.status = ModelStatus::Retired as i32;
+    }
+    model.updated_height = ctx.height;
+    state.put_model(&model);
+    state.record(event(
+        "openledger.model.v1.EventModelUpdated",
+        [
+            ("model_id", model.id.to_string()),
+            ("owner", model.owner.clone()),
+            ("status", status_name(model.status).to_string()),
+            ("price_per_unit", coin_str(model.price_per_unit.as_ref())),
+            ("operators", model.operators.join(",")),
+            ("terms_version", model.terms_version.to_string()),
+            ("terms_changed", terms_changed.to_string()),
+            ("retired", retire.to_string()),
+            ("updated_height", model.updated_height.to_string()),
+        ],
+    ));
+    Ok(MsgUpdateModelResponse { terms_version: model.terms_version })
+}
