@@ -8,7 +8,7 @@ use openledger_framework::{sdk, ChainError, ExecMode};
 use openledger_proto::cosmos::auth::v1beta1::BaseAccount;
 use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use openledger_token::state_ext::{TokenRead, TokenWrite};
-use openledger_token::{fee_collector, DENOM};
+use openledger_token::{DENOM, FEE_COLLECTOR};
 
 use crate::tx::{verify_signature, DecodedTx, PubKey};
 
@@ -170,7 +170,7 @@ async fn deduct_fee<S: StateWrite>(state: &mut S, tx: &DecodedTx, simulate: bool
                 tx.fee()
             )));
         }
-        state.transfer(&payer, &fee_collector(), tx.fee(), DENOM, None).await?;
+        state.send_to_module(&payer, &FEE_COLLECTOR, tx.fee(), None).await?;
     }
     state.record(event("tx", [("fee", format_coin(tx.fee(), DENOM)), ("fee_payer", payer.to_string())]));
     Ok(())

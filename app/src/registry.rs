@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use cnidarium::{StateRead, StateWrite};
-use openledger_framework::{sdk, Address, BlockCtx, ChainError, Module, ModuleMsg, MsgCtx, QueryRoute};
+use openledger_framework::{sdk, Address, BlockCtx, ChainError, Module, ModuleAccount, ModuleMsg, MsgCtx, QueryRoute};
 use serde::{Deserialize, Serialize};
 
 /// Whether two strings are equal, in a const context (a registry line's section name
@@ -124,10 +124,10 @@ macro_rules! registry {
         }
 
         /// Every module account, in list order.
-        pub fn module_accounts() -> &'static [&'static str] {
-            static ACCOUNTS: OnceLock<Vec<&'static str>> = OnceLock::new();
+        pub fn module_accounts() -> &'static [ModuleAccount] {
+            static ACCOUNTS: OnceLock<Vec<ModuleAccount>> = OnceLock::new();
             ACCOUNTS.get_or_init(|| {
-                let mut out: Vec<&'static str> = Vec::new();
+                let mut out: Vec<ModuleAccount> = Vec::new();
                 $( out.extend_from_slice(<$module as Module>::MODULE_ACCOUNTS); )*
                 out
             })
@@ -184,9 +184,10 @@ mod tests {
     fn module_names_and_accounts_are_distinct() {
         let names: BTreeSet<_> = MODULES.iter().collect();
         assert_eq!(names.len(), MODULES.len());
-        let accounts: BTreeSet<_> = module_accounts().iter().collect();
+        let accounts: BTreeSet<_> = module_accounts().iter().map(|m| m.address()).collect();
         assert_eq!(accounts.len(), module_accounts().len());
-        assert_eq!(module_accounts(), &["fee_collector", "datanet_escrow", "model_bonds", "inference_escrow", "attribution_rewards"]);
+        let names: Vec<&str> = module_accounts().iter().map(|m| m.name()).collect();
+        assert_eq!(names, ["fee_collector", "datanet_escrow", "model_bonds", "inference_escrow", "attribution_rewards"]);
         assert_eq!(substores(), vec!["datanet".to_string()]);
     }
 }

@@ -5,7 +5,7 @@ use futures::StreamExt;
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::events::event;
 use openledger_framework::index::{be, IndexRead, IndexWrite};
-use openledger_framework::{sdk, Amount, BlockCtx, ChainError, Module, QueryRoute, StoreRead, StoreWrite};
+use openledger_framework::{sdk, Amount, BlockCtx, ChainError, Module, ModuleAccount, QueryRoute, StoreRead, StoreWrite};
 use openledger_model::state_ext::ModelRead;
 use openledger_proto::openledger::attribution::v1::*;
 use openledger_token::state_ext::TokenRead;
@@ -15,14 +15,14 @@ use crate::msg::fields::address;
 use crate::msg::AttributionMsg;
 use crate::settle::{self, BPS};
 use crate::state_ext::{amount, AttributionRead, AttributionWrite, Books};
-use crate::{error, escrow, rewards, state_key, ESCROW_ACCOUNT, REWARDS_ACCOUNT, SCALE};
+use crate::{error, escrow, rewards, state_key, ESCROW, REWARDS, SCALE};
 
 /// Proof of attribution: paid inferences, reports, settlement, pools, claims.
 pub struct AttributionModule;
 
 impl Module for AttributionModule {
     const NAME: &'static str = "attribution";
-    const MODULE_ACCOUNTS: &'static [&'static str] = &[ESCROW_ACCOUNT, REWARDS_ACCOUNT];
+    const MODULE_ACCOUNTS: &'static [ModuleAccount] = &[ESCROW, REWARDS];
     type Msg = AttributionMsg;
     type Genesis = GenesisState;
 

@@ -37,21 +37,21 @@ pub mod state_key;
 #[cfg(test)]
 mod tests;
 
-use openledger_framework::Address;
+use openledger_framework::{Address, ModuleAccount};
 
 pub use component::AttributionModule;
 
 /// Fees of inferences not yet settled.
-pub const ESCROW_ACCOUNT: &str = "inference_escrow";
+pub const ESCROW: ModuleAccount = ModuleAccount::new("inference_escrow");
 /// Direct credits and version pools not yet claimed.
-pub const REWARDS_ACCOUNT: &str = "attribution_rewards";
+pub const REWARDS: ModuleAccount = ModuleAccount::new("attribution_rewards");
 
 pub fn escrow() -> Address {
-    Address::module(ESCROW_ACCOUNT)
+    ESCROW.address()
 }
 
 pub fn rewards() -> Address {
-    Address::module(REWARDS_ACCOUNT)
+    REWARDS.address()
 }
 
 /// Fixed-point scale of pool accumulators.

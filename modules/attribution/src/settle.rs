@@ -11,11 +11,11 @@ use openledger_framework::{sdk, Address, Amount, ChainError};
 use openledger_proto::openledger::attribution::v1::*;
 use openledger_proto::openledger::datanet::v1::Contribution;
 use openledger_token::state_ext::TokenWrite;
-use openledger_token::{fee_collector, DENOM};
+use openledger_token::fee_collector;
 use prost::Message;
 
 use crate::state_ext::{add, amount, sub, AttributionRead, AttributionWrite, Books};
-use crate::{error, escrow, rewards, state_key, SCALE};
+use crate::{error, rewards, state_key, ESCROW, REWARDS, SCALE};
 
 pub const BPS: u32 = 10_000;
 
@@ -147,11 +147,11 @@ pub async fn settle<S: StateWrite>(state: &mut S, inf: &Inference, credits: &[(C
     // Model owner and protocol.
     let model_owner = Address::parse(&terms.model_owner).map_err(|e| sdk::internal(format!("inference {id}: model owner: {e}")))?;
     if owner_part > 0 {
-        state.transfer(&escrow(), &model_owner, owner_part, DENOM, msg_index).await?;
+        state.send_from_module(&ESCROW, &model_owner, owner_part, msg_index).await?;
         state.record(payout_event(id, role::MODEL_OWNER, model_owner.to_string(), owner_part, None));
     }
     if protocol_part > 0 {
-        state.transfer(&escrow(), &fee_collector(), protocol_part, DENOM, msg_index).await?;
+        state.send_from_module(&ESCROW, &fee_collector(), protocol_part, msg_index).await?;
         state.record(payout_event(id, role::PROTOCOL, fee_collector().to_string(), protocol_part, None));
     }
     paid_out += owner_part + protocol_part;
@@ -164,7 +164,7 @@ pub async fn settle<S: StateWrite>(state: &mut S, inf: &Inference, credits: &[(C
         }
         let d = state.datanet(t.datanet_id).await?.ok_or_else(|| sdk::internal(format!("training datanet {} missing", t.datanet_id)))?;
         let owner = Address::parse(&d.owner).map_err(|e| sdk::internal(format!("datanet {} owner: {e}", d.id)))?;
-        state.transfer(&escrow(), &owner, share, DENOM, msg_index).await?;
+        state.send_from_module(&ESCROW, &owner, share, msg_index).await?;
         state.record(payout_event(id, role::DATANET_OWNER, owner.to_string(), share, None));
         add_datanet_revenue(state, t.datanet_id, share).await?;
     }
@@ -200,7 +200,7 @@ pub async fn settle<S: StateWrite>(state: &mut S, inf: &Inference, credits: &[(C
         let pool_name = format!("datanet/{}/version/{}", t.datanet_id, t.version);
         if w == 0 {
             // Nobody in the version can claim: the datanet's treasury gets it.
-            state.transfer(&escrow(), &openledger_datanet::treasury(t.datanet_id), share, DENOM, msg_index).await?;
+            state.send_from_module(&ESCROW, &openledger_datanet::treasury(t.datanet_id), share, msg_index).await?;
             state.record(payout_event(id, role::DATANET_TREASURY, openledger_datanet::treasury(t.datanet_id).to_string(), share, None));
             treasuries += share;
         } else {
@@ -215,7 +215,7 @@ pub async fn settle<S: StateWrite>(state: &mut S, inf: &Inference, credits: &[(C
     books.pools = add(books.pools, pooled, "pools")?;
     books.paid_out = add(books.paid_out, paid_out, "paid_out")?;
     if to_rewards > 0 {
-        state.transfer(&escrow(), &rewards(), to_rewards, DENOM, msg_index).await?;
+        state.send_from_module(&ESCROW, &rewards(), to_rewards, msg_index).await?;
     }
     state.put_books(books);
     out.model_owner = owner_part.to_string();
@@ -297,7 +297,7 @@ pub async fn claim_contribution<S: StateWrite>(state: &mut S, c: &Contribution, 
     books.pools = sub(books.pools, cl.pools, "pools")?;
     books.paid_out = add(books.paid_out, total, "paid_out")?;
     state.put_books(books);
-    state.transfer(&rewards(), contributor, total, DENOM, msg_index).await?;
+    state.send_from_module(&REWARDS, contributor, total, msg_index).await?;
     state.record(payout_event(0, role::CLAIM, contributor.to_string(), total, Some(c.id)));
     let mut s = state.datanet_stats(c.datanet_id).await?;
     s.claimed = add(amount(&s.claimed, "claimed")?, total, "datanet claimed")?.to_string();

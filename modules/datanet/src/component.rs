@@ -5,16 +5,15 @@ use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_framework::events::event;
 use openledger_framework::index::{be, IndexWrite};
-use openledger_framework::{BlockCtx, ChainError, Module, QueryRoute, StoreRead, StoreWrite};
+use openledger_framework::{BlockCtx, ChainError, Module, ModuleAccount, QueryRoute, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::*;
 use openledger_token::state_ext::TokenWrite;
-use openledger_token::DENOM;
 
 use crate::msg::fields::{address, addresses, policy, tags, text, uopen};
 use crate::msg::DatanetMsg;
 use crate::records::{index_contribution, index_datanet, refund_if_due};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, escrow, merkle, state_key, ESCROW_ACCOUNT};
+use crate::{error, merkle, state_key, ESCROW};
 
 /// Datanets: contributions, reviews, challenges, versions.
 pub struct DatanetModule;
@@ -24,7 +23,7 @@ impl Module for DatanetModule {
     /// A datanet's contributions grow with its users' data: in a tree of their own, so
     /// settling an inference never hashes or seeks through a million contributions.
     const SUBSTORE: bool = true;
-    const MODULE_ACCOUNTS: &'static [&'static str] = &[ESCROW_ACCOUNT];
+    const MODULE_ACCOUNTS: &'static [ModuleAccount] = &[ESCROW];
     type Msg = DatanetMsg;
     type Genesis = GenesisState;
 
@@ -222,7 +221,7 @@ pub async fn end_block<S: StateWrite>(state: &mut S, height: u64) -> Result<(), 
         }
         let bond = uopen(ch.bond.as_ref(), "bond")?;
         let challenger = address(&ch.challenger, "challenger")?;
-        state.transfer(&escrow(), &challenger, bond, DENOM, None).await?;
+        state.send_from_module(&ESCROW, &challenger, bond, None).await?;
         ch.status = ChallengeStatus::Expired as i32;
         ch.resolved_height = height;
         state.put_challenge(&ch);

@@ -20,15 +20,15 @@ pub mod records;
 pub mod state_ext;
 pub mod state_key;
 
-use openledger_framework::Address;
+use openledger_framework::{Address, ModuleAccount};
 
 pub use component::DatanetModule;
 
 /// The module account holding contribution stakes and challenge bonds.
-pub const ESCROW_ACCOUNT: &str = "datanet_escrow";
+pub const ESCROW: ModuleAccount = ModuleAccount::new("datanet_escrow");
 
 pub fn escrow() -> Address {
-    Address::module(ESCROW_ACCOUNT)
+    ESCROW.address()
 }
 
 /// The treasury of one datanet: slashed stakes and forfeited bonds are paid here.

@@ -6,11 +6,10 @@ use openledger_framework::index::{be, IndexWrite};
 use openledger_framework::{Address, Amount, ChainError, StoreRead};
 use openledger_proto::openledger::datanet::v1::{Contribution, ContributionStatus, Datanet};
 use openledger_token::state_ext::TokenWrite;
-use openledger_token::DENOM;
 
 use crate::msg::fields::{address, uopen};
 use crate::state_ext::DatanetRead;
-use crate::{error, escrow, state_key};
+use crate::{error, state_key, ESCROW};
 
 pub(crate) async fn get_datanet<S: StoreRead>(state: &S, id: u64) -> Result<Datanet, ChainError> {
     state.datanet(id).await?.ok_or_else(|| error::not_found(format!("datanet {id} not found")))
@@ -69,7 +68,7 @@ pub(crate) async fn refund_if_due<S: StateWrite>(state: &mut S, c: &mut Contribu
     }
     let stake = uopen(c.stake.as_ref(), "stake")?;
     let contributor = address(&c.contributor, "contributor")?;
-    state.transfer(&escrow(), &contributor, stake, DENOM, msg_index).await?;
+    state.send_from_module(&ESCROW, &contributor, stake, msg_index).await?;
     c.stake_release_height = 0;
     state.record(event(
         "openledger.datanet.v1.EventStakeRefunded",

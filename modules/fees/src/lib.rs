@@ -12,7 +12,7 @@ use openledger_framework::events::event;
 use openledger_framework::module::NoGenesis;
 use openledger_framework::{Address, Amount, BlockCtx, ChainError, Module, NoMsg, Vote};
 use openledger_token::state_ext::{TokenRead, TokenWrite};
-use openledger_token::{fee_collector, DENOM};
+use openledger_token::{fee_collector, FEE_COLLECTOR};
 use tendermint::abci::Event;
 
 pub struct FeesModule;
@@ -57,7 +57,7 @@ pub async fn pay_out<S: StateWrite>(state: &mut S, last_commit: &[Vote]) -> Resu
         if share == 0 {
             continue;
         }
-        state.transfer(&collector, &operator, share, DENOM, None).await?;
+        state.send_from_module(&FEE_COLLECTOR, &operator, share, None).await?;
         let cons_hex: String = vote.consensus_address.iter().map(|b| format!("{b:02X}")).collect();
         state.record(fees_distributed(&cons_hex, &operator, share, vote.power));
     }

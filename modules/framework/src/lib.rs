@@ -16,5 +16,5 @@ pub use address::Address;
 pub use amount::Amount;
 pub use error::{sdk, ChainError, QueryError};
 pub use gas::{GasCosts, GasMeter, Metered};
-pub use module::{BlockCtx, ExecMode, Module, ModuleMsg, MsgCtx, NoMsg, QueryCtx, QueryRoute, Vote};
+pub use module::{BlockCtx, ExecMode, Module, ModuleAccount, ModuleMsg, MsgCtx, NoMsg, QueryCtx, QueryRoute, Vote};
 pub use store::{StoreRead, StoreWrite};

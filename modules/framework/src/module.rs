@@ -118,6 +118,27 @@ impl ModuleMsg for NoMsg {
     }
 }
 
+/// An account no key controls, owned by one module (its escrow, pool or bond holdings):
+/// declared as a constant by its module and listed in `Module::MODULE_ACCOUNTS`, so the
+/// registry knows every one. Its address derives from its name. The token module moves
+/// funds into and out of one only through `send_to_module` and `send_from_module`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ModuleAccount(&'static str);
+
+impl ModuleAccount {
+    pub const fn new(name: &'static str) -> ModuleAccount {
+        ModuleAccount(name)
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.0
+    }
+
+    pub fn address(&self) -> Address {
+        Address::module(self.0)
+    }
+}
+
 /// The genesis section of a module that has none: `{}`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -127,8 +148,8 @@ pub struct NoGenesis {}
 #[derive(Clone)]
 pub struct QueryCtx {
     pub snapshot: Snapshot,
-    /// Every module account of every registered module, by name.
-    pub module_accounts: &'static [&'static str],
+    /// Every module account of every registered module.
+    pub module_accounts: &'static [ModuleAccount],
 }
 
 /// A query handler over raw protobuf: request bytes in, response bytes out.
@@ -186,8 +207,8 @@ pub trait Module {
     /// `{NAME}/`, so work on other modules never hashes through it). Consensus: changing
     /// it changes every app hash.
     const SUBSTORE: bool = false;
-    /// The module accounts it owns (names; each address derives from its name).
-    const MODULE_ACCOUNTS: &'static [&'static str] = &[];
+    /// The module accounts it owns.
+    const MODULE_ACCOUNTS: &'static [ModuleAccount] = &[];
 
     type Msg: ModuleMsg;
     /// Its section of genesis `app_state`.

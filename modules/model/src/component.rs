@@ -6,21 +6,21 @@ use std::collections::BTreeSet;
 
 use cnidarium::{StateRead, StateWrite};
 use openledger_framework::amount::parse_amount;
-use openledger_framework::{ChainError, Module, QueryRoute, StoreRead};
+use openledger_framework::{ChainError, Module, ModuleAccount, QueryRoute, StoreRead};
 use openledger_proto::openledger::model::v1::{GenesisState, ModelStatus, Params};
 
 use crate::msg::fields::address;
 use crate::msg::ModelMsg;
 use crate::records::{check_model, index_model};
 use crate::state_ext::{ModelRead, ModelWrite};
-use crate::{error, state_key, BONDS_ACCOUNT, BPS};
+use crate::{error, state_key, BONDS, BPS};
 
 /// Models: registrations on datanet versions, terms, operator bonds.
 pub struct ModelModule;
 
 impl Module for ModelModule {
     const NAME: &'static str = "model";
-    const MODULE_ACCOUNTS: &'static [&'static str] = &[BONDS_ACCOUNT];
+    const MODULE_ACCOUNTS: &'static [ModuleAccount] = &[BONDS];
     type Msg = ModelMsg;
     type Genesis = GenesisState;
 

@@ -9,6 +9,7 @@
 //! payment can record the terms it was made under — changes never apply
 //! retroactively.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+pub mod bond;
 pub mod component;
 pub mod error;
 pub mod msg;
@@ -20,15 +21,15 @@ pub mod state_key;
 #[cfg(test)]
 mod tests;
 
-use openledger_framework::Address;
+use openledger_framework::{Address, ModuleAccount};
 
 pub use component::ModelModule;
 
 /// The module account holding operator bonds.
-pub const BONDS_ACCOUNT: &str = "model_bonds";
+pub const BONDS: ModuleAccount = ModuleAccount::new("model_bonds");
 
 pub fn bonds() -> Address {
-    Address::module(BONDS_ACCOUNT)
+    BONDS.address()
 }
 
 pub const BPS: u64 = 10_000;

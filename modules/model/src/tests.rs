@@ -7,7 +7,7 @@ use openledger_proto::cosmos::base::query::v1beta1::PageRequest;
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::datanet::v1::{Datanet, Version};
 use openledger_proto::openledger::model::v1::*;
-use openledger_token::state_ext::{TokenRead, TokenWrite};
+use openledger_token::state_ext::TokenRead;
 use prost::Message;
 use tendermint::abci::Event;
 
@@ -58,9 +58,15 @@ async fn setup() -> (TempStorage, StateDelta<Snapshot>) {
     let mut state = StateDelta::new(storage.latest_snapshot());
     put_datanets(&mut state);
     init_genesis(&mut state, &GenesisState { params: Some(test_params()), models: vec![], next_model_id: 0 }).await.unwrap();
-    for (n, amount) in [(1u8, 1_000_000u128), (2, 1_000_000), (3, 500)] {
-        state.mint(&addr(n), amount).await.unwrap();
-    }
+    // Funds come from the token module's genesis, the only way to mint.
+    let balances = [(1u8, 1_000_000u128), (2, 1_000_000), (3, 500)]
+        .map(|(n, amount)| openledger_proto::openledger::token::v1::GenesisBalance {
+            address: addr(n).to_string(),
+            coins: vec![openledger_proto::openledger::token::v1::GenesisCoin { denom: "uopen".into(), amount: amount.to_string() }],
+        })
+        .to_vec();
+    let token = openledger_proto::openledger::token::v1::GenesisState { balances, ..Default::default() };
+    openledger_token::component::init_genesis(&mut state, &token).await.unwrap();
     (storage, state)
 }
 
@@ -593,6 +599,6 @@ async fn genesis_refusals() {
 
 #[test]
 fn bonds_account_is_the_named_module_account() {
-    assert_eq!(crate::BONDS_ACCOUNT, "model_bonds");
-    assert_eq!(bonds(), Address::module(crate::BONDS_ACCOUNT));
+    assert_eq!(crate::BONDS.name(), "model_bonds");
+    assert_eq!(bonds(), Address::module(crate::BONDS.name()));
 }

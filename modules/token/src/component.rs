@@ -3,7 +3,7 @@
 use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_framework::amount::parse_amount;
-use openledger_framework::{sdk, Address, ChainError, Module, QueryRoute};
+use openledger_framework::{sdk, Address, ChainError, Module, ModuleAccount, QueryRoute};
 use openledger_proto::openledger::token::v1::{AccountState, GenesisBalance, GenesisCoin, GenesisState, Params, ValidatorAccount};
 use prost::Message;
 
@@ -17,7 +17,7 @@ pub struct TokenModule;
 
 impl Module for TokenModule {
     const NAME: &'static str = "token";
-    const MODULE_ACCOUNTS: &'static [&'static str] = &[FEE_COLLECTOR];
+    const MODULE_ACCOUNTS: &'static [ModuleAccount] = &[FEE_COLLECTOR];
     type Msg = TokenMsg;
     type Genesis = GenesisState;
 
@@ -52,7 +52,7 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) 
     if params.denom != DENOM {
         return Err(error::invalid_genesis(format!("params.denom must be {DENOM}, got {:?}", params.denom)));
     }
-    state.put_token_params(&params);
+    crate::state_ext::put_token_params(state, &params);
     for b in &genesis.balances {
         let addr = Address::parse(&b.address).map_err(|e| error::invalid_genesis(format!("balance: {e}")))?;
         for coin in &b.coins {
@@ -60,7 +60,7 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) 
                 return Err(error::invalid_genesis(format!("balance of {addr}: unknown denom {:?}", coin.denom)));
             }
             let amount = parse_amount(&coin.amount).map_err(|e| error::invalid_genesis(format!("balance of {addr}: {e}")))?;
-            state.mint(&addr, amount).await?;
+            crate::state_ext::mint(state, &addr, amount).await?;
         }
     }
     state.ensure_account(&fee_collector()).await?;
@@ -68,7 +68,7 @@ pub async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) 
         let cons = parse_consensus_address(&v.consensus_address)
             .ok_or_else(|| error::invalid_genesis(format!("validator account: bad consensus address {:?}", v.consensus_address)))?;
         let op = Address::parse(&v.operator_address).map_err(|e| error::invalid_genesis(format!("validator account: {e}")))?;
-        state.put_validator_operator(&cons, &op);
+        crate::state_ext::put_validator_operator(state, &cons, &op);
     }
     Ok(())
 }

@@ -21,3 +21,18 @@ pub fn transfer(from: &Address, to: &Address, amount: Amount, denom: &str, msg_i
         event("transfer", with_idx(vec![("recipient", to), ("sender", from), ("amount", coin)])),
     ]
 }
+
+/// `burn` and `coin_spent`, as bank's BurnCoins emits them.
+pub fn burn(from: &Address, amount: Amount, msg_index: Option<u32>) -> Vec<Event> {
+    let coin = format_coin(amount, crate::DENOM);
+    let from = from.to_string();
+    let idx = msg_index.map(|i| ("msg_index", i.to_string()));
+    let with_idx = |mut attrs: Vec<(&'static str, String)>| {
+        attrs.extend(idx.clone());
+        attrs
+    };
+    vec![
+        event("coin_spent", with_idx(vec![("spender", from.clone()), ("amount", coin.clone())])),
+        event("burn", with_idx(vec![("burner", from), ("amount", coin)])),
+    ]
+}

@@ -10,7 +10,7 @@ pub mod query;
 pub mod state_ext;
 pub mod state_key;
 
-use openledger_framework::Address;
+use openledger_framework::{Address, ModuleAccount};
 
 /// The base denomination: 1 OPEN = 10^6 uopen.
 pub const DENOM: &str = "uopen";
@@ -18,10 +18,10 @@ pub const DENOM: &str = "uopen";
 pub use component::TokenModule;
 
 /// The module account block fees are collected in until they are paid out.
-pub const FEE_COLLECTOR: &str = "fee_collector";
+pub const FEE_COLLECTOR: ModuleAccount = ModuleAccount::new("fee_collector");
 
 pub fn fee_collector() -> Address {
-    Address::module(FEE_COLLECTOR)
+    FEE_COLLECTOR.address()
 }
 
 /// The uopen amount of a coin field (any other denom is refused).

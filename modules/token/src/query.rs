@@ -46,7 +46,7 @@ fn any(type_url: &str, msg: &impl Message) -> prost_types::Any {
 pub async fn account(ctx: &QueryCtx, req: QueryAccountRequest) -> Result<QueryAccountResponse, QueryError> {
     let state = &ctx.snapshot;
     let addr = Address::parse_query(&req.address, "account")?;
-    if let Some(name) = ctx.module_accounts.iter().find(|n| Address::module(n) == addr) {
+    if let Some(name) = ctx.module_accounts.iter().find(|m| m.address() == addr).map(|m| m.name()) {
         let base = state.account(&addr).await?.unwrap_or(BaseAccount {
             address: addr.to_string(),
             pub_key: None,
@@ -142,8 +142,8 @@ pub async fn supply<S: StateRead>(state: &S, _req: QuerySupplyRequest) -> Result
 pub async fn module_accounts(ctx: &QueryCtx, _req: QueryModuleAccountsRequest) -> Result<QueryModuleAccountsResponse, QueryError> {
     let state = &ctx.snapshot;
     let mut accounts = Vec::with_capacity(ctx.module_accounts.len());
-    for name in ctx.module_accounts {
-        let addr = Address::module(name);
+    for m in ctx.module_accounts {
+        let (name, addr) = (m.name(), m.address());
         accounts.push(ModuleAccountInfo {
             name: name.to_string(),
             address: addr.to_string(),

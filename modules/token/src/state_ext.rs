@@ -1,14 +1,14 @@
-//! Typed reads and writes of token state. Other modules move OPEN only through
-//! `TokenWrite::transfer` (and `mint`/`burn`), never by writing token keys.
+//! Typed reads and writes of token state. Other modules move OPEN only through the
+//! narrow `TokenWrite` surface, never by writing token keys.
 use std::future::Future;
 
 use cnidarium::{StateRead, StateWrite};
-use openledger_framework::{Address, Amount, ChainError, StoreRead, StoreWrite};
+use openledger_framework::{Address, Amount, ChainError, ModuleAccount, StoreRead, StoreWrite};
 use openledger_proto::cosmos::auth::v1beta1::BaseAccount;
 use openledger_proto::openledger::token::v1::{AccountState, Params};
 use prost::Message;
 
-use crate::{error, events, state_key};
+use crate::{error, events, state_key, DENOM};
 
 pub trait TokenRead: StateRead {
     fn token_params(&self) -> impl Future<Output = Result<Params, ChainError>> + Send {
@@ -47,13 +47,16 @@ pub trait TokenRead: StateRead {
 
 impl<S: StateRead + ?Sized> TokenRead for S {}
 
+/// What other modules may do to OPEN: create an account, record its sequence and key,
+/// and move tokens — between accounts, into and out of module accounts, or out of
+/// existence (burn). Every move emits the Cosmos bank events and keeps the supply; the
+/// raw balance, account and supply setters stay private to this crate.
 pub trait TokenWrite: StateWrite {
-    fn put_token_params(&mut self, params: &Params) {
-        self.put_proto(state_key::params().to_string(), params);
-    }
-
-    fn put_account_state(&mut self, addr: &Address, state: &AccountState) {
-        self.put_proto(state_key::account(addr), state);
+    /// The account at `addr`, created with the next account number if it does not exist
+    /// (as the Cosmos SDK does when an address first receives funds).
+    fn ensure_account(&mut self, addr: &Address) -> impl Future<Output = Result<BaseAccount, ChainError>> + Send {
+        let addr = *addr;
+        async move { Ok(base_account(&addr, &ensure_account_state(self, &addr).await?)) }
     }
 
     /// Record an account's sequence and public key (its balance is left as it is).
@@ -66,90 +69,114 @@ pub trait TokenWrite: StateWrite {
                 .ok_or_else(|| openledger_framework::sdk::internal(format!("account {addr} missing")))?;
             st.sequence = sequence;
             st.pub_key = pub_key;
-            self.put_account_state(&addr, &st);
+            put_account_state(self, &addr, &st);
             Ok(())
         }
     }
 
-    fn put_validator_operator(&mut self, consensus_address: &[u8; 20], operator: &Address) {
-        self.put_raw(state_key::validator_account(consensus_address), operator.as_bytes().to_vec());
+    /// Move `amount` between two accounts; emits the Cosmos transfer events.
+    fn send(&mut self, from: &Address, to: &Address, amount: Amount, msg_index: Option<u32>) -> impl Future<Output = Result<(), ChainError>> + Send {
+        let (from, to) = (*from, *to);
+        async move { transfer(self, &from, &to, amount, msg_index).await }
     }
 
-    /// The account at `addr`, created with the next account number if it does not exist
-    /// (as the Cosmos SDK does when an address first receives funds).
-    fn ensure_account(&mut self, addr: &Address) -> impl Future<Output = Result<BaseAccount, ChainError>> + Send {
-        let addr = *addr;
-        async move { Ok(base_account(&addr, &self.ensure_account_state(&addr).await?)) }
+    /// Move `amount` from an account into a module's account.
+    fn send_to_module(&mut self, from: &Address, to: &ModuleAccount, amount: Amount, msg_index: Option<u32>) -> impl Future<Output = Result<(), ChainError>> + Send {
+        let (from, to) = (*from, to.address());
+        async move { transfer(self, &from, &to, amount, msg_index).await }
     }
 
-    fn ensure_account_state(&mut self, addr: &Address) -> impl Future<Output = Result<AccountState, ChainError>> + Send {
-        let addr = *addr;
+    /// Move `amount` out of a module's account to an account.
+    fn send_from_module(&mut self, from: &ModuleAccount, to: &Address, amount: Amount, msg_index: Option<u32>) -> impl Future<Output = Result<(), ChainError>> + Send {
+        let (from, to) = (from.address(), *to);
+        async move { transfer(self, &from, &to, amount, msg_index).await }
+    }
+
+    /// Destroy `amount` held by `from`; the supply falls with it. Emits `burn`.
+    fn burn(&mut self, from: &Address, amount: Amount, msg_index: Option<u32>) -> impl Future<Output = Result<(), ChainError>> + Send {
+        let from = *from;
         async move {
-            if let Some(st) = self.account_state(&addr).await? {
-                return Ok(st);
-            }
-            let number = self.get_u64(state_key::next_account_number()).await?.unwrap_or(0);
-            self.put_u64(state_key::next_account_number().to_string(), number.saturating_add(1));
-            let st = AccountState { account_number: number, sequence: 0, pub_key: None, balance: vec![] };
-            self.put_account_state(&addr, &st);
-            Ok(st)
-        }
-    }
-
-    fn set_balance(&mut self, addr: &Address, mut st: AccountState, amount: Amount) {
-        st.balance = encode_balance(amount);
-        self.put_account_state(addr, &st);
-    }
-
-    /// Move `amount` of the chain denom; emits the Cosmos transfer events.
-    fn transfer(
-        &mut self,
-        from: &Address,
-        to: &Address,
-        amount: Amount,
-        denom: &str,
-        msg_index: Option<u32>,
-    ) -> impl Future<Output = Result<(), ChainError>> + Send {
-        let (from, to, denom) = (*from, *to, denom.to_string());
-        async move {
-            let from_state = self.account_state(&from).await?.unwrap_or_default();
-            let from_balance = balance_of(&from_state)?;
-            if from_balance < amount {
+            let st = self.account_state(&from).await?.unwrap_or_default();
+            let balance = balance_of(&st)?;
+            if balance < amount {
                 return Err(error::insufficient_funds(format!(
-                    "spendable balance {from_balance}{denom} is smaller than {amount}{denom}: insufficient funds"
+                    "spendable balance {balance}{DENOM} is smaller than {amount}{DENOM}: insufficient funds"
                 )));
             }
-            if from != to {
-                let to_state = self.ensure_account_state(&to).await?;
-                let new_to = balance_of(&to_state)?
-                    .checked_add(amount)
-                    .ok_or_else(|| error::overflow(format!("balance of {to} would overflow")))?;
-                self.set_balance(&from, from_state, from_balance - amount);
-                self.set_balance(&to, to_state, new_to);
-            }
-            for e in events::transfer(&from, &to, amount, &denom, msg_index) {
+            let supply = self.supply().await?;
+            set_balance(self, &from, st, balance - amount);
+            self.put_u128(state_key::supply().to_string(), supply.saturating_sub(amount));
+            for e in events::burn(&from, amount, msg_index) {
                 self.record(e);
             }
-            Ok(())
-        }
-    }
-
-    /// Create `amount` new tokens at `to` (genesis only, for now); supply grows with it.
-    fn mint(&mut self, to: &Address, amount: Amount) -> impl Future<Output = Result<(), ChainError>> + Send {
-        let to = *to;
-        async move {
-            let supply = self.supply().await?;
-            let new_supply = supply.checked_add(amount).ok_or_else(|| error::overflow("total supply would overflow"))?;
-            let st = self.ensure_account_state(&to).await?;
-            let balance = balance_of(&st)?;
-            self.set_balance(&to, st, balance + amount);
-            self.put_u128(state_key::supply().to_string(), new_supply);
             Ok(())
         }
     }
 }
 
 impl<S: StateWrite + ?Sized> TokenWrite for S {}
+
+// ---------------------------------------------------------------- private to token
+
+pub(crate) fn put_token_params<S: StateWrite + ?Sized>(state: &mut S, params: &Params) {
+    state.put_proto(state_key::params().to_string(), params);
+}
+
+fn put_account_state<S: StateWrite + ?Sized>(state: &mut S, addr: &Address, st: &AccountState) {
+    state.put_proto(state_key::account(addr), st);
+}
+
+pub(crate) fn put_validator_operator<S: StateWrite + ?Sized>(state: &mut S, consensus_address: &[u8; 20], operator: &Address) {
+    state.put_raw(state_key::validator_account(consensus_address), operator.as_bytes().to_vec());
+}
+
+async fn ensure_account_state<S: StateWrite + ?Sized>(state: &mut S, addr: &Address) -> Result<AccountState, ChainError> {
+    if let Some(st) = state.account_state(addr).await? {
+        return Ok(st);
+    }
+    let number = state.get_u64(state_key::next_account_number()).await?.unwrap_or(0);
+    state.put_u64(state_key::next_account_number().to_string(), number.saturating_add(1));
+    let st = AccountState { account_number: number, sequence: 0, pub_key: None, balance: vec![] };
+    put_account_state(state, addr, &st);
+    Ok(st)
+}
+
+fn set_balance<S: StateWrite + ?Sized>(state: &mut S, addr: &Address, mut st: AccountState, amount: Amount) {
+    st.balance = encode_balance(amount);
+    put_account_state(state, addr, &st);
+}
+
+/// Move `amount` of OPEN; emits the Cosmos transfer events.
+async fn transfer<S: StateWrite + ?Sized>(state: &mut S, from: &Address, to: &Address, amount: Amount, msg_index: Option<u32>) -> Result<(), ChainError> {
+    let from_state = state.account_state(from).await?.unwrap_or_default();
+    let from_balance = balance_of(&from_state)?;
+    if from_balance < amount {
+        return Err(error::insufficient_funds(format!(
+            "spendable balance {from_balance}{DENOM} is smaller than {amount}{DENOM}: insufficient funds"
+        )));
+    }
+    if from != to {
+        let to_state = ensure_account_state(state, to).await?;
+        let new_to = balance_of(&to_state)?.checked_add(amount).ok_or_else(|| error::overflow(format!("balance of {to} would overflow")))?;
+        set_balance(state, from, from_state, from_balance - amount);
+        set_balance(state, to, to_state, new_to);
+    }
+    for e in events::transfer(from, to, amount, DENOM, msg_index) {
+        state.record(e);
+    }
+    Ok(())
+}
+
+/// Create `amount` new tokens at `to` (genesis only); supply grows with it.
+pub(crate) async fn mint<S: StateWrite + ?Sized>(state: &mut S, to: &Address, amount: Amount) -> Result<(), ChainError> {
+    let supply = state.supply().await?;
+    let new_supply = supply.checked_add(amount).ok_or_else(|| error::overflow("total supply would overflow"))?;
+    let st = ensure_account_state(state, to).await?;
+    let balance = balance_of(&st)?;
+    set_balance(state, to, st, balance + amount);
+    state.put_u128(state_key::supply().to_string(), new_supply);
+    Ok(())
+}
 
 fn encode_balance(amount: Amount) -> Vec<u8> {
     let bytes = amount.to_be_bytes();
@@ -207,5 +234,30 @@ mod tests {
         }
         assert!(encode_balance(0).is_empty());
         assert!(balance_of(&AccountState { balance: vec![1; 17], ..Default::default() }).is_err());
+    }
+
+    /// Sends to and from module accounts move balances exactly as sends between
+    /// accounts; a burn takes the tokens out of the supply; neither can spend more than
+    /// the balance, and the supply always equals the sum of balances.
+    #[tokio::test]
+    async fn sends_and_burns_keep_the_supply_equal_to_the_balances() {
+        use cnidarium::{StateDelta, TempStorage};
+        const POOL: ModuleAccount = ModuleAccount::new("test_pool");
+        let storage = TempStorage::new().await.unwrap();
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        let (a, b) = (Address([1; 20]), Address([2; 20]));
+        mint(&mut state, &a, 1_000).await.unwrap();
+        state.send(&a, &b, 100, Some(0)).await.unwrap();
+        state.send_to_module(&a, &POOL, 300, None).await.unwrap();
+        state.send_from_module(&POOL, &b, 50, None).await.unwrap();
+        assert_eq!((state.balance(&a).await.unwrap(), state.balance(&b).await.unwrap(), state.balance(&POOL.address()).await.unwrap()), (600, 150, 250));
+        state.burn(&POOL.address(), 250, None).await.unwrap();
+        assert_eq!(state.supply().await.unwrap(), 750);
+        assert_eq!(sum_of_balances(&state).await.unwrap(), 750);
+        let e = state.burn(&a, 601, None).await.unwrap_err();
+        assert_eq!((e.codespace, e.code), (crate::error::CODESPACE, 2));
+        let e = state.send_from_module(&POOL, &a, 1, None).await.unwrap_err();
+        assert_eq!((e.codespace, e.code), (crate::error::CODESPACE, 2));
+        assert_eq!(state.supply().await.unwrap(), sum_of_balances(&state).await.unwrap());
     }
 }

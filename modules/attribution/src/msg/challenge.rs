@@ -4,14 +4,10 @@
 //! the contribution.
 use cnidarium::StateWrite;
 use openledger_datanet::fingerprint;
-use openledger_framework::amount::bps_of;
 use openledger_framework::events::event;
-use openledger_framework::{sdk, Address, ChainError, MsgCtx};
-use openledger_model::state_ext::{ModelRead, ModelWrite};
+use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::attribution::v1::{EarningKind, InferenceStatus, MsgChallengeAttribution, MsgChallengeAttributionResponse};
 use openledger_proto::openledger::datanet::v1::ContributionStatus;
-use openledger_token::state_ext::TokenWrite;
-use openledger_token::{uopen_coin, DENOM};
 
 use super::fields::{address, positive_id};
 use crate::records::{get_contribution, get_inference};
@@ -73,20 +69,14 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgChallengeAttribution, 
             c.id
         )));
     }
-    // Upheld: slash the operator bond.
-    let mut model = state.model(inf.model_id).await?.ok_or_else(|| sdk::internal(format!("model {} missing", inf.model_id)))?;
-    let bond = amount(model.bond.as_ref().map_or("", |b| b.amount.as_str()), "bond")?;
-    let slashed = bps_of(bond, p.challenge_slash_bps);
-    let to_challenger = bps_of(slashed, p.challenger_reward_bps);
-    let to_contribution = slashed - to_challenger;
-    model.bond = Some(uopen_coin(bond - slashed));
-    state.put_model(&model);
+    // Upheld: the model module slashes the operator bond, to the challenger and the
+    // contribution's credit.
+    let s = openledger_model::bond::slash(state, inf.model_id, p.challenge_slash_bps, challenger, p.challenger_reward_bps, &rewards(), Some(ctx.msg_index)).await?;
+    let (slashed, to_challenger, to_contribution) = (s.total, s.to_first, s.to_rest);
     if to_challenger > 0 {
-        state.transfer(&openledger_model::bonds(), challenger, to_challenger, DENOM, Some(ctx.msg_index)).await?;
         state.record(payout_event(inf.id, role::CHALLENGER, challenger.to_string(), to_challenger, None));
     }
     if to_contribution > 0 {
-        state.transfer(&openledger_model::bonds(), &rewards(), to_contribution, DENOM, Some(ctx.msg_index)).await?;
         settle::credit(state, c.id, to_contribution, EarningKind::ChallengeCredit, inf.id, ctx.height).await?;
         state.record(payout_event(inf.id, role::CHALLENGE_CREDIT, c.contributor.clone(), to_contribution, Some(c.id)));
         let mut books = state.books().await?;

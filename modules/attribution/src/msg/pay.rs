@@ -13,7 +13,7 @@ use openledger_token::{uopen_coin, DENOM};
 
 use super::fields::{address, positive_id};
 use crate::state_ext::{add, amount, AttributionRead, AttributionWrite};
-use crate::{error, escrow, state_key};
+use crate::{error, state_key, ESCROW};
 
 /// Without state: the consumer, the model id, a positive number of units and the
 /// maximum fee's coin.
@@ -47,7 +47,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgPayInference, consumer
             m.units
         )));
     }
-    state.transfer(consumer, &escrow(), fee, DENOM, Some(ctx.msg_index)).await?;
+    state.send_to_module(consumer, &ESCROW, fee, Some(ctx.msg_index)).await?;
     let id = state.take_id(state_key::NEXT_INFERENCE_ID).await?;
     let deadline = ctx.height.saturating_add(p.report_window_blocks);
     let terms = Terms {

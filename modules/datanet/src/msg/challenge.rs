@@ -10,7 +10,7 @@ use openledger_token::{uopen_coin, DENOM};
 use super::fields::{address, positive_id, required, text, uopen};
 use crate::records::{get_contribution, status_name};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, escrow, state_key};
+use crate::{error, state_key, ESCROW};
 
 /// Without state: the challenger, the contribution id, a reason and the bond's coin.
 pub fn check(m: &MsgChallengeContribution) -> Result<Address, ChainError> {
@@ -42,7 +42,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgChallengeContribution,
     if bond < min_bond {
         return Err(error::insufficient_stake(format!("bond {bond}{DENOM} is below the minimum of {min_bond}{DENOM}")));
     }
-    state.transfer(challenger, &escrow(), bond, DENOM, Some(ctx.msg_index)).await?;
+    state.send_to_module(challenger, &ESCROW, bond, Some(ctx.msg_index)).await?;
     let id = state.take_id(state_key::NEXT_CHALLENGE_ID).await?;
     let ch = Challenge {
         id,

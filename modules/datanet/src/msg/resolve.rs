@@ -7,12 +7,11 @@ use openledger_framework::events::event;
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{ChallengeStatus, ContributionStatus, MsgResolveChallenge, MsgResolveChallengeResponse};
 use openledger_token::state_ext::TokenWrite;
-use openledger_token::DENOM;
 
 use super::fields::{address, positive_id, text, uopen};
 use crate::records::{amount_of, get_contribution, get_datanet, is_curator, refund_if_due, set_status};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, escrow, merkle, state_key, treasury};
+use crate::{error, merkle, state_key, treasury, ESCROW};
 
 /// Without state: the curator and the challenge id.
 pub fn check(m: &MsgResolveChallenge) -> Result<Address, ChainError> {
@@ -43,9 +42,9 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgResolveChallenge, cura
         let stake = if c.stake_release_height != 0 { uopen(c.stake.as_ref(), "stake")? } else { 0 };
         let reward = bps_of(stake, c.terms.map_or(0, |t| t.challenge_reward_bps));
         let paid = bond.saturating_add(reward);
-        state.transfer(&escrow(), &challenger, paid, DENOM, Some(ctx.msg_index)).await?;
+        state.send_from_module(&ESCROW, &challenger, paid, Some(ctx.msg_index)).await?;
         if stake > reward {
-            state.transfer(&escrow(), &treasury(d.id), stake - reward, DENOM, Some(ctx.msg_index)).await?;
+            state.send_from_module(&ESCROW, &treasury(d.id), stake - reward, Some(ctx.msg_index)).await?;
         }
         let weight = amount_of(&c.weight)?;
         d.accepted_count = d.accepted_count.saturating_sub(1);
@@ -58,7 +57,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgResolveChallenge, cura
         resp = MsgResolveChallengeResponse { slashed: stake.to_string(), paid_to_challenger: paid.to_string() };
         state.put_datanet(&d);
     } else {
-        state.transfer(&escrow(), &treasury(d.id), bond, DENOM, Some(ctx.msg_index)).await?;
+        state.send_from_module(&ESCROW, &treasury(d.id), bond, Some(ctx.msg_index)).await?;
         ch.status = ChallengeStatus::Dismissed as i32;
         refund_if_due(state, &mut c, ctx.height, Some(ctx.msg_index)).await?;
     }

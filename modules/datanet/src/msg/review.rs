@@ -7,12 +7,11 @@ use openledger_framework::events::event;
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{ContributionStatus, MsgReviewContribution, MsgReviewContributionResponse};
 use openledger_token::state_ext::TokenWrite;
-use openledger_token::DENOM;
 
 use super::fields::{address, positive_id, required, text, uopen};
 use crate::records::{amount_of, get_contribution, get_datanet, is_curator, set_status, status_name};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, escrow, merkle, reward_weight, state_key, treasury};
+use crate::{error, merkle, reward_weight, state_key, treasury, ESCROW};
 
 /// Without state: the curator, the contribution id, an acceptance's quality of 1 to
 /// 10,000 bps, a rejection's reason.
@@ -76,10 +75,10 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgReviewContribution, cu
         let slashed = bps_of(stake, slash_bps);
         let refunded = stake - slashed;
         if slashed > 0 {
-            state.transfer(&escrow(), &treasury(d.id), slashed, DENOM, Some(ctx.msg_index)).await?;
+            state.send_from_module(&ESCROW, &treasury(d.id), slashed, Some(ctx.msg_index)).await?;
         }
         if refunded > 0 {
-            state.transfer(&escrow(), &contributor, refunded, DENOM, Some(ctx.msg_index)).await?;
+            state.send_from_module(&ESCROW, &contributor, refunded, Some(ctx.msg_index)).await?;
         }
         c.reject_reason = m.reason.clone();
         set_status(state, &mut c, ContributionStatus::Rejected).await?;

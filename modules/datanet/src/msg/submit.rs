@@ -10,7 +10,7 @@ use openledger_token::{uopen_coin, DENOM};
 use super::fields::{address, positive_id, required, text, uopen};
 use crate::records::{get_datanet, index_contribution};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, escrow, fingerprint, state_key};
+use crate::{error, fingerprint, state_key, ESCROW};
 
 /// Without state: the contributor, the datanet id, a 32-byte content hash, a positive
 /// size, a URI, a fingerprint of sorted unique hashes, and the stake's coin.
@@ -53,7 +53,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitContribution, co
             d.id
         )));
     }
-    state.transfer(contributor, &escrow(), stake, DENOM, Some(ctx.msg_index)).await?;
+    state.send_to_module(contributor, &ESCROW, stake, Some(ctx.msg_index)).await?;
     let id = state.take_id(state_key::NEXT_CONTRIBUTION_ID).await?;
     let c = Contribution {
         id,

@@ -5,12 +5,11 @@ use openledger_framework::events::event;
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{ContributionStatus, MsgWithdrawContribution, MsgWithdrawContributionResponse};
 use openledger_token::state_ext::TokenWrite;
-use openledger_token::DENOM;
 
 use super::fields::{address, positive_id, uopen};
 use crate::records::{get_contribution, set_status, status_name};
 use crate::state_ext::DatanetWrite;
-use crate::{error, escrow, state_key};
+use crate::{error, state_key, ESCROW};
 
 /// Without state: the contributor and the contribution id.
 pub fn check(m: &MsgWithdrawContribution) -> Result<Address, ChainError> {
@@ -28,7 +27,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgWithdrawContribution, 
         return Err(error::wrong_status(format!("contribution {} is {}, only pending ones can be withdrawn", c.id, status_name(c.status))));
     }
     let stake = uopen(c.stake.as_ref(), "stake")?;
-    state.transfer(&escrow(), contributor, stake, DENOM, Some(ctx.msg_index)).await?;
+    state.send_from_module(&ESCROW, contributor, stake, Some(ctx.msg_index)).await?;
     // Withdrawn content may be submitted again.
     state.delete(state_key::content(c.datanet_id, &c.content_hash));
     set_status(state, &mut c, ContributionStatus::Withdrawn).await?;

@@ -10,7 +10,7 @@ use openledger_token::DENOM;
 use super::fields::{address, distinct_operators, fee_split, price, required, training_set_shape, uopen};
 use crate::records::{check_model, coin_str, index_model, min_bond};
 use crate::state_ext::{ModelRead, ModelWrite};
-use crate::{bonds, error};
+use crate::{error, BONDS};
 
 /// Without state: the owner, a name and artifact URI, a 32-byte artifact hash, the
 /// training set's shape and weights, the operators, a positive price, a fee split
@@ -56,7 +56,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgRegisterModel, owner: 
     if bond < min {
         return Err(error::insufficient_bond(format!("bond {bond}{DENOM} is below the minimum operator bond of {min}{DENOM}")));
     }
-    state.transfer(owner, &bonds(), bond, DENOM, Some(ctx.msg_index)).await?;
+    state.send_to_module(owner, &BONDS, bond, Some(ctx.msg_index)).await?;
     model.id = state.take_model_id().await?;
     index_model(state, &model).await?;
     state.put_model(&model);

@@ -59,7 +59,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, send: &CheckedSend, msg_index
     if !params.send_enabled {
         return Err(error::send_disabled("transfers are disabled by the token params"));
     }
-    state.transfer(&send.from, &send.to, send.amount, DENOM, Some(msg_index)).await?;
+    state.send(&send.from, &send.to, send.amount, Some(msg_index)).await?;
     state.record(event(
         "message",
         [("sender", send.from.to_string()), ("module", "bank".to_string()), ("msg_index", msg_index.to_string())],
