@@ -77,6 +77,15 @@ pub mod openledger {
     }
 }
 
+/// An event message of a module's `events.proto`: the ABCI event of type
+/// `package.EventName` with one attribute per field, in field order (implemented for
+/// every such message at build time).
+pub trait TypedEvent: prost::Name {
+    fn attributes(self) -> Vec<(&'static str, String)>;
+}
+
+include!(concat!(env!("OUT_DIR"), "/typed_events.rs"));
+
 /// For `skip_serializing_if` on genesis fields whose zero means "not given".
 pub fn is_zero(n: &u64) -> bool {
     *n == 0

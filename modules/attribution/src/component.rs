@@ -3,7 +3,7 @@
 use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_datanet::state_ext::DatanetRead;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::index::{be, IndexRead, IndexWrite};
 use openledger_framework::{sdk, Amount, BlockCtx, ChainError, Module, ModuleAccount, QueryRoute, StoreRead, StoreWrite};
 use openledger_model::state_ext::ModelRead;
@@ -140,7 +140,7 @@ async fn settle_default<S: StateWrite>(state: &mut S, id: u64, deadline: u64, he
     let mut stats = state.model_stats(inf.model_id).await?;
     stats.settled_default += 1;
     state.put_model_stats(&stats);
-    state.record(event("openledger.attribution.v1.EventInferenceSettled", [("inference_id", id.to_string()), ("mode", "default".to_string())]));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventInferenceSettled { inference_id: id.to_string(), mode: "default".to_string() }));
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use cnidarium::StateWrite;
 use futures::StreamExt;
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::amount::bps_of;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::index::IndexWrite;
 use openledger_framework::{sdk, Address, Amount, ChainError};
 use openledger_proto::openledger::attribution::v1::*;
@@ -33,16 +33,7 @@ pub mod role {
 }
 
 pub fn payout_event(inference_id: u64, role: &str, recipient: String, amount: Amount, contribution_id: Option<u64>) -> tendermint::abci::Event {
-    event(
-        "openledger.attribution.v1.EventPayout",
-        [
-            ("inference_id", if inference_id == 0 { String::new() } else { inference_id.to_string() }),
-            ("role", role.to_string()),
-            ("recipient", recipient),
-            ("amount", amount.to_string()),
-            ("contribution_id", contribution_id.map(|c| c.to_string()).unwrap_or_default()),
-        ],
-    )
+    typed(openledger_proto::openledger::attribution::v1::EventPayout { inference_id: if inference_id == 0 { String::new() } else { inference_id.to_string() }, role: role.to_string(), recipient, amount: amount.to_string(), contribution_id: contribution_id.map(|c| c.to_string()).unwrap_or_default() })
 }
 
 /// The weight a contribution has in version `version` of its datanet: its weight from

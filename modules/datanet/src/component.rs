@@ -3,7 +3,7 @@
 //! expiring unresolved challenges.
 use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::index::{be, IndexWrite};
 use openledger_framework::{BlockCtx, ChainError, Module, ModuleAccount, QueryRoute, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::*;
@@ -230,10 +230,7 @@ pub async fn end_block<S: StateWrite>(state: &mut S, height: u64) -> Result<(), 
             refund_if_due(state, &mut c, height, None).await?;
             state.put_contribution(&c);
         }
-        state.record(event(
-            "openledger.datanet.v1.EventChallengeExpired",
-            [("challenge_id", ch.id.to_string()), ("contribution_id", ch.contribution_id.to_string()), ("refunded_bond", bond.to_string())],
-        ));
+        state.record(typed(openledger_proto::openledger::datanet::v1::EventChallengeExpired { challenge_id: ch.id.to_string(), contribution_id: ch.contribution_id.to_string(), refunded_bond: bond.to_string() }));
     }
     Ok(())
 }

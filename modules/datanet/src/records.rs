@@ -1,7 +1,7 @@
 //! Operations on datanet records that the messages, genesis and the end-block hook
 //! share: lookups with their not-found errors, list indexes, status moves, refunds.
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::index::{be, IndexWrite};
 use openledger_framework::{Address, Amount, ChainError, StoreRead};
 use openledger_proto::openledger::datanet::v1::{Contribution, ContributionStatus, Datanet};
@@ -70,9 +70,6 @@ pub(crate) async fn refund_if_due<S: StateWrite>(state: &mut S, c: &mut Contribu
     let contributor = address(&c.contributor, "contributor")?;
     state.send_from_module(&ESCROW, &contributor, stake, msg_index).await?;
     c.stake_release_height = 0;
-    state.record(event(
-        "openledger.datanet.v1.EventStakeRefunded",
-        [("contribution_id", c.id.to_string()), ("contributor", c.contributor.clone()), ("amount", stake.to_string())],
-    ));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventStakeRefunded { contribution_id: c.id.to_string(), contributor: c.contributor.clone(), amount: stake.to_string() }));
     Ok(())
 }

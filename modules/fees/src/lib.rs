@@ -8,7 +8,7 @@
 //! accounts, comes first.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 use cnidarium::{StateRead, StateWrite};
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::module::NoGenesis;
 use openledger_framework::{Address, Amount, BlockCtx, ChainError, Module, NoMsg, Vote};
 use openledger_token::state_ext::{TokenRead, TokenWrite};
@@ -65,13 +65,5 @@ pub async fn pay_out<S: StateWrite>(state: &mut S, last_commit: &[Vote]) -> Resu
 }
 
 fn fees_distributed(consensus_address: &str, operator: &Address, amount: Amount, power: u64) -> Event {
-    event(
-        "openledger.token.v1.EventFeesDistributed",
-        [
-            ("consensus_address", consensus_address.to_string()),
-            ("operator_address", operator.to_string()),
-            ("amount", amount.to_string()),
-            ("power", power.to_string()),
-        ],
-    )
+    typed(openledger_proto::openledger::token::v1::EventFeesDistributed { consensus_address: consensus_address.to_string(), operator_address: operator.to_string(), amount: amount.to_string(), power: i64::try_from(power).unwrap_or(i64::MAX) })
 }

@@ -4,7 +4,7 @@
 //! the contribution.
 use cnidarium::StateWrite;
 use openledger_datanet::fingerprint;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::attribution::v1::{EarningKind, InferenceStatus, MsgChallengeAttribution, MsgChallengeAttributionResponse};
 use openledger_proto::openledger::datanet::v1::ContributionStatus;
@@ -90,17 +90,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgChallengeAttribution, 
     stats.challenges_upheld += 1;
     stats.bond_slashed = add(amount(&stats.bond_slashed, "bond_slashed")?, slashed, "bond slashed")?.to_string();
     state.put_model_stats(&stats);
-    state.record(event(
-        "openledger.attribution.v1.EventAttributionChallenged",
-        [
-            ("inference_id", inf.id.to_string()),
-            ("challenger", challenger.to_string()),
-            ("contribution_id", c.id.to_string()),
-            ("score", score.to_string()),
-            ("lowest_included_score", lowest.to_string()),
-            ("slashed", slashed.to_string()),
-        ],
-    ));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventAttributionChallenged { inference_id: inf.id.to_string(), challenger: challenger.to_string(), contribution_id: c.id.to_string(), score: score.to_string(), lowest_included_score: lowest.to_string(), slashed: slashed.to_string() }));
     Ok(MsgChallengeAttributionResponse {
         score,
         lowest_included_score: lowest,

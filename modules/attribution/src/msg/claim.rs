@@ -3,7 +3,7 @@
 //! of them, page by page.
 use cnidarium::StateWrite;
 use futures::StreamExt;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{sdk, Address, Amount, ChainError, MsgCtx};
 use openledger_proto::openledger::attribution::v1::{MsgClaimRewards, MsgClaimRewardsResponse};
 
@@ -76,10 +76,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgClaimRewards, contribu
         }
         total = add(total, settle::claim_contribution(state, &c, contributor, ctx.height, Some(ctx.msg_index)).await?, "claim")?;
     }
-    state.record(event(
-        "openledger.attribution.v1.EventRewardsClaimed",
-        [("contributor", mine), ("amount", total.to_string()), ("contributions", ids.len().to_string())],
-    ));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventRewardsClaimed { contributor: mine, amount: total.to_string(), contributions: ids.len().to_string() }));
     Ok(MsgClaimRewardsResponse { claimed: total.to_string(), contributions: ids.len() as u32, next_start_after: next })
 }
 

@@ -2,7 +2,7 @@
 //! the model's terms at that moment are recorded with the inference and are what it
 //! settles by.
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::index::{be, IndexWrite};
 use openledger_framework::{Address, ChainError, MsgCtx, StoreWrite};
 use openledger_model::state_ext::ModelRead;
@@ -81,18 +81,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgPayInference, consumer
     books.paid_in = add(books.paid_in, fee, "paid_in")?;
     books.escrowed = add(books.escrowed, fee, "escrowed")?;
     state.put_books(books);
-    state.record(event(
-        "openledger.attribution.v1.EventInferencePaid",
-        [
-            ("inference_id", id.to_string()),
-            ("model_id", model.id.to_string()),
-            ("consumer", consumer.to_string()),
-            ("units", m.units.to_string()),
-            ("fee", fee.to_string()),
-            ("terms_version", model.terms_version.to_string()),
-            ("report_deadline", deadline.to_string()),
-        ],
-    ));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventInferencePaid { inference_id: id.to_string(), model_id: model.id.to_string(), consumer: consumer.to_string(), units: m.units.to_string(), fee: fee.to_string(), terms_version: model.terms_version.to_string(), report_deadline: deadline.to_string() }));
     Ok(MsgPayInferenceResponse { inference_id: id, fee: Some(uopen_coin(fee)), report_deadline: deadline })
 }
 

@@ -5,7 +5,7 @@
 //! the inference at once.
 use cnidarium::StateWrite;
 use openledger_datanet::fingerprint;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{sdk, Address, ChainError, MsgCtx};
 use openledger_model::state_ext::ModelRead;
 use openledger_proto::openledger::attribution::v1::{InferenceStatus, MsgSubmitAttribution, MsgSubmitAttributionResponse, Report};
@@ -121,16 +121,8 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitAttribution, ope
     let mut stats = state.model_stats(inf.model_id).await?;
     stats.settled_reported += 1;
     state.put_model_stats(&stats);
-    state.record(event(
-        "openledger.attribution.v1.EventAttributionSubmitted",
-        [
-            ("inference_id", inf.id.to_string()),
-            ("operator", operator.to_string()),
-            ("entries", m.entries.iter().map(|e| format!("{}:{}", e.contribution_id, e.weight_bps)).collect::<Vec<_>>().join(",")),
-            ("verifiable", verifiable.to_string()),
-        ],
-    ));
-    state.record(event("openledger.attribution.v1.EventInferenceSettled", [("inference_id", inf.id.to_string()), ("mode", "reported".to_string())]));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventAttributionSubmitted { inference_id: inf.id.to_string(), operator: operator.to_string(), entries: m.entries.iter().map(|e| format!("{}:{}", e.contribution_id, e.weight_bps)).collect::<Vec<_>>().join(","), verifiable: verifiable.to_string() }));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventInferenceSettled { inference_id: inf.id.to_string(), mode: "reported".to_string() }));
     Ok(MsgSubmitAttributionResponse { settlement: Some(settlement), scores, settled_weight_bps: settled_w })
 }
 

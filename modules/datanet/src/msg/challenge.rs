@@ -1,7 +1,7 @@
 //! `MsgChallengeContribution`: anyone but its contributor may challenge an accepted
 //! contribution within its window, posting a bond.
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{Address, Amount, ChainError, MsgCtx, StoreWrite};
 use openledger_proto::openledger::datanet::v1::{Challenge, ChallengeStatus, ContributionStatus, MsgChallengeContribution, MsgChallengeContributionResponse};
 use openledger_token::state_ext::TokenWrite;
@@ -60,17 +60,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgChallengeContribution,
     state.put_challenge(&ch);
     c.open_challenge_id = id;
     state.put_contribution(&c);
-    state.record(event(
-        "openledger.datanet.v1.EventContributionChallenged",
-        [
-            ("challenge_id", id.to_string()),
-            ("contribution_id", c.id.to_string()),
-            ("datanet_id", c.datanet_id.to_string()),
-            ("challenger", ch.challenger.clone()),
-            ("bond", bond.to_string()),
-            ("deadline_height", ch.deadline_height.to_string()),
-        ],
-    ));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionChallenged { challenge_id: id.to_string(), contribution_id: c.id.to_string(), datanet_id: c.datanet_id.to_string(), challenger: ch.challenger.clone(), bond: bond.to_string(), deadline_height: ch.deadline_height.to_string() }));
     Ok(MsgChallengeContributionResponse { challenge_id: id })
 }
 

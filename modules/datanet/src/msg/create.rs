@@ -1,6 +1,6 @@
 //! `MsgCreateDatanet`: a new datanet, its rules fixed by its owner.
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx, StoreWrite};
 use openledger_proto::openledger::datanet::v1::{Datanet, FingerprintParams, MsgCreateDatanet, MsgCreateDatanetResponse};
 
@@ -80,10 +80,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgCreateDatanet, owner: 
     };
     index_datanet(state, &d).await?;
     state.put_datanet(&d);
-    state.record(event(
-        "openledger.datanet.v1.EventDatanetCreated",
-        [("datanet_id", id.to_string()), ("owner", d.owner.clone()), ("name", d.name.clone()), ("treasury", d.treasury.clone())],
-    ));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventDatanetCreated { datanet_id: id.to_string(), owner: d.owner.clone(), name: d.name.clone(), treasury: d.treasury.clone() }));
     Ok(MsgCreateDatanetResponse { id, treasury: d.treasury })
 }
 

@@ -1,7 +1,7 @@
 //! `MsgPublishVersion`: the owner or a curator freezes the accepted set into the next
 //! version, committed by its Merkle root.
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::index::{be, IndexWrite};
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{MsgPublishVersion, MsgPublishVersionResponse, Version};
@@ -46,16 +46,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgPublishVersion, publis
     state.index_insert(&state_key::ix_versions(d.id), &be(number), be(number).to_vec()).await?;
     d.latest_version = number;
     state.put_datanet(&d);
-    state.record(event(
-        "openledger.datanet.v1.EventVersionPublished",
-        [
-            ("datanet_id", d.id.to_string()),
-            ("version", number.to_string()),
-            ("merkle_root", hex::encode(root)),
-            ("contribution_count", v.contribution_count.to_string()),
-            ("total_weight", v.total_weight.clone()),
-        ],
-    ));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventVersionPublished { datanet_id: d.id.to_string(), version: number.to_string(), merkle_root: hex::encode(root), contribution_count: v.contribution_count.to_string(), total_weight: v.total_weight.clone() }));
     Ok(MsgPublishVersionResponse { version: number, merkle_root: root.to_vec() })
 }
 

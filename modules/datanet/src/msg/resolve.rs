@@ -3,7 +3,7 @@
 //! dismisses it (the bond goes to the treasury).
 use cnidarium::StateWrite;
 use openledger_framework::amount::bps_of;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{ChallengeStatus, ContributionStatus, MsgResolveChallenge, MsgResolveChallengeResponse};
 use openledger_token::state_ext::TokenWrite;
@@ -68,17 +68,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgResolveChallenge, cura
     c.open_challenge_id = 0;
     state.put_contribution(&c);
     state.put_challenge(&ch);
-    state.record(event(
-        "openledger.datanet.v1.EventChallengeResolved",
-        [
-            ("challenge_id", ch.id.to_string()),
-            ("contribution_id", c.id.to_string()),
-            ("datanet_id", d.id.to_string()),
-            ("upheld", m.uphold.to_string()),
-            ("slashed", resp.slashed.clone()),
-            ("paid_to_challenger", resp.paid_to_challenger.clone()),
-        ],
-    ));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventChallengeResolved { challenge_id: ch.id.to_string(), contribution_id: c.id.to_string(), datanet_id: d.id.to_string(), upheld: m.uphold.to_string(), slashed: resp.slashed.clone(), paid_to_challenger: resp.paid_to_challenger.clone() }));
     Ok(resp)
 }
 

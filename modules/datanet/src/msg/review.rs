@@ -3,7 +3,7 @@
 //! datanet's treasury, by the terms it was submitted under).
 use cnidarium::StateWrite;
 use openledger_framework::amount::{bps_of, BPS};
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{ContributionStatus, MsgReviewContribution, MsgReviewContributionResponse};
 use openledger_token::state_ext::TokenWrite;
@@ -86,19 +86,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgReviewContribution, cu
     };
     state.put_contribution(&c);
     state.put_datanet(&d);
-    state.record(event(
-        "openledger.datanet.v1.EventContributionReviewed",
-        [
-            ("contribution_id", c.id.to_string()),
-            ("datanet_id", d.id.to_string()),
-            ("curator", curator.to_string()),
-            ("accepted", m.accept.to_string()),
-            ("quality_bps", m.quality_bps.to_string()),
-            ("weight", resp.weight.clone()),
-            ("slashed", resp.slashed.clone()),
-            ("refunded", resp.refunded.clone()),
-        ],
-    ));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionReviewed { contribution_id: c.id.to_string(), datanet_id: d.id.to_string(), curator: curator.to_string(), accepted: m.accept.to_string(), quality_bps: m.quality_bps.to_string(), weight: resp.weight.clone(), slashed: resp.slashed.clone(), refunded: resp.refunded.clone() }));
     Ok(resp)
 }
 

@@ -1,7 +1,7 @@
 //! `MsgSubmitContribution`: staked data offered to a datanet. The same content cannot be
 //! submitted twice to one datanet.
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::{Contribution, ContributionPolicy, ContributionStatus, MsgSubmitContribution, MsgSubmitContributionResponse};
 use openledger_token::state_ext::TokenWrite;
@@ -75,16 +75,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitContribution, co
     state.put_contribution(&c);
     d.contribution_count += 1;
     state.put_datanet(&d);
-    state.record(event(
-        "openledger.datanet.v1.EventContributionSubmitted",
-        [
-            ("contribution_id", id.to_string()),
-            ("datanet_id", d.id.to_string()),
-            ("contributor", c.contributor.clone()),
-            ("content_hash", hex::encode(&c.content_hash)),
-            ("stake", stake.to_string()),
-        ],
-    ));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionSubmitted { contribution_id: id.to_string(), datanet_id: d.id.to_string(), contributor: c.contributor.clone(), content_hash: hex::encode(&c.content_hash), stake: stake.to_string() }));
     Ok(MsgSubmitContributionResponse { contribution_id: id })
 }
 

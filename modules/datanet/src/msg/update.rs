@@ -1,7 +1,7 @@
 //! `MsgUpdateDatanet`: the owner changes a datanet's rules; contributions already made
 //! keep the terms they were made under.
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::index::{be, IndexWrite};
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{MsgUpdateDatanet, MsgUpdateDatanetResponse};
@@ -75,7 +75,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgUpdateDatanet, owner: 
         d.terms = Some(terms(m.terms.as_ref())?);
     }
     state.put_datanet(&d);
-    state.record(event("openledger.datanet.v1.EventDatanetUpdated", [("datanet_id", d.id.to_string()), ("owner", d.owner.clone())]));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventDatanetUpdated { datanet_id: d.id.to_string(), owner: d.owner.clone() }));
     Ok(MsgUpdateDatanetResponse {})
 }
 

@@ -1,7 +1,7 @@
 //! `MsgWithdrawContribution`: a contributor takes back a pending contribution and its
 //! whole stake; the content may be submitted again.
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{ContributionStatus, MsgWithdrawContribution, MsgWithdrawContributionResponse};
 use openledger_token::state_ext::TokenWrite;
@@ -32,10 +32,7 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgWithdrawContribution, 
     state.delete(state_key::content(c.datanet_id, &c.content_hash));
     set_status(state, &mut c, ContributionStatus::Withdrawn).await?;
     state.put_contribution(&c);
-    state.record(event(
-        "openledger.datanet.v1.EventContributionWithdrawn",
-        [("contribution_id", c.id.to_string()), ("datanet_id", c.datanet_id.to_string()), ("refunded", stake.to_string())],
-    ));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionWithdrawn { contribution_id: c.id.to_string(), datanet_id: c.datanet_id.to_string(), refunded: stake.to_string() }));
     Ok(MsgWithdrawContributionResponse { refunded: stake.to_string() })
 }
 

@@ -1,7 +1,7 @@
 //! `MsgRegisterModel`: a model trained on published datanet versions, with its price,
 //! fee split and operators; registering posts the operator bond.
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::model::v1::{Model, ModelStatus, MsgRegisterModel, MsgRegisterModelResponse};
 use openledger_token::state_ext::TokenWrite;
@@ -62,23 +62,58 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgRegisterModel, owner: 
     state.put_model(&model);
     let split = model.fee_split.unwrap_or_default();
     let training: Vec<String> = model.training_set.iter().map(|e| format!("{}/{}:{}", e.datanet_id, e.version, e.weight_bps)).collect();
-    state.record(event(
-        "openledger.model.v1.EventModelRegistered",
-        [
-            ("model_id", model.id.to_string()),
-            ("owner", model.owner.clone()),
-            ("name", model.name.clone()),
-            ("artifact_hash", hex::encode(&model.artifact_hash)),
-            ("training_set", training.join(",")),
-            ("operators", model.operators.join(",")),
-            ("price_per_unit", coin_str(model.price_per_unit.as_ref())),
-            (
-                "fee_split",
-                format!("{}/{}/{}/{}", split.owner_bps, split.contributors_bps, split.datanet_owners_bps, split.protocol_bps),
-            ),
-            ("bond", coin_str(model.bond.as_ref())),
-            ("terms_version", model.terms_version.to_string()),
-        ],
-    ));
+    state.record(typed(openledger_proto::openledger::model::v1::EventModelRegistered { model_id: model.id.to_string(), owner: model.owner.clone(), name: model.name.clone(), artifact_hash: hex::encode(&model.artifact_hash), training_set: training.join(","), operators: model.operators.join(","), price_per_unit: coin_str(model.price_per_unit.as_ref()), fee_split: format!("{}/{}/{}/{}", split.owner_bps, split.contributors_bps, split.datanet_owners_bps, split.protocol_bps), bond: coin_str(model.bond.as_ref()), terms_version: model.terms_version.to_string() }));
     Ok(MsgRegisterModelResponse { model_id: model.id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openledger_proto::cosmos::base::v1beta1::Coin;
+    use openledger_proto::openledger::model::v1::{FeeSplit, TrainingEntry};
+
+    fn uopen(n: u128) -> Option<Coin> {
+        Some(Coin { denom: "uopen".into(), amount: n.to_string() })
+    }
+
+    fn valid() -> MsgRegisterModel {
+        MsgRegisterModel {
+            owner: Address([1; 20]).to_string(),
+            name: "m".into(),
+            base_model: String::new(),
+            artifact_hash: vec![7; 32],
+            artifact_uri: "ipfs://m".into(),
+            training_set: vec![TrainingEntry { datanet_id: 1, version: 1, weight_bps: 6000 }, TrainingEntry { datanet_id: 2, version: 1, weight_bps: 4000 }],
+            operators: vec![Address([2; 20]).to_string()],
+            price_per_unit: uopen(5),
+            fee_split: Some(FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
+            bond: uopen(1000),
+        }
+    }
+
+    #[test]
+    fn check_refuses_each_malformed_field_with_its_code() {
+        assert_eq!(check(&valid()).unwrap(), Address([1; 20]));
+        let entry = |d, w| TrainingEntry { datanet_id: d, version: 1, weight_bps: w };
+        let cases: Vec<(MsgRegisterModel, u32)> = vec![
+            (MsgRegisterModel { owner: "x".into(), ..valid() }, 9),
+            (MsgRegisterModel { name: " ".into(), ..valid() }, 2),
+            (MsgRegisterModel { artifact_hash: vec![7; 31], ..valid() }, 2),
+            (MsgRegisterModel { artifact_uri: String::new(), ..valid() }, 2),
+            (MsgRegisterModel { training_set: vec![], ..valid() }, 5),
+            (MsgRegisterModel { training_set: vec![entry(1, 5000), entry(1, 5000)], ..valid() }, 5),
+            (MsgRegisterModel { training_set: vec![entry(1, 9999)], ..valid() }, 5),
+            (MsgRegisterModel { training_set: vec![entry(0, 10_000)], ..valid() }, 5),
+            (MsgRegisterModel { operators: vec![], ..valid() }, 12),
+            (MsgRegisterModel { operators: vec![Address([2; 20]).to_string(); 2], ..valid() }, 12),
+            (MsgRegisterModel { price_per_unit: uopen(0), ..valid() }, 10),
+            (MsgRegisterModel { fee_split: Some(FeeSplit { owner_bps: 10_000, contributors_bps: 1, datanet_owners_bps: 0, protocol_bps: 0 }), ..valid() }, 6),
+            (MsgRegisterModel { fee_split: None, ..valid() }, 6),
+            (MsgRegisterModel { bond: None, ..valid() }, 10),
+        ];
+        for (m, code) in cases {
+            let e = check(&m).unwrap_err();
+            assert_eq!((e.codespace, e.code), (error::CODESPACE, code), "{m:?}: {}", e.message);
+        }
+    }
 }

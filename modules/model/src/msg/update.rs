@@ -1,7 +1,7 @@
 //! `MsgUpdateModel`: the owner changes the price or the operators (a new terms version:
 //! inferences already paid keep theirs) or retires the model (final).
 use cnidarium::StateWrite;
-use openledger_framework::events::event;
+use openledger_framework::events::typed;
 use openledger_framework::{sdk, Address, ChainError, MsgCtx};
 use openledger_proto::openledger::model::v1::{ModelStatus, MsgUpdateModel, MsgUpdateModelResponse};
 
@@ -76,19 +76,34 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgUpdateModel, owner: &A
     }
     model.updated_height = ctx.height;
     state.put_model(&model);
-    state.record(event(
-        "openledger.model.v1.EventModelUpdated",
-        [
-            ("model_id", model.id.to_string()),
-            ("owner", model.owner.clone()),
-            ("status", status_name(model.status).to_string()),
-            ("price_per_unit", coin_str(model.price_per_unit.as_ref())),
-            ("operators", model.operators.join(",")),
-            ("terms_version", model.terms_version.to_string()),
-            ("terms_changed", terms_changed.to_string()),
-            ("retired", retire.to_string()),
-            ("updated_height", model.updated_height.to_string()),
-        ],
-    ));
+    state.record(typed(openledger_proto::openledger::model::v1::EventModelUpdated { model_id: model.id.to_string(), owner: model.owner.clone(), status: status_name(model.status).to_string(), price_per_unit: coin_str(model.price_per_unit.as_ref()), operators: model.operators.join(","), terms_version: model.terms_version.to_string(), terms_changed: terms_changed.to_string(), retired: retire.to_string(), updated_height: model.updated_height.to_string() }));
     Ok(MsgUpdateModelResponse { terms_version: model.terms_version })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openledger_proto::cosmos::base::v1beta1::Coin;
+
+    fn valid() -> MsgUpdateModel {
+        MsgUpdateModel { owner: Address([1; 20]).to_string(), model_id: 1, status: ModelStatus::Retired as i32, ..Default::default() }
+    }
+
+    #[test]
+    fn check_refuses_each_malformed_field_with_its_code() {
+        assert!(check(&valid()).is_ok());
+        let cases: Vec<(MsgUpdateModel, u32)> = vec![
+            (MsgUpdateModel { owner: String::new(), ..valid() }, 9),
+            (MsgUpdateModel { model_id: 0, ..valid() }, 2),
+            (MsgUpdateModel { status: 3, ..valid() }, 2),
+            (MsgUpdateModel { status: 0, ..valid() }, 2),
+            (MsgUpdateModel { operators: vec![Address([2; 20]).to_string()], ..valid() }, 2),
+            (MsgUpdateModel { price_per_unit: Some(Coin { denom: "uopen".into(), amount: "0".into() }), ..valid() }, 10),
+            (MsgUpdateModel { set_operators: true, operators: vec![], ..valid() }, 12),
+        ];
+        for (m, code) in cases {
+            let e = check(&m).unwrap_err();
+            assert_eq!((e.codespace, e.code), (error::CODESPACE, code), "{m:?}: {}", e.message);
+        }
+    }
 }
