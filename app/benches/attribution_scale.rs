@@ -685,7 +685,8 @@ fn time_end_block(node: &TestNode, reps: usize) -> (f64, usize) {
             let mut delta = StateDelta::new(storage.latest_snapshot());
             let mut end = StateDelta::new(&mut delta);
             let t = Instant::now();
-            openledger_attribution::component::end_block(&mut end, height).await.expect("end block");
+            let ctx = openledger_framework::BlockCtx { height, time_seconds: 0, votes: &[] };
+            <openledger_attribution::AttributionModule as openledger_framework::Module>::end_block(&mut end, &ctx).await.expect("end block");
             times.push(t.elapsed().as_secs_f64() * 1e6);
             let (_, events) = end.apply();
             settled = events.iter().filter(|e| e.kind == SETTLED).count();

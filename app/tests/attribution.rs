@@ -434,7 +434,7 @@ fn refused_attribution_messages_change_nothing() {
     let World { mut n, model, .. } = world_with(1000);
     pay(&mut n, model, 10);
     let export = |n: &TestNode| {
-        n.rt().block_on(async { openledger_attribution::component::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
+        n.rt().block_on(async { <openledger_attribution::AttributionModule as openledger_framework::Module>::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
     };
     let fp_ok = vec![16, 32];
     let cases: Vec<(u64, Any, u32, &str)> = vec![
@@ -660,9 +660,9 @@ fn attribution_genesis_export_then_import_gives_identical_state() {
         n.rt().block_on(async {
             let snap = n.app.storage().latest_snapshot();
             (
-                openledger_datanet::component::export_genesis(&snap).await.unwrap(),
-                openledger_model::component::export_genesis(&snap).await.unwrap(),
-                openledger_attribution::component::export_genesis(&snap).await.unwrap(),
+                <openledger_datanet::DatanetModule as openledger_framework::Module>::export_genesis(&snap).await.unwrap(),
+                <openledger_model::ModelModule as openledger_framework::Module>::export_genesis(&snap).await.unwrap(),
+                <openledger_attribution::AttributionModule as openledger_framework::Module>::export_genesis(&snap).await.unwrap(),
             )
         })
     };

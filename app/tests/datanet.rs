@@ -315,7 +315,7 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
 }
 
 fn export_models(n: &TestNode) -> md::GenesisState {
-    n.rt().block_on(async { openledger_model::component::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
+    n.rt().block_on(async { <openledger_model::ModelModule as openledger_framework::Module>::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
 }
 
 fn model_query<Req: Message, Resp: Message + Default>(n: &TestNode, method: &str, req: Req) -> Resp {
@@ -323,7 +323,7 @@ fn model_query<Req: Message, Resp: Message + Default>(n: &TestNode, method: &str
 }
 
 fn export(n: &TestNode) -> dn::GenesisState {
-    n.rt().block_on(async { openledger_datanet::component::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
+    n.rt().block_on(async { <openledger_datanet::DatanetModule as openledger_framework::Module>::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
 }
 
 /// Refusals not reached by the story: each leaves the module's state (and the escrow)
@@ -425,7 +425,7 @@ fn import_datanets(rt: &tokio::runtime::Runtime, g: &dn::GenesisState) -> Result
     rt.block_on(async {
         let storage = cnidarium::TempStorage::new().await.unwrap();
         let mut state = cnidarium::StateDelta::new(storage.latest_snapshot());
-        openledger_datanet::component::init_genesis(&mut state, g).await.map_err(|e| {
+        <openledger_datanet::DatanetModule as openledger_framework::Module>::init_genesis(&mut state, g).await.map_err(|e| {
             assert_eq!((e.codespace, e.code), ("datanet", 12), "{}", e.message);
             e.message
         })

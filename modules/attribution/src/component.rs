@@ -30,16 +30,187 @@ impl Module for AttributionModule {
         crate::query::routes()
     }
 
-    async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
-        init_genesis(state, genesis).await
+    async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Result<(), ChainError> {
+        let p = g.params.unwrap_or_else(default_params);
+        validate_params(&p).map_err(invalid)?;
+        state.put_attribution_params(&p);
+        let mut max_id = 0;
+        for i in &g.inferences {
+            if i.id == 0 || state.inference(i.id).await?.is_some() {
+                return Err(invalid(format!("inference id {} is zero or repeated", i.id)));
+            }
+            if state.model(i.model_id).await?.is_none() {
+                return Err(invalid(format!("inference {} names unknown model {}", i.id, i.model_id)));
+            }
+            let consumer = address(&i.consumer, "consumer").map_err(|e| invalid(format!("inference {}: {}", i.id, e.message)))?;
+            match InferenceStatus::try_from(i.status) {
+                Ok(InferenceStatus::Pending) => crate::state_ext::enqueue_due(state, i.report_deadline, i.id).await?,
+                Ok(InferenceStatus::SettledReported | InferenceStatus::SettledDefault) => {}
+                _ => return Err(invalid(format!("inference {}: status {} is not a real status", i.id, i.status))),
+            }
+            state.index_insert(&state_key::ix_model(i.model_id), &be(i.id), be(i.id).to_vec()).await?;
+            state.index_insert(&state_key::ix_consumer(&consumer), &be(i.id), be(i.id).to_vec()).await?;
+            state.put_inference(i);
+            max_id = max_id.max(i.id);
+        }
+        state.put_u64(state_key::NEXT_INFERENCE_ID.to_string(), g.next_inference_id.max(max_id.saturating_add(1)));
+        for pool in &g.pools {
+            let v = state
+                .datanet_version(pool.datanet_id, pool.version)
+                .await?
+                .ok_or_else(|| invalid(format!("pool names unknown version {}/{}", pool.datanet_id, pool.version)))?;
+            if v.total_weight != pool.total_weight {
+                return Err(invalid(format!("pool {}/{}: total_weight differs from the version's", pool.datanet_id, pool.version)));
+            }
+            state.put_version_pool(pool);
+        }
+        for r in &g.rewards {
+            if state.contribution(r.contribution_id).await?.is_none() {
+                return Err(invalid(format!("rewards of unknown contribution {}", r.contribution_id)));
+            }
+            state.put_contribution_rewards(r);
+        }
+        for pc in &g.pool_claims {
+            let claimed = amount(&pc.claimed, "claimed").map_err(|e| invalid(e.message))?;
+            state.put_pool_claim(pc.contribution_id, pc.version, claimed);
+        }
+        for h in &g.histories {
+            // The history's length lives in the contribution's rewards record.
+            let r = state.contribution_rewards(h.contribution_id).await?;
+            if r.history_count != h.records.len() as u64 || state.index_count(&state_key::ix_history(h.contribution_id)).await? != 0 {
+                return Err(invalid(format!(
+                    "history of contribution {}: {} records, but its rewards record counts {} (or the history is listed twice)",
+                    h.contribution_id,
+                    h.records.len(),
+                    r.history_count
+                )));
+            }
+            for (seq, rec) in h.records.iter().enumerate() {
+                state.index_append(&state_key::ix_history(h.contribution_id), seq as u64, rec.encode_to_vec());
+            }
+        }
+        let with_history: std::collections::BTreeSet<u64> = g.histories.iter().map(|h| h.contribution_id).collect();
+        for r in &g.rewards {
+            if r.history_count > 0 && !with_history.contains(&r.contribution_id) {
+                return Err(invalid(format!("rewards of contribution {} count {} history records, but it has no history", r.contribution_id, r.history_count)));
+            }
+        }
+        for s in &g.model_stats {
+            state.put_model_stats(s);
+        }
+        for s in &g.datanet_stats {
+            state.put_datanet_stats(s);
+        }
+        for pc in &g.paid_contributors {
+            let a = address(&pc.contributor, "contributor").map_err(|e| invalid(e.message))?;
+            state.put_raw(state_key::paid(pc.datanet_id, &a), vec![1]);
+        }
+        let books = Books::from_proto(&g.accounting.clone().unwrap_or_default()).map_err(|e| invalid(e.message))?;
+        if !books.balanced() {
+            return Err(invalid(format!("accounting does not balance: {books:?}")));
+        }
+        state.put_books(books);
+        Ok(())
     }
 
     async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
-        export_genesis(state).await
+        let rewards: Vec<ContributionRewards> = state.all_protos(state_key::REWARDS).await?;
+        let mut pool_claims = Vec::new();
+        {
+            let stream = state.prefix_raw(state_key::POOL_CLAIMS);
+            let mut stream = std::pin::pin!(stream);
+            while let Some(item) = stream.next().await {
+                let (key, v) = item?;
+                let mut parts = key.trim_start_matches(state_key::POOL_CLAIMS).split('/');
+                let parse = |s: Option<&str>| s.and_then(|h| u64::from_str_radix(h, 16).ok());
+                let (Some(contribution_id), Some(version)) = (parse(parts.next()), parse(parts.next())) else {
+                    return Err(sdk::internal(format!("corrupt pool claim key {key}")));
+                };
+                let claimed = <[u8; 16]>::try_from(v.as_slice()).map(u128::from_be_bytes).map_err(|_| sdk::internal("corrupt pool claim"))?;
+                pool_claims.push(PoolClaim { contribution_id, version, claimed: claimed.to_string() });
+            }
+        }
+        let mut histories = Vec::new();
+        {
+            let stream = state.nonverifiable_prefix_raw(state_key::IX_HISTORY);
+            let mut stream = std::pin::pin!(stream);
+            while let Some(item) = stream.next().await {
+                let (key, v) = item?;
+                let rest = &key[state_key::IX_HISTORY.len()..];
+                let id = rest.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).ok_or_else(|| sdk::internal("corrupt history key"))?;
+                let rec = EarningRecord::decode(v.as_slice()).map_err(|e| sdk::internal(format!("corrupt history record: {e}")))?;
+                match histories.last_mut() {
+                    Some(ContributionHistory { contribution_id, records }) if *contribution_id == id => records.push(rec),
+                    _ => histories.push(ContributionHistory { contribution_id: id, records: vec![rec] }),
+                }
+            }
+        }
+        let mut paid_contributors = Vec::new();
+        for key in raw_keys(state, state_key::PAID).await? {
+            let mut parts = key.trim_start_matches(state_key::PAID).split('/');
+            let datanet_id = parts.next().and_then(|h| u64::from_str_radix(h, 16).ok()).ok_or_else(|| sdk::internal(format!("corrupt key {key}")))?;
+            paid_contributors.push(PaidContributor { datanet_id, contributor: parts.next().unwrap_or_default().to_string() });
+        }
+        Ok(GenesisState {
+            params: Some(state.attribution_params().await?),
+            inferences: state.all_protos(state_key::INFERENCES).await?,
+            next_inference_id: state.next_inference_id().await?,
+            pools: state.all_protos(state_key::POOLS).await?,
+            rewards,
+            pool_claims,
+            histories,
+            model_stats: state.all_protos(state_key::MODEL_STATS).await?,
+            datanet_stats: state.all_protos(state_key::DATANET_STATS).await?,
+            paid_contributors,
+            accounting: Some(state.books().await?.to_proto()),
+        })
     }
 
+    /// Settle, by training weights alone, the inferences whose report window ended before
+    /// `height` — at most `max_default_settlements_per_block`, oldest deadline first. The
+    /// queue is walked deadline by deadline from a stored cursor, so a block never steps
+    /// over the deletions of the queue's settled past.
     async fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx<'_>) -> Result<(), ChainError> {
-        end_block(state, ctx.height).await
+        let height = ctx.height;
+        if state.get_u64(state_key::DUE_COUNT).await?.unwrap_or(0) == 0 {
+            return Ok(());
+        }
+        let p = state.attribution_params().await?;
+        let max = p.max_default_settlements_per_block as usize;
+        let mut h = state.get_u64(state_key::DUE_CURSOR).await?.unwrap_or(0);
+        let stop = height.min(h.saturating_add(MAX_DUE_HEIGHTS_PER_BLOCK));
+        let mut settled = 0usize;
+        while h < stop && settled < max {
+            let mut ids: Vec<u64> = Vec::new();
+            let mut exhausted = true;
+            {
+                let prefix = state_key::due_at(h);
+                let stream = state.prefix_raw(&prefix);
+                let mut stream = std::pin::pin!(stream);
+                while let Some(item) = stream.next().await {
+                    let (key, _) = item?;
+                    if settled + ids.len() == max {
+                        exhausted = false;
+                        break;
+                    }
+                    let id = key
+                        .strip_prefix(prefix.as_str())
+                        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                        .ok_or_else(|| sdk::internal(format!("corrupt settlement queue key {key}")))?;
+                    ids.push(id);
+                }
+            }
+            for id in ids {
+                settle_default(state, id, h, height).await?;
+                settled += 1;
+            }
+            if !exhausted {
+                break;
+            }
+            h += 1;
+        }
+        state.put_u64(state_key::DUE_CURSOR.to_string(), h);
+        Ok(())
     }
 
     async fn check_invariants<S: StateRead>(state: &S) -> Result<(), String> {
@@ -82,52 +253,6 @@ pub fn validate_params(p: &Params) -> Result<(), String> {
 /// Heights of the settlement queue one end-block walks at most (empty ones included);
 /// the cursor keeps the place, so every block's work is bounded.
 const MAX_DUE_HEIGHTS_PER_BLOCK: u64 = 1000;
-
-/// Settle, by training weights alone, the inferences whose report window ended before
-/// `height` — at most `max_default_settlements_per_block`, oldest deadline first. The
-/// queue is walked deadline by deadline from a stored cursor, so a block never steps
-/// over the deletions of the queue's settled past.
-pub async fn end_block<S: StateWrite>(state: &mut S, height: u64) -> Result<(), ChainError> {
-    if state.get_u64(state_key::DUE_COUNT).await?.unwrap_or(0) == 0 {
-        return Ok(());
-    }
-    let p = state.attribution_params().await?;
-    let max = p.max_default_settlements_per_block as usize;
-    let mut h = state.get_u64(state_key::DUE_CURSOR).await?.unwrap_or(0);
-    let stop = height.min(h.saturating_add(MAX_DUE_HEIGHTS_PER_BLOCK));
-    let mut settled = 0usize;
-    while h < stop && settled < max {
-        let mut ids: Vec<u64> = Vec::new();
-        let mut exhausted = true;
-        {
-            let prefix = state_key::due_at(h);
-            let stream = state.prefix_raw(&prefix);
-            let mut stream = std::pin::pin!(stream);
-            while let Some(item) = stream.next().await {
-                let (key, _) = item?;
-                if settled + ids.len() == max {
-                    exhausted = false;
-                    break;
-                }
-                let id = key
-                    .strip_prefix(prefix.as_str())
-                    .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-                    .ok_or_else(|| sdk::internal(format!("corrupt settlement queue key {key}")))?;
-                ids.push(id);
-            }
-        }
-        for id in ids {
-            settle_default(state, id, h, height).await?;
-            settled += 1;
-        }
-        if !exhausted {
-            break;
-        }
-        h += 1;
-    }
-    state.put_u64(state_key::DUE_CURSOR.to_string(), h);
-    Ok(())
-}
 
 async fn settle_default<S: StateWrite>(state: &mut S, id: u64, deadline: u64, height: u64) -> Result<(), ChainError> {
     let mut inf = state.inference(id).await?.ok_or_else(|| sdk::internal(format!("queued inference {id} missing")))?;
@@ -216,89 +341,6 @@ fn invalid(what: String) -> ChainError {
     error::invalid_genesis(what)
 }
 
-pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Result<(), ChainError> {
-    let p = g.params.unwrap_or_else(default_params);
-    validate_params(&p).map_err(invalid)?;
-    state.put_attribution_params(&p);
-    let mut max_id = 0;
-    for i in &g.inferences {
-        if i.id == 0 || state.inference(i.id).await?.is_some() {
-            return Err(invalid(format!("inference id {} is zero or repeated", i.id)));
-        }
-        if state.model(i.model_id).await?.is_none() {
-            return Err(invalid(format!("inference {} names unknown model {}", i.id, i.model_id)));
-        }
-        let consumer = address(&i.consumer, "consumer").map_err(|e| invalid(format!("inference {}: {}", i.id, e.message)))?;
-        match InferenceStatus::try_from(i.status) {
-            Ok(InferenceStatus::Pending) => crate::state_ext::enqueue_due(state, i.report_deadline, i.id).await?,
-            Ok(InferenceStatus::SettledReported | InferenceStatus::SettledDefault) => {}
-            _ => return Err(invalid(format!("inference {}: status {} is not a real status", i.id, i.status))),
-        }
-        state.index_insert(&state_key::ix_model(i.model_id), &be(i.id), be(i.id).to_vec()).await?;
-        state.index_insert(&state_key::ix_consumer(&consumer), &be(i.id), be(i.id).to_vec()).await?;
-        state.put_inference(i);
-        max_id = max_id.max(i.id);
-    }
-    state.put_u64(state_key::NEXT_INFERENCE_ID.to_string(), g.next_inference_id.max(max_id.saturating_add(1)));
-    for pool in &g.pools {
-        let v = state
-            .datanet_version(pool.datanet_id, pool.version)
-            .await?
-            .ok_or_else(|| invalid(format!("pool names unknown version {}/{}", pool.datanet_id, pool.version)))?;
-        if v.total_weight != pool.total_weight {
-            return Err(invalid(format!("pool {}/{}: total_weight differs from the version's", pool.datanet_id, pool.version)));
-        }
-        state.put_version_pool(pool);
-    }
-    for r in &g.rewards {
-        if state.contribution(r.contribution_id).await?.is_none() {
-            return Err(invalid(format!("rewards of unknown contribution {}", r.contribution_id)));
-        }
-        state.put_contribution_rewards(r);
-    }
-    for pc in &g.pool_claims {
-        let claimed = amount(&pc.claimed, "claimed").map_err(|e| invalid(e.message))?;
-        state.put_pool_claim(pc.contribution_id, pc.version, claimed);
-    }
-    for h in &g.histories {
-        // The history's length lives in the contribution's rewards record.
-        let r = state.contribution_rewards(h.contribution_id).await?;
-        if r.history_count != h.records.len() as u64 || state.index_count(&state_key::ix_history(h.contribution_id)).await? != 0 {
-            return Err(invalid(format!(
-                "history of contribution {}: {} records, but its rewards record counts {} (or the history is listed twice)",
-                h.contribution_id,
-                h.records.len(),
-                r.history_count
-            )));
-        }
-        for (seq, rec) in h.records.iter().enumerate() {
-            state.index_append(&state_key::ix_history(h.contribution_id), seq as u64, rec.encode_to_vec());
-        }
-    }
-    let with_history: std::collections::BTreeSet<u64> = g.histories.iter().map(|h| h.contribution_id).collect();
-    for r in &g.rewards {
-        if r.history_count > 0 && !with_history.contains(&r.contribution_id) {
-            return Err(invalid(format!("rewards of contribution {} count {} history records, but it has no history", r.contribution_id, r.history_count)));
-        }
-    }
-    for s in &g.model_stats {
-        state.put_model_stats(s);
-    }
-    for s in &g.datanet_stats {
-        state.put_datanet_stats(s);
-    }
-    for pc in &g.paid_contributors {
-        let a = address(&pc.contributor, "contributor").map_err(|e| invalid(e.message))?;
-        state.put_raw(state_key::paid(pc.datanet_id, &a), vec![1]);
-    }
-    let books = Books::from_proto(&g.accounting.clone().unwrap_or_default()).map_err(|e| invalid(e.message))?;
-    if !books.balanced() {
-        return Err(invalid(format!("accounting does not balance: {books:?}")));
-    }
-    state.put_books(books);
-    Ok(())
-}
-
 async fn raw_keys<S: StateRead>(state: &S, prefix: &str) -> Result<Vec<String>, ChainError> {
     let stream = state.prefix_raw(prefix);
     let mut stream = std::pin::pin!(stream);
@@ -309,55 +351,3 @@ async fn raw_keys<S: StateRead>(state: &S, prefix: &str) -> Result<Vec<String>, 
     Ok(out)
 }
 
-pub async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
-    let rewards: Vec<ContributionRewards> = state.all_protos(state_key::REWARDS).await?;
-    let mut pool_claims = Vec::new();
-    {
-        let stream = state.prefix_raw(state_key::POOL_CLAIMS);
-        let mut stream = std::pin::pin!(stream);
-        while let Some(item) = stream.next().await {
-            let (key, v) = item?;
-            let mut parts = key.trim_start_matches(state_key::POOL_CLAIMS).split('/');
-            let parse = |s: Option<&str>| s.and_then(|h| u64::from_str_radix(h, 16).ok());
-            let (Some(contribution_id), Some(version)) = (parse(parts.next()), parse(parts.next())) else {
-                return Err(sdk::internal(format!("corrupt pool claim key {key}")));
-            };
-            let claimed = <[u8; 16]>::try_from(v.as_slice()).map(u128::from_be_bytes).map_err(|_| sdk::internal("corrupt pool claim"))?;
-            pool_claims.push(PoolClaim { contribution_id, version, claimed: claimed.to_string() });
-        }
-    }
-    let mut histories = Vec::new();
-    {
-        let stream = state.nonverifiable_prefix_raw(state_key::IX_HISTORY);
-        let mut stream = std::pin::pin!(stream);
-        while let Some(item) = stream.next().await {
-            let (key, v) = item?;
-            let rest = &key[state_key::IX_HISTORY.len()..];
-            let id = rest.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).ok_or_else(|| sdk::internal("corrupt history key"))?;
-            let rec = EarningRecord::decode(v.as_slice()).map_err(|e| sdk::internal(format!("corrupt history record: {e}")))?;
-            match histories.last_mut() {
-                Some(ContributionHistory { contribution_id, records }) if *contribution_id == id => records.push(rec),
-                _ => histories.push(ContributionHistory { contribution_id: id, records: vec![rec] }),
-            }
-        }
-    }
-    let mut paid_contributors = Vec::new();
-    for key in raw_keys(state, state_key::PAID).await? {
-        let mut parts = key.trim_start_matches(state_key::PAID).split('/');
-        let datanet_id = parts.next().and_then(|h| u64::from_str_radix(h, 16).ok()).ok_or_else(|| sdk::internal(format!("corrupt key {key}")))?;
-        paid_contributors.push(PaidContributor { datanet_id, contributor: parts.next().unwrap_or_default().to_string() });
-    }
-    Ok(GenesisState {
-        params: Some(state.attribution_params().await?),
-        inferences: state.all_protos(state_key::INFERENCES).await?,
-        next_inference_id: state.next_inference_id().await?,
-        pools: state.all_protos(state_key::POOLS).await?,
-        rewards,
-        pool_claims,
-        histories,
-        model_stats: state.all_protos(state_key::MODEL_STATS).await?,
-        datanet_stats: state.all_protos(state_key::DATANET_STATS).await?,
-        paid_contributors,
-        accounting: Some(state.books().await?.to_proto()),
-    })
-}

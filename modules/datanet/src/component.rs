@@ -31,16 +31,141 @@ impl Module for DatanetModule {
         crate::query::routes()
     }
 
-    async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
-        init_genesis(state, genesis).await
+    /// Import: records as given, then every derived structure rebuilt — content-hash keys,
+    /// list indexes, the queues, and each datanet's version tree with its full history
+    /// (leaves replayed epoch by epoch), so proofs of old versions still verify.
+    async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Result<(), ChainError> {
+        let params = g.params.clone().unwrap_or_else(default_params);
+        check_params(&params)?;
+        state.put_datanet_params(&params);
+        let mut max_dn = 0;
+        for d in &g.datanets {
+            check_datanet(&params, d).map_err(|e| error::invalid_genesis(format!("datanet {}: {}", d.id, e.message)))?;
+            if d.id == 0 || state.datanet(d.id).await?.is_some() {
+                return Err(error::invalid_genesis(format!("datanet id {} is zero or repeated", d.id)));
+            }
+            index_datanet(state, d).await?;
+            state.put_datanet(d);
+            max_dn = max_dn.max(d.id);
+        }
+        let mut max_c = 0;
+        // Tree replay: (datanet, epoch, position, leaf), applied in that order.
+        let mut writes: Vec<(u64, u64, u64, merkle::Hash)> = Vec::new();
+        for c in &g.contributions {
+            let d = state.datanet(c.datanet_id).await?.ok_or_else(|| error::invalid_genesis(format!("contribution {} names unknown datanet {}", c.id, c.datanet_id)))?;
+            if c.id == 0 || state.contribution(c.id).await?.is_some() {
+                return Err(error::invalid_genesis(format!("contribution id {} is zero or repeated", c.id)));
+            }
+            let contributor = address(&c.contributor, "contributor").map_err(|e| error::invalid_genesis(format!("contribution {}: {}", c.id, e.message)))?;
+            let status = ContributionStatus::try_from(c.status).map_err(|_| error::invalid_genesis(format!("contribution {}: bad status", c.id)))?;
+            if !matches!(status, ContributionStatus::Withdrawn) {
+                state.put_u64(state_key::content(c.datanet_id, &c.content_hash), c.id);
+            }
+            if matches!(status, ContributionStatus::Accepted | ContributionStatus::Invalidated) {
+                if c.position >= d.tree_size {
+                    return Err(error::invalid_genesis(format!("contribution {}: position outside datanet {}'s tree", c.id, d.id)));
+                }
+                let weight: u128 = c.weight.parse().map_err(|_| error::invalid_genesis(format!("contribution {}: bad weight", c.id)))?;
+                writes.push((c.datanet_id, c.first_version, c.position, merkle::leaf_hash(c.id, &c.content_hash, weight)));
+                if status == ContributionStatus::Invalidated {
+                    writes.push((c.datanet_id, c.invalidated_version, c.position, merkle::leaf_hash(c.id, &c.content_hash, 0)));
+                }
+                if c.stake_release_height != 0 {
+                    state.put_raw(state_key::release(c.stake_release_height, c.id), vec![]);
+                }
+            }
+            index_contribution(state, c, &contributor).await?;
+            state.put_contribution(c);
+            max_c = max_c.max(c.id);
+        }
+        // Replay the leaves in (datanet, epoch, position) order; each write's tree size is
+        // the number of positions seen so far in that datanet (positions were appended in order).
+        writes.sort_by_key(|w| (w.0, w.1, w.2));
+        let mut size: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+        for (dn, epoch, position, leaf) in writes {
+            let s = size.entry(dn).or_insert(0);
+            *s = (*s).max(position.saturating_add(1));
+            merkle::set_leaf(state, dn, position, *s, leaf, epoch).await?;
+        }
+        for v in &g.versions {
+            if state.datanet(v.datanet_id).await?.is_none() {
+                return Err(error::invalid_genesis(format!("version {} names unknown datanet {}", v.version, v.datanet_id)));
+            }
+            let root = merkle::root_at(state, v.datanet_id, v.contribution_count, v.version).await?;
+            if root.as_slice() != v.merkle_root.as_slice() {
+                return Err(error::invalid_genesis(format!("datanet {} version {}: the contributions do not give its merkle root", v.datanet_id, v.version)));
+            }
+            state.put_version(v);
+            state.index_insert(&state_key::ix_versions(v.datanet_id), &be(v.version), be(v.version).to_vec()).await?;
+        }
+        let mut max_ch = 0;
+        for ch in &g.challenges {
+            address(&ch.challenger, "challenger").map_err(|e| error::invalid_genesis(format!("challenge {}: {}", ch.id, e.message)))?;
+            let target = state.contribution(ch.contribution_id).await?;
+            if ch.id == 0 || state.challenge(ch.id).await?.is_some() || target.is_none_or(|c| c.datanet_id != ch.datanet_id) {
+                return Err(error::invalid_genesis(format!(
+                    "challenge {}: id zero or repeated, or contribution {} unknown or not in datanet {}",
+                    ch.id, ch.contribution_id, ch.datanet_id
+                )));
+            }
+            if ch.status == ChallengeStatus::Open as i32 {
+                state.put_raw(state_key::expiry(ch.deadline_height, ch.id), vec![]);
+            }
+            state.put_challenge(ch);
+            max_ch = max_ch.max(ch.id);
+        }
+        state.put_u64(state_key::NEXT_DATANET_ID.to_string(), g.next_datanet_id.max(max_dn.saturating_add(1)));
+        state.put_u64(state_key::NEXT_CONTRIBUTION_ID.to_string(), g.next_contribution_id.max(max_c.saturating_add(1)));
+        state.put_u64(state_key::NEXT_CHALLENGE_ID.to_string(), g.next_challenge_id.max(max_ch.saturating_add(1)));
+        Ok(())
     }
 
     async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
-        export_genesis(state).await
+        Ok(GenesisState {
+            params: Some(state.datanet_params().await?),
+            datanets: state.all_protos(state_key::datanet_prefix()).await?,
+            contributions: state.all_protos(state_key::contribution_prefix()).await?,
+            versions: state.all_protos(state_key::version_prefix()).await?,
+            challenges: state.all_protos(state_key::challenge_prefix()).await?,
+            next_datanet_id: state.next_id(state_key::NEXT_DATANET_ID).await?,
+            next_contribution_id: state.next_id(state_key::NEXT_CONTRIBUTION_ID).await?,
+            next_challenge_id: state.next_id(state_key::NEXT_CHALLENGE_ID).await?,
+        })
     }
 
+    /// End of block `height`: refund the stakes whose window ends now (unless a challenge
+    /// holds them) and expire the challenges whose deadline is now (bond refunded).
+    /// Each queue entry is keyed by its exact height, so a block touches only its own.
     async fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx<'_>) -> Result<(), ChainError> {
-        end_block(state, ctx.height).await
+        let height = ctx.height;
+        for (key, id) in due_ids(state, &state_key::release_prefix(height)).await? {
+            state.delete(key);
+            let Some(mut c) = state.contribution(id).await? else { continue };
+            if c.status == ContributionStatus::Accepted as i32 && c.open_challenge_id == 0 {
+                refund_if_due(state, &mut c, height, None).await?;
+                state.put_contribution(&c);
+            }
+        }
+        for (key, id) in due_ids(state, &state_key::expiry_prefix(height)).await? {
+            state.delete(key);
+            let Some(mut ch) = state.challenge(id).await? else { continue };
+            if ch.status != ChallengeStatus::Open as i32 {
+                continue;
+            }
+            let bond = uopen(ch.bond.as_ref(), "bond")?;
+            let challenger = address(&ch.challenger, "challenger")?;
+            state.send_from_module(&ESCROW, &challenger, bond, None).await?;
+            ch.status = ChallengeStatus::Expired as i32;
+            ch.resolved_height = height;
+            state.put_challenge(&ch);
+            if let Some(mut c) = state.contribution(ch.contribution_id).await? {
+                c.open_challenge_id = 0;
+                refund_if_due(state, &mut c, height, None).await?;
+                state.put_contribution(&c);
+            }
+            state.record(typed(openledger_proto::openledger::datanet::v1::EventChallengeExpired { challenge_id: ch.id.to_string(), contribution_id: ch.contribution_id.to_string(), refunded_bond: bond.to_string() }));
+        }
+        Ok(())
     }
 }
 
@@ -73,95 +198,6 @@ fn check_params(p: &Params) -> Result<(), ChainError> {
     Ok(())
 }
 
-/// Import: records as given, then every derived structure rebuilt — content-hash keys,
-/// list indexes, the queues, and each datanet's version tree with its full history
-/// (leaves replayed epoch by epoch), so proofs of old versions still verify.
-pub async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Result<(), ChainError> {
-    let params = g.params.clone().unwrap_or_else(default_params);
-    check_params(&params)?;
-    state.put_datanet_params(&params);
-    let mut max_dn = 0;
-    for d in &g.datanets {
-        check_datanet(&params, d).map_err(|e| error::invalid_genesis(format!("datanet {}: {}", d.id, e.message)))?;
-        if d.id == 0 || state.datanet(d.id).await?.is_some() {
-            return Err(error::invalid_genesis(format!("datanet id {} is zero or repeated", d.id)));
-        }
-        index_datanet(state, d).await?;
-        state.put_datanet(d);
-        max_dn = max_dn.max(d.id);
-    }
-    let mut max_c = 0;
-    // Tree replay: (datanet, epoch, position, leaf), applied in that order.
-    let mut writes: Vec<(u64, u64, u64, merkle::Hash)> = Vec::new();
-    for c in &g.contributions {
-        let d = state.datanet(c.datanet_id).await?.ok_or_else(|| error::invalid_genesis(format!("contribution {} names unknown datanet {}", c.id, c.datanet_id)))?;
-        if c.id == 0 || state.contribution(c.id).await?.is_some() {
-            return Err(error::invalid_genesis(format!("contribution id {} is zero or repeated", c.id)));
-        }
-        let contributor = address(&c.contributor, "contributor").map_err(|e| error::invalid_genesis(format!("contribution {}: {}", c.id, e.message)))?;
-        let status = ContributionStatus::try_from(c.status).map_err(|_| error::invalid_genesis(format!("contribution {}: bad status", c.id)))?;
-        if !matches!(status, ContributionStatus::Withdrawn) {
-            state.put_u64(state_key::content(c.datanet_id, &c.content_hash), c.id);
-        }
-        if matches!(status, ContributionStatus::Accepted | ContributionStatus::Invalidated) {
-            if c.position >= d.tree_size {
-                return Err(error::invalid_genesis(format!("contribution {}: position outside datanet {}'s tree", c.id, d.id)));
-            }
-            let weight: u128 = c.weight.parse().map_err(|_| error::invalid_genesis(format!("contribution {}: bad weight", c.id)))?;
-            writes.push((c.datanet_id, c.first_version, c.position, merkle::leaf_hash(c.id, &c.content_hash, weight)));
-            if status == ContributionStatus::Invalidated {
-                writes.push((c.datanet_id, c.invalidated_version, c.position, merkle::leaf_hash(c.id, &c.content_hash, 0)));
-            }
-            if c.stake_release_height != 0 {
-                state.put_raw(state_key::release(c.stake_release_height, c.id), vec![]);
-            }
-        }
-        index_contribution(state, c, &contributor).await?;
-        state.put_contribution(c);
-        max_c = max_c.max(c.id);
-    }
-    // Replay the leaves in (datanet, epoch, position) order; each write's tree size is
-    // the number of positions seen so far in that datanet (positions were appended in order).
-    writes.sort_by_key(|w| (w.0, w.1, w.2));
-    let mut size: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
-    for (dn, epoch, position, leaf) in writes {
-        let s = size.entry(dn).or_insert(0);
-        *s = (*s).max(position.saturating_add(1));
-        merkle::set_leaf(state, dn, position, *s, leaf, epoch).await?;
-    }
-    for v in &g.versions {
-        if state.datanet(v.datanet_id).await?.is_none() {
-            return Err(error::invalid_genesis(format!("version {} names unknown datanet {}", v.version, v.datanet_id)));
-        }
-        let root = merkle::root_at(state, v.datanet_id, v.contribution_count, v.version).await?;
-        if root.as_slice() != v.merkle_root.as_slice() {
-            return Err(error::invalid_genesis(format!("datanet {} version {}: the contributions do not give its merkle root", v.datanet_id, v.version)));
-        }
-        state.put_version(v);
-        state.index_insert(&state_key::ix_versions(v.datanet_id), &be(v.version), be(v.version).to_vec()).await?;
-    }
-    let mut max_ch = 0;
-    for ch in &g.challenges {
-        address(&ch.challenger, "challenger").map_err(|e| error::invalid_genesis(format!("challenge {}: {}", ch.id, e.message)))?;
-        let target = state.contribution(ch.contribution_id).await?;
-        if ch.id == 0 || state.challenge(ch.id).await?.is_some() || target.is_none_or(|c| c.datanet_id != ch.datanet_id) {
-            return Err(error::invalid_genesis(format!(
-                "challenge {}: id zero or repeated, or contribution {} unknown or not in datanet {}",
-                ch.id, ch.contribution_id, ch.datanet_id
-            )));
-        }
-        if ch.status == ChallengeStatus::Open as i32 {
-            state.put_raw(state_key::expiry(ch.deadline_height, ch.id), vec![]);
-        }
-        state.put_challenge(ch);
-        max_ch = max_ch.max(ch.id);
-    }
-    state.put_u64(state_key::NEXT_DATANET_ID.to_string(), g.next_datanet_id.max(max_dn.saturating_add(1)));
-    state.put_u64(state_key::NEXT_CONTRIBUTION_ID.to_string(), g.next_contribution_id.max(max_c.saturating_add(1)));
-    state.put_u64(state_key::NEXT_CHALLENGE_ID.to_string(), g.next_challenge_id.max(max_ch.saturating_add(1)));
-    Ok(())
-}
-
 /// A genesis datanet, checked as creation checks it.
 fn check_datanet(p: &Params, d: &Datanet) -> Result<(), ChainError> {
     // (A string that parses is the address's only form: bech32 decoding refuses an
@@ -177,19 +213,6 @@ fn check_datanet(p: &Params, d: &Datanet) -> Result<(), ChainError> {
     Ok(())
 }
 
-pub async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
-    Ok(GenesisState {
-        params: Some(state.datanet_params().await?),
-        datanets: state.all_protos(state_key::datanet_prefix()).await?,
-        contributions: state.all_protos(state_key::contribution_prefix()).await?,
-        versions: state.all_protos(state_key::version_prefix()).await?,
-        challenges: state.all_protos(state_key::challenge_prefix()).await?,
-        next_datanet_id: state.next_id(state_key::NEXT_DATANET_ID).await?,
-        next_contribution_id: state.next_id(state_key::NEXT_CONTRIBUTION_ID).await?,
-        next_challenge_id: state.next_id(state_key::NEXT_CHALLENGE_ID).await?,
-    })
-}
-
 async fn due_ids<S: StateRead>(state: &S, prefix: &str) -> Result<Vec<(String, u64)>, ChainError> {
     let mut stream = std::pin::pin!(state.prefix_keys(prefix));
     let mut out = Vec::new();
@@ -201,36 +224,3 @@ async fn due_ids<S: StateRead>(state: &S, prefix: &str) -> Result<Vec<(String, u
     Ok(out)
 }
 
-/// End of block `height`: refund the stakes whose window ends now (unless a challenge
-/// holds them) and expire the challenges whose deadline is now (bond refunded).
-/// Each queue entry is keyed by its exact height, so a block touches only its own.
-pub async fn end_block<S: StateWrite>(state: &mut S, height: u64) -> Result<(), ChainError> {
-    for (key, id) in due_ids(state, &state_key::release_prefix(height)).await? {
-        state.delete(key);
-        let Some(mut c) = state.contribution(id).await? else { continue };
-        if c.status == ContributionStatus::Accepted as i32 && c.open_challenge_id == 0 {
-            refund_if_due(state, &mut c, height, None).await?;
-            state.put_contribution(&c);
-        }
-    }
-    for (key, id) in due_ids(state, &state_key::expiry_prefix(height)).await? {
-        state.delete(key);
-        let Some(mut ch) = state.challenge(id).await? else { continue };
-        if ch.status != ChallengeStatus::Open as i32 {
-            continue;
-        }
-        let bond = uopen(ch.bond.as_ref(), "bond")?;
-        let challenger = address(&ch.challenger, "challenger")?;
-        state.send_from_module(&ESCROW, &challenger, bond, None).await?;
-        ch.status = ChallengeStatus::Expired as i32;
-        ch.resolved_height = height;
-        state.put_challenge(&ch);
-        if let Some(mut c) = state.contribution(ch.contribution_id).await? {
-            c.open_challenge_id = 0;
-            refund_if_due(state, &mut c, height, None).await?;
-            state.put_contribution(&c);
-        }
-        state.record(typed(openledger_proto::openledger::datanet::v1::EventChallengeExpired { challenge_id: ch.id.to_string(), contribution_id: ch.contribution_id.to_string(), refunded_bond: bond.to_string() }));
-    }
-    Ok(())
-}

@@ -29,11 +29,49 @@ impl Module for ModelModule {
     }
 
     async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
-        init_genesis(state, genesis).await
+        let p = genesis.params.clone().unwrap_or_else(default_params);
+        validate_params(&p).map_err(error::invalid_genesis)?;
+        state.put_model_params(&p);
+        let next = genesis.next_model_id.max(1);
+        let mut ids = BTreeSet::new();
+        for m in &genesis.models {
+            let mut m = m.clone();
+            let id = m.id;
+            let invalid = |e: ChainError| error::invalid_genesis(format!("model {id}: {}", e.message));
+            if id == 0 {
+                return Err(error::invalid_genesis("a model has id 0 (ids start at 1)"));
+            }
+            if id >= next {
+                return Err(error::invalid_genesis(format!("model {id}: id must be below next_model_id {next}")));
+            }
+            if !ids.insert(id) {
+                return Err(error::invalid_genesis(format!("model {id} is listed twice")));
+            }
+            m.owner = address(&m.owner, "owner").map_err(invalid)?.to_string();
+            check_model(state, &p, &mut m).await.map_err(invalid)?;
+            if m.status != ModelStatus::Active as i32 && m.status != ModelStatus::Retired as i32 {
+                return Err(error::invalid_genesis(format!("model {id}: status {} is neither ACTIVE (1) nor RETIRED (2)", m.status)));
+            }
+            if m.terms_version == 0 {
+                return Err(error::invalid_genesis(format!("model {id}: terms_version starts at 1")));
+            }
+            if m.updated_height < m.registered_height {
+                return Err(error::invalid_genesis(format!(
+                    "model {id}: updated_height {} is before registered_height {}",
+                    m.updated_height, m.registered_height
+                )));
+            }
+            index_model(state, &m).await?;
+            state.put_model(&m);
+        }
+        state.put_next_model_id(next);
+        Ok(())
     }
 
     async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
-        export_genesis(state).await
+        let params = state.model_params().await?;
+        let models = state.all_protos(state_key::model_prefix()).await?;
+        Ok(GenesisState { params: Some(params), models, next_model_id: state.next_model_id().await? })
     }
 }
 
@@ -68,48 +106,3 @@ pub fn validate_params(p: &Params) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
-    let p = genesis.params.clone().unwrap_or_else(default_params);
-    validate_params(&p).map_err(error::invalid_genesis)?;
-    state.put_model_params(&p);
-    let next = genesis.next_model_id.max(1);
-    let mut ids = BTreeSet::new();
-    for m in &genesis.models {
-        let mut m = m.clone();
-        let id = m.id;
-        let invalid = |e: ChainError| error::invalid_genesis(format!("model {id}: {}", e.message));
-        if id == 0 {
-            return Err(error::invalid_genesis("a model has id 0 (ids start at 1)"));
-        }
-        if id >= next {
-            return Err(error::invalid_genesis(format!("model {id}: id must be below next_model_id {next}")));
-        }
-        if !ids.insert(id) {
-            return Err(error::invalid_genesis(format!("model {id} is listed twice")));
-        }
-        m.owner = address(&m.owner, "owner").map_err(invalid)?.to_string();
-        check_model(state, &p, &mut m).await.map_err(invalid)?;
-        if m.status != ModelStatus::Active as i32 && m.status != ModelStatus::Retired as i32 {
-            return Err(error::invalid_genesis(format!("model {id}: status {} is neither ACTIVE (1) nor RETIRED (2)", m.status)));
-        }
-        if m.terms_version == 0 {
-            return Err(error::invalid_genesis(format!("model {id}: terms_version starts at 1")));
-        }
-        if m.updated_height < m.registered_height {
-            return Err(error::invalid_genesis(format!(
-                "model {id}: updated_height {} is before registered_height {}",
-                m.updated_height, m.registered_height
-            )));
-        }
-        index_model(state, &m).await?;
-        state.put_model(&m);
-    }
-    state.put_next_model_id(next);
-    Ok(())
-}
-
-pub async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
-    let params = state.model_params().await?;
-    let models = state.all_protos(state_key::model_prefix()).await?;
-    Ok(GenesisState { params: Some(params), models, next_model_id: state.next_model_id().await? })
-}

@@ -11,7 +11,9 @@ use openledger_token::state_ext::TokenRead;
 use prost::Message;
 use tendermint::abci::Event;
 
-use crate::component::{default_params, export_genesis, init_genesis};
+use crate::component::default_params;
+use crate::ModelModule;
+use openledger_framework::Module;
 use crate::msg::ModelMsg;
 use openledger_framework::{ModuleMsg, MsgCtx};
 use crate::state_ext::ModelRead;
@@ -57,7 +59,7 @@ async fn setup() -> (TempStorage, StateDelta<Snapshot>) {
     let storage = TempStorage::new().await.unwrap();
     let mut state = StateDelta::new(storage.latest_snapshot());
     put_datanets(&mut state);
-    init_genesis(&mut state, &GenesisState { params: Some(test_params()), models: vec![], next_model_id: 0 }).await.unwrap();
+    ModelModule::init_genesis(&mut state, &GenesisState { params: Some(test_params()), models: vec![], next_model_id: 0 }).await.unwrap();
     // Funds come from the token module's genesis, the only way to mint.
     let balances = [(1u8, 1_000_000u128), (2, 1_000_000), (3, 500)]
         .map(|(n, amount)| openledger_proto::openledger::token::v1::GenesisBalance {
@@ -66,7 +68,7 @@ async fn setup() -> (TempStorage, StateDelta<Snapshot>) {
         })
         .to_vec();
     let token = openledger_proto::openledger::token::v1::GenesisState { balances, ..Default::default() };
-    openledger_token::component::init_genesis(&mut state, &token).await.unwrap();
+    <openledger_token::TokenModule as openledger_framework::Module>::init_genesis(&mut state, &token).await.unwrap();
     (storage, state)
 }
 
@@ -511,7 +513,7 @@ async fn import(genesis: &GenesisState) -> Result<(TempStorage, Snapshot), Chain
     let storage = TempStorage::new().await.unwrap();
     let mut state = StateDelta::new(storage.latest_snapshot());
     put_datanets(&mut state);
-    init_genesis(&mut state, genesis).await?;
+    ModelModule::init_genesis(&mut state, genesis).await?;
     storage.commit(state).await.unwrap();
     let snap = storage.latest_snapshot();
     Ok((storage, snap))
@@ -537,7 +539,7 @@ async fn genesis_export_import_round_trip() {
     update(&mut state, &u, 31).await.unwrap();
     storage.commit(state).await.unwrap();
     let original = storage.latest_snapshot();
-    let exported = export_genesis(&original).await.unwrap();
+    let exported = ModelModule::export_genesis(&original).await.unwrap();
     assert_eq!(exported.next_model_id, 6);
     assert_eq!(exported.models.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
     assert_eq!(exported.models[3].status, ModelStatus::Retired as i32);
@@ -553,11 +555,11 @@ async fn genesis_export_import_round_trip() {
     let (a, b) = (module_state(&original).await, module_state(&imported).await);
     assert!(!a.0.is_empty() && !a.1.is_empty());
     assert_eq!(a, b);
-    assert_eq!(export_genesis(&imported).await.unwrap(), exported);
+    assert_eq!(ModelModule::export_genesis(&imported).await.unwrap(), exported);
 
     // An empty genesis: default params when none are given, ids start at 1.
     let (_s, snap) = import(&GenesisState::default()).await.unwrap();
-    let g = export_genesis(&snap).await.unwrap();
+    let g = ModelModule::export_genesis(&snap).await.unwrap();
     assert_eq!(g, GenesisState { params: Some(default_params()), models: vec![], next_model_id: 1 });
 }
 
@@ -566,7 +568,7 @@ async fn genesis_refusals() {
     let (storage, mut state) = setup().await;
     assert_eq!(register(&mut state, &register_msg(&addr(1)), 3).await.unwrap(), 1);
     storage.commit(state).await.unwrap();
-    let good = export_genesis(&storage.latest_snapshot()).await.unwrap();
+    let good = ModelModule::export_genesis(&storage.latest_snapshot()).await.unwrap();
     assert!(import(&good).await.is_ok());
     let with = |f: &dyn Fn(&mut GenesisState)| {
         let mut g = good.clone();

@@ -26,11 +26,44 @@ impl Module for TokenModule {
     }
 
     async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
-        init_genesis(state, genesis).await
+        let params = genesis.params.clone().unwrap_or_else(default_params);
+        if params.denom != DENOM {
+            return Err(error::invalid_genesis(format!("params.denom must be {DENOM}, got {:?}", params.denom)));
+        }
+        crate::state_ext::put_token_params(state, &params);
+        for b in &genesis.balances {
+            let addr = Address::parse(&b.address).map_err(|e| error::invalid_genesis(format!("balance: {e}")))?;
+            for coin in &b.coins {
+                if coin.denom != DENOM {
+                    return Err(error::invalid_genesis(format!("balance of {addr}: unknown denom {:?}", coin.denom)));
+                }
+                let amount = parse_amount(&coin.amount).map_err(|e| error::invalid_genesis(format!("balance of {addr}: {e}")))?;
+                crate::state_ext::mint(state, &addr, amount).await?;
+            }
+        }
+        state.ensure_account(&fee_collector()).await?;
+        for v in &genesis.validator_accounts {
+            let cons = parse_consensus_address(&v.consensus_address)
+                .ok_or_else(|| error::invalid_genesis(format!("validator account: bad consensus address {:?}", v.consensus_address)))?;
+            let op = Address::parse(&v.operator_address).map_err(|e| error::invalid_genesis(format!("validator account: {e}")))?;
+            crate::state_ext::put_validator_operator(state, &cons, &op);
+        }
+        Ok(())
     }
 
+    /// The token module's genesis from state: the exact inverse of `init_genesis` (given
+    /// the accounts listed first, in `accounts` order). Balances are listed by account number;
+    /// supply is not listed, genesis recomputes it as the sum of balances.
     async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
-        export_genesis(state).await
+        let params = state.token_params().await?;
+        let mut balances = Vec::new();
+        for (addr, st) in accounts(state).await? {
+            let amount = crate::state_ext::balance_of(&st)?;
+            if amount > 0 {
+                balances.push(GenesisBalance { address: addr.to_string(), coins: vec![GenesisCoin { denom: DENOM.to_string(), amount: amount.to_string() }] });
+            }
+        }
+        Ok(GenesisState { params: Some(params), balances, validator_accounts: validator_accounts(state).await? })
     }
 
     async fn check_invariants<S: StateRead>(state: &S) -> Result<(), String> {
@@ -45,32 +78,6 @@ impl Module for TokenModule {
 
 pub fn default_params() -> Params {
     Params { denom: DENOM.to_string(), send_enabled: true }
-}
-
-pub async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
-    let params = genesis.params.clone().unwrap_or_else(default_params);
-    if params.denom != DENOM {
-        return Err(error::invalid_genesis(format!("params.denom must be {DENOM}, got {:?}", params.denom)));
-    }
-    crate::state_ext::put_token_params(state, &params);
-    for b in &genesis.balances {
-        let addr = Address::parse(&b.address).map_err(|e| error::invalid_genesis(format!("balance: {e}")))?;
-        for coin in &b.coins {
-            if coin.denom != DENOM {
-                return Err(error::invalid_genesis(format!("balance of {addr}: unknown denom {:?}", coin.denom)));
-            }
-            let amount = parse_amount(&coin.amount).map_err(|e| error::invalid_genesis(format!("balance of {addr}: {e}")))?;
-            crate::state_ext::mint(state, &addr, amount).await?;
-        }
-    }
-    state.ensure_account(&fee_collector()).await?;
-    for v in &genesis.validator_accounts {
-        let cons = parse_consensus_address(&v.consensus_address)
-            .ok_or_else(|| error::invalid_genesis(format!("validator account: bad consensus address {:?}", v.consensus_address)))?;
-        let op = Address::parse(&v.operator_address).map_err(|e| error::invalid_genesis(format!("validator account: {e}")))?;
-        crate::state_ext::put_validator_operator(state, &cons, &op);
-    }
-    Ok(())
 }
 
 /// Every account record, in account-number order (the order genesis recreates them in).
@@ -100,21 +107,6 @@ pub async fn accounts<S: StateRead>(state: &S) -> Result<Vec<(Address, AccountSt
         return Err(sdk::internal(format!("next account number is {next} but there are {} accounts", out.len())));
     }
     Ok(out)
-}
-
-/// The token module's genesis from state: the exact inverse of `init_genesis` (given
-/// the accounts listed first, in `accounts` order). Balances are listed by account number;
-/// supply is not listed, genesis recomputes it as the sum of balances.
-pub async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
-    let params = state.token_params().await?;
-    let mut balances = Vec::new();
-    for (addr, st) in accounts(state).await? {
-        let amount = crate::state_ext::balance_of(&st)?;
-        if amount > 0 {
-            balances.push(GenesisBalance { address: addr.to_string(), coins: vec![GenesisCoin { denom: DENOM.to_string(), amount: amount.to_string() }] });
-        }
-    }
-    Ok(GenesisState { params: Some(params), balances, validator_accounts: validator_accounts(state).await? })
 }
 
 /// Every validator's operator account, by consensus address.
