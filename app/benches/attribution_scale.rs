@@ -95,7 +95,7 @@ use openledger_app::genesis::AppState;
 use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
 use openledger_attribution::msg_server::{self as ams, AttributionMsg, MsgCtx};
 use openledger_attribution::state_ext::AttributionRead;
-use openledger_cli::txbuilder::{SignerKey, TxSpec};
+use openledger_client::txbuilder::{SignerKey, TxSpec};
 use openledger_datanet::merkle;
 use openledger_datanet::state_ext::{DatanetRead, DatanetWrite};
 use openledger_datanet::state_key as dsk;

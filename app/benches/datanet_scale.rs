@@ -45,7 +45,7 @@ use common::{env, env_flag, median, percentile, verification_rate, SigItem};
 use cosmos_sdk_proto::Any;
 use futures::StreamExt;
 use openledger_app::testing::{test_key, TestNode};
-use openledger_cli::txbuilder::{SignerKey, TxSpec};
+use openledger_client::txbuilder::{SignerKey, TxSpec};
 use openledger_datanet::msg_server::{self as dms, DatanetMsg, MsgCtx};
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::Address;

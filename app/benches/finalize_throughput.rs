@@ -17,7 +17,7 @@ mod common;
 
 use common::{env, verification_rate};
 use openledger_app::testing::{test_key, TestNode};
-use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
+use openledger_client::txbuilder::{self, SignerKey, TxSpec};
 
 fn main() {
     common::init_process();

@@ -315,8 +315,8 @@ fn unreported_inferences_settle_by_training_weights_under_the_terms_they_were_pa
     let txs: Vec<Vec<u8>> = (0..3u64)
         .map(|i| {
             let acct = n.account(&test_key(CONSUMER).address()).unwrap();
-            openledger_cli::txbuilder::sign_tx(
-                &openledger_cli::txbuilder::TxSpec::new(vec![pay_msg(model, 100, 100_000)], FEE, GAS),
+            openledger_client::txbuilder::sign_tx(
+                &openledger_client::txbuilder::TxSpec::new(vec![pay_msg(model, 100, 100_000)], FEE, GAS),
                 &test_key(CONSUMER),
                 openledger_app::testing::TEST_CHAIN_ID,
                 acct.account_number,

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use openledger_app::testing::TEST_CHAIN_ID;
-use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
+use openledger_client::txbuilder::{self, SignerKey, TxSpec};
 
 /// One signature of the ceiling: key already parsed, the signed bytes, the signature.
 pub type SigItem = (k256::ecdsa::VerifyingKey, Vec<u8>, k256::ecdsa::Signature);

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use openledger_app::dev::DEV_FUNDING;
-use openledger_cli::rpc::CometRpc;
+use openledger_client::rpc::CometRpc;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
 use prost::Message;
 use serde_json::{json, Value};
@@ -395,13 +395,13 @@ impl Chain {
         coin.amount.parse().expect("balance amount")
     }
 
-    pub fn tx(&self, hash: &str) -> Option<openledger_cli::rpc::TxResult> {
+    pub fn tx(&self, hash: &str) -> Option<openledger_client::rpc::TxResult> {
         self.rt.block_on(self.rpc.tx(hash)).unwrap_or_else(|e| panic!("/tx?hash=0x{hash}: {e:#}"))
     }
 
     /// The tx found in the blocks from `from` on (`block` + `block_results`), for nodes
     /// that do not index txs.
-    pub fn tx_in_blocks(&self, hash: &str, from: u64) -> Option<openledger_cli::rpc::TxResult> {
+    pub fn tx_in_blocks(&self, hash: &str, from: u64) -> Option<openledger_client::rpc::TxResult> {
         self.rt.block_on(self.rpc.find_tx_in_blocks(hash, from)).unwrap_or_else(|e| panic!("block scan for {hash}: {e:#}")).0
     }
 }

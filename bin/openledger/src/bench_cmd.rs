@@ -1,16 +1,16 @@
 //! `openledger bench`: the bench accounts, one load run, and the saturation search
-//! (the logic is in `openledger_cli::load`).
+//! (the logic is in `openledger_loadgen`; this file parses arguments).
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use openledger_cli::load::{self, LoadConfig, Mode, Report, SaturateConfig};
+use openledger_client::output::Format;
+use openledger_loadgen::{self as load, LoadConfig, Mode, SaturateConfig};
 use serde_json::json;
 
 use crate::broadcast::parse_uopen;
-use crate::output::Format;
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
@@ -137,7 +137,7 @@ impl LoadArgs {
             drain_timeout: Duration::from_secs(self.drain_timeout.min(600)),
             poll_interval: Duration::from_millis(self.poll_ms),
             tx_bytes: self.tx_bytes,
-            cpu_pids: self.cpu_pid.iter().map(|s| parse_cpu_pid(s)).collect::<Result<_>>()?,
+            cpu_pids: self.cpu_pid.iter().map(|s| load::parse_cpu_pid(s)).collect::<Result<_>>()?,
             send_timeout: Duration::from_secs_f64(self.send_timeout),
             broadcast_sync: match self.broadcast.as_str() {
                 "async" => false,
@@ -176,7 +176,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             cfg.validate()?;
             let report = load::run(&cfg).await?;
             if let Some(path) = tx_log {
-                write_tx_log(&path, &report)?;
+                report.write_tx_log(&path)?;
             }
             match format {
                 Format::Json => println!("{}", serde_json::to_string(&report)?),
@@ -208,47 +208,9 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             let s = load::saturate(&cfg, |label, r| eprintln!("{}", load::table_row(label, r))).await?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string(&s)?),
-                Format::Text => {
-                    println!("{}", load::TABLE_HEADER);
-                    for (i, r) in s.steps.iter().enumerate() {
-                        println!("{}", load::table_row(&(i + 1).to_string(), r));
-                    }
-                    for (label, r) in [("50%", &s.at_50), ("90%", &s.at_90)] {
-                        if let Some(r) = r {
-                            println!("{}", load::table_row(label, r));
-                        }
-                    }
-                    println!("saturation: {:.0} tx/s committed ({}; stopped: {})", s.saturation_tps, describe(&cfg.load), s.stop_reason);
-                }
+                Format::Text => s.print_text(&cfg.load),
             }
             Ok(())
         }
     }
-}
-
-fn parse_cpu_pid(s: &str) -> Result<(String, u32)> {
-    let (label, pid) = s.split_once('=').ok_or_else(|| anyhow::anyhow!("invalid --cpu-pid {s:?}: expected LABEL=PID"))?;
-    let pid = pid.parse::<u32>().map_err(|_| anyhow::anyhow!("invalid --cpu-pid {s:?}: {pid:?} is not a process id"))?;
-    if label.is_empty() {
-        anyhow::bail!("invalid --cpu-pid {s:?}: empty label");
-    }
-    Ok((label.to_string(), pid))
-}
-
-fn describe(cfg: &LoadConfig) -> String {
-    match cfg.mode {
-        Mode::Transfer => format!("transfers from {} accounts over {} node(s)", cfg.accounts, cfg.nodes.len()),
-        Mode::Kvstore => format!("kvstore txs over {} node(s)", cfg.nodes.len()),
-    }
-}
-
-fn write_tx_log(path: &std::path::Path, report: &Report) -> Result<()> {
-    let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = std::io::BufWriter::new(f);
-    for t in &report.txs {
-        let sent = t.sent_ms.map_or("-".to_string(), |s| format!("{s:.3}"));
-        writeln!(w, "{} {sent} {} {}", t.hash, t.height, t.code)?;
-    }
-    w.flush()?;
-    Ok(())
 }
