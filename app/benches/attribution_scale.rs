@@ -83,7 +83,7 @@ use std::time::{Duration, Instant};
 
 /// The allocator `openledgerd` runs with (configured in `common::init_process`).
 #[global_allocator]
-static GLOBAL: openledger_app::allocator::Allocator = openledger_app::allocator::Allocator;
+static GLOBAL: openledgerd::allocator::Allocator = openledgerd::allocator::Allocator;
 
 mod common;
 
@@ -1194,7 +1194,7 @@ fn mean_ms(blocks: &[Blk], f: fn(&Blk) -> u64) -> f64 {
 }
 
 fn main() {
-    openledger_app::allocator::configure();
+    openledgerd::allocator::configure();
     init_tracing();
     let cfg = Cfg::from_env();
     let threads = common::threads();

@@ -782,16 +782,16 @@ fn export_starts_a_new_chain_with_identical_module_state() {
     let genesis_path = home.path().join("cometbft/config/genesis.json");
     std::fs::create_dir_all(genesis_path.parent().unwrap()).unwrap();
     std::fs::write(&genesis_path, serde_json::to_vec(&base).unwrap()).unwrap();
-    let node_home = openledger_app::node::Home(home.path().to_path_buf());
-    let e = n.rt().block_on(openledger_app::node::export(&node_home, None)).unwrap_err();
+    let node_home = openledgerd::node::Home(home.path().to_path_buf());
+    let e = n.rt().block_on(openledgerd::node::export(&node_home, None)).unwrap_err();
     assert!(format!("{e:#}").contains("is in use"), "{e:#}");
     let before = n.module_state();
     drop(storage);
     n.close();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    assert_eq!(rt.block_on(openledger_app::node::export(&node_home, None)).unwrap(), doc);
-    let missing = openledger_app::node::Home(home.path().join("nowhere"));
-    let e = rt.block_on(openledger_app::node::export(&missing, None)).unwrap_err();
+    assert_eq!(rt.block_on(openledgerd::node::export(&node_home, None)).unwrap(), doc);
+    let missing = openledgerd::node::Home(home.path().join("nowhere"));
+    let e = rt.block_on(openledgerd::node::export(&missing, None)).unwrap_err();
     assert!(format!("{e:#}").contains("not an openledgerd home"), "{e:#}");
 
     // A new chain from the export: the same state, key by key.
