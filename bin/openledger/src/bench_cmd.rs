@@ -11,6 +11,7 @@ use openledger_loadgen::{self as load, LoadConfig, Mode, SaturateConfig};
 use serde_json::json;
 
 use crate::broadcast::parse_uopen;
+use crate::NodeOpts;
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
@@ -24,8 +25,6 @@ pub enum BenchCmd {
         /// Genesis funding of each account.
         #[arg(long, default_value = "1000000000000uopen")]
         amount: String,
-        #[arg(short = 'o', long, default_value = "text")]
-        output: String,
     },
     /// One load run: pre-sign, send at --rate for --duration round-robin over --node, wait
     /// for the blocks, report committed tx/s and latency.
@@ -46,8 +45,6 @@ pub enum BenchCmd {
         /// Sender connections.
         #[arg(long, default_value_t = 8)]
         connections: usize,
-        #[arg(short = 'o', long, default_value = "text")]
-        output: String,
     },
     /// Step the rate up until committed tx/s stops rising (or latency passes a cap), then
     /// measure latency at 50% and 90% of the best rate; prints a table.
@@ -67,9 +64,7 @@ pub enum BenchCmd {
 
 #[derive(Args)]
 pub struct LoadArgs {
-    /// CometBFT RPC endpoints, comma-separated; txs are dealt over all of them.
-    #[arg(long, env = "OPENLEDGER_NODE", default_value = "http://127.0.0.1:26657")]
-    node: String,
+    // --node (CometBFT RPC endpoints, comma-separated) and -o are the global flags.
     /// Seconds of sending.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -110,12 +105,10 @@ pub struct LoadArgs {
     /// --cpu-pid cometbft=1234 --cpu-pid openledgerd=1235.
     #[arg(long)]
     cpu_pid: Vec<String>,
-    #[arg(short = 'o', long, default_value = "text")]
-    output: String,
 }
 
 impl LoadArgs {
-    fn config(&self, rate: f64) -> Result<LoadConfig> {
+    fn config(&self, node: &NodeOpts, rate: f64) -> Result<LoadConfig> {
         if !(self.duration.is_finite() && self.duration > 0.0 && self.duration <= 3600.0) {
             anyhow::bail!("--duration must be between 0 and 3600 seconds (got {})", self.duration);
         }
@@ -126,7 +119,7 @@ impl LoadArgs {
             anyhow::bail!("--poll-ms must be 1..=1000 (got {})", self.poll_ms);
         }
         let cfg = LoadConfig {
-            nodes: load::parse_nodes(&self.node)?,
+            nodes: load::parse_nodes(&node.node)?,
             rate,
             duration: Duration::from_secs_f64(self.duration),
             accounts: self.accounts,
@@ -149,10 +142,10 @@ impl LoadArgs {
     }
 }
 
-pub async fn run(cmd: BenchCmd) -> Result<()> {
+pub async fn run(cmd: BenchCmd, node: &NodeOpts) -> Result<()> {
+    let format = Format::parse(&node.output)?;
     match cmd {
-        BenchCmd::Accounts { count, seed, amount, output } => {
-            let format = Format::parse(&output)?;
+        BenchCmd::Accounts { count, seed, amount } => {
             let amount = parse_uopen(&amount, "--amount")?;
             if count == 0 || count > 1_000_000 {
                 anyhow::bail!("--count must be 1..=1000000 (got {count})");
@@ -171,8 +164,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             Ok(())
         }
         BenchCmd::Load { load, rate, tx_log } => {
-            let format = Format::parse(&load.output)?;
-            let cfg = load.config(rate)?;
+            let cfg = load.config(node, rate)?;
             cfg.validate()?;
             let report = load::run(&cfg).await?;
             if let Some(path) = tx_log {
@@ -184,8 +176,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             }
             Ok(())
         }
-        BenchCmd::LoaderCeiling { duration, connections, output } => {
-            let format = Format::parse(&output)?;
+        BenchCmd::LoaderCeiling { duration, connections } => {
             if !(duration.is_finite() && duration > 0.0 && duration <= 60.0) {
                 anyhow::bail!("--duration must be above 0 and at most 60 seconds (got {duration})");
             }
@@ -200,8 +191,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             Ok(())
         }
         BenchCmd::Saturate { load, start_rate, factor, max_steps, max_p99_ms } => {
-            let format = Format::parse(&load.output)?;
-            let cfg = SaturateConfig { load: load.config(start_rate)?, start_rate, factor, max_steps, max_p99_ms };
+            let cfg = SaturateConfig { load: load.config(node, start_rate)?, start_rate, factor, max_steps, max_p99_ms };
             cfg.validate()?;
             // Progress on stderr, so stdout holds only the table (or the JSON).
             eprintln!("{}", load::TABLE_HEADER);
