@@ -83,7 +83,7 @@ use std::time::{Duration, Instant};
 
 /// The allocator `openledgerd` runs with (configured in `common::init_process`).
 #[global_allocator]
-static GLOBAL: openledger_app::allocator::Allocator = openledger_app::allocator::Allocator;
+static GLOBAL: openledgerd::allocator::Allocator = openledgerd::allocator::Allocator;
 
 mod common;
 
@@ -96,7 +96,7 @@ use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
 use openledger_attribution::msg::AttributionMsg;
 use openledger_framework::{ModuleMsg, MsgCtx};
 use openledger_attribution::state_ext::AttributionRead;
-use openledger_cli::txbuilder::{SignerKey, TxSpec};
+use openledger_client::txbuilder::{SignerKey, TxSpec};
 use openledger_datanet::merkle;
 use openledger_datanet::state_ext::{DatanetRead, DatanetWrite};
 use openledger_datanet::state_key as dsk;
@@ -1196,7 +1196,7 @@ fn mean_ms(blocks: &[Blk], f: fn(&Blk) -> u64) -> f64 {
 }
 
 fn main() {
-    openledger_app::allocator::configure();
+    openledgerd::allocator::configure();
     init_tracing();
     let cfg = Cfg::from_env();
     let threads = common::threads();

@@ -36,7 +36,7 @@ use std::time::Instant;
 
 /// The allocator `openledgerd` runs with (configured in `common::init_process`).
 #[global_allocator]
-static GLOBAL: openledger_app::allocator::Allocator = openledger_app::allocator::Allocator;
+static GLOBAL: openledgerd::allocator::Allocator = openledgerd::allocator::Allocator;
 
 mod common;
 
@@ -45,7 +45,7 @@ use common::{checked, env, env_flag, median, percentile, verification_rate, SigI
 use cosmos_sdk_proto::Any;
 use futures::StreamExt;
 use openledger_app::testing::{test_key, TestNode};
-use openledger_cli::txbuilder::{SignerKey, TxSpec};
+use openledger_client::txbuilder::{SignerKey, TxSpec};
 use openledger_datanet::msg::DatanetMsg;
 use openledger_framework::{ModuleMsg, MsgCtx};
 use openledger_datanet::state_ext::DatanetRead;

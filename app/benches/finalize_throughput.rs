@@ -11,13 +11,13 @@ use std::time::Instant;
 
 /// The allocator `openledgerd` runs with (configured in `common::init_process`).
 #[global_allocator]
-static GLOBAL: openledger_app::allocator::Allocator = openledger_app::allocator::Allocator;
+static GLOBAL: openledgerd::allocator::Allocator = openledgerd::allocator::Allocator;
 
 mod common;
 
 use common::{env, verification_rate};
 use openledger_app::testing::{test_key, TestNode};
-use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
+use openledger_client::txbuilder::{self, SignerKey, TxSpec};
 
 fn main() {
     common::init_process();

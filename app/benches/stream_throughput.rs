@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use common::{env, percentile};
 use futures::StreamExt;
 use openledger_app::testing::{test_key, TestNode};
-use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
+use openledger_client::txbuilder::{self, SignerKey, TxSpec};
 use openledger_proto::openledger::stream::v1 as pb;
 
 fn events(r: &pb::BlockRecord) -> usize {

@@ -13,7 +13,7 @@ use openledger_proto::cosmos::consensus::v1 as consv;
 use openledger_proto::tendermint::types as tmparams;
 use cosmos_sdk_proto::cosmos::tx::v1beta1 as txv;
 use cosmos_sdk_proto::tendermint as tmp;
-use openledger_cli::rpc::{num, CometRpc};
+use openledger_client::rpc::{num, CometRpc};
 use prost::Message;
 use serde_json::{json, Value};
 use tonic::{Request, Response, Status};

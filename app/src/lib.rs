@@ -1,17 +1,15 @@
 //! The OpenLedger ABCI 2.0 application: transaction pipeline, storage, query routing
-//! and the gRPC server. The `openledgerd` binary (main.rs) wires them to CometBFT.
+//! and the gRPC server. The `openledgerd` binary (`bin/openledgerd`) wires them to
+//! CometBFT.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod abci;
 pub mod abci_server;
-pub mod allocator;
 pub mod ante;
 pub mod app;
 pub mod cosmos_services;
-pub mod dev;
 pub mod export;
 pub mod genesis;
 pub mod grpc;
-pub mod node;
 pub mod pipeline;
 pub mod prefetch;
 pub mod registry;

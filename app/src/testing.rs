@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::path::{Path, PathBuf};
 
-use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
+use openledger_client::txbuilder::{self, SignerKey, TxSpec};
 use openledger_framework::Address;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;

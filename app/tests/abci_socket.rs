@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
-use openledger_cli::txbuilder::{self, TxSpec};
+use openledger_client::txbuilder::{self, TxSpec};
 use prost::Message;
 use tendermint_proto::v0_38::abci::{self as pb, request, response, Request, Response};
 

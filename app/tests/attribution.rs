@@ -321,8 +321,8 @@ fn unreported_inferences_settle_by_training_weights_under_the_terms_they_were_pa
     let txs: Vec<Vec<u8>> = (0..3u64)
         .map(|i| {
             let acct = n.account(&test_key(CONSUMER).address()).unwrap();
-            openledger_cli::txbuilder::sign_tx(
-                &openledger_cli::txbuilder::TxSpec::new(vec![pay_msg(model, 100, 100_000)], FEE, GAS),
+            openledger_client::txbuilder::sign_tx(
+                &openledger_client::txbuilder::TxSpec::new(vec![pay_msg(model, 100, 100_000)], FEE, GAS),
                 &test_key(CONSUMER),
                 openledger_app::testing::TEST_CHAIN_ID,
                 acct.account_number,
@@ -788,16 +788,16 @@ fn export_starts_a_new_chain_with_identical_module_state() {
     let genesis_path = home.path().join("cometbft/config/genesis.json");
     std::fs::create_dir_all(genesis_path.parent().unwrap()).unwrap();
     std::fs::write(&genesis_path, serde_json::to_vec(&base).unwrap()).unwrap();
-    let node_home = openledger_app::node::Home(home.path().to_path_buf());
-    let e = n.rt().block_on(openledger_app::node::export(&node_home, None)).unwrap_err();
+    let node_home = openledgerd::node::Home(home.path().to_path_buf());
+    let e = n.rt().block_on(openledgerd::node::export(&node_home, None)).unwrap_err();
     assert!(format!("{e:#}").contains("is in use"), "{e:#}");
     let before = n.module_state();
     drop(storage);
     n.close();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    assert_eq!(rt.block_on(openledger_app::node::export(&node_home, None)).unwrap(), doc);
-    let missing = openledger_app::node::Home(home.path().join("nowhere"));
-    let e = rt.block_on(openledger_app::node::export(&missing, None)).unwrap_err();
+    assert_eq!(rt.block_on(openledgerd::node::export(&node_home, None)).unwrap(), doc);
+    let missing = openledgerd::node::Home(home.path().join("nowhere"));
+    let e = rt.block_on(openledgerd::node::export(&missing, None)).unwrap_err();
     assert!(format!("{e:#}").contains("not an openledgerd home"), "{e:#}");
 
     // A new chain from the export: the same state, key by key.

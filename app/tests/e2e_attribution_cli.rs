@@ -10,7 +10,7 @@ mod common;
 use std::time::Instant;
 
 use common::*;
-use openledger_app::dev::DEV_CHAIN_ID;
+use openledgerd::dev::DEV_CHAIN_ID;
 use serde_json::Value;
 
 const FEE: u128 = 25_000;

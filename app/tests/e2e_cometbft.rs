@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use openledger_app::dev::DEV_CHAIN_ID;
+use openledgerd::dev::DEV_CHAIN_ID;
 
 // ---------------------------------------------------------------- tests
 

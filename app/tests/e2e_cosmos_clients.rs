@@ -18,7 +18,7 @@ use std::time::Instant;
 use common::*;
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1 as tmv;
 use cosmos_sdk_proto::cosmos::tx::v1beta1 as txv;
-use openledger_app::dev::DEV_CHAIN_ID;
+use openledgerd::dev::DEV_CHAIN_ID;
 use openledger_proto::cosmos::consensus::v1 as consv;
 use serde_json::Value;
 

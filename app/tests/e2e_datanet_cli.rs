@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use common::*;
-use openledger_app::dev::DEV_CHAIN_ID;
+use openledgerd::dev::DEV_CHAIN_ID;
 use serde_json::Value;
 
 /// Fee of every tx sent with `tx`, so balances can be checked to the uopen.

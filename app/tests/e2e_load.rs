@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use common::*;
-use openledger_cli::load::{account_key, TRANSFER_FEE};
+use openledger_loadgen::{account_key, TRANSFER_FEE};
 use serde_json::{json, Value};
 
 const ACCOUNTS: u64 = 50;
@@ -180,7 +180,7 @@ fn load_commits_every_kvstore_tx_on_cometbfts_builtin_app() {
     assert_eq!(r["mode"], "kvstore");
     assert_all_committed(&r, 1000);
     let size = r["tx_bytes"].as_u64().expect("tx_bytes") as usize;
-    assert_eq!(size, openledger_cli::load::transfer_tx_size(), "kvstore txs as large as a signed transfer");
+    assert_eq!(size, openledger_loadgen::transfer_tx_size(), "kvstore txs as large as a signed transfer");
 
     let txs = tx_log(&log);
     assert_eq!(txs.len(), 1000);

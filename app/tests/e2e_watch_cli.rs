@@ -108,7 +108,7 @@ fn watch_prints_a_transfers_events_and_resumes_after_a_kill_without_duplicate_or
 
     step(t0, "watch --from 1 -o json, then a transfer");
     spawn_watch(&mut procs, "watch1", &chain, &out1, &["--from", "1", "-o", "json", "--state", &state_s]);
-    let tx1 = cli.send("alice", &bob, 1_234, openledger_app::dev::DEV_CHAIN_ID);
+    let tx1 = cli.send("alice", &bob, 1_234, openledgerd::dev::DEV_CHAIN_ID);
     let hash1 = tx1.txhash.to_uppercase();
     let transfer = wait_line(&mut procs, &out1, "the transfer", |v| {
         v["tx_hash"] == hash1.as_str() && v["type"] == "transfer" && v["attributes"].as_array().is_some_and(|a| a.iter().any(|x| x["value"] == "1234uopen"))
@@ -129,12 +129,12 @@ fn watch_prints_a_transfers_events_and_resumes_after_a_kill_without_duplicate_or
     let printed_until = state_height(&state);
 
     step(t0, "a transfer while watch is down, then watch again (no --from)");
-    let tx2 = cli.send("alice", &bob, 5_678, openledger_app::dev::DEV_CHAIN_ID);
+    let tx2 = cli.send("alice", &bob, 5_678, openledgerd::dev::DEV_CHAIN_ID);
     assert!(tx2.height > printed_until);
     spawn_watch(&mut procs, "watch2", &chain, &out2, &["-o", "json", "--state", &state_s]);
     let hash2 = tx2.txhash.to_uppercase();
     wait_line(&mut procs, &out2, "the second transfer", |v| v["tx_hash"] == hash2.as_str() && v["type"] == "transfer");
-    let tx3 = cli.send("bob", &cli.address("alice"), 42, openledger_app::dev::DEV_CHAIN_ID);
+    let tx3 = cli.send("bob", &cli.address("alice"), 42, openledgerd::dev::DEV_CHAIN_ID);
     let hash3 = tx3.txhash.to_uppercase();
     wait_line(&mut procs, &out2, "the third transfer", |v| v["tx_hash"] == hash3.as_str());
     let end = chain.height().expect("height");

@@ -1,7 +1,7 @@
 //! CheckTx knows what it has already accepted: a sender queues sequence N+1 behind a
 //! pending N, gaps and replays are refused, and the view resets after each commit.
 use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
-use openledger_cli::txbuilder::{self, TxSpec};
+use openledger_client::txbuilder::{self, TxSpec};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci as pb;
 

@@ -218,7 +218,7 @@ fn cosmos_metadata_queries_and_registry_files_agree() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testnet/registry");
     let read = |f: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(root.join(f)).unwrap()).unwrap() };
     let chain = read("chain.json");
-    assert_eq!(chain["chain_id"], openledger_app::dev::DEV_CHAIN_ID);
+    assert_eq!(chain["chain_id"], openledgerd::dev::DEV_CHAIN_ID);
     assert_eq!(chain["bech32_prefix"], "open");
     assert_eq!(chain["slip44"], 118, "the CLI derives keys on m/44'/118'/0'/0/0");
     assert_eq!(chain["fees"]["fee_tokens"][0]["denom"], "uopen");

@@ -5,7 +5,7 @@
 //! which need CometBFT, run end to end in `e2e_cosmos_clients.rs`).
 use base64::Engine;
 use openledger_app::testing::{test_key, TestNode};
-use openledger_cli::txbuilder;
+use openledger_client::txbuilder;
 use serde_json::Value;
 
 const FUND: u128 = 1_000_000_000;

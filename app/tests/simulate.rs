@@ -6,7 +6,7 @@
 use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, Fee, ModeInfo, SignerInfo, SimulateRequest, SimulateResponse, TxBody, TxRaw};
 use openledger_app::testing::{test_key, TestNode};
-use openledger_cli::txbuilder;
+use openledger_client::txbuilder;
 use prost::Message;
 
 const SIMULATE: &str = "/cosmos.tx.v1beta1.Service/Simulate";

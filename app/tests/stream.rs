@@ -11,7 +11,7 @@ use cnidarium::StateRead;
 use futures::StreamExt;
 use openledger_app::stream::{app_hash_key, record_key, LOWEST_KEY};
 use openledger_app::testing::{test_key, TestNode};
-use openledger_cli::txbuilder;
+use openledger_client::txbuilder;
 use openledger_proto::openledger::stream::v1 as pb;
 use pb::stream_service_client::StreamServiceClient;
 use sha2::{Digest, Sha256};

@@ -1,7 +1,7 @@
 //! MsgSend through the real app: success with Cosmos-shaped events, and every failure
 //! leaving state untouched except the fee and the sequence bump.
 use openledger_app::testing::{event_attr, test_key, TestNode};
-use openledger_cli::txbuilder::{self, TxSpec};
+use openledger_client::txbuilder::{self, TxSpec};
 use openledger_framework::Address;
 use openledger_token::fee_collector;
 

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use openledger_app::testing::TEST_CHAIN_ID;
-use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
+use openledger_client::txbuilder::{self, SignerKey, TxSpec};
 
 /// One signature of the ceiling: key already parsed, the signed bytes, the signature.
 pub type SigItem = (k256::ecdsa::VerifyingKey, Vec<u8>, k256::ecdsa::Signature);
@@ -20,7 +20,7 @@ pub fn env_flag(name: &str) -> bool {
 
 /// The node's allocator settings, then logs to stderr at `OPENLEDGER_LOG` (default warn).
 pub fn init_process() {
-    openledger_app::allocator::configure();
+    openledgerd::allocator::configure();
     tracing_subscriber::fmt().with_env_filter(std::env::var("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into())).with_writer(std::io::stderr).init();
 }
 

@@ -2,14 +2,16 @@
 //! are SIGKILLed when a test ends, CometBFT RPC and gRPC helpers, and the CLI as a user
 //! runs it.
 #![allow(dead_code)] // each test binary uses a different part
+use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use openledger_app::dev::DEV_FUNDING;
-use openledger_cli::rpc::CometRpc;
+use openledger_client::rpc::CometRpc;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
+use openledgerd::dev::DEV_FUNDING;
 use prost::Message;
 use serde_json::{json, Value};
 
@@ -20,17 +22,48 @@ pub const DENOM: &str = "uopen";
 // ---------------------------------------------------------------- binaries
 
 pub fn openledgerd_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_openledgerd"))
+    cargo_bin("openledgerd")
 }
 
 pub fn cli_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_openledgerd")).with_file_name("openledger");
-    assert!(
-        p.is_file(),
-        "the CLI binary {} is missing: run `cargo build --workspace --bins` first (this test drives the real `openledger` binary)",
-        p.display()
-    );
-    p
+    cargo_bin("openledger")
+}
+
+/// The executable of the workspace binary `bin`, as Cargo builds it. The binaries live in
+/// other packages than these tests, so `CARGO_BIN_EXE_*` does not name them, and
+/// guessing paths beside the test binary breaks with any other target layout: ask
+/// Cargo instead.
+///
+/// Once per test process, `$CARGO build --workspace --bins --message-format=json` (the
+/// cargo running these tests, so its target dir, CARGO_TARGET_DIR included), and each
+/// binary's path is the `executable` of its `compiler-artifact` message. The whole
+/// workspace, not `-p PACKAGE`: a narrower build resolves dependency features for that
+/// package alone and rebuilds the CLI's dependencies (6 minutes measured), where this is
+/// exactly scripts/test.sh's first step and so builds nothing.
+pub fn cargo_bin(bin: &str) -> PathBuf {
+    static BINS: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    let bins = BINS.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let mut cmd = Command::new(&cargo);
+        cmd.args(["build", "--quiet", "--message-format=json", "--workspace", "--bins"]).arg("--manifest-path").arg(&manifest);
+        // A test built with --release drives release binaries (target/release/deps/this-test).
+        let exe = std::env::current_exe().expect("current_exe");
+        if exe.parent().and_then(Path::parent).and_then(Path::file_name).is_some_and(|d| d == "release") {
+            cmd.arg("--release");
+        }
+        let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("running {cargo:?} build: {e}"));
+        assert!(out.status.success(), "cargo build --workspace --bins failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|m| m["reason"] == "compiler-artifact")
+            .filter_map(|m| Some((m["target"]["name"].as_str()?.to_string(), PathBuf::from(m["executable"].as_str()?))))
+            .collect()
+    });
+    let p = bins.get(bin).unwrap_or_else(|| panic!("cargo build --workspace --bins built no binary {bin:?} (built: {:?})", bins.keys()));
+    assert!(p.is_file(), "cargo reported {} for {bin}, which is not a file", p.display());
+    p.clone()
 }
 
 /// $COMETBFT, else /root/go/bin/cometbft, else PATH, else $HOME/go/bin/cometbft.
@@ -395,13 +428,13 @@ impl Chain {
         coin.amount.parse().expect("balance amount")
     }
 
-    pub fn tx(&self, hash: &str) -> Option<openledger_cli::rpc::TxResult> {
+    pub fn tx(&self, hash: &str) -> Option<openledger_client::rpc::TxResult> {
         self.rt.block_on(self.rpc.tx(hash)).unwrap_or_else(|e| panic!("/tx?hash=0x{hash}: {e:#}"))
     }
 
     /// The tx found in the blocks from `from` on (`block` + `block_results`), for nodes
     /// that do not index txs.
-    pub fn tx_in_blocks(&self, hash: &str, from: u64) -> Option<openledger_cli::rpc::TxResult> {
+    pub fn tx_in_blocks(&self, hash: &str, from: u64) -> Option<openledger_client::rpc::TxResult> {
         self.rt.block_on(self.rpc.find_tx_in_blocks(hash, from)).unwrap_or_else(|e| panic!("block scan for {hash}: {e:#}")).0
     }
 }
@@ -523,7 +556,7 @@ pub fn spawn_dev(procs: &mut Procs, slot: u16, t0: Instant) -> (Vec<String>, u32
 pub fn tx_json(cli: &Cli, args: &[&str], gas: &[&str]) -> Value {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(gas);
-    all.extend(["--chain-id", openledger_app::dev::DEV_CHAIN_ID, "-y", "-o", "json"]);
+    all.extend(["--chain-id", openledgerd::dev::DEV_CHAIN_ID, "-y", "-o", "json"]);
     let out = cli.ok(&all);
     let v: Value = serde_json::from_str(out.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{} printed non-JSON ({e}): {out}", args.join(" ")));
     assert_eq!(v["code"], 0, "{v}");

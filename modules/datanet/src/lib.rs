@@ -12,13 +12,15 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod component;
 pub mod error;
-pub mod fingerprint;
 pub mod merkle;
 pub mod msg;
 pub mod query;
 pub mod records;
 pub mod state_ext;
 pub mod state_key;
+
+/// Fingerprints are pure, computed by clients too: they live in `openledger-types`.
+pub use openledger_types::fingerprint;
 
 use openledger_framework::{Address, ModuleAccount};
 

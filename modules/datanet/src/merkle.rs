@@ -1,9 +1,8 @@
 //! The version tree of a datanet: a binary Merkle tree of depth 32 over positions
 //! 0..2^32, kept incrementally.
 //!
-//! - leaf = SHA-256(0x00 ‖ contribution id (u64 BE) ‖ content hash ‖ weight (u128 BE));
-//!   an empty position is 32 zero bytes;
-//! - node = SHA-256(0x01 ‖ left ‖ right).
+//! Leaf and node hashes and the offline proof check are `openledger_types::merkle`
+//! (pure, shared with clients); this file keeps the tree in the store.
 //!
 //! Accepting a contribution appends a leaf, invalidating one rewrites its leaf with
 //! weight 0: each touches only the O(log n) nodes on its path (nodes above the
@@ -18,83 +17,16 @@
 use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_framework::{sdk, ChainError};
-use openledger_proto::openledger::datanet::v1::InclusionProof;
-use sha2::{Digest, Sha256};
 
 use crate::state_key;
 
-pub const DEPTH: usize = 32;
-pub type Hash = [u8; 32];
-
-pub fn leaf_hash(contribution_id: u64, content_hash: &[u8], weight: u128) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(contribution_id.to_be_bytes());
-    h.update(content_hash);
-    h.update(weight.to_be_bytes());
-    h.finalize().into()
-}
-
-pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
-}
-
-/// `empty(l)` = root of an empty subtree of height `l`.
-pub fn empty(level: usize) -> Hash {
-    let mut z = [0u8; 32];
-    for _ in 0..level {
-        z = node_hash(&z, &z);
-    }
-    z
-}
-
-fn empties() -> [Hash; DEPTH + 1] {
-    let mut out = [[0u8; 32]; DEPTH + 1];
-    for l in 1..=DEPTH {
-        out[l] = node_hash(&out[l - 1], &out[l - 1]);
-    }
-    out
-}
+// The hashing and proof check are pure, shared with clients: re-exported so that
+// `openledger_datanet::merkle::{leaf_hash, verify, …}` stays the one path in the chain.
+pub use openledger_types::merkle::*;
 
 /// Levels actually stored for a tree of `size` leaves: positions fit in this many bits.
 fn stored_height(size: u64) -> usize {
     (64 - size.saturating_sub(1).leading_zeros()) as usize
-}
-
-/// Fold a leaf and its siblings (leaf level first) into the root.
-pub fn root_from_path(leaf: Hash, position: u64, siblings: &[Hash]) -> Hash {
-    let mut acc = leaf;
-    for (level, s) in siblings.iter().enumerate() {
-        acc = if (position >> level) & 1 == 1 { node_hash(s, &acc) } else { node_hash(&acc, s) };
-    }
-    acc
-}
-
-/// Check a proof offline: the leaf, folded with the siblings, gives the root.
-pub fn verify(proof: &InclusionProof) -> Result<(), String> {
-    let weight: u128 = proof.weight.parse().map_err(|_| format!("weight {:?} is not an integer", proof.weight))?;
-    if proof.siblings.len() != DEPTH {
-        return Err(format!("{} siblings, expected {DEPTH}", proof.siblings.len()));
-    }
-    if proof.position >= 1 << DEPTH {
-        return Err(format!("position {} is outside the tree", proof.position));
-    }
-    let siblings = proof
-        .siblings
-        .iter()
-        .map(|s| <Hash>::try_from(s.as_slice()).map_err(|_| "a sibling is not 32 bytes".to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let leaf = leaf_hash(proof.contribution_id, &proof.content_hash, weight);
-    let root = root_from_path(leaf, proof.position, &siblings);
-    if root.as_slice() == proof.root.as_slice() {
-        Ok(())
-    } else {
-        Err(format!("proof gives root {}, the version's root is {}", hex::encode(root), hex::encode(&proof.root)))
-    }
 }
 
 /// The value of a node as of `epoch` (its newest write with epoch ≤ `epoch`).
@@ -217,40 +149,5 @@ mod tests {
         }
         // Another datanet's tree is independent.
         assert_eq!(root_at(&state, 6, 0, 100).await.unwrap(), empty(DEPTH));
-    }
-
-    #[test]
-    fn verify_refuses_a_tampered_proof() {
-        let leaves: Vec<Hash> = (0..5).map(|i| leaf(i, 3)).collect();
-        let root = reference_root(&leaves);
-        // Build the siblings of position 3 naively.
-        let z = empties();
-        let mut level = leaves.clone();
-        let mut siblings = Vec::new();
-        let mut idx = 3usize;
-        for zl in z.iter().take(DEPTH) {
-            siblings.push(level.get(idx ^ 1).copied().unwrap_or(*zl));
-            let mut next = Vec::new();
-            for pair in level.chunks(2) {
-                next.push(node_hash(&pair[0], &pair.get(1).copied().unwrap_or(*zl)));
-            }
-            level = next;
-            idx >>= 1;
-        }
-        let proof = InclusionProof {
-            datanet_id: 1,
-            version: 1,
-            contribution_id: 3,
-            content_hash: vec![3; 32],
-            weight: "3".into(),
-            position: 3,
-            siblings: siblings.iter().map(|s| s.to_vec()).collect(),
-            root: root.to_vec(),
-        };
-        assert_eq!(verify(&proof), Ok(()));
-        assert!(verify(&InclusionProof { weight: "4".into(), ..proof.clone() }).is_err());
-        assert!(verify(&InclusionProof { position: 2, ..proof.clone() }).is_err());
-        assert!(verify(&InclusionProof { siblings: proof.siblings[1..].to_vec(), ..proof.clone() }).is_err());
-        assert!(verify(&InclusionProof { weight: "x".into(), ..proof }).is_err());
     }
 }

@@ -1,16 +1,17 @@
 //! The module framework shared by every OpenLedger state-machine module: addresses,
-//! the amount type, errors with stable codes, deterministic gas, typed store access
-//! and the event builder. Modules depend on this crate, never on each other's keys.
+//! the amount type, errors with stable codes (those three from `openledger-types`),
+//! deterministic gas, typed store access and the event builder. Modules depend on this crate, never on each other's keys.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-pub mod address;
-pub mod amount;
-pub mod error;
 pub mod events;
 pub mod gas;
 pub mod index;
 pub mod module;
 pub mod msg;
 pub mod store;
+
+// Addresses, amounts and errors are pure (no storage) and shared with clients: they live
+// in `openledger-types`, re-exported so every `openledger_framework::…` path stays.
+pub use openledger_types::{address, amount, error, module_errors};
 
 pub use address::Address;
 pub use amount::Amount;

@@ -12,8 +12,9 @@ pub mod state_key;
 
 use openledger_framework::{Address, ModuleAccount};
 
-/// The base denomination: 1 OPEN = 10^6 uopen.
-pub const DENOM: &str = "uopen";
+/// The denomination and its coin fields are pure, shared with clients: defined once in
+/// `openledger-types`.
+pub use openledger_types::{parse_uopen, uopen_coin, DENOM};
 
 pub use component::TokenModule;
 
@@ -22,18 +23,4 @@ pub const FEE_COLLECTOR: ModuleAccount = ModuleAccount::new("fee_collector");
 
 pub fn fee_collector() -> Address {
     FEE_COLLECTOR.address()
-}
-
-/// The uopen amount of a coin field (any other denom is refused).
-pub fn parse_uopen(coin: Option<&openledger_proto::cosmos::base::v1beta1::Coin>, what: &str) -> Result<openledger_framework::Amount, String> {
-    let Some(c) = coin else { return Err(format!("{what} is required")) };
-    if c.denom != DENOM {
-        return Err(format!("{what} must be in {DENOM}, got {:?}", c.denom));
-    }
-    openledger_framework::amount::parse_amount(&c.amount).map_err(|e| format!("{what}: {e}"))
-}
-
-/// `amount` as a uopen coin.
-pub fn uopen_coin(amount: openledger_framework::Amount) -> openledger_proto::cosmos::base::v1beta1::Coin {
-    openledger_proto::cosmos::base::v1beta1::Coin { denom: DENOM.to_string(), amount: amount.to_string() }
 }

@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
 use cosmos_sdk_proto::Any;
-use openledger_cli::keyring::Keyring;
+use openledger_client::keyring::Keyring;
+use openledger_client::output::{self, Format};
 use openledger_proto::openledger::model::v1 as md;
 use prost::Message;
 
 use crate::broadcast::{self, parse_uopen, status_error, uopen, Intent, Signer};
-use crate::output::{self, Format};
 use crate::page::PageArgs;
 use crate::{resolve_address, NodeOpts};
 

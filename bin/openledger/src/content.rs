@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use openledger_datanet::fingerprint::Fingerprinter;
+use openledger_types::fingerprint::Fingerprinter;
 use sha2::{Digest, Sha256};
 
 /// Files at least this large show progress.
@@ -115,7 +115,7 @@ mod tests {
         let d = digest_file(&path, Some((16, 512))).unwrap();
         assert_eq!(d.size, text.len() as u64);
         assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(text.as_bytes())));
-        let expected = openledger_datanet::fingerprint::compute(&text, 16, 512);
+        let expected = openledger_types::fingerprint::compute(&text, 16, 512);
         assert!(!expected.is_empty());
         assert_eq!(d.fingerprint, Some(expected));
 

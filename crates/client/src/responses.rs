@@ -36,6 +36,12 @@ pub fn to_json(type_url: &str, bytes: &[u8]) -> Value {
     f(type_url, bytes)
 }
 
+/// The message responses of a tx, decoded for the types this client knows.
+pub fn msg_responses(data: &[u8]) -> Vec<Value> {
+    let Ok(d) = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(data) else { return vec![] };
+    d.msg_responses.iter().map(|a| to_json(&a.type_url, &a.value)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

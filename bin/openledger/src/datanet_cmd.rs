@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use cosmos_sdk_proto::Any;
-use openledger_cli::keyring::Keyring;
+use openledger_client::keyring::Keyring;
+use openledger_client::output::{self, Format};
 use openledger_proto::openledger::datanet::v1 as dn;
 use prost::Message;
 
 use crate::broadcast::{self, parse_uopen, status_error, uopen, Intent, Signer};
-use crate::output::{self, Format};
 use crate::page::PageArgs;
 use crate::{resolve_address, NodeOpts};
 
@@ -306,8 +306,8 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
         } => {
             let owner = kr.resolve(&signer.from)?.address;
             let fingerprint = (fingerprint_modulus.is_some() || fingerprint_max.is_some()).then(|| dn::FingerprintParams {
-                modulus: fingerprint_modulus.unwrap_or(openledger_datanet::fingerprint::DEFAULT_MODULUS),
-                max_hashes: fingerprint_max.unwrap_or(openledger_datanet::fingerprint::DEFAULT_MAX_HASHES),
+                modulus: fingerprint_modulus.unwrap_or(openledger_types::fingerprint::DEFAULT_MODULUS),
+                max_hashes: fingerprint_max.unwrap_or(openledger_types::fingerprint::DEFAULT_MAX_HASHES),
             });
             let m = dn::MsgCreateDatanet {
                 owner: owner.to_string(),
@@ -489,7 +489,7 @@ pub async fn query(node: &NodeOpts, cmd: DatanetQueryCmd) -> Result<()> {
                 .into_inner();
             if verify {
                 let proof = r.proof.as_ref().ok_or_else(|| anyhow!("empty proof"))?;
-                openledger_datanet::merkle::verify(proof).map_err(|e| anyhow!("the proof does not verify: {e}"))?;
+                openledger_types::merkle::verify(proof).map_err(|e| anyhow!("the proof does not verify: {e}"))?;
                 // Against the version's root as the chain reports it, not only the
                 // proof's own copy.
                 let v = c.version(dn::QueryVersionRequest { datanet_id, version }).await.map_err(status_error)?.into_inner();
@@ -540,7 +540,7 @@ pub fn verify_proof(args: VerifyProof) -> Result<()> {
     let text = std::fs::read_to_string(&args.proof_file).with_context(|| format!("cannot read {}", args.proof_file.display()))?;
     let r: dn::QueryInclusionProofResponse = serde_json::from_str(&text).with_context(|| format!("{} is not a proof in JSON", args.proof_file.display()))?;
     let proof = r.proof.ok_or_else(|| anyhow!("{}: no proof in it", args.proof_file.display()))?;
-    openledger_datanet::merkle::verify(&proof).map_err(|e| anyhow!("the proof does not verify: {e}"))?;
+    openledger_types::merkle::verify(&proof).map_err(|e| anyhow!("the proof does not verify: {e}"))?;
     if let Some(root) = &args.root {
         let root = parse_root(root)?;
         if root != proof.root {

@@ -1,16 +1,17 @@
 //! `openledger bench`: the bench accounts, one load run, and the saturation search
-//! (the logic is in `openledger_cli::load`).
+//! (the logic is in `openledger_loadgen`; this file parses arguments).
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use openledger_cli::load::{self, LoadConfig, Mode, Report, SaturateConfig};
+use openledger_client::output::Format;
+use openledger_loadgen::{self as load, LoadConfig, Mode, SaturateConfig};
 use serde_json::json;
 
 use crate::broadcast::parse_uopen;
-use crate::output::Format;
+use crate::NodeOpts;
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
@@ -24,8 +25,6 @@ pub enum BenchCmd {
         /// Genesis funding of each account.
         #[arg(long, default_value = "1000000000000uopen")]
         amount: String,
-        #[arg(short = 'o', long, default_value = "text")]
-        output: String,
     },
     /// One load run: pre-sign, send at --rate for --duration round-robin over --node, wait
     /// for the blocks, report committed tx/s and latency.
@@ -46,8 +45,6 @@ pub enum BenchCmd {
         /// Sender connections.
         #[arg(long, default_value_t = 8)]
         connections: usize,
-        #[arg(short = 'o', long, default_value = "text")]
-        output: String,
     },
     /// Step the rate up until committed tx/s stops rising (or latency passes a cap), then
     /// measure latency at 50% and 90% of the best rate; prints a table.
@@ -67,9 +64,7 @@ pub enum BenchCmd {
 
 #[derive(Args)]
 pub struct LoadArgs {
-    /// CometBFT RPC endpoints, comma-separated; txs are dealt over all of them.
-    #[arg(long, env = "OPENLEDGER_NODE", default_value = "http://127.0.0.1:26657")]
-    node: String,
+    // --node (CometBFT RPC endpoints, comma-separated) and -o are the global flags.
     /// Seconds of sending.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -110,12 +105,10 @@ pub struct LoadArgs {
     /// --cpu-pid cometbft=1234 --cpu-pid openledgerd=1235.
     #[arg(long)]
     cpu_pid: Vec<String>,
-    #[arg(short = 'o', long, default_value = "text")]
-    output: String,
 }
 
 impl LoadArgs {
-    fn config(&self, rate: f64) -> Result<LoadConfig> {
+    fn config(&self, node: &NodeOpts, rate: f64) -> Result<LoadConfig> {
         if !(self.duration.is_finite() && self.duration > 0.0 && self.duration <= 3600.0) {
             anyhow::bail!("--duration must be between 0 and 3600 seconds (got {})", self.duration);
         }
@@ -126,7 +119,7 @@ impl LoadArgs {
             anyhow::bail!("--poll-ms must be 1..=1000 (got {})", self.poll_ms);
         }
         let cfg = LoadConfig {
-            nodes: load::parse_nodes(&self.node)?,
+            nodes: load::parse_nodes(&node.node)?,
             rate,
             duration: Duration::from_secs_f64(self.duration),
             accounts: self.accounts,
@@ -137,7 +130,7 @@ impl LoadArgs {
             drain_timeout: Duration::from_secs(self.drain_timeout.min(600)),
             poll_interval: Duration::from_millis(self.poll_ms),
             tx_bytes: self.tx_bytes,
-            cpu_pids: self.cpu_pid.iter().map(|s| parse_cpu_pid(s)).collect::<Result<_>>()?,
+            cpu_pids: self.cpu_pid.iter().map(|s| load::parse_cpu_pid(s)).collect::<Result<_>>()?,
             send_timeout: Duration::from_secs_f64(self.send_timeout),
             broadcast_sync: match self.broadcast.as_str() {
                 "async" => false,
@@ -149,10 +142,10 @@ impl LoadArgs {
     }
 }
 
-pub async fn run(cmd: BenchCmd) -> Result<()> {
+pub async fn run(cmd: BenchCmd, node: &NodeOpts) -> Result<()> {
+    let format = Format::parse(&node.output)?;
     match cmd {
-        BenchCmd::Accounts { count, seed, amount, output } => {
-            let format = Format::parse(&output)?;
+        BenchCmd::Accounts { count, seed, amount } => {
             let amount = parse_uopen(&amount, "--amount")?;
             if count == 0 || count > 1_000_000 {
                 anyhow::bail!("--count must be 1..=1000000 (got {count})");
@@ -171,12 +164,11 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             Ok(())
         }
         BenchCmd::Load { load, rate, tx_log } => {
-            let format = Format::parse(&load.output)?;
-            let cfg = load.config(rate)?;
+            let cfg = load.config(node, rate)?;
             cfg.validate()?;
             let report = load::run(&cfg).await?;
             if let Some(path) = tx_log {
-                write_tx_log(&path, &report)?;
+                report.write_tx_log(&path)?;
             }
             match format {
                 Format::Json => println!("{}", serde_json::to_string(&report)?),
@@ -184,8 +176,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             }
             Ok(())
         }
-        BenchCmd::LoaderCeiling { duration, connections, output } => {
-            let format = Format::parse(&output)?;
+        BenchCmd::LoaderCeiling { duration, connections } => {
             if !(duration.is_finite() && duration > 0.0 && duration <= 60.0) {
                 anyhow::bail!("--duration must be above 0 and at most 60 seconds (got {duration})");
             }
@@ -200,55 +191,16 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             Ok(())
         }
         BenchCmd::Saturate { load, start_rate, factor, max_steps, max_p99_ms } => {
-            let format = Format::parse(&load.output)?;
-            let cfg = SaturateConfig { load: load.config(start_rate)?, start_rate, factor, max_steps, max_p99_ms };
+            let cfg = SaturateConfig { load: load.config(node, start_rate)?, start_rate, factor, max_steps, max_p99_ms };
             cfg.validate()?;
             // Progress on stderr, so stdout holds only the table (or the JSON).
             eprintln!("{}", load::TABLE_HEADER);
             let s = load::saturate(&cfg, |label, r| eprintln!("{}", load::table_row(label, r))).await?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string(&s)?),
-                Format::Text => {
-                    println!("{}", load::TABLE_HEADER);
-                    for (i, r) in s.steps.iter().enumerate() {
-                        println!("{}", load::table_row(&(i + 1).to_string(), r));
-                    }
-                    for (label, r) in [("50%", &s.at_50), ("90%", &s.at_90)] {
-                        if let Some(r) = r {
-                            println!("{}", load::table_row(label, r));
-                        }
-                    }
-                    println!("saturation: {:.0} tx/s committed ({}; stopped: {})", s.saturation_tps, describe(&cfg.load), s.stop_reason);
-                }
+                Format::Text => s.print_text(&cfg.load),
             }
             Ok(())
         }
     }
-}
-
-fn parse_cpu_pid(s: &str) -> Result<(String, u32)> {
-    let (label, pid) = s.split_once('=').ok_or_else(|| anyhow::anyhow!("invalid --cpu-pid {s:?}: expected LABEL=PID"))?;
-    let pid = pid.parse::<u32>().map_err(|_| anyhow::anyhow!("invalid --cpu-pid {s:?}: {pid:?} is not a process id"))?;
-    if label.is_empty() {
-        anyhow::bail!("invalid --cpu-pid {s:?}: empty label");
-    }
-    Ok((label.to_string(), pid))
-}
-
-fn describe(cfg: &LoadConfig) -> String {
-    match cfg.mode {
-        Mode::Transfer => format!("transfers from {} accounts over {} node(s)", cfg.accounts, cfg.nodes.len()),
-        Mode::Kvstore => format!("kvstore txs over {} node(s)", cfg.nodes.len()),
-    }
-}
-
-fn write_tx_log(path: &std::path::Path, report: &Report) -> Result<()> {
-    let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = std::io::BufWriter::new(f);
-    for t in &report.txs {
-        let sent = t.sent_ms.map_or("-".to_string(), |s| format!("{s:.3}"));
-        writeln!(w, "{} {sent} {} {}", t.hash, t.height, t.code)?;
-    }
-    w.flush()?;
-    Ok(())
 }

@@ -8,17 +8,18 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use cosmos_sdk_proto::Any;
-use openledger_cli::keyring::{Backend, KeyRecord, Keyring};
-use openledger_cli::rpc::{CometRpc, TxResult};
-use openledger_cli::txbuilder::{self, SignerKey, TxSpec};
-use openledger_framework::amount::{fee_for_gas, parse_coin, parse_decimal, parse_gas_price, DECIMAL_ONE};
-use openledger_framework::Address;
+use openledger_client::keyring::{Backend, KeyRecord, Keyring};
+use openledger_client::output::{self, Format};
+use openledger_client::responses;
+use openledger_client::rpc::{CometRpc, TxResult};
+use openledger_client::txbuilder::{self, SignerKey, TxSpec};
+use openledger_types::amount::{fee_for_gas, parse_coin, parse_decimal, parse_gas_price, DECIMAL_ONE};
+use openledger_types::Address;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
 use prost::Message;
 use serde_json::Value;
 
-use crate::output::{self, Format};
 use crate::NodeOpts;
 
 #[derive(Args)]
@@ -60,7 +61,7 @@ pub fn status_error(s: tonic::Status) -> anyhow::Error {
 
 /// A uopen coin field.
 pub fn uopen(amount: u128) -> Option<openledger_proto::cosmos::base::v1beta1::Coin> {
-    Some(openledger_token::uopen_coin(amount))
+    Some(openledger_types::uopen_coin(amount))
 }
 
 pub fn read_secret(prompt: &str) -> Result<String> {
@@ -223,15 +224,9 @@ fn print_result(result: &TxResult, format: Format) -> Result<()> {
         if result.code == 0 {
             m.shift_remove("codespace");
             m.shift_remove("raw_log");
-            m.insert("msg_responses".into(), Value::Array(msg_responses(&result.data)));
+            m.insert("msg_responses".into(), Value::Array(responses::msg_responses(&result.data)));
         }
     }
     output::print(&v, format);
     Ok(())
-}
-
-/// The message responses of a tx, decoded for the types this CLI knows.
-pub fn msg_responses(data: &[u8]) -> Vec<Value> {
-    let Ok(d) = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(data) else { return vec![] };
-    d.msg_responses.iter().map(|a| crate::responses::to_json(&a.type_url, &a.value)).collect()
 }

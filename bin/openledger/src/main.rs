@@ -5,9 +5,7 @@ mod broadcast;
 mod content;
 mod datanet_cmd;
 mod model_cmd;
-mod output;
 mod page;
-mod responses;
 mod watch_cmd;
 
 use std::path::PathBuf;
@@ -18,10 +16,10 @@ use clap::{Args, Parser, Subcommand};
 use attribution_cmd::{AttributionQueryCmd, AttributionTxCmd};
 use datanet_cmd::{DatanetQueryCmd, DatanetTxCmd, VerifyProof};
 use model_cmd::{ModelQueryCmd, ModelTxCmd};
-use openledger_cli::keyring::{Backend, KeyRecord, Keyring};
-use openledger_cli::rpc::CometRpc;
-use openledger_cli::txbuilder;
-use openledger_framework::Address;
+use openledger_client::keyring::{Backend, KeyRecord, Keyring};
+use openledger_client::rpc::CometRpc;
+use openledger_client::txbuilder;
+use openledger_types::Address;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
 use prost::Message;
@@ -30,6 +28,12 @@ use serde_json::json;
 #[derive(Parser)]
 #[command(name = "openledger", version, about = "OpenLedger chain client")]
 struct Cli {
+    // Global: accepted before or after the subcommand, as Cosmos CLIs do
+    // (`openledger --home H keys show alice` = `openledger keys show alice --home H`).
+    #[command(flatten)]
+    kr: KeyringOpts,
+    #[command(flatten)]
+    node: NodeOpts,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -56,7 +60,8 @@ impl KeyringOpts {
 
 #[derive(Args, Clone)]
 pub struct NodeOpts {
-    /// CometBFT RPC endpoint.
+    /// CometBFT RPC endpoint (`bench load` and `bench saturate`: several,
+    /// comma-separated; txs are dealt over all of them).
     #[arg(long, env = "OPENLEDGER_NODE", default_value = "http://127.0.0.1:26657", global = true)]
     pub node: String,
     /// gRPC endpoint of openledgerd.
@@ -72,40 +77,27 @@ pub struct NodeOpts {
 enum Cmd {
     /// Manage keys.
     Keys {
-        #[command(flatten)]
-        kr: KeyringOpts,
         #[command(subcommand)]
         cmd: KeysCmd,
     },
     /// Sign and broadcast transactions.
     Tx {
-        #[command(flatten)]
-        kr: KeyringOpts,
-        #[command(flatten)]
-        node: NodeOpts,
         #[command(subcommand)]
         cmd: TxCmd,
     },
     /// Query chain state.
     #[command(alias = "query")]
     Q {
-        #[command(flatten)]
-        node: NodeOpts,
         #[command(subcommand)]
         cmd: QueryCmd,
     },
     /// Show the node's status.
-    Status {
-        #[command(flatten)]
-        node: NodeOpts,
-    },
+    Status,
     /// Check a saved datanet inclusion proof offline (no node needed).
     VerifyProof(VerifyProof),
     /// Follow the node's block stream: one line per event (`-o json`: one JSON object),
     /// resuming after a restart from the last height printed.
     Watch {
-        #[command(flatten)]
-        node: NodeOpts,
         #[command(flatten)]
         args: watch_cmd::WatchArgs,
     },
@@ -236,19 +228,20 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    match cli.cmd {
-        Cmd::Keys { kr, cmd } => keys(kr.keyring()?, cmd),
-        Cmd::Tx { kr, node, cmd: TxCmd::Bank { cmd: BankTxCmd::Send { from, to, amount, flags } } } => {
+    let Cli { kr, node, cmd } = cli;
+    match cmd {
+        Cmd::Keys { cmd } => keys(kr.keyring()?, cmd),
+        Cmd::Tx { cmd: TxCmd::Bank { cmd: BankTxCmd::Send { from, to, amount, flags } } } => {
             send(kr.keyring()?, &node, &from, &to, &amount, &flags).await
         }
-        Cmd::Tx { kr, node, cmd: TxCmd::Datanet { cmd } } => datanet_cmd::tx(kr.keyring()?, &node, cmd).await,
-        Cmd::Tx { kr, node, cmd: TxCmd::Model { cmd } } => model_cmd::tx(kr.keyring()?, &node, cmd).await,
-        Cmd::Tx { kr, node, cmd: TxCmd::Attribution { cmd } } => attribution_cmd::tx(kr.keyring()?, &node, cmd).await,
-        Cmd::Q { node, cmd } => query(&node, cmd).await,
+        Cmd::Tx { cmd: TxCmd::Datanet { cmd } } => datanet_cmd::tx(kr.keyring()?, &node, cmd).await,
+        Cmd::Tx { cmd: TxCmd::Model { cmd } } => model_cmd::tx(kr.keyring()?, &node, cmd).await,
+        Cmd::Tx { cmd: TxCmd::Attribution { cmd } } => attribution_cmd::tx(kr.keyring()?, &node, cmd).await,
+        Cmd::Q { cmd } => query(&node, cmd).await,
         Cmd::VerifyProof(args) => datanet_cmd::verify_proof(args),
-        Cmd::Watch { node, args } => watch_cmd::watch(&node, args).await,
-        Cmd::Bench { cmd } => bench_cmd::run(cmd).await,
-        Cmd::Status { node } => {
+        Cmd::Watch { args } => watch_cmd::watch(&node, args).await,
+        Cmd::Bench { cmd } => bench_cmd::run(cmd, &node).await,
+        Cmd::Status => {
             let s = CometRpc::new(&node.node).status().await?;
             println!("{}", serde_json::to_string_pretty(&s)?);
             Ok(())

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use cosmos_sdk_proto::Any;
-use openledger_cli::keyring::Keyring;
+use openledger_client::keyring::Keyring;
+use openledger_client::output::{self, Format};
 use openledger_proto::openledger::attribution::v1 as at;
 use openledger_proto::openledger::datanet::v1 as dn;
 use openledger_proto::openledger::model::v1 as md;
@@ -12,7 +13,6 @@ use prost::Message;
 use tonic::transport::Channel;
 
 use crate::broadcast::{self, parse_uopen, status_error, uopen, Intent, Signer};
-use crate::output::{self, Format};
 use crate::page::PageArgs;
 use crate::NodeOpts;
 
@@ -133,7 +133,7 @@ async fn output_fingerprint(node: &NodeOpts, inference_id: u64, path: &std::path
     let mut modulus = u64::MAX;
     for t in &terms.training_set {
         let d = dc.datanet(dn::QueryDatanetRequest { id: t.datanet_id }).await.map_err(status_error)?.into_inner().datanet.unwrap_or_default();
-        modulus = modulus.min(d.fingerprint.map_or(openledger_datanet::fingerprint::DEFAULT_MODULUS, |f| f.modulus));
+        modulus = modulus.min(d.fingerprint.map_or(openledger_types::fingerprint::DEFAULT_MODULUS, |f| f.modulus));
     }
     let digest = crate::content::digest_file(path, Some((modulus.max(1), params.max_output_fingerprint as usize)))?;
     match digest.fingerprint {

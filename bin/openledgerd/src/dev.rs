@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use openledger_cli::keyring::{Backend, Keyring};
+use openledger_client::keyring::{Backend, Keyring};
 
 use crate::node::{self, AppConfig, Home, InitOptions};
 

@@ -1,4 +1,4 @@
-//! Local key storage for the CLI, following the Cosmos SDK keyring conventions.
+//! Local key storage for the CLI (and `openledgerd dev`), following the Cosmos SDK keyring conventions.
 //!
 //! Keys are secp256k1, derived from a BIP39 mnemonic (empty BIP39 passphrase) at the
 //! Cosmos HD path m/44'/118'/0'/0/0, so a mnemonic used with any Cosmos wallet yields
@@ -19,7 +19,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use k256::ecdsa::SigningKey;
 use k256::elliptic_curve::zeroize::Zeroizing;
-use openledger_framework::Address;
+use openledger_types::Address;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};

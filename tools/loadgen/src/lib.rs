@@ -1,4 +1,4 @@
-//! The load generator behind `openledger bench`: deterministic bench accounts, txs built
+//! The load generator behind `openledger bench` (which only parses its arguments): deterministic bench accounts, txs built
 //! and signed before the clock starts, sent with CometBFT's `broadcast_tx_async` at a
 //! steady rate round-robin over every node, then the blocks walked to count what was
 //! committed and how long it took.
@@ -27,8 +27,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::rpc::{num, CometRpc};
-use crate::txbuilder::{self, SignerKey, TxSpec};
+use openledger_client::rpc::{num, CometRpc};
+use openledger_client::txbuilder::{self, SignerKey, TxSpec};
 
 /// Fee and gas limit of a bench transfer (0.025 uopen/gas, the default minimum price).
 pub const TRANSFER_FEE: u128 = 5_000;
@@ -89,6 +89,16 @@ pub fn parse_nodes(s: &str) -> Result<Vec<String>> {
         bail!("invalid --node {s:?}: expected http://HOST:PORT[,http://HOST:PORT…]");
     }
     Ok(nodes)
+}
+
+/// `--cpu-pid LABEL=PID`: a local process whose CPU use the report shows.
+pub fn parse_cpu_pid(s: &str) -> Result<(String, u32)> {
+    let (label, pid) = s.split_once('=').ok_or_else(|| anyhow!("invalid --cpu-pid {s:?}: expected LABEL=PID"))?;
+    let pid = pid.parse::<u32>().map_err(|_| anyhow!("invalid --cpu-pid {s:?}: {pid:?} is not a process id"))?;
+    if label.is_empty() {
+        bail!("invalid --cpu-pid {s:?}: empty label");
+    }
+    Ok((label.to_string(), pid))
 }
 
 /// The send schedule: tx `k` is due `k / rate` seconds after the start. A lane that falls
@@ -218,6 +228,14 @@ impl LoadConfig {
         Ok(schedule)
     }
 
+    /// What is sent where, in a few words (the saturation summary line).
+    pub fn describe(&self) -> String {
+        match self.mode {
+            Mode::Transfer => format!("transfers from {} accounts over {} node(s)", self.accounts, self.nodes.len()),
+            Mode::Kvstore => format!("kvstore txs over {} node(s)", self.nodes.len()),
+        }
+    }
+
     fn lanes(&self) -> usize {
         let lanes = self.nodes.len() * self.connections;
         match self.mode {
@@ -309,6 +327,19 @@ pub struct TxRecord {
 }
 
 impl Report {
+    /// One line per planned tx: HASH SENT_MS HEIGHT CODE (`-` for a tx never sent).
+    pub fn write_tx_log(&self, path: &std::path::Path) -> Result<()> {
+        use std::io::Write;
+        let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut w = std::io::BufWriter::new(f);
+        for t in &self.txs {
+            let sent = t.sent_ms.map_or("-".to_string(), |s| format!("{s:.3}"));
+            writeln!(w, "{} {sent} {} {}", t.hash, t.height, t.code)?;
+        }
+        w.flush()?;
+        Ok(())
+    }
+
     pub fn print_text(&self) {
         let mode = match self.mode {
             Mode::Transfer => "transfer",
@@ -574,7 +605,7 @@ async fn call_any(rpcs: &[CometRpc], method: &str, params: Value) -> Result<Valu
 
 /// The app's committed height (abci_info) on the first node that answers.
 async fn app_height(rpcs: &[CometRpc]) -> Result<u64> {
-    Ok(crate::rpc::app_height_of(&call_any(rpcs, "abci_info", json!({})).await?))
+    Ok(openledger_client::rpc::app_height_of(&call_any(rpcs, "abci_info", json!({})).await?))
 }
 
 /// Polls the app's committed height until `stop`, recording when each height was first
@@ -598,7 +629,7 @@ async fn observe_commits(rpc: Vec<CometRpc>, mut last: u64, interval: Duration, 
 
 /// A block's txs (CometBFT hashes, in order), from the first node that answers.
 async fn block_tx_hashes(rpcs: &[CometRpc], height: u64) -> Result<Vec<[u8; 32]>> {
-    crate::rpc::block_tx_hashes(&call_any(rpcs, "block", json!({"height": height.to_string()})).await?)
+    openledger_client::rpc::block_tx_hashes(&call_any(rpcs, "block", json!({"height": height.to_string()})).await?)
 }
 
 /// Txs in every node's mempool; None if a node does not answer.
@@ -1126,6 +1157,22 @@ pub struct Saturation {
     pub saturation_tps: f64,
     pub at_50: Option<Report>,
     pub at_90: Option<Report>,
+}
+
+impl Saturation {
+    /// The table of every step and the 50% / 90% runs, then the one-line summary.
+    pub fn print_text(&self, load: &LoadConfig) {
+        println!("{TABLE_HEADER}");
+        for (i, r) in self.steps.iter().enumerate() {
+            println!("{}", table_row(&(i + 1).to_string(), r));
+        }
+        for (label, r) in [("50%", &self.at_50), ("90%", &self.at_90)] {
+            if let Some(r) = r {
+                println!("{}", table_row(label, r));
+            }
+        }
+        println!("saturation: {:.0} tx/s committed ({}; stopped: {})", self.saturation_tps, load.describe(), self.stop_reason);
+    }
 }
 
 /// Step the rate up until the chain stops keeping up, then measure latency at 50% and

@@ -3,13 +3,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use openledger_app::dev::{self, DevOptions};
-use openledger_app::node::{self, AppConfig, Home, InitOptions};
 use openledger_framework::Address;
+use openledgerd::dev::{self, DevOptions};
+use openledgerd::node::{self, AppConfig, Home, InitOptions};
 
-/// mimalloc, set up by `openledger_app::allocator` (why: there).
+/// mimalloc, set up by `openledgerd::allocator` (why: there).
 #[global_allocator]
-static GLOBAL: openledger_app::allocator::Allocator = openledger_app::allocator::Allocator;
+static GLOBAL: openledgerd::allocator::Allocator = openledgerd::allocator::Allocator;
 
 #[derive(Parser)]
 #[command(name = "openledgerd", version, about = "OpenLedger chain node: the ABCI 2.0 application beside CometBFT")]
@@ -163,7 +163,7 @@ enum GenesisCmd {
 }
 
 fn main() {
-    openledger_app::allocator::configure();
+    openledgerd::allocator::configure();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

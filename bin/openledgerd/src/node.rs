@@ -13,13 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use openledger_app::app::{App, NodeSettings};
+use openledger_app::genesis::{default_auth_params, AppState};
 use openledger_framework::amount::parse_coin;
 use openledger_framework::Address;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-
-use crate::app::{App, NodeSettings};
-use crate::genesis::{default_auth_params, AppState};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AppConfig {
@@ -190,7 +189,7 @@ pub fn init(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
 
     let mut genesis = read_genesis(home)?;
     genesis["chain_id"] = opts.chain_id.into();
-    genesis["consensus_params"]["version"]["app"] = crate::abci::APP_VERSION.to_string().into();
+    genesis["consensus_params"]["version"]["app"] = openledger_app::abci::APP_VERSION.to_string().into();
     let mut app_state = AppState::default();
     app_state.auth.params = Some(default_auth_params());
     app_state.token.params = Some(openledger_token::component::default_params());
@@ -461,7 +460,7 @@ pub async fn export(home: &Home, height: Option<u64>) -> Result<serde_json::Valu
         bail!("{} holds no chain state yet (the node has never committed a block)", state_dir.display());
     }
     let storage = open_storage_quietly(state_dir.clone()).await?;
-    let result = crate::export::genesis_doc(&storage, height, &base).await;
+    let result = openledger_app::export::genesis_doc(&storage, height, &base).await;
     storage.release().await;
     result
 }
@@ -471,7 +470,7 @@ pub async fn export(home: &Home, height: Option<u64>) -> Result<serde_json::Valu
 async fn open_storage_quietly(dir: PathBuf) -> Result<cnidarium::Storage> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let opened = crate::open_storage(dir.clone()).await;
+    let opened = openledger_app::open_storage(dir.clone()).await;
     std::panic::set_hook(previous);
     opened.map_err(|e| {
         if format!("{e:#}").contains("lock") {
@@ -537,14 +536,14 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
         stream_max_subscribers: config.stream.max_subscribers,
     };
     std::fs::create_dir_all(home.state_dir())?;
-    let storage = crate::open_storage(home.state_dir()).await.context("opening the state store")?;
+    let storage = openledger_app::open_storage(home.state_dir()).await.context("opening the state store")?;
     let app = App::new(storage, tokio::runtime::Handle::current(), settings);
 
     let listener = std::net::TcpListener::bind(config.abci.address.as_str()).map_err(|e| anyhow::anyhow!("binding ABCI on {}: {e}", config.abci.address))?;
     let abci_addr = listener.local_addr()?.to_string();
     let abci_app = app.clone();
     std::thread::Builder::new().name("abci-listener".into()).spawn(move || {
-        if let Err(e) = crate::abci_server::serve(listener, abci_app) {
+        if let Err(e) = openledger_app::abci_server::serve(listener, abci_app) {
             tracing::error!("ABCI server stopped: {e}");
         }
     })?;
@@ -554,7 +553,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     std::net::TcpListener::bind(grpc_addr).with_context(|| format!("binding gRPC on {grpc_addr}"))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let rpc = cometbft_rpc(home, config);
-    let grpc_task = tokio::spawn(crate::grpc::serve_with(app.clone(), grpc_addr, rpc.clone(), async {
+    let grpc_task = tokio::spawn(openledger_app::grpc::serve_with(app.clone(), grpc_addr, rpc.clone(), async {
         let _ = rx.await;
     }));
     let (mut api_addr, mut api_shutdown, mut api_task) = (None, None, None);
@@ -562,7 +561,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
         let addr: SocketAddr = config.api.address.parse().with_context(|| format!("api address {:?}", config.api.address))?;
         std::net::TcpListener::bind(addr).with_context(|| format!("binding REST on {addr}"))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        api_task = Some(tokio::spawn(crate::rest::serve(app.clone(), addr, rpc, async {
+        api_task = Some(tokio::spawn(openledger_app::rest::serve(app.clone(), addr, rpc, async {
             let _ = rx.await;
         })));
         (api_addr, api_shutdown) = (Some(addr), Some(tx));

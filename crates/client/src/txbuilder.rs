@@ -6,10 +6,11 @@ use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, Fee, ModeInfo, SignDoc, SignerInfo, TxBody, TxRaw};
 use cosmos_sdk_proto::Any;
 use k256::ecdsa::signature::Signer as _;
-use openledger_framework::Address;
+use openledger_types::Address;
 use prost::Message;
 
-pub const DENOM: &str = "uopen";
+/// The chain's one denomination (defined in `openledger-types`).
+pub use openledger_types::DENOM;
 
 /// A key that can sign transactions.
 #[derive(Clone)]

@@ -17,12 +17,12 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use futures::StreamExt;
+use openledger_client::output::Format;
 use openledger_proto::openledger::stream::v1 as pb;
 use serde_json::{json, Value};
 use tonic::transport::Channel;
 
 use crate::broadcast::status_error;
-use crate::output::Format;
 use crate::NodeOpts;
 
 #[derive(Args, Clone, Debug)]

@@ -1,4 +1,0 @@
-pub mod keyring;
-pub mod load;
-pub mod rpc;
-pub mod txbuilder;
