@@ -589,7 +589,7 @@ fn main() {
         l.local_addr().expect("local addr")
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = node.rt().spawn(openledger_app::grpc::serve(node.app.clone(), addr, async {
+    let server = node.rt().spawn(openledger_app::rpc::grpc::serve(node.app.clone(), addr, async {
         let _ = stop_rx.await;
     }));
     let contributor_sample: Vec<usize> = {

@@ -96,7 +96,7 @@ fn main() {
     // Replay over gRPC.
     let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    node.rt().spawn(openledger_app::grpc::serve(node.app.clone(), addr, async {
+    node.rt().spawn(openledger_app::rpc::grpc::serve(node.app.clone(), addr, async {
         let _ = stopped.await;
     }));
     while std::net::TcpStream::connect(addr).is_err() {

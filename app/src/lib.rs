@@ -1,22 +1,20 @@
-//! The OpenLedger ABCI 2.0 application: transaction pipeline, storage, query routing
-//! and the gRPC server. The `openledgerd` binary (`bin/openledgerd`) wires them to
-//! CometBFT.
+//! The OpenLedger ABCI 2.0 application, in layers: the module registry (`registry`,
+//! with `genesis`), block execution (`exec`, its caches in `exec/perf`), mempool
+//! bookkeeping (`mempool`), the ABCI application and its socket server (`abci`), the
+//! RPC surfaces over the one query table (`rpc`: gRPC, REST, Cosmos services) and the
+//! indexer block stream (`stream`). The `openledgerd` binary (`bin/openledgerd`) wires
+//! them to CometBFT.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod abci;
-pub mod abci_server;
-pub mod ante;
 pub mod app;
-pub mod cosmos_services;
+pub mod exec;
 pub mod export;
 pub mod genesis;
-pub mod grpc;
-pub mod pipeline;
-pub mod prefetch;
+pub mod mempool;
 pub mod registry;
-pub mod rest;
-pub mod sigverify;
+pub mod rpc;
 pub mod stream;
 pub mod testing;
-pub mod tx;
 
-pub use app::{open_storage, state_prefixes, App, BlockInput, BlockOutcome, NodeSettings};
+pub use app::{open_storage, state_prefixes, App, NodeSettings};
+pub use exec::{BlockInput, BlockOutcome};

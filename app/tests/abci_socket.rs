@@ -31,7 +31,7 @@ fn serve(n: &TestNode) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let app = n.app.clone();
-    std::thread::spawn(move || openledger_app::abci_server::serve(listener, app));
+    std::thread::spawn(move || openledger_app::abci::server::serve(listener, app));
     addr
 }
 

@@ -137,7 +137,7 @@ fn grpc_serves_the_same_handlers_with_heights_and_reflection() {
     drop(listener);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let rt = n.rt();
-    let server = rt.spawn(openledger_app::grpc::serve(app, addr, async {
+    let server = rt.spawn(openledger_app::rpc::grpc::serve(app, addr, async {
         let _ = rx.await;
     }));
     rt.block_on(async {

@@ -58,7 +58,7 @@ fn rest_path(route: &openledger_framework::QueryRoute, fields: &Map<String, Valu
         }
         return if query.is_empty() { p } else { format!("{p}?{}", query.join("&")) };
     }
-    let (path, _) = openledger_app::rest::openledger_routes().iter().find(|(_, m)| m == route.method).expect("an openledger route");
+    let (path, _) = openledger_app::rpc::rest::openledger_routes().iter().find(|(_, m)| m == route.method).expect("an openledger route");
     let query: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap())).collect();
     if query.is_empty() { path.clone() } else { format!("{path}?{}", query.join("&")) }
 }
@@ -71,10 +71,10 @@ fn every_query_route_of_every_module_is_answered_on_abci_grpc_and_rest() {
     let (grpc_addr, rest_addr) = (free_port(), free_port());
     let (stop_grpc, rx_grpc) = tokio::sync::oneshot::channel::<()>();
     let (stop_rest, rx_rest) = tokio::sync::oneshot::channel::<()>();
-    n.rt().spawn(openledger_app::grpc::serve(n.app.clone(), grpc_addr, async {
+    n.rt().spawn(openledger_app::rpc::grpc::serve(n.app.clone(), grpc_addr, async {
         let _ = rx_grpc.await;
     }));
-    n.rt().spawn(openledger_app::rest::serve(n.app.clone(), rest_addr, None, async {
+    n.rt().spawn(openledger_app::rpc::rest::serve(n.app.clone(), rest_addr, None, async {
         let _ = rx_rest.await;
     }));
     wait_listening(grpc_addr);
@@ -103,7 +103,7 @@ fn every_query_route_of_every_module_is_answered_on_abci_grpc_and_rest() {
             let mut client = tonic::client::Grpc::new(channel);
             client.ready().await.unwrap();
             let path = tonic::codegen::http::uri::PathAndQuery::from_static(route.method);
-            client.unary(tonic::Request::new(req_bytes.clone()), path, openledger_app::grpc::RawCodec).await.map(|r| r.into_inner())
+            client.unary(tonic::Request::new(req_bytes.clone()), path, openledger_app::rpc::grpc::RawCodec).await.map(|r| r.into_inner())
         });
 
         // REST: an answer, or the same refusal with a message.

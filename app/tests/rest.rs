@@ -28,7 +28,7 @@ impl Served {
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        n.rt().spawn(openledger_app::rest::serve(n.app.clone(), addr, None, async {
+        n.rt().spawn(openledger_app::rpc::rest::serve(n.app.clone(), addr, None, async {
             let _ = rx.await;
         }));
         let s = Served { n, url: format!("http://{addr}"), http: reqwest::Client::new(), _stop: stop };
@@ -121,7 +121,7 @@ fn simulate_over_rest_and_its_bad_bodies() {
 #[test]
 fn every_openledger_query_has_a_get_route() {
     let s = Served::start();
-    let routes = openledger_app::rest::openledger_routes();
+    let routes = openledger_app::rpc::rest::openledger_routes();
     assert_eq!(routes.len(), openledger_app::registry::query_routes().iter().filter(|r| r.method.starts_with("/openledger.")).count(), "{routes:?}");
     for (path, grpc) in routes {
         // With no parameters: an answer or a clear refusal, never a server error.

@@ -43,7 +43,7 @@ fn serve(node: &TestNode) -> Served {
         l.local_addr().unwrap()
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    node.rt().spawn(openledger_app::grpc::serve(node.app.clone(), addr, async {
+    node.rt().spawn(openledger_app::rpc::grpc::serve(node.app.clone(), addr, async {
         let _ = rx.await;
     }));
     let deadline = Instant::now() + WAIT;
@@ -472,7 +472,7 @@ fn shutting_the_server_down_ends_streams_that_follow_the_tip() {
     produce(&mut n, 3, 1);
     let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = n.rt().spawn(openledger_app::grpc::serve(n.app.clone(), addr, async {
+    let server = n.rt().spawn(openledger_app::rpc::grpc::serve(n.app.clone(), addr, async {
         let _ = stopped.await;
     }));
     while std::net::TcpStream::connect(addr).is_err() {

@@ -543,7 +543,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     let abci_addr = listener.local_addr()?.to_string();
     let abci_app = app.clone();
     std::thread::Builder::new().name("abci-listener".into()).spawn(move || {
-        if let Err(e) = openledger_app::abci_server::serve(listener, abci_app) {
+        if let Err(e) = openledger_app::abci::server::serve(listener, abci_app) {
             tracing::error!("ABCI server stopped: {e}");
         }
     })?;
@@ -553,7 +553,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     std::net::TcpListener::bind(grpc_addr).with_context(|| format!("binding gRPC on {grpc_addr}"))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let rpc = cometbft_rpc(home, config);
-    let grpc_task = tokio::spawn(openledger_app::grpc::serve_with(app.clone(), grpc_addr, rpc.clone(), async {
+    let grpc_task = tokio::spawn(openledger_app::rpc::grpc::serve_with(app.clone(), grpc_addr, rpc.clone(), async {
         let _ = rx.await;
     }));
     let (mut api_addr, mut api_shutdown, mut api_task) = (None, None, None);
@@ -561,7 +561,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
         let addr: SocketAddr = config.api.address.parse().with_context(|| format!("api address {:?}", config.api.address))?;
         std::net::TcpListener::bind(addr).with_context(|| format!("binding REST on {addr}"))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        api_task = Some(tokio::spawn(openledger_app::rest::serve(app.clone(), addr, rpc, async {
+        api_task = Some(tokio::spawn(openledger_app::rpc::rest::serve(app.clone(), addr, rpc, async {
             let _ = rx.await;
         })));
         (api_addr, api_shutdown) = (Some(addr), Some(tx));

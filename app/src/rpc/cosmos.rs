@@ -258,7 +258,7 @@ fn blocks(r: &Value) -> (tmp::types::BlockId, tmp::types::Block, tmv::Block) {
 #[tonic::async_trait]
 impl txv::service_server::Service for CosmosServices {
     async fn simulate(&self, request: Request<txv::SimulateRequest>) -> Result<Response<txv::SimulateResponse>, Status> {
-        let r = self.app.simulate_request(request.into_inner()).await.map_err(crate::grpc::status)?;
+        let r = self.app.simulate_request(request.into_inner()).await.map_err(crate::rpc::grpc::status)?;
         Ok(Response::new(r))
     }
 

@@ -8,8 +8,8 @@ use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use prost::Message;
 use tendermint::abci::Event;
 
-use crate::ante::{self, AnteContext, Preverified};
-use crate::tx::DecodedTx;
+use crate::exec::ante::{self, AnteContext, Preverified};
+use crate::exec::tx::DecodedTx;
 
 /// What one transaction did, in ABCI terms.
 #[derive(Debug, Clone, Default)]

@@ -25,8 +25,8 @@ use sha2::{Digest, Sha256};
 use tendermint_proto::v0_38::abci as abci_pb;
 use tonic::{Request, Response, Status};
 
-use crate::pipeline::TxOutcome;
-use crate::tx::DecodedTx;
+use crate::exec::pipeline::TxOutcome;
+use crate::exec::tx::DecodedTx;
 
 /// `stream/b/{height u64 big-endian}`: the encoded `BlockRecord` (app hash empty).
 pub const RECORD_PREFIX: &[u8] = b"stream/b/";
@@ -229,7 +229,7 @@ pub mod encode {
         results: &[TxOutcome],
         block_events: &[tendermint::abci::Event],
     ) -> Vec<u8> {
-        let msgs = |i: usize| -> &[crate::tx::Msg] {
+        let msgs = |i: usize| -> &[crate::exec::tx::Msg] {
             match decoded.get(i) {
                 Some(Ok(t)) => t.msgs(),
                 _ => &[],
@@ -790,7 +790,7 @@ mod tests {
             (300, 0, -1, &block_events),
             (7, 1, 1, &bytes_events),
         ] {
-            let hashes: Vec<[u8; 32]> = txs.iter().map(|t| crate::sigverify::tx_hash(t)).collect();
+            let hashes: Vec<[u8; 32]> = txs.iter().map(|t| crate::exec::perf::sigverify::tx_hash(t)).collect();
             let direct = encode::block_record(height, secs, nanos, &hashes, &decoded, &results, block_events);
             let mut expected = block_record(height, secs, nanos, &txs, &decoded, &results, block_events);
             if height == 7 {

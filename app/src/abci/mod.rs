@@ -1,6 +1,9 @@
-//! The ABCI 2.0 surface: translates CometBFT requests to `App` calls and back.
+//! The ABCI 2.0 surface: translates CometBFT requests to `App` calls and back (the
+//! socket loop that carries them is `server`).
 //! Nothing a proposer sends can panic here: every decode is checked and every
 //! failure becomes a response code.
+pub mod server;
+
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
     self as pb, response_process_proposal::ProposalStatus, RequestCheckTx, RequestFinalizeBlock, RequestInfo,
@@ -13,9 +16,10 @@ use tendermint_proto::v0_38::types::BlockIdFlag;
 use openledger_auth::AuthRead;
 use openledger_framework::{sdk, ExecMode, Vote};
 
-use crate::app::{App, BlockInput};
-use crate::pipeline::TxOutcome;
-use crate::tx;
+use crate::app::App;
+use crate::exec::BlockInput;
+use crate::exec::pipeline::TxOutcome;
+use crate::exec::tx;
 
 pub const APP_VERSION: u64 = 1;
 
@@ -217,7 +221,7 @@ impl App {
         use prost::Message;
         #[allow(deprecated)]
         let bytes = match (req.tx_bytes.is_empty(), req.tx.as_ref()) {
-            (true, Some(tx)) => crate::cosmos_services::tx_to_raw(tx),
+            (true, Some(tx)) => crate::rpc::cosmos::tx_to_raw(tx),
             _ => req.tx_bytes,
         };
         if bytes.is_empty() {

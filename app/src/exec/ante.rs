@@ -10,7 +10,7 @@ use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use openledger_token::state_ext::{TokenRead, TokenWrite};
 use openledger_token::{DENOM, FEE_COLLECTOR};
 
-use crate::tx::{verify_signature, DecodedTx, PubKey};
+use crate::exec::tx::{verify_signature, DecodedTx, PubKey};
 
 /// A signature already verified off the hot path (in parallel, before execution),
 /// for this account number and key. Used only if execution sees the same inputs.

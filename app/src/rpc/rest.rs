@@ -26,7 +26,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, Kind, MessageDescriptor, Ref
 use serde_json::{json, Map, Value};
 use tonic::Request;
 
-use crate::cosmos_services::CosmosServices;
+use crate::rpc::cosmos::CosmosServices;
 use crate::App;
 
 struct Rest {
@@ -63,7 +63,7 @@ impl From<tonic::Status> for ApiError {
 
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
-        ApiError::from(crate::grpc::status(e))
+        ApiError::from(crate::rpc::grpc::status(e))
     }
 }
 
@@ -248,7 +248,7 @@ fn tx_response_json(r: &abciv::TxResponse) -> Value {
 
 /// The height a request reads at (`x-cosmos-block-height`, as over gRPC; 0 = latest).
 fn height(headers: &HeaderMap) -> Result<u64, ApiError> {
-    Ok(crate::grpc::height_from(headers.get(crate::grpc::HEIGHT_HEADER).map(|v| v.as_bytes()))?)
+    Ok(crate::rpc::grpc::height_from(headers.get(crate::rpc::grpc::HEIGHT_HEADER).map(|v| v.as_bytes()))?)
 }
 
 /// Run the query at gRPC method `path` with a protobuf request.

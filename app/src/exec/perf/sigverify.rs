@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::ante::Preverified;
-use crate::prefetch::PrefetchMap;
-use crate::tx::{verify_signature, DecodedTx, PubKey};
+use crate::exec::ante::Preverified;
+use crate::exec::perf::prefetch::PrefetchMap;
+use crate::exec::tx::{verify_signature, DecodedTx, PubKey};
 use openledger_framework::{Address, ChainError};
 
 pub struct Job {

@@ -1,0 +1,6 @@
+//! The RPC surfaces, all over the registry's one query table: gRPC (`grpc`, with the
+//! Cosmos services of `cosmos` and reflection), REST in the Cosmos gateway's shapes
+//! (`rest`).
+pub mod cosmos;
+pub mod grpc;
+pub mod rest;
