@@ -3,10 +3,7 @@
 use std::path::{Path, PathBuf};
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("proto dir readable")
-        .map(|e| e.expect("dir entry").path())
-        .collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("proto dir readable").map(|e| e.expect("dir entry").path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -63,9 +60,7 @@ fn main() {
     let mut config = config;
     for m in ["Params", "GenesisState", "GenesisBalance", "GenesisCoin", "ValidatorAccount"] {
         let path = format!(".openledger.token.v1.{m}");
-        config = config
-            .type_attribute(&path, "#[derive(serde::Serialize, serde::Deserialize)]")
-            .type_attribute(&path, "#[serde(default)]");
+        config = config.type_attribute(&path, "#[derive(serde::Serialize, serde::Deserialize)]").type_attribute(&path, "#[serde(default)]");
     }
     config
         .type_attribute(".cosmos.base.v1beta1.Coin", "#[derive(serde::Serialize, serde::Deserialize)]")

@@ -94,7 +94,6 @@ use futures::StreamExt;
 use openledger_app::genesis::AppState;
 use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
 use openledger_attribution::msg::AttributionMsg;
-use openledger_framework::{ModuleMsg, MsgCtx};
 use openledger_attribution::state_ext::AttributionRead;
 use openledger_client::txbuilder::{SignerKey, TxSpec};
 use openledger_datanet::merkle;
@@ -102,6 +101,7 @@ use openledger_datanet::state_ext::{DatanetRead, DatanetWrite};
 use openledger_datanet::state_key as dsk;
 use openledger_framework::index::{be, IndexWrite};
 use openledger_framework::{Address, ChainError, StoreWrite};
+use openledger_framework::{ModuleMsg, MsgCtx};
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::attribution::v1 as at;
 use openledger_proto::openledger::datanet::v1 as dn;
@@ -197,8 +197,14 @@ impl Cfg {
         };
         for &n in &cfg.sizes {
             assert!(n >= cfg.claimed_total(), "size {n} is below the claimants' {} contributions", cfg.claimed_total());
-            assert!(n.min(cfg.hot).div_ceil(cfg.fp_every) >= cfg.k, "size {n} (or the hot set) has fewer than K fingerprinted contributions");
-            assert!(n.min(cfg.hot) >= cfg.report_block * cfg.k, "size {n} (or the hot set) has fewer than B_r × K contributions: a block's entries could not be distinct");
+            assert!(
+                n.min(cfg.hot).div_ceil(cfg.fp_every) >= cfg.k,
+                "size {n} (or the hot set) has fewer than K fingerprinted contributions"
+            );
+            assert!(
+                n.min(cfg.hot) >= cfg.report_block * cfg.k,
+                "size {n} (or the hot set) has fewer than B_r × K contributions: a block's entries could not be distinct"
+            );
         }
         cfg
     }
@@ -260,7 +266,9 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::new(std::env::var("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into()));
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter))
-        .with(PhaseCapture.with_filter(tracing_subscriber::filter::Targets::new().with_target("openledger_app::app", tracing::Level::DEBUG)))
+        .with(
+            PhaseCapture.with_filter(tracing_subscriber::filter::Targets::new().with_target("openledger_app::app", tracing::Level::DEBUG)),
+        )
         .init();
 }
 
@@ -541,14 +549,21 @@ fn count_key(prefix: &[u8]) -> Vec<u8> {
 /// verifiable per-contributor list entry, the three list entries (datanet, status,
 /// contributor) and the record; the lists' counters; every stored node of the version
 /// tree, tagged with epoch 1; the version and its list entry.
-async fn write_datanet<S: StateWrite + Send>(state: &mut S, f: &Fixture, contributions: &[dn::Contribution], version: &dn::Version) -> Result<(), ChainError> {
+async fn write_datanet<S: StateWrite + Send>(
+    state: &mut S,
+    f: &Fixture,
+    contributions: &[dn::Contribution],
+    version: &dn::Version,
+) -> Result<(), ChainError> {
     let mut per_list: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
     for (c, who) in contributions.iter().zip(&f.contributors) {
         assert_eq!(c.status, dn::ContributionStatus::Accepted as i32);
         state.put_u64(dsk::content(c.datanet_id, &c.content_hash), c.id);
         state.put_raw(dsk::by_contributor(who, c.id), vec![]);
         let id = be(c.id);
-        for prefix in [dsk::ix_datanet_contributions(c.datanet_id), dsk::ix_datanet_status(c.datanet_id, c.status), dsk::ix_contributor(who)] {
+        for prefix in
+            [dsk::ix_datanet_contributions(c.datanet_id), dsk::ix_datanet_status(c.datanet_id, c.status), dsk::ix_contributor(who)]
+        {
             state.nonverifiable_put_raw([prefix.as_slice(), &id].concat(), id.to_vec());
             *per_list.entry(prefix).or_default() += 1;
         }
@@ -686,7 +701,9 @@ fn time_end_block(node: &TestNode, reps: usize) -> (f64, usize) {
             let mut end = StateDelta::new(&mut delta);
             let t = Instant::now();
             let ctx = openledger_framework::BlockCtx { height, time_seconds: 0, votes: &[] };
-            <openledger_attribution::AttributionModule as openledger_framework::Module>::end_block(&mut end, &ctx).await.expect("end block");
+            <openledger_attribution::AttributionModule as openledger_framework::Module>::end_block(&mut end, &ctx)
+                .await
+                .expect("end block");
             times.push(t.elapsed().as_secs_f64() * 1e6);
             let (_, events) = end.apply();
             settled = events.iter().filter(|e| e.kind == SETTLED).count();
@@ -771,7 +788,6 @@ fn dir_size(dir: &Path) -> u64 {
     }
     all
 }
-
 
 // ---------------------------------------------------------------- one chain
 
@@ -876,7 +892,10 @@ impl<'a> Chain<'a> {
         out.setup_s = t.elapsed().as_secs_f64();
         out.setup_rss_mb = peak_rss_mb();
         out.disk_mb = dir_size(&node.dir.join("state")) as f64 / 1e6;
-        eprintln!("[{n}] setup took {:.1} s (+{:.1} s building the records), peak RSS {:.0} MB", out.setup_s, out.build_s, out.setup_rss_mb);
+        eprintln!(
+            "[{n}] setup took {:.1} s (+{:.1} s building the records), peak RSS {:.0} MB",
+            out.setup_s, out.build_s, out.setup_rss_mb
+        );
         {
             let snap = node.app.storage().latest_snapshot();
             let d = node.rt().block_on(snap.datanet(DATANET)).expect("read").expect("datanet");
@@ -983,7 +1002,9 @@ impl<'a> Chain<'a> {
     /// A block of B payments (one per consumer); returns it and the inference ids.
     fn pay_block(&mut self, b: usize) -> (Blk, Vec<u64>) {
         let (cfg, a) = (self.cfg, self.addrs);
-        let (txs, items) = self.sign((0..b).map(|j| (cfg.consumer(j), vec![any("attribution", "MsgPayInference", &pay_msg(&a[cfg.consumer(j)]))], TX_GAS)).collect());
+        let (txs, items) = self.sign(
+            (0..b).map(|j| (cfg.consumer(j), vec![any("attribution", "MsgPayInference", &pay_msg(&a[cfg.consumer(j)]))], TX_GAS)).collect(),
+        );
         let ceiling = verification_rate(&items, self.threads);
         if self.pool.len() < CEILING_SAMPLE {
             let room = CEILING_SAMPLE - self.pool.len();
@@ -1039,7 +1060,15 @@ impl<'a> Chain<'a> {
             .enumerate()
             .map(|(j, (id, idx))| {
                 let op = OPERATOR0 + j % OPERATORS;
-                (op, vec![any("attribution", "MsgSubmitAttribution", &report_msg(cfg, idx, &a[op], *id, j % 2 == 1 && idx.iter().all(|&i| cfg.fingerprinted(i))))], TX_GAS)
+                (
+                    op,
+                    vec![any(
+                        "attribution",
+                        "MsgSubmitAttribution",
+                        &report_msg(cfg, idx, &a[op], *id, j % 2 == 1 && idx.iter().all(|&i| cfg.fingerprinted(i))),
+                    )],
+                    TX_GAS,
+                )
             })
             .collect();
         let (txs, items) = self.sign(jobs);
@@ -1126,7 +1155,13 @@ impl<'a> Chain<'a> {
             .collect();
         let h = time_handler(&self.node, &msgs);
         self.out.h_claim.push(h);
-        let (txs, items) = self.sign((0..cfg.claimants).map(|m| (cfg.claimant(class, m), vec![any("attribution", "MsgClaimRewards", &claim_msg(&a[cfg.claimant(class, m)]))], CLAIM_GAS)).collect());
+        let (txs, items) = self.sign(
+            (0..cfg.claimants)
+                .map(|m| {
+                    (cfg.claimant(class, m), vec![any("attribution", "MsgClaimRewards", &claim_msg(&a[cfg.claimant(class, m)]))], CLAIM_GAS)
+                })
+                .collect(),
+        );
         let ceiling = verification_rate(&items, self.threads);
         let (mut blk, resp) = run_block(&mut self.node, txs, ceiling);
         blk.bracket(verification_rate(&items, self.threads));
@@ -1149,13 +1184,21 @@ impl<'a> Chain<'a> {
 
     /// Every inference settled as intended; the books (at sizes up to BOOKS_MAX).
     fn check(&self) {
-        let r = self.node.query("/openledger.attribution.v1.Query/ModelStats", at::QueryModelStatsRequest { model_id: MODEL }.encode_to_vec(), 0);
+        let r = self.node.query(
+            "/openledger.attribution.v1.Query/ModelStats",
+            at::QueryModelStatsRequest { model_id: MODEL }.encode_to_vec(),
+            0,
+        );
         assert_eq!(r.code, 0, "{}", r.log);
         let stats = at::QueryModelStatsResponse::decode(r.value.as_ref()).expect("stats").stats.expect("stats");
-        assert_eq!((stats.inferences, stats.settled_reported, stats.settled_default), (self.paid, self.reported, self.paid - self.reported));
+        assert_eq!(
+            (stats.inferences, stats.settled_reported, stats.settled_default),
+            (self.paid, self.reported, self.paid - self.reported)
+        );
         if self.n <= self.cfg.books_max {
             let snap = self.node.app.storage().latest_snapshot();
-            let (books, dust) = self.node.rt().block_on(openledger_attribution::component::check_books(&snap)).expect("attribution books balance");
+            let (books, dust) =
+                self.node.rt().block_on(openledger_attribution::component::check_books(&snap)).expect("attribution books balance");
             eprintln!(
                 "[{}] books balance: paid in {}, paid out {}, pools {}, credits {}; rounding dust {dust}",
                 self.n, books.paid_in, books.paid_out, books.pools, books.credits
@@ -1217,7 +1260,10 @@ fn main() {
         c.register_model();
         c.idle();
     }
-    eprintln!("reported settlement: {} rounds of pairs (pay + report: random entries, then hot entries) per size (the first a warm-up)…", cfg.blocks + 1);
+    eprintln!(
+        "reported settlement: {} rounds of pairs (pay + report: random entries, then hot entries) per size (the first a warm-up)…",
+        cfg.blocks + 1
+    );
     for pair in 0..=cfg.blocks {
         for hot in [false, true] {
             for c in &mut chains {
@@ -1268,12 +1314,27 @@ fn main() {
     );
     println!(
         "  {:>9} {:>7} {:>11} {:>13} {:>11} {:>10} {:>10} {:>10} {:>9} {:>10} {:>11}",
-        "size", "entries", "µs/settled", "(pay+report)", "execute ms", "merkle ms", "settled/s", "ceiling", "ratio", "gas plain", "gas verif."
+        "size",
+        "entries",
+        "µs/settled",
+        "(pay+report)",
+        "execute ms",
+        "merkle ms",
+        "settled/s",
+        "ceiling",
+        "ratio",
+        "gas plain",
+        "gas verif."
     );
     for o in &outs {
         for (name, blocks) in [("random", &o.report), ("hot", &o.hot)] {
-            let both: Vec<f64> = o.pay.iter().zip(blocks).map(|(p, r)| (p.secs() / p.items as f64 + r.secs() / r.items as f64) * 1e6).collect();
-            let gas = if name == "random" { (format!("{:.0}", mean(&o.gas_plain)), format!("{:.0}", mean(&o.gas_verifiable))) } else { (String::new(), String::new()) };
+            let both: Vec<f64> =
+                o.pay.iter().zip(blocks).map(|(p, r)| (p.secs() / p.items as f64 + r.secs() / r.items as f64) * 1e6).collect();
+            let gas = if name == "random" {
+                (format!("{:.0}", mean(&o.gas_plain)), format!("{:.0}", mean(&o.gas_verifiable)))
+            } else {
+                (String::new(), String::new())
+            };
             println!(
                 "  {:>9} {:>7} {:>11.1} {:>13.1} {:>11.1} {:>10.1} {:>10.0} {:>10.0} {:>9.3} {:>10} {:>11}",
                 o.n,
@@ -1291,7 +1352,10 @@ fn main() {
         }
     }
     println!("default settlement (end-block, {b} per block, no txs), {} blocks per size:", cfg.default_blocks);
-    println!("  {:>9} {:>11} {:>11} {:>10} {:>10} {:>15} {:>9}", "size", "µs/settled", "execute ms", "merkle ms", "settled/s", "empty block ms", "ratio");
+    println!(
+        "  {:>9} {:>11} {:>11} {:>10} {:>10} {:>15} {:>9}",
+        "size", "µs/settled", "execute ms", "merkle ms", "settled/s", "empty block ms", "ratio"
+    );
     for o in &outs {
         println!(
             "  {:>9} {:>11.1} {:>11.1} {:>10.1} {:>10.0} {:>15.2} {:>9.3}",
@@ -1334,7 +1398,8 @@ fn main() {
     }
     println!("attribution end-block with nothing due, and the scan of the (empty) due queue alone, µs, as inferences settle:");
     for o in &outs {
-        let cells: Vec<String> = o.idle.iter().map(|(settled, e, sc)| format!("after {settled:>6} settled: {e:>7.1} | {sc:>7.1}")).collect();
+        let cells: Vec<String> =
+            o.idle.iter().map(|(settled, e, sc)| format!("after {settled:>6} settled: {e:>7.1} | {sc:>7.1}")).collect();
         println!("  {:>9}  {}", o.n, cells.join("    "));
     }
     println!("claims (claim all: the claimant's own list), handler alone µs | µs per contribution | block ms per claim | gas per claim:");
@@ -1396,9 +1461,11 @@ fn ratios(cfg: &Cfg, first: &Out, last: &Out) {
         println!("  store reads: record / absent / list {:.2} / {:.2} / {:.2}", r(&|o| o.reads[0]), r(&|o| o.reads[1]), r(&|o| o.reads[2]));
         println!("  gas per report plain / verif.       {:.4} / {:.4}", r(&|o| mean(&o.gas_plain)), r(&|o| mean(&o.gas_verifiable)));
         println!("  gas per pay                         {:.4}", r(&|o| mean(&o.gas_pay)));
-        let claims: Vec<String> = cfg.claim_cs.iter().enumerate().map(|(i, c)| format!("c={c} {:.2}", last.h_claim[i] / first.h_claim[i])).collect();
+        let claims: Vec<String> =
+            cfg.claim_cs.iter().enumerate().map(|(i, c)| format!("c={c} {:.2}", last.h_claim[i] / first.h_claim[i])).collect();
         println!("  claim handler                       {}", claims.join(", "));
-        let gas: Vec<String> = cfg.claim_cs.iter().enumerate().map(|(i, c)| format!("c={c} {:.3}", last.gas_claim[i] / first.gas_claim[i])).collect();
+        let gas: Vec<String> =
+            cfg.claim_cs.iter().enumerate().map(|(i, c)| format!("c={c} {:.3}", last.gas_claim[i] / first.gas_claim[i])).collect();
         println!("  gas per claim                       {}", gas.join(", "));
     }
 }

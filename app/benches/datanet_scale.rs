@@ -47,9 +47,9 @@ use futures::StreamExt;
 use openledger_app::testing::{test_key, TestNode};
 use openledger_client::txbuilder::{SignerKey, TxSpec};
 use openledger_datanet::msg::DatanetMsg;
-use openledger_framework::{ModuleMsg, MsgCtx};
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::Address;
+use openledger_framework::{ModuleMsg, MsgCtx};
 use openledger_proto::cosmos::base::query::v1beta1::PageRequest;
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::datanet::v1 as dn;
@@ -185,7 +185,13 @@ fn submit_msg(cfg: &Cfg, contributor: &Address, i: usize) -> dn::MsgSubmitContri
 }
 
 fn review_msg(curator: &Address, id: u64) -> dn::MsgReviewContribution {
-    dn::MsgReviewContribution { curator: curator.to_string(), contribution_id: id, accept: true, quality_bps: 5_000 + (id * 37 % 5_001) as u32, reason: String::new() }
+    dn::MsgReviewContribution {
+        curator: curator.to_string(),
+        contribution_id: id,
+        accept: true,
+        quality_bps: 5_000 + (id * 37 % 5_001) as u32,
+        reason: String::new(),
+    }
 }
 
 fn publish_msg(publisher: &Address) -> dn::MsgPublishVersion {
@@ -293,7 +299,10 @@ fn print_slices(what: &str, blocks: &[Blk], slice: usize) {
         by_slice.entry(b.first / slice).or_default().push(b);
     }
     println!("{what} per slice of {slice} contributions (ceiling = secp256k1 verify, paired per block):");
-    println!("  {:>15} {:>7} {:>6} {:>9} {:>10} {:>8} {:>11} {:>10} {:>12} {:>9}", "contributions", "txs", "blocks", "secs", "contrib/s", "tx/s", "ceiling/s", "tx ratio", "contrib ratio", "gas/contr");
+    println!(
+        "  {:>15} {:>7} {:>6} {:>9} {:>10} {:>8} {:>11} {:>10} {:>12} {:>9}",
+        "contributions", "txs", "blocks", "secs", "contrib/s", "tx/s", "ceiling/s", "tx ratio", "contrib ratio", "gas/contr"
+    );
     let mut rates = Vec::new();
     for (s, bs) in &by_slice {
         let count: usize = bs.iter().map(|b| b.count).sum();
@@ -331,11 +340,7 @@ fn print_slices(what: &str, blocks: &[Blk], slice: usize) {
         ceil_c / total_secs
     );
     if let (Some(first), Some(last)) = (rates.first(), rates.last()) {
-        println!(
-            "  last slice / first slice: rate {:.2}, ratio-to-ceiling {:.2}",
-            last.0 / first.0,
-            last.1 / first.1
-        );
+        println!("  last slice / first slice: rate {:.2}, ratio-to-ceiling {:.2}", last.0 / first.0, last.1 / first.1);
     }
 }
 
@@ -724,14 +729,18 @@ fn main() {
         ] {
             let mut lat = Lat::new(name);
             for _ in 0..cfg.reps {
-                let r = timed!(lat, client.inclusion_proof(dn::QueryInclusionProofRequest { datanet_id: DATANET, version, contribution_id: id }));
+                let r = timed!(
+                    lat,
+                    client.inclusion_proof(dn::QueryInclusionProofRequest { datanet_id: DATANET, version, contribution_id: id })
+                );
                 let p = r.proof.expect("proof");
                 assert_eq!(openledger_datanet::merkle::verify(&p), Ok(()));
                 assert_eq!(p.position, id - 1);
             }
             proofs.push(lat);
         }
-        let mut out = vec![walk, walk_first, walk_last, at_start, at_end, accepted, pending, rejected, by_contributor, off_small, off_large];
+        let mut out =
+            vec![walk, walk_first, walk_last, at_start, at_end, accepted, pending, rejected, by_contributor, off_small, off_large];
         out.extend(proofs);
         out
     });
@@ -799,9 +808,15 @@ fn main() {
                 let per = ["ix/datanet/dc", "ix/datanet/ds", "ix/datanet/contributor"].iter().any(|f| family.starts_with(f));
                 let id = per.then(|| u64::from_be_bytes(k[k.len() - 8..].try_into().expect("8 bytes")));
                 match id.and_then(class_of) {
-                    Some(c) => per_contribution.entry("ix/datanet/{dc,ds,contributor}/… (nv)".to_string()).or_default()[c].add(k.len(), v.len()),
-                    None if family.starts_with("tree/datanet") => shared.entry("tree/datanet/… (nv)".to_string()).or_default().add(k.len(), v.len()),
-                    None if family.starts_with("ix/datanet") => shared.entry("ix/datanet/… other lists (nv)".to_string()).or_default().add(k.len(), v.len()),
+                    Some(c) => {
+                        per_contribution.entry("ix/datanet/{dc,ds,contributor}/… (nv)".to_string()).or_default()[c].add(k.len(), v.len())
+                    }
+                    None if family.starts_with("tree/datanet") => {
+                        shared.entry("tree/datanet/… (nv)".to_string()).or_default().add(k.len(), v.len())
+                    }
+                    None if family.starts_with("ix/datanet") => {
+                        shared.entry("ix/datanet/… other lists (nv)".to_string()).or_default().add(k.len(), v.len())
+                    }
                     None => shared.entry(format!("{family} (nv)")).or_default().add(k.len(), v.len()),
                 }
             }
@@ -906,7 +921,11 @@ fn main() {
             if amortised { format!("{b:.1} amortised") } else { "-".to_string() },
             acc.entries,
             acc.bytes,
-            if family.starts_with("tree/datanet") { format!("; {:.2} node writes per contribution", acc.entries as f64 / n as f64) } else { String::new() }
+            if family.starts_with("tree/datanet") {
+                format!("; {:.2} node writes per contribution", acc.entries as f64 / n as f64)
+            } else {
+                String::new()
+            }
         );
     }
     println!("  {:<44} {:>8.1} | {:>8.1}   (verifiable {:.1} | {:.1})", "total", totals[0], totals[1], verifiable[0], verifiable[1]);

@@ -104,7 +104,10 @@ fn main() {
     }
     let crt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let connect = move || async move {
-        pb::stream_service_client::StreamServiceClient::connect(format!("http://{addr}")).await.expect("connect").max_decoding_message_size(256 << 20)
+        pb::stream_service_client::StreamServiceClient::connect(format!("http://{addr}"))
+            .await
+            .expect("connect")
+            .max_decoding_message_size(256 << 20)
     };
     let (grpc_secs, grpc_events) = crt.block_on(async {
         let mut c = connect().await;

@@ -13,12 +13,12 @@ use cnidarium::{Snapshot, StagedWriteBatch, StateDelta, StateRead, StateWrite, S
 use openledger_auth::AuthRead;
 use openledger_framework::{sdk, ChainError, ExecMode, QueryError};
 
-use crate::genesis::{init_genesis, AppState};
-use crate::mempool::Mempool;
-use crate::exec::pipeline::{execute_tx, TxEnv, TxOutcome};
 use crate::exec::perf::prefetch::{self, HotUpdates};
 use crate::exec::perf::sigverify;
+use crate::exec::pipeline::{execute_tx, TxEnv, TxOutcome};
 use crate::exec::tx;
+use crate::genesis::{init_genesis, AppState};
+use crate::mempool::Mempool;
 
 const CHAIN_ID_KEY: &str = "app/chain_id";
 /// Written every block: the height and block time (seconds) the state was produced at.
@@ -203,10 +203,7 @@ impl App {
             return Ok(latest);
         }
         if height > latest.version() {
-            return Err(QueryError::invalid_argument(format!(
-                "height {height} is above the latest committed height {}",
-                latest.version()
-            )));
+            return Err(QueryError::invalid_argument(format!("height {height} is above the latest committed height {}", latest.version())));
         }
         storage.snapshot(height).ok_or_else(|| {
             QueryError::failed_precondition(format!(
@@ -215,7 +212,6 @@ impl App {
             ))
         })
     }
-
 }
 
 /// The block time (seconds since the epoch) the state at `snap` was produced at; None
@@ -230,4 +226,3 @@ pub(crate) fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).max(1))
 }
-

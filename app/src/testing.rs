@@ -141,12 +141,15 @@ impl TestNodeBuilder {
             stream_max_subscribers: self.stream_max_subscribers,
         };
         let mut node = TestNode::open(&dir, tmp, settings, self.validators.clone());
-        let resp = Application::init_chain(&node.app, pb::RequestInitChain {
-            chain_id: TEST_CHAIN_ID.into(),
-            app_state_bytes: app_state.into(),
-            initial_height: 1,
-            ..Default::default()
-        });
+        let resp = Application::init_chain(
+            &node.app,
+            pb::RequestInitChain {
+                chain_id: TEST_CHAIN_ID.into(),
+                app_state_bytes: app_state.into(),
+                initial_height: 1,
+                ..Default::default()
+            },
+        );
         node.genesis_app_hash = resp.app_hash.to_vec();
         node
     }
@@ -175,7 +178,15 @@ pub struct TestNode {
 
 impl TestNode {
     pub fn builder() -> TestNodeBuilder {
-        TestNodeBuilder { funded: vec![], validators: vec![], min_gas_price_atto: 0, stream_retain_blocks: 0, stream_max_subscribers: 0, dir: None, app_state: None }
+        TestNodeBuilder {
+            funded: vec![],
+            validators: vec![],
+            min_gas_price_atto: 0,
+            stream_retain_blocks: 0,
+            stream_max_subscribers: 0,
+            dir: None,
+            app_state: None,
+        }
     }
 
     fn open(dir: &Path, tmp: Option<tempfile::TempDir>, settings: NodeSettings, validators: Vec<TestValidator>) -> TestNode {
@@ -238,23 +249,29 @@ impl TestNode {
 
     /// FinalizeBlock only (no Commit): for crash tests.
     pub fn finalize_only(&mut self, txs: Vec<Vec<u8>>) -> pb::ResponseFinalizeBlock {
-        Application::finalize_block(&self.app, pb::RequestFinalizeBlock {
-            txs: txs.into_iter().map(Into::into).collect(),
-            decided_last_commit: self.last_commit(),
-            height: (self.height + 1) as i64,
-            time: Some(tendermint_proto::google::protobuf::Timestamp { seconds: self.time_seconds + 1, nanos: 0 }),
-            ..Default::default()
-        })
+        Application::finalize_block(
+            &self.app,
+            pb::RequestFinalizeBlock {
+                txs: txs.into_iter().map(Into::into).collect(),
+                decided_last_commit: self.last_commit(),
+                height: (self.height + 1) as i64,
+                time: Some(tendermint_proto::google::protobuf::Timestamp { seconds: self.time_seconds + 1, nanos: 0 }),
+                ..Default::default()
+            },
+        )
     }
 
     /// One block: ProcessProposal must accept, FinalizeBlock, Commit; then the
     /// conservation invariant is checked on the committed state.
     pub fn execute_block(&mut self, txs: Vec<Vec<u8>>) -> pb::ResponseFinalizeBlock {
-        let pp = Application::process_proposal(&self.app, pb::RequestProcessProposal {
-            txs: txs.iter().cloned().map(Into::into).collect(),
-            height: (self.height + 1) as i64,
-            ..Default::default()
-        });
+        let pp = Application::process_proposal(
+            &self.app,
+            pb::RequestProcessProposal {
+                txs: txs.iter().cloned().map(Into::into).collect(),
+                height: (self.height + 1) as i64,
+                ..Default::default()
+            },
+        );
         assert_eq!(pp.status, pb::response_process_proposal::ProposalStatus::Accept as i32, "proposal rejected");
         self.execute_block_unchecked(txs)
     }
@@ -308,11 +325,8 @@ impl TestNode {
     }
 
     pub fn account(&self, addr: &Address) -> Option<auth::BaseAccount> {
-        let r = self.query(
-            "/cosmos.auth.v1beta1.Query/Account",
-            auth::QueryAccountRequest { address: addr.to_string() }.encode_to_vec(),
-            0,
-        );
+        let r =
+            self.query("/cosmos.auth.v1beta1.Query/Account", auth::QueryAccountRequest { address: addr.to_string() }.encode_to_vec(), 0);
         if r.code != 0 {
             return None;
         }

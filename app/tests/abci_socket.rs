@@ -141,7 +141,9 @@ fn a_malformed_frame_closes_its_connection_and_no_other() {
     // A request split across writes is still answered, and other connections still work.
     let mut good = connect(&addr);
     let mut bytes = Vec::new();
-    Request { value: Some(request::Value::Echo(pb::RequestEcho { message: "still here".into() })) }.encode_length_delimited(&mut bytes).unwrap();
+    Request { value: Some(request::Value::Echo(pb::RequestEcho { message: "still here".into() })) }
+        .encode_length_delimited(&mut bytes)
+        .unwrap();
     good.write_all(&bytes[..3]).unwrap();
     good.flush().unwrap();
     std::thread::sleep(Duration::from_millis(50));

@@ -201,8 +201,12 @@ fn memo_too_long_and_missing_signature_are_refused() {
     assert_refused(&mut n, long, "sdk", 12, "memo too large");
     let unsigned = {
         let s = spec(&a, 1);
-        cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw { body_bytes: s.body_bytes(), auth_info_bytes: s.auth_info_bytes(&a, 0), signatures: vec![] }
-            .encode_to_vec()
+        cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw {
+            body_bytes: s.body_bytes(),
+            auth_info_bytes: s.auth_info_bytes(&a, 0),
+            signatures: vec![],
+        }
+        .encode_to_vec()
     };
     assert_refused(&mut n, unsigned, "sdk", 4, "wrong number of signatures");
 }
@@ -216,7 +220,8 @@ fn bad_signature_among_good_txs_matches_the_block_without_it() {
     let mut with_bad = build();
     let good_a = with_bad.send_tx(&a, &c.address(), 11, FEE, GAS);
     let good_c = with_bad.send_tx(&c, &a.address(), 22, FEE, GAS);
-    let mut bad_b = cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw::decode(with_bad.send_tx(&b, &a.address(), 33, FEE, GAS).as_slice()).unwrap();
+    let mut bad_b =
+        cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw::decode(with_bad.send_tx(&b, &a.address(), 33, FEE, GAS).as_slice()).unwrap();
     bad_b.signatures[0][5] ^= 1;
     let resp = with_bad.execute_block(vec![good_a.clone(), bad_b.encode_to_vec(), good_c.clone()]);
     let codes: Vec<u32> = resp.tx_results.iter().map(|r| r.code).collect();
@@ -247,7 +252,8 @@ fn bad_signature_from_a_signer_seen_in_an_earlier_block_matches_the_block_withou
     first_block(&mut with_bad);
     let good_a = with_bad.send_tx(&a, &c.address(), 11, FEE, GAS);
     let good_c = with_bad.send_tx(&c, &a.address(), 22, FEE, GAS);
-    let mut bad_b = cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw::decode(with_bad.send_tx(&b, &a.address(), 33, FEE, GAS).as_slice()).unwrap();
+    let mut bad_b =
+        cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw::decode(with_bad.send_tx(&b, &a.address(), 33, FEE, GAS).as_slice()).unwrap();
     bad_b.signatures[0][7] ^= 1;
     let resp = with_bad.execute_block(vec![good_a.clone(), bad_b.encode_to_vec(), good_c.clone()]);
     let codes: Vec<u32> = resp.tx_results.iter().map(|r| r.code).collect();

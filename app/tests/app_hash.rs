@@ -56,9 +56,18 @@ fn datanet_txs(n: &TestNode, h: u64) -> Vec<Vec<u8>> {
             vec![
                 any(
                     "/openledger.datanet.v1.MsgReviewContribution",
-                    &dn::MsgReviewContribution { curator: test_key(1).address().to_string(), contribution_id: 1, accept: true, quality_bps: 7500, reason: String::new() },
+                    &dn::MsgReviewContribution {
+                        curator: test_key(1).address().to_string(),
+                        contribution_id: 1,
+                        accept: true,
+                        quality_bps: 7500,
+                        reason: String::new(),
+                    },
                 ),
-                any("/openledger.datanet.v1.MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(1).address().to_string(), datanet_id: 1 }),
+                any(
+                    "/openledger.datanet.v1.MsgPublishVersion",
+                    &dn::MsgPublishVersion { publisher: test_key(1).address().to_string(), datanet_id: 1 },
+                ),
             ],
             20_000,
             800_000,
@@ -132,10 +141,8 @@ fn same_run_in_two_processes_gives_the_same_app_hashes() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once("APPHASH ").map(|(_, h)| h.trim().to_string()))
-        .collect();
+    let theirs: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_once("APPHASH ").map(|(_, h)| h.trim().to_string())).collect();
     assert_eq!(theirs.len(), 6);
     assert_eq!(scripted_run(), theirs);
 }

@@ -174,7 +174,10 @@ fn world_on(mut n: TestNode) -> World {
         base_model: String::new(),
         artifact_hash: vec![1; 32],
         artifact_uri: "ipfs://m".into(),
-        training_set: vec![md::TrainingEntry { datanet_id: a, version: 1, weight_bps: 7000 }, md::TrainingEntry { datanet_id: b, version: 1, weight_bps: 3000 }],
+        training_set: vec![
+            md::TrainingEntry { datanet_id: a, version: 1, weight_bps: 7000 },
+            md::TrainingEntry { datanet_id: b, version: 1, weight_bps: 3000 },
+        ],
         operators: vec![addr(OPERATOR)],
         price_per_unit: uopen(1000),
         fee_split: Some(md::FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
@@ -185,7 +188,11 @@ fn world_on(mut n: TestNode) -> World {
 }
 
 fn pay_msg(model: u64, units: u64, max_fee: u128) -> Any {
-    any("attribution", "MsgPayInference", &at::MsgPayInference { consumer: addr(CONSUMER), model_id: model, units, max_fee: uopen(max_fee) })
+    any(
+        "attribution",
+        "MsgPayInference",
+        &at::MsgPayInference { consumer: addr(CONSUMER), model_id: model, units, max_fee: uopen(max_fee) },
+    )
 }
 
 fn pay(n: &mut TestNode, model: u64, units: u64) -> at::MsgPayInferenceResponse {
@@ -307,7 +314,8 @@ fn worked_example_pays_every_recipient_to_the_last_uopen() {
     let ds = ds.stats.unwrap();
     // A: owner 70,000 + pool 56,000 + credit to contribution 1 200,000.
     assert_eq!((ds.revenue.as_str(), ds.contributors_paid, ds.claimed.as_str()), ("326000", 2, "256000"));
-    let h: at::QueryContributionEarningsResponse = query(&n, "ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 1, pagination: None });
+    let h: at::QueryContributionEarningsResponse =
+        query(&n, "ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 1, pagination: None });
     let kinds: Vec<(i32, &str)> = h.history.iter().map(|r| (r.kind, r.amount.as_str())).collect();
     assert_eq!(kinds, vec![(at::EarningKind::ReportCredit as i32, "200000"), (at::EarningKind::Claim as i32, "233600")]);
     assert_eq!(h.rewards.unwrap().claimed_total, "233600");
@@ -403,7 +411,13 @@ fn verifiable_reports_are_scored_by_the_chain_and_challenges_are_judged_by_score
 
     // A challenge naming contribution 2 (scores below the lowest entry) is refused; one
     // naming contribution 4 (outscores contribution 3) is upheld.
-    let challenge = |c: u64| any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: c });
+    let challenge = |c: u64| {
+        any(
+            "attribution",
+            "MsgChallengeAttribution",
+            &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: c },
+        )
+    };
     let (code, log, _) = run(&mut n, CHALLENGER, challenge(2));
     assert_eq!(code, 11, "{log}");
     assert!(log.contains("not above the lowest scored entry"), "{log}");
@@ -420,7 +434,8 @@ fn verifiable_reports_are_scored_by_the_chain_and_challenges_are_judged_by_score
         md::QueryModelResponse::decode(r.value.as_ref()).unwrap()
     };
     assert_eq!(m.model.unwrap().bond.unwrap().amount, "900000");
-    let e: at::QueryContributionEarningsResponse = query(&n, "ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 4, pagination: None });
+    let e: at::QueryContributionEarningsResponse =
+        query(&n, "ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 4, pagination: None });
     assert_eq!(e.rewards.unwrap().credit, "50000");
     // Only one upheld challenge per inference.
     let (code, log, _) = run(&mut n, CHALLENGER, challenge(4));
@@ -434,7 +449,11 @@ fn refused_attribution_messages_change_nothing() {
     let World { mut n, model, .. } = world_with(1000);
     pay(&mut n, model, 10);
     let export = |n: &TestNode| {
-        n.rt().block_on(async { <openledger_attribution::AttributionModule as openledger_framework::Module>::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
+        n.rt().block_on(async {
+            <openledger_attribution::AttributionModule as openledger_framework::Module>::export_genesis(&n.app.storage().latest_snapshot())
+                .await
+                .unwrap()
+        })
     };
     let fp_ok = vec![16, 32];
     let cases: Vec<(u64, Any, u32, &str)> = vec![
@@ -453,7 +472,16 @@ fn refused_attribution_messages_change_nothing() {
         (OPERATOR, report_msg(1, &[(1, 10)], &[32, 16]), 10, "sorted"),
         (2, claim_msg(2, &[2]), 3, "belongs to"),
         (2, claim_msg(2, &[1, 1]), 2, "listed twice"),
-        (CHALLENGER, any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 }), 5, "no verifiable report"),
+        (
+            CHALLENGER,
+            any(
+                "attribution",
+                "MsgChallengeAttribution",
+                &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 },
+            ),
+            5,
+            "no verifiable report",
+        ),
     ];
     // A contribution outside the training set: a third datanet's.
     let c = create_datanet(&mut n, OWNER_A, "C");
@@ -462,7 +490,13 @@ fn refused_attribution_messages_change_nothing() {
     let evidence_short = any(
         "attribution",
         "MsgSubmitAttribution",
-        &at::MsgSubmitAttribution { operator: addr(OPERATOR), inference_id: 1, entries: vec![at::AttributionEntry { contribution_id: 1, weight_bps: 1 }], evidence_hash: vec![1; 31], output_fingerprint: fp_ok },
+        &at::MsgSubmitAttribution {
+            operator: addr(OPERATOR),
+            inference_id: 1,
+            entries: vec![at::AttributionEntry { contribution_id: 1, weight_bps: 1 }],
+            evidence_hash: vec![1; 31],
+            output_fingerprint: fp_ok,
+        },
     );
     let mut cases = cases;
     cases.push((OPERATOR, report_msg(1, &[(stray, 10)], &[]), 9, "not an accepted contribution of a version model"));
@@ -548,7 +582,15 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                 5 if !verifiable.is_empty() => {
                     let id = verifiable[verifiable.len() - 1 - rng.below(verifiable.len().min(3) as u64) as usize];
                     let c = 1 + rng.below(4);
-                    (CHALLENGER, "challenge", any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: id, contribution_id: c }))
+                    (
+                        CHALLENGER,
+                        "challenge",
+                        any(
+                            "attribution",
+                            "MsgChallengeAttribution",
+                            &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: id, contribution_id: c },
+                        ),
+                    )
                 }
                 6 => {
                     // A new contribution (not in the trained version: reports naming it are refused).
@@ -570,17 +612,43 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                 7 if !pending_review.is_empty() => {
                     let id = pending_review.remove(0);
                     let accept = rng.below(3) != 0;
-                    let m = dn::MsgReviewContribution { curator: addr(CURATOR), contribution_id: id, accept, quality_bps: 1 + rng.below(10_000) as u32, reason: if accept { String::new() } else { "no".into() } };
+                    let m = dn::MsgReviewContribution {
+                        curator: addr(CURATOR),
+                        contribution_id: id,
+                        accept,
+                        quality_bps: 1 + rng.below(10_000) as u32,
+                        reason: if accept { String::new() } else { "no".into() },
+                    };
                     (CURATOR, "review", any("datanet", "MsgReviewContribution", &m))
                 }
                 _ => {
                     if rng.below(4) == 0 {
-                        let upd = md::MsgUpdateModel { owner: addr(MODEL_OWNER), model_id: model, price_per_unit: uopen(u128::from(500 + rng.below(1500))), ..Default::default() };
+                        let upd = md::MsgUpdateModel {
+                            owner: addr(MODEL_OWNER),
+                            model_id: model,
+                            price_per_unit: uopen(u128::from(500 + rng.below(1500))),
+                            ..Default::default()
+                        };
                         (MODEL_OWNER, "update", any("model", "MsgUpdateModel", &upd))
                     } else {
                         let from = rng.below(10);
                         let to = test_key(rng.below(10)).address();
-                        (from, "send", Any { type_url: "/cosmos.bank.v1beta1.MsgSend".into(), value: cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend { from_address: addr(from), to_address: to.to_string(), amount: vec![cosmos_sdk_proto::cosmos::base::v1beta1::Coin { denom: "uopen".into(), amount: (1 + rng.below(5000)).to_string() }] }.encode_to_vec() })
+                        (
+                            from,
+                            "send",
+                            Any {
+                                type_url: "/cosmos.bank.v1beta1.MsgSend".into(),
+                                value: cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend {
+                                    from_address: addr(from),
+                                    to_address: to.to_string(),
+                                    amount: vec![cosmos_sdk_proto::cosmos::base::v1beta1::Coin {
+                                        denom: "uopen".into(),
+                                        amount: (1 + rng.below(5000)).to_string(),
+                                    }],
+                                }
+                                .encode_to_vec(),
+                            },
+                        )
                     }
                 }
             };
@@ -642,7 +710,11 @@ fn inferences_mid_flight(n: &mut TestNode, model: u64) {
     ok::<at::MsgChallengeAttributionResponse>(
         n,
         CHALLENGER,
-        any("attribution", "MsgChallengeAttribution", &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 }),
+        any(
+            "attribution",
+            "MsgChallengeAttribution",
+            &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 },
+        ),
     );
     ok::<at::MsgClaimRewardsResponse>(n, 3, claim_msg(3, &[]));
     pay(n, model, 10);
@@ -675,7 +747,9 @@ fn attribution_genesis_export_then_import_gives_identical_state() {
     state.datanet = exported.0.clone();
     state.model = exported.1.clone();
     state.attribution = exported.2.clone();
-    for module in [openledger_datanet::escrow(), openledger_model::bonds(), openledger_attribution::escrow(), openledger_attribution::rewards()] {
+    for module in
+        [openledger_datanet::escrow(), openledger_model::bonds(), openledger_attribution::escrow(), openledger_attribution::rewards()]
+    {
         let held = n.balance(&module);
         state.token.balances.push(openledger_proto::openledger::token::v1::GenesisBalance {
             address: module.to_string(),
@@ -723,10 +797,25 @@ fn attribution_queries_refuse_bad_input() {
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
         ("Inference", at::QueryInferenceRequest { id: 9 }.encode_to_vec(), "NotFound", "inference 9 not found"),
         ("InferencesByModel", at::QueryInferencesByModelRequest { model_id: 9, pagination: None }.encode_to_vec(), "NotFound", "model 9"),
-        ("InferencesByModel", at::QueryInferencesByModelRequest { model_id: model, pagination: page(5000) }.encode_to_vec(), "InvalidArgument", "limit"),
-        ("InferencesByConsumer", at::QueryInferencesByConsumerRequest { consumer: "open1xyz".into(), pagination: None }.encode_to_vec(), "InvalidArgument", "consumer"),
+        (
+            "InferencesByModel",
+            at::QueryInferencesByModelRequest { model_id: model, pagination: page(5000) }.encode_to_vec(),
+            "InvalidArgument",
+            "limit",
+        ),
+        (
+            "InferencesByConsumer",
+            at::QueryInferencesByConsumerRequest { consumer: "open1xyz".into(), pagination: None }.encode_to_vec(),
+            "InvalidArgument",
+            "consumer",
+        ),
         ("Claimable", at::QueryClaimableRequest { address: String::new(), pagination: None }.encode_to_vec(), "InvalidArgument", "address"),
-        ("ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 99, pagination: None }.encode_to_vec(), "NotFound", "contribution 99"),
+        (
+            "ContributionEarnings",
+            at::QueryContributionEarningsRequest { contribution_id: 99, pagination: None }.encode_to_vec(),
+            "NotFound",
+            "contribution 99",
+        ),
         ("ModelStats", at::QueryModelStatsRequest { model_id: 9 }.encode_to_vec(), "NotFound", "model 9"),
         ("DatanetStats", at::QueryDatanetStatsRequest { datanet_id: 9 }.encode_to_vec(), "NotFound", "datanet 9"),
         ("VersionPool", at::QueryVersionPoolRequest { datanet_id: 1, version: 9 }.encode_to_vec(), "NotFound", "no reward pool"),
@@ -737,8 +826,10 @@ fn attribution_queries_refuse_bad_input() {
         assert!(r.code != 0 && r.log.contains(code) && r.log.contains(needle), "{method}: {:?}", r.log);
     }
     // And the good ones answer: the inference is listed for its model and consumer.
-    let by_model: at::QueryInferencesByModelResponse = query(&n, "InferencesByModel", at::QueryInferencesByModelRequest { model_id: model, pagination: None });
-    let by_consumer: at::QueryInferencesByConsumerResponse = query(&n, "InferencesByConsumer", at::QueryInferencesByConsumerRequest { consumer: addr(CONSUMER), pagination: None });
+    let by_model: at::QueryInferencesByModelResponse =
+        query(&n, "InferencesByModel", at::QueryInferencesByModelRequest { model_id: model, pagination: None });
+    let by_consumer: at::QueryInferencesByConsumerResponse =
+        query(&n, "InferencesByConsumer", at::QueryInferencesByConsumerRequest { consumer: addr(CONSUMER), pagination: None });
     assert_eq!((by_model.inferences.len(), by_consumer.inferences.len()), (1, 1));
 }
 
@@ -773,7 +864,11 @@ fn export_starts_a_new_chain_with_identical_module_state() {
     let exported: AppState = serde_json::from_value(doc["app_state"].clone()).unwrap();
     // Every account, by number, with the keys and sequences of those that sent.
     let senders = exported.auth.accounts.iter().filter(|a| a.pub_key.is_some()).count();
-    assert!(senders >= 8 && exported.auth.accounts.iter().enumerate().all(|(i, a)| a.account_number == i as u64), "{:?}", exported.auth.accounts);
+    assert!(
+        senders >= 8 && exported.auth.accounts.iter().enumerate().all(|(i, a)| a.account_number == i as u64),
+        "{:?}",
+        exported.auth.accounts
+    );
     assert_eq!(exported.token.validator_accounts.len(), 1);
     // A recent height is exported from the store's snapshots; others are refused clearly.
     let top = n.height;

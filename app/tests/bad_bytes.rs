@@ -48,7 +48,12 @@ fn process_proposal_rejects_and_prepare_proposal_drops_bad_bytes() {
         assert_eq!(pp.status, pb::response_process_proposal::ProposalStatus::Reject as i32, "{what} accepted in a proposal");
         let prep = Application::prepare_proposal(
             &n.app,
-            pb::RequestPrepareProposal { txs: vec![bytes.into(), good.clone().into()], max_tx_bytes: 1 << 20, height: 1, ..Default::default() },
+            pb::RequestPrepareProposal {
+                txs: vec![bytes.into(), good.clone().into()],
+                max_tx_bytes: 1 << 20,
+                height: 1,
+                ..Default::default()
+            },
         );
         assert_eq!(prep.txs.len(), 1, "{what} not dropped");
         assert_eq!(prep.txs[0].to_vec(), good);
@@ -61,7 +66,12 @@ fn prepare_proposal_respects_max_tx_bytes() {
     let tx = n.send_tx(&test_key(0), &test_key(1).address(), 1, 5000, 200_000);
     let prep = Application::prepare_proposal(
         &n.app,
-        pb::RequestPrepareProposal { txs: vec![tx.clone().into(); 10], max_tx_bytes: (tx.len() * 3) as i64, height: 1, ..Default::default() },
+        pb::RequestPrepareProposal {
+            txs: vec![tx.clone().into(); 10],
+            max_tx_bytes: (tx.len() * 3) as i64,
+            height: 1,
+            ..Default::default()
+        },
     );
     assert_eq!(prep.txs.len(), 3);
 }

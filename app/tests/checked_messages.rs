@@ -53,10 +53,24 @@ fn malformed(a: &str) -> Vec<(Any, &'static str, u32)> {
             "datanet",
             2,
         ),
-        (any(&datanet::MsgReviewContribution { curator: a.clone(), contribution_id: 1, accept: true, quality_bps: 10_001, reason: String::new() }), "datanet", 2),
+        (
+            any(&datanet::MsgReviewContribution {
+                curator: a.clone(),
+                contribution_id: 1,
+                accept: true,
+                quality_bps: 10_001,
+                reason: String::new(),
+            }),
+            "datanet",
+            2,
+        ),
         (any(&datanet::MsgWithdrawContribution { contributor: a.clone(), contribution_id: 0 }), "datanet", 2),
         (any(&datanet::MsgPublishVersion { publisher: a.clone(), datanet_id: 0 }), "datanet", 2),
-        (any(&datanet::MsgChallengeContribution { challenger: a.clone(), contribution_id: 1, reason: String::new(), bond: uopen(5) }), "datanet", 2),
+        (
+            any(&datanet::MsgChallengeContribution { challenger: a.clone(), contribution_id: 1, reason: String::new(), bond: uopen(5) }),
+            "datanet",
+            2,
+        ),
         (any(&datanet::MsgResolveChallenge { curator: a.clone(), challenge_id: 0, uphold: true, resolution: String::new() }), "datanet", 2),
         (
             any(&model::MsgRegisterModel {
@@ -127,7 +141,10 @@ fn a_malformed_message_of_every_module_is_refused_by_check_tx_and_never_charged(
         assert_eq!((r.codespace.as_str(), r.code), (codespace, code), "{url}: CheckTx {}", r.log);
         assert!(!r.log.is_empty(), "{url}: the refusal says why");
 
-        let pp = Application::process_proposal(&n.app, pb::RequestProcessProposal { txs: vec![tx.clone().into()], height: (n.height + 1) as i64, ..Default::default() });
+        let pp = Application::process_proposal(
+            &n.app,
+            pb::RequestProcessProposal { txs: vec![tx.clone().into()], height: (n.height + 1) as i64, ..Default::default() },
+        );
         assert_eq!(pp.status, pb::response_process_proposal::ProposalStatus::Reject as i32, "{url}: a proposal holding it is rejected");
 
         let resp = n.execute_block_unchecked(vec![tx]);

@@ -151,7 +151,8 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     ];
     refused(&mut n, alice, submit(alice, texts[0], 9_999), 6, "below datanet 1's minimum");
     for (i, who) in [alice, bob, carol].into_iter().enumerate() {
-        let id = dn::MsgSubmitContributionResponse::decode(ok(&mut n, who, submit(who, texts[i], 10_000)).as_slice()).unwrap().contribution_id;
+        let id =
+            dn::MsgSubmitContributionResponse::decode(ok(&mut n, who, submit(who, texts[i], 10_000)).as_slice()).unwrap().contribution_id;
         assert_eq!(id, i as u64 + 1);
     }
     refused(&mut n, bob, submit(bob, texts[0], 10_000), 5, "already in datanet 1 as contribution 1");
@@ -169,7 +170,8 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     refused(&mut n, 5, review(5, 3, true, 9000), 7, "only pending ones are reviewed");
 
     // Publish version 1; its proof for contribution 1 verifies offline.
-    let publish_by = |who: u64| any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(who).address().to_string(), datanet_id: 1 });
+    let publish_by =
+        |who: u64| any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(who).address().to_string(), datanet_id: 1 });
     let publish = publish_by(5);
     refused(&mut n, alice, publish_by(alice), 3, "may publish");
     let v1 = dn::MsgPublishVersionResponse::decode(ok(&mut n, 5, publish.clone()).as_slice()).unwrap();
@@ -186,7 +188,11 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     assert_eq!(merkle::verify(&proof), Ok(()));
     assert_eq!(proof.weight, weight_1.to_string());
     // The rejected contribution is in no version.
-    let r = n.query("/openledger.datanet.v1.Query/InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 3 }.encode_to_vec(), 0);
+    let r = n.query(
+        "/openledger.datanet.v1.Query/InclusionProof",
+        dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 3 }.encode_to_vec(),
+        0,
+    );
     assert!(r.log.contains("code = NotFound"), "{}", r.log);
 
     // A model trained on version 1: the bond moves to model_bonds; a training set naming
@@ -205,17 +211,33 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         fee_split: Some(md::FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
         bond: uopen(MODEL_BOND),
     };
-    let unpublished = md::MsgRegisterModel { training_set: vec![md::TrainingEntry { datanet_id: 1, version: 2, weight_bps: 10_000 }], ..register.clone() };
+    let unpublished = md::MsgRegisterModel {
+        training_set: vec![md::TrainingEntry { datanet_id: 1, version: 2, weight_bps: 10_000 }],
+        ..register.clone()
+    };
     refused(&mut n, builder_key, model_any("MsgRegisterModel", &unpublished), 5, "version 2");
-    let model_id = md::MsgRegisterModelResponse::decode(ok(&mut n, builder_key, model_any("MsgRegisterModel", &register)).as_slice()).unwrap().model_id;
+    let model_id = md::MsgRegisterModelResponse::decode(ok(&mut n, builder_key, model_any("MsgRegisterModel", &register)).as_slice())
+        .unwrap()
+        .model_id;
     assert_eq!(model_id, 1);
     assert_eq!(n.balance(&openledger_model::bonds()), MODEL_BOND);
-    let reprice = |who: u64| md::MsgUpdateModel { owner: test_key(who).address().to_string(), model_id, price_per_unit: uopen(60), ..Default::default() };
+    let reprice = |who: u64| md::MsgUpdateModel {
+        owner: test_key(who).address().to_string(),
+        model_id,
+        price_per_unit: uopen(60),
+        ..Default::default()
+    };
     refused(&mut n, alice, model_any("MsgUpdateModel", &reprice(alice)), 3, "owner");
-    let terms = md::MsgUpdateModelResponse::decode(ok(&mut n, builder_key, model_any("MsgUpdateModel", &reprice(builder_key))).as_slice()).unwrap().terms_version;
+    let terms = md::MsgUpdateModelResponse::decode(ok(&mut n, builder_key, model_any("MsgUpdateModel", &reprice(builder_key))).as_slice())
+        .unwrap()
+        .terms_version;
     assert_eq!(terms, 2);
-    let by_datanet: md::QueryModelsByDatanetResponse = model_query(&n, "ModelsByDatanet", md::QueryModelsByDatanetRequest { datanet_id: 1, pagination: None });
-    assert_eq!(by_datanet.models.iter().map(|m| (m.id, m.price_per_unit.clone().unwrap().amount)).collect::<Vec<_>>(), vec![(1, "60".to_string())]);
+    let by_datanet: md::QueryModelsByDatanetResponse =
+        model_query(&n, "ModelsByDatanet", md::QueryModelsByDatanetRequest { datanet_id: 1, pagination: None });
+    assert_eq!(
+        by_datanet.models.iter().map(|m| (m.id, m.price_per_unit.clone().unwrap().amount)).collect::<Vec<_>>(),
+        vec![(1, "60".to_string())]
+    );
 
     // Challenge 1 against contribution 2: upheld → weight 0 from version 2, stake slashed
     // (half to the challenger, half to the treasury), bond back.
@@ -230,13 +252,35 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
             },
         )
     };
-    refused(&mut n, bob, any("MsgChallengeContribution", &dn::MsgChallengeContribution { challenger: test_key(bob).address().to_string(), contribution_id: 2, reason: "x".into(), bond: uopen(1000) }), 3, "own contribution");
+    refused(
+        &mut n,
+        bob,
+        any(
+            "MsgChallengeContribution",
+            &dn::MsgChallengeContribution {
+                challenger: test_key(bob).address().to_string(),
+                contribution_id: 2,
+                reason: "x".into(),
+                bond: uopen(1000),
+            },
+        ),
+        3,
+        "own contribution",
+    );
     let ch1 = dn::MsgChallengeContributionResponse::decode(ok(&mut n, challenger, challenge(2)).as_slice()).unwrap().challenge_id;
     refused(&mut n, challenger, challenge(2), 15, "already has open challenge");
     let ch2 = dn::MsgChallengeContributionResponse::decode(ok(&mut n, challenger, challenge(1)).as_slice()).unwrap().challenge_id;
     let challenger_before = n.balance(&test_key(challenger).address());
     let resolve = |who: u64, id: u64, uphold: bool| {
-        any("MsgResolveChallenge", &dn::MsgResolveChallenge { curator: test_key(who).address().to_string(), challenge_id: id, uphold, resolution: "checked".into() })
+        any(
+            "MsgResolveChallenge",
+            &dn::MsgResolveChallenge {
+                curator: test_key(who).address().to_string(),
+                challenge_id: id,
+                uphold,
+                resolution: "checked".into(),
+            },
+        )
     };
     refused(&mut n, alice, resolve(alice, ch1, true), 3, "not a curator");
     let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, 5, resolve(5, ch1, true)).as_slice()).unwrap();
@@ -252,7 +296,8 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     let v2 = dn::MsgPublishVersionResponse::decode(ok(&mut n, owner, publish_by(owner)).as_slice()).unwrap();
     assert_eq!(v2.version, 2);
     for (version, expect) in [(1u64, weight_2.to_string()), (2, "0".to_string())] {
-        let p: dn::QueryInclusionProofResponse = query(&n, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version, contribution_id: 2 });
+        let p: dn::QueryInclusionProofResponse =
+            query(&n, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version, contribution_id: 2 });
         let p = p.proof.unwrap();
         assert_eq!(merkle::verify(&p), Ok(()), "version {version}");
         assert_eq!(p.weight, expect);
@@ -273,7 +318,11 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         "Contributions",
         dn::QueryContributionsRequest {
             datanet_id: 1,
-            pagination: Some(openledger_proto::cosmos::base::query::v1beta1::PageRequest { limit: 2, count_total: true, ..Default::default() }),
+            pagination: Some(openledger_proto::cosmos::base::query::v1beta1::PageRequest {
+                limit: 2,
+                count_total: true,
+                ..Default::default()
+            }),
             ..Default::default()
         },
     );
@@ -285,7 +334,11 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         "Contributions",
         dn::QueryContributionsRequest {
             datanet_id: 1,
-            pagination: Some(openledger_proto::cosmos::base::query::v1beta1::PageRequest { key: pg.next_key, limit: 2, ..Default::default() }),
+            pagination: Some(openledger_proto::cosmos::base::query::v1beta1::PageRequest {
+                key: pg.next_key,
+                limit: 2,
+                ..Default::default()
+            }),
             ..Default::default()
         },
     );
@@ -310,12 +363,15 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     state.model = exported.1.clone();
     let m = builder.with_app_state(state).build();
     assert_eq!((export(&m), export_models(&m)), exported);
-    let p: dn::QueryInclusionProofResponse = query(&m, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 2 });
+    let p: dn::QueryInclusionProofResponse =
+        query(&m, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 2 });
     assert_eq!(merkle::verify(&p.proof.unwrap()), Ok(()));
 }
 
 fn export_models(n: &TestNode) -> md::GenesisState {
-    n.rt().block_on(async { <openledger_model::ModelModule as openledger_framework::Module>::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
+    n.rt().block_on(async {
+        <openledger_model::ModelModule as openledger_framework::Module>::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap()
+    })
 }
 
 fn model_query<Req: Message, Resp: Message + Default>(n: &TestNode, method: &str, req: Req) -> Resp {
@@ -323,7 +379,11 @@ fn model_query<Req: Message, Resp: Message + Default>(n: &TestNode, method: &str
 }
 
 fn export(n: &TestNode) -> dn::GenesisState {
-    n.rt().block_on(async { <openledger_datanet::DatanetModule as openledger_framework::Module>::export_genesis(&n.app.storage().latest_snapshot()).await.unwrap() })
+    n.rt().block_on(async {
+        <openledger_datanet::DatanetModule as openledger_framework::Module>::export_genesis(&n.app.storage().latest_snapshot())
+            .await
+            .unwrap()
+    })
 }
 
 /// Refusals not reached by the story: each leaves the module's state (and the escrow)
@@ -341,7 +401,11 @@ fn refused_datanet_messages_change_no_module_state() {
         ..Default::default()
     };
     ok(&mut n, owner, any("MsgCreateDatanet", &create));
-    let id = dn::MsgSubmitContributionResponse::decode(ok(&mut n, alice, submit(alice, b"one two three four five six seven eight nine", 10_000)).as_slice()).unwrap().contribution_id;
+    let id = dn::MsgSubmitContributionResponse::decode(
+        ok(&mut n, alice, submit(alice, b"one two three four five six seven eight nine", 10_000)).as_slice(),
+    )
+    .unwrap()
+    .contribution_id;
     let before = (export(&n), n.balance(&openledger_datanet::escrow()));
 
     let bad_fingerprint = |fp: Vec<u64>| {
@@ -351,25 +415,107 @@ fn refused_datanet_messages_change_no_module_state() {
     };
     let mut short_hash = dn::MsgSubmitContribution::decode(submit(alice, b"x", 10_000).value.as_slice()).unwrap();
     short_hash.content_hash.truncate(31);
-    let update = |who: u64| dn::MsgUpdateDatanet { owner: test_key(who).address().to_string(), datanet_id: 1, description: Some("new".into()), ..Default::default() };
+    let update = |who: u64| dn::MsgUpdateDatanet {
+        owner: test_key(who).address().to_string(),
+        datanet_id: 1,
+        description: Some("new".into()),
+        ..Default::default()
+    };
     let cases: Vec<(u64, Any, u32, &str)> = vec![
         (bob, submit(bob, b"bob is not on the allow list at all", 10_000), 9, "not on the allow-list"),
         (alice, bad_fingerprint(vec![32, 16]), 8, "sorted and unique"),
         (alice, bad_fingerprint(vec![17]), 8, "not divisible"),
         (alice, any("MsgSubmitContribution", &short_hash), 2, "32-byte"),
-        (alice, any("MsgSubmitContribution", &dn::MsgSubmitContribution { datanet_id: 9, ..dn::MsgSubmitContribution::decode(submit(alice, b"x", 10_000).value.as_slice()).unwrap() }), 4, "datanet 9 not found"),
-        (alice, any("MsgSubmitContribution", &dn::MsgSubmitContribution { stake: Some(Coin { denom: "uatom".into(), amount: "10000".into() }), ..dn::MsgSubmitContribution::decode(submit(alice, b"fresh data", 1).value.as_slice()).unwrap() }), 14, "must be in uopen"),
+        (
+            alice,
+            any(
+                "MsgSubmitContribution",
+                &dn::MsgSubmitContribution {
+                    datanet_id: 9,
+                    ..dn::MsgSubmitContribution::decode(submit(alice, b"x", 10_000).value.as_slice()).unwrap()
+                },
+            ),
+            4,
+            "datanet 9 not found",
+        ),
+        (
+            alice,
+            any(
+                "MsgSubmitContribution",
+                &dn::MsgSubmitContribution {
+                    stake: Some(Coin { denom: "uatom".into(), amount: "10000".into() }),
+                    ..dn::MsgSubmitContribution::decode(submit(alice, b"fresh data", 1).value.as_slice()).unwrap()
+                },
+            ),
+            14,
+            "must be in uopen",
+        ),
         (alice, submit(alice, b"one two three four five six seven eight nine", 10_000), 5, "already in datanet 1"),
         (bob, any("MsgUpdateDatanet", &update(bob)), 3, "only the owner"),
         (owner, any("MsgUpdateDatanet", &dn::MsgUpdateDatanet { policy: 1, ..update(owner) }), 2, "allow-list needs policy"),
-        (bob, any("MsgWithdrawContribution", &dn::MsgWithdrawContribution { contributor: test_key(bob).address().to_string(), contribution_id: id }), 3, "only the contributor"),
-        (alice, any("MsgWithdrawContribution", &dn::MsgWithdrawContribution { contributor: test_key(alice).address().to_string(), contribution_id: 77 }), 4, "not found"),
+        (
+            bob,
+            any(
+                "MsgWithdrawContribution",
+                &dn::MsgWithdrawContribution { contributor: test_key(bob).address().to_string(), contribution_id: id },
+            ),
+            3,
+            "only the contributor",
+        ),
+        (
+            alice,
+            any(
+                "MsgWithdrawContribution",
+                &dn::MsgWithdrawContribution { contributor: test_key(alice).address().to_string(), contribution_id: 77 },
+            ),
+            4,
+            "not found",
+        ),
         (owner, review(owner, id, true, 0), 2, "quality_bps 0"),
         (owner, review(owner, id, true, 10_001), 2, "quality_bps 10001"),
-        (owner, any("MsgReviewContribution", &dn::MsgReviewContribution { curator: test_key(owner).address().to_string(), contribution_id: id, accept: false, ..Default::default() }), 2, "reason is required"),
-        (owner, any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(owner).address().to_string(), datanet_id: 1 }), 11, "no accepted contribution"),
-        (bob, any("MsgChallengeContribution", &dn::MsgChallengeContribution { challenger: test_key(bob).address().to_string(), contribution_id: id, reason: "r".into(), bond: uopen(1000) }), 7, "only accepted ones"),
-        (bob, any("MsgResolveChallenge", &dn::MsgResolveChallenge { curator: test_key(bob).address().to_string(), challenge_id: 5, ..Default::default() }), 4, "challenge 5 not found"),
+        (
+            owner,
+            any(
+                "MsgReviewContribution",
+                &dn::MsgReviewContribution {
+                    curator: test_key(owner).address().to_string(),
+                    contribution_id: id,
+                    accept: false,
+                    ..Default::default()
+                },
+            ),
+            2,
+            "reason is required",
+        ),
+        (
+            owner,
+            any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(owner).address().to_string(), datanet_id: 1 }),
+            11,
+            "no accepted contribution",
+        ),
+        (
+            bob,
+            any(
+                "MsgChallengeContribution",
+                &dn::MsgChallengeContribution {
+                    challenger: test_key(bob).address().to_string(),
+                    contribution_id: id,
+                    reason: "r".into(),
+                    bond: uopen(1000),
+                },
+            ),
+            7,
+            "only accepted ones",
+        ),
+        (
+            bob,
+            any(
+                "MsgResolveChallenge",
+                &dn::MsgResolveChallenge { curator: test_key(bob).address().to_string(), challenge_id: 5, ..Default::default() },
+            ),
+            4,
+            "challenge 5 not found",
+        ),
     ];
     for (who, msg, code, contains) in cases {
         refused(&mut n, who, msg, code, contains);
@@ -379,13 +525,29 @@ fn refused_datanet_messages_change_no_module_state() {
     // A pending contribution is withdrawn with a full refund; its content may come back.
     let alice_before = n.balance(&test_key(alice).address());
     let r = dn::MsgWithdrawContributionResponse::decode(
-        ok(&mut n, alice, any("MsgWithdrawContribution", &dn::MsgWithdrawContribution { contributor: test_key(alice).address().to_string(), contribution_id: id }))
-            .as_slice(),
+        ok(
+            &mut n,
+            alice,
+            any(
+                "MsgWithdrawContribution",
+                &dn::MsgWithdrawContribution { contributor: test_key(alice).address().to_string(), contribution_id: id },
+            ),
+        )
+        .as_slice(),
     )
     .unwrap();
     assert_eq!(r.refunded, "10000");
     assert_eq!(n.balance(&test_key(alice).address()), alice_before + 10_000 - FEE);
-    refused(&mut n, alice, any("MsgWithdrawContribution", &dn::MsgWithdrawContribution { contributor: test_key(alice).address().to_string(), contribution_id: id }), 7, "only pending ones");
+    refused(
+        &mut n,
+        alice,
+        any(
+            "MsgWithdrawContribution",
+            &dn::MsgWithdrawContribution { contributor: test_key(alice).address().to_string(), contribution_id: id },
+        ),
+        7,
+        "only pending ones",
+    );
     ok(&mut n, alice, submit(alice, b"one two three four five six seven eight nine", 10_000));
 }
 
@@ -397,15 +559,51 @@ fn datanet_queries_refuse_bad_input() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("Datanet", dn::QueryDatanetRequest { id: 1 }.encode_to_vec(), "NotFound"),
         ("Datanets", dn::QueryDatanetsRequest { owner: "open1bad".into(), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
-        ("Datanets", dn::QueryDatanetsRequest { owner: test_key(0).address().to_string(), tag: "qa".into(), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
-        ("Datanets", dn::QueryDatanetsRequest { pagination: Some(PageRequest { reverse: true, ..Default::default() }), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
-        ("Datanets", dn::QueryDatanetsRequest { pagination: Some(PageRequest { limit: 1001, ..Default::default() }), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
-        ("Datanets", dn::QueryDatanetsRequest { pagination: Some(PageRequest { key: vec![1], offset: 1, ..Default::default() }), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        (
+            "Datanets",
+            dn::QueryDatanetsRequest { owner: test_key(0).address().to_string(), tag: "qa".into(), ..Default::default() }.encode_to_vec(),
+            "InvalidArgument",
+        ),
+        (
+            "Datanets",
+            dn::QueryDatanetsRequest { pagination: Some(PageRequest { reverse: true, ..Default::default() }), ..Default::default() }
+                .encode_to_vec(),
+            "InvalidArgument",
+        ),
+        (
+            "Datanets",
+            dn::QueryDatanetsRequest { pagination: Some(PageRequest { limit: 1001, ..Default::default() }), ..Default::default() }
+                .encode_to_vec(),
+            "InvalidArgument",
+        ),
+        (
+            "Datanets",
+            dn::QueryDatanetsRequest {
+                pagination: Some(PageRequest { key: vec![1], offset: 1, ..Default::default() }),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            "InvalidArgument",
+        ),
         ("Contribution", dn::QueryContributionRequest { id: 3 }.encode_to_vec(), "NotFound"),
         ("Contributions", dn::QueryContributionsRequest::default().encode_to_vec(), "InvalidArgument"),
-        ("Contributions", dn::QueryContributionsRequest { datanet_id: 1, contributor: test_key(0).address().to_string(), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
-        ("Contributions", dn::QueryContributionsRequest { contributor: test_key(0).address().to_string(), status: 2, ..Default::default() }.encode_to_vec(), "InvalidArgument"),
-        ("Contributions", dn::QueryContributionsRequest { datanet_id: 1, status: 99, ..Default::default() }.encode_to_vec(), "InvalidArgument"),
+        (
+            "Contributions",
+            dn::QueryContributionsRequest { datanet_id: 1, contributor: test_key(0).address().to_string(), ..Default::default() }
+                .encode_to_vec(),
+            "InvalidArgument",
+        ),
+        (
+            "Contributions",
+            dn::QueryContributionsRequest { contributor: test_key(0).address().to_string(), status: 2, ..Default::default() }
+                .encode_to_vec(),
+            "InvalidArgument",
+        ),
+        (
+            "Contributions",
+            dn::QueryContributionsRequest { datanet_id: 1, status: 99, ..Default::default() }.encode_to_vec(),
+            "InvalidArgument",
+        ),
         ("Contributions", dn::QueryContributionsRequest { datanet_id: 4, ..Default::default() }.encode_to_vec(), "NotFound"),
         ("Version", dn::QueryVersionRequest { datanet_id: 1, version: 1 }.encode_to_vec(), "NotFound"),
         ("Versions", dn::QueryVersionsRequest { datanet_id: 1, ..Default::default() }.encode_to_vec(), "NotFound"),
@@ -448,7 +646,19 @@ fn datanet_genesis_import_refuses_records_messages_could_not_have_written() {
     ok(&mut n, 1, submit(1, b"one two three four five six seven eight nine ten", 10_000));
     ok(&mut n, 5, review(5, 1, true, 8000));
     ok(&mut n, 5, any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(5).address().to_string(), datanet_id: 1 }));
-    ok(&mut n, 2, any("MsgChallengeContribution", &dn::MsgChallengeContribution { challenger: test_key(2).address().to_string(), contribution_id: 1, reason: "r".into(), bond: uopen(1000) }));
+    ok(
+        &mut n,
+        2,
+        any(
+            "MsgChallengeContribution",
+            &dn::MsgChallengeContribution {
+                challenger: test_key(2).address().to_string(),
+                contribution_id: 1,
+                reason: "r".into(),
+                bond: uopen(1000),
+            },
+        ),
+    );
     let good = export(&n);
     assert_eq!((good.datanets.len(), good.contributions.len(), good.versions.len(), good.challenges.len()), (1, 1, 1, 1));
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -458,16 +668,37 @@ fn datanet_genesis_import_refuses_records_messages_could_not_have_written() {
     let cases: Vec<(&str, Edit, &str)> = vec![
         ("upper-case owner", |g| g.datanets[0].owner = g.datanets[0].owner.to_uppercase(), "owner"),
         ("bad curator", |g| g.datanets[0].curators[0] = "open1xyz".into(), "curators"),
-        ("curator twice", |g| { let c = g.datanets[0].curators[0].clone(); g.datanets[0].curators.push(c) }, "listed twice"),
+        (
+            "curator twice",
+            |g| {
+                let c = g.datanets[0].curators[0].clone();
+                g.datanets[0].curators.push(c)
+            },
+            "listed twice",
+        ),
         ("bad policy", |g| g.datanets[0].policy = 7, "policy 7"),
         ("empty name", |g| g.datanets[0].name.clear(), "name is required"),
         ("bad tag", |g| g.datanets[0].tags = vec!["Bad Tag".into()], "tag"),
-        ("datanet twice", |g| { let d = g.datanets[0].clone(); g.datanets.push(d) }, "zero or repeated"),
+        (
+            "datanet twice",
+            |g| {
+                let d = g.datanets[0].clone();
+                g.datanets.push(d)
+            },
+            "zero or repeated",
+        ),
         ("unknown datanet", |g| g.contributions[0].datanet_id = 9, "unknown datanet 9"),
         ("bad contributor", |g| g.contributions[0].contributor = "open1xyz".into(), "contribution 1"),
         ("wrong weight", |g| g.contributions[0].weight = "1".into(), "do not give its merkle root"),
         ("challenge of nothing", |g| g.challenges[0].contribution_id = 42, "contribution 42 unknown"),
-        ("challenge twice", |g| { let c = g.challenges[0].clone(); g.challenges.push(c) }, "zero or repeated"),
+        (
+            "challenge twice",
+            |g| {
+                let c = g.challenges[0].clone();
+                g.challenges.push(c)
+            },
+            "zero or repeated",
+        ),
     ];
     for (what, edit, needle) in cases {
         let mut g = good.clone();

@@ -65,7 +65,24 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
     ];
     let out_file = write("output.txt", &output);
 
-    tx(&cli, &["tx", "datanet", "create", "--from", "alice", "--name", "Vitals", "--curator", "bob", "--min-stake", "10000uopen", "--fingerprint-modulus", "1"]);
+    tx(
+        &cli,
+        &[
+            "tx",
+            "datanet",
+            "create",
+            "--from",
+            "alice",
+            "--name",
+            "Vitals",
+            "--curator",
+            "bob",
+            "--min-stake",
+            "10000uopen",
+            "--fingerprint-modulus",
+            "1",
+        ],
+    );
     for (who, f) in [("carol", &files[0]), ("frank", &files[1])] {
         tx(&cli, &["tx", "datanet", "contribute", "1", "--file", f, "--uri", "ipfs://x", "--from", who]);
     }
@@ -76,26 +93,66 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
     tx(
         &cli,
         &[
-            "tx", "model", "register", "--from", "alice", "--name", "vitals-qa", "--artifact-hash", &"ab".repeat(32), "--artifact-uri", "ipfs://m",
-            "--train", "1:1", "--operator", "dave", "--price", "100uopen", "--fee-split", "4000,4000,1000,1000", "--bond", "100000000uopen",
+            "tx",
+            "model",
+            "register",
+            "--from",
+            "alice",
+            "--name",
+            "vitals-qa",
+            "--artifact-hash",
+            &"ab".repeat(32),
+            "--artifact-uri",
+            "ipfs://m",
+            "--train",
+            "1:1",
+            "--operator",
+            "dave",
+            "--price",
+            "100uopen",
+            "--fee-split",
+            "4000,4000,1000,1000",
+            "--bond",
+            "100000000uopen",
         ],
     );
     step(t0, "datanet with two accepted contributions, version 1, model 1");
 
     // erin pays 1,000 units at 100 uopen (the CLI reads the price for --max-fee).
     let v = tx(&cli, &["tx", "attribution", "pay", "1", "--units", "1000", "--from", "erin"]);
-    assert_eq!((first_response(&v)["inference_id"].as_str(), first_response(&v)["fee"]["amount"].as_str()), (Some("1"), Some("100000")), "{v}");
+    assert_eq!(
+        (first_response(&v)["inference_id"].as_str(), first_response(&v)["fee"]["amount"].as_str()),
+        (Some("1"), Some("100000")),
+        "{v}"
+    );
     let books = query_json(&cli, &["attribution", "accounting"]);
     assert_eq!(books["accounting"]["escrowed"], "100000", "{books}");
 
     // dave reports contribution 1 only, verifiably (the CLI fingerprints the output).
     let evidence = write("evidence.json", "{\"retrieved\": [1]}");
-    let v = tx(&cli, &["tx", "attribution", "attribute", "1", "--entry", "1:6000", "--evidence-file", &evidence, "--output-file", &out_file, "--from", "dave"]);
+    let v = tx(
+        &cli,
+        &[
+            "tx",
+            "attribution",
+            "attribute",
+            "1",
+            "--entry",
+            "1:6000",
+            "--evidence-file",
+            &evidence,
+            "--output-file",
+            &out_file,
+            "--from",
+            "dave",
+        ],
+    );
     let s = &first_response(&v)["settlement"];
     // 40% owner, 10% datanet owner (alice), 10% protocol; contributors' 40,000: 60% (the
     // only scored entry keeps the whole 60%) to contribution 1, 16,000 to the pool.
     assert_eq!(
-        [&s["model_owner"], &s["datanet_owners"], &s["protocol"], &s["contributor_credits"], &s["version_pools"]].map(|x| x.as_str().unwrap_or("0").to_string()),
+        [&s["model_owner"], &s["datanet_owners"], &s["protocol"], &s["contributor_credits"], &s["version_pools"]]
+            .map(|x| x.as_str().unwrap_or("0").to_string()),
         ["40000", "10000", "10000", "24000", "16000"].map(String::from),
         "{v}"
     );
@@ -108,7 +165,11 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
     let bob_before = cli_uopen(&cli, &addr("bob"));
     let v = tx(&cli, &["tx", "attribution", "challenge", "1", "2", "--from", "bob"]);
     let r = first_response(&v);
-    assert_eq!((r["slashed"].as_str(), r["paid_to_challenger"].as_str(), r["credited_to_contribution"].as_str()), (Some("10000000"), Some("5000000"), Some("5000000")), "{v}");
+    assert_eq!(
+        (r["slashed"].as_str(), r["paid_to_challenger"].as_str(), r["credited_to_contribution"].as_str()),
+        (Some("10000000"), Some("5000000"), Some("5000000")),
+        "{v}"
+    );
     assert!(r["score"].as_str().unwrap().parse::<u64>().unwrap() > score_1, "{v}");
     assert_eq!(cli_uopen(&cli, &addr("bob")), bob_before + 5_000_000 - FEE);
     let out = cli.run(&["tx", "attribution", "challenge", "1", "2", "--from", "bob", "--gas", "2000000", "--chain-id", DEV_CHAIN_ID, "-y"]);
@@ -117,7 +178,11 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
 
     // Claimable, then claims: the pool's 16,000 splits 8,000 / 8,000 (equal weights).
     let cl = query_json(&cli, &["attribution", "claimable", &addr("carol")]);
-    assert_eq!((cl["contributions"][0]["credit"].as_str(), cl["contributions"][0]["pools"].as_str(), cl["total"].as_str()), (Some("24000"), Some("8000"), Some("32000")), "{cl}");
+    assert_eq!(
+        (cl["contributions"][0]["credit"].as_str(), cl["contributions"][0]["pools"].as_str(), cl["total"].as_str()),
+        (Some("24000"), Some("8000"), Some("32000")),
+        "{cl}"
+    );
     for (who, expect) in [("carol", 32_000u128), ("frank", 5_008_000)] {
         let before = cli_uopen(&cli, &addr(who));
         tx(&cli, &["tx", "attribution", "claim", "--from", who]);
@@ -127,7 +192,8 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
     let a = &books["accounting"];
     // Paid in: the fee and the 5,000,000 slashed into contribution 2's credit.
     assert_eq!(
-        [&a["paid_in"], &a["paid_out"], &a["escrowed"], &a["credits_outstanding"], &a["pools_outstanding"]].map(|x| x.as_str().unwrap_or("0").to_string()),
+        [&a["paid_in"], &a["paid_out"], &a["escrowed"], &a["credits_outstanding"], &a["pools_outstanding"]]
+            .map(|x| x.as_str().unwrap_or("0").to_string()),
         ["5100000", "5100000", "0", "0", "0"].map(String::from),
         "{books}"
     );

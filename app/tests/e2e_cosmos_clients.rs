@@ -18,8 +18,8 @@ use std::time::Instant;
 use common::*;
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1 as tmv;
 use cosmos_sdk_proto::cosmos::tx::v1beta1 as txv;
-use openledgerd::dev::DEV_CHAIN_ID;
 use openledger_proto::cosmos::consensus::v1 as consv;
+use openledgerd::dev::DEV_CHAIN_ID;
 use serde_json::Value;
 
 /// A throwaway test mnemonic, used only on disposable dev chains.
@@ -50,8 +50,14 @@ fn grpcurl() -> PathBuf {
 fn run_client(name: &str, mut cmd: Command) -> Value {
     let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("running the {name} client: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{name} client failed ({}):\nstdout: {stdout}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{name} printed non-JSON ({e}): {stdout}"));
+    assert!(
+        out.status.success(),
+        "{name} client failed ({}):\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{name} printed non-JSON ({e}): {stdout}"));
     assert_eq!(v["ok"], true, "{v}");
     v
 }
@@ -124,12 +130,25 @@ fn cosmjs_cosmpy_and_grpcurl_work_unchanged_against_a_real_node() {
     // grpcurl through reflection.
     let port = chain.ports.grpc;
     let services = grpcurl_ok(port, &[], &["list"]);
-    for s in ["cosmos.auth.v1beta1.Query", "cosmos.bank.v1beta1.Query", "cosmos.consensus.v1.Query", "openledger.token.v1.Query", "openledger.datanet.v1.Query", "openledger.model.v1.Query", "openledger.attribution.v1.Query"] {
+    for s in [
+        "cosmos.auth.v1beta1.Query",
+        "cosmos.bank.v1beta1.Query",
+        "cosmos.consensus.v1.Query",
+        "openledger.token.v1.Query",
+        "openledger.datanet.v1.Query",
+        "openledger.model.v1.Query",
+        "openledger.attribution.v1.Query",
+    ] {
         assert!(services.lines().any(|l| l.trim() == s), "grpcurl list lacks {s}:\n{services}");
     }
     let described = grpcurl_ok(port, &[], &["describe", "openledger.attribution.v1.Query"]);
     assert!(described.contains("rpc Claimable"), "{described}");
-    let balances: Value = serde_json::from_str(&grpcurl_ok(port, &["-d", &format!(r#"{{"address":"{sender}"}}"#)], &["cosmos.bank.v1beta1.Query/AllBalances"])).expect("JSON");
+    let balances: Value = serde_json::from_str(&grpcurl_ok(
+        port,
+        &["-d", &format!(r#"{{"address":"{sender}"}}"#)],
+        &["cosmos.bank.v1beta1.Query/AllBalances"],
+    ))
+    .expect("JSON");
     let held: u128 = balances["balances"][0]["amount"].as_str().expect("amount").parse().expect("decimal");
     assert_eq!(held, cosmpy["from_balance_after"].as_str().expect("balance").parse::<u128>().expect("decimal"), "{balances}");
     let params: Value = serde_json::from_str(&grpcurl_ok(port, &[], &["openledger.attribution.v1.Query/Params"])).expect("JSON");
@@ -159,7 +178,10 @@ fn cosmjs_cosmpy_and_grpcurl_work_unchanged_against_a_real_node() {
         assert_eq!(bad.code(), tonic::Code::InvalidArgument, "{bad:?}");
 
         let search = txs
-            .get_txs_event(txv::GetTxsEventRequest { query: format!("transfer.recipient='{bob}' AND tx.height={}", r.height), ..Default::default() })
+            .get_txs_event(txv::GetTxsEventRequest {
+                query: format!("transfer.recipient='{bob}' AND tx.height={}", r.height),
+                ..Default::default()
+            })
             .await
             .expect("GetTxsEvent")
             .into_inner();
@@ -201,7 +223,10 @@ fn cosmjs_cosmpy_and_grpcurl_work_unchanged_against_a_real_node() {
 
         let mut consensus = consv::query_client::QueryClient::new(channel);
         let p = consensus.params(consv::QueryParamsRequest {}).await.expect("consensus Params").into_inner().params.expect("params");
-        assert_eq!(p.block.expect("block").max_gas.to_string(), rpc_params["consensus_params"]["block"]["max_gas"].as_str().expect("max_gas"));
+        assert_eq!(
+            p.block.expect("block").max_gas.to_string(),
+            rpc_params["consensus_params"]["block"]["max_gas"].as_str().expect("max_gas")
+        );
     });
     step(t0, "Cosmos tx, node and consensus services answered");
 
@@ -219,7 +244,12 @@ fn cosmjs_cosmpy_and_grpcurl_work_unchanged_against_a_real_node() {
         let node_info = get(format!("{api}/cosmos/base/tendermint/v1beta1/node_info")).await;
         let tx = get(format!("{api}/cosmos/tx/v1beta1/txs/{}", cosmjs["tx_hash"].as_str().expect("hash"))).await;
         let missing = get(format!("{api}/cosmos/tx/v1beta1/txs/{}", "CD".repeat(32))).await;
-        let r = http.post(format!("{api}/cosmos/tx/v1beta1/txs")).body(r#"{"tx_bytes":"AQID","mode":"BROADCAST_MODE_SYNC"}"#).send().await.expect("REST answers");
+        let r = http
+            .post(format!("{api}/cosmos/tx/v1beta1/txs"))
+            .body(r#"{"tx_bytes":"AQID","mode":"BROADCAST_MODE_SYNC"}"#)
+            .send()
+            .await
+            .expect("REST answers");
         let refused = (r.status().as_u16(), r.json::<Value>().await.expect("JSON"));
         (node_info, tx, refused, missing)
     });

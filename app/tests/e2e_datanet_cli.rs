@@ -89,16 +89,42 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     let v = tx_auto(
         &cli,
         &[
-            "tx", "datanet", "create", "--from", "alice", "--name", "Medical QA", "--description", "Curated clinical QA", "--tag", "medical",
-            "--tag", "qa", "--curator", "bob", "--min-stake", "10000uopen", "--reject-slash-bps", "2000", "--challenge-reward-bps", "5000",
+            "tx",
+            "datanet",
+            "create",
+            "--from",
+            "alice",
+            "--name",
+            "Medical QA",
+            "--description",
+            "Curated clinical QA",
+            "--tag",
+            "medical",
+            "--tag",
+            "qa",
+            "--curator",
+            "bob",
+            "--min-stake",
+            "10000uopen",
+            "--reject-slash-bps",
+            "2000",
+            "--challenge-reward-bps",
+            "5000",
         ],
     );
     assert_eq!(first_response(&v)["id"], "1", "{v}");
     let treasury = first_response(&v)["treasury"].as_str().expect("treasury").to_string();
     let d = query_json(&cli, &["datanet", "datanet", "1"]);
-    assert_eq!((d["datanet"]["name"].as_str(), d["datanet"]["curators"][0].as_str()), (Some("Medical QA"), Some(addr("bob").as_str())), "{d}");
+    assert_eq!(
+        (d["datanet"]["name"].as_str(), d["datanet"]["curators"][0].as_str()),
+        (Some("Medical QA"), Some(addr("bob").as_str())),
+        "{d}"
+    );
     let text_out = cli.ok(&["q", "datanet", "datanet", "1"]);
-    assert!(text_out.contains("name: Medical QA") && text_out.contains("min_stake:\n    denom: uopen\n    amount: \"10000\""), "{text_out}");
+    assert!(
+        text_out.contains("name: Medical QA") && text_out.contains("min_stake:\n    denom: uopen\n    amount: \"10000\""),
+        "{text_out}"
+    );
 
     // Contributions: carol's file is large enough for the progress bar.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -110,8 +136,23 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     let mut contribution = Vec::new();
     for (who, file) in ["carol", "dave", "erin"].into_iter().zip(&files) {
         let out = cli.run(&[
-            "tx", "datanet", "contribute", "1", "--file", file, "--uri", &format!("ipfs://{who}"), "--from", who, "--chain-id", DEV_CHAIN_ID, "--gas",
-            "auto", "-y", "-o", "json",
+            "tx",
+            "datanet",
+            "contribute",
+            "1",
+            "--file",
+            file,
+            "--uri",
+            &format!("ipfs://{who}"),
+            "--from",
+            who,
+            "--chain-id",
+            DEV_CHAIN_ID,
+            "--gas",
+            "auto",
+            "-y",
+            "-o",
+            "json",
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "contribute {who}: {stderr}");
@@ -179,9 +220,29 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     let v = tx_auto(
         &cli,
         &[
-            "tx", "model", "register", "--from", "alice", "--name", "medqa-8b", "--base-model", "llama-3-8b", "--artifact-file", &artifact,
-            "--artifact-uri", "ipfs://medqa", "--train", "1:1", "--operator", "bob", "--price", "50uopen", "--fee-split", "4000,4000,1000,1000",
-            "--bond", "100000000uopen",
+            "tx",
+            "model",
+            "register",
+            "--from",
+            "alice",
+            "--name",
+            "medqa-8b",
+            "--base-model",
+            "llama-3-8b",
+            "--artifact-file",
+            &artifact,
+            "--artifact-uri",
+            "ipfs://medqa",
+            "--train",
+            "1:1",
+            "--operator",
+            "bob",
+            "--price",
+            "50uopen",
+            "--fee-split",
+            "4000,4000,1000,1000",
+            "--bond",
+            "100000000uopen",
         ],
     );
     assert_eq!(first_response(&v)["model_id"], "1", "{v}");
@@ -204,9 +265,17 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     assert_eq!(first_response(&v)["challenge_id"], "2");
     let v = tx(&cli, &["tx", "datanet", "resolve", "1", "uphold", "--reason", "checked", "--from", "bob"]);
     // Paid to the challenger: the bond back and half the slashed stake.
-    assert_eq!((first_response(&v)["slashed"].as_str(), first_response(&v)["paid_to_challenger"].as_str()), (Some("10000"), Some("1005000")), "{v}");
+    assert_eq!(
+        (first_response(&v)["slashed"].as_str(), first_response(&v)["paid_to_challenger"].as_str()),
+        (Some("10000"), Some("1005000")),
+        "{v}"
+    );
     tx(&cli, &["tx", "datanet", "resolve", "2", "dismiss", "--reason", "fine", "--from", "alice"]);
-    assert_eq!(cli_uopen(&cli, &addr("frank")), frank_before - 2 * 1_000_000 - 2 * FEE + 1_005_000, "two bonds and fees out; one bond and the reward back");
+    assert_eq!(
+        cli_uopen(&cli, &addr("frank")),
+        frank_before - 2 * 1_000_000 - 2 * FEE + 1_005_000,
+        "two bonds and fees out; one bond and the reward back"
+    );
     assert_eq!(cli_uopen(&cli, &treasury), 2000 + 5000 + 1_000_000);
     let ch = query_json(&cli, &["datanet", "challenge", "2"]);
     assert_eq!(ch["challenge"]["status"], "CHALLENGE_STATUS_DISMISSED", "{ch}");
@@ -224,12 +293,17 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     assert_eq!(ids(&query_json(&cli, &["datanet", "contributions", "1", "--status", "invalidated"])["contributions"]), ["2"]);
     assert_eq!(ids(&query_json(&cli, &["datanet", "contributions", "--contributor", &addr("carol")])["contributions"]), ["1"]);
     let page = query_json(&cli, &["datanet", "contributions", "1", "--limit", "2", "--count-total"]);
-    assert_eq!((ids(&page["contributions"]), page["pagination"]["total"].as_str()), (vec!["1".to_string(), "2".to_string()], Some("3")), "{page}");
+    assert_eq!(
+        (ids(&page["contributions"]), page["pagination"]["total"].as_str()),
+        (vec!["1".to_string(), "2".to_string()], Some("3")),
+        "{page}"
+    );
     let next = page["pagination"]["next_key"].as_str().expect("next_key").to_string();
     assert_eq!(ids(&query_json(&cli, &["datanet", "contributions", "1", "--limit", "2", "--page-key", &next])["contributions"]), ["3"]);
     assert_eq!(ids(&query_json(&cli, &["datanet", "datanets", "--tag", "qa"])["datanets"]), ["1"]);
     let versions = query_json(&cli, &["datanet", "versions", "1"]);
-    let numbers: Vec<&str> = versions["versions"].as_array().expect("versions").iter().map(|v| v["version"].as_str().expect("version")).collect();
+    let numbers: Vec<&str> =
+        versions["versions"].as_array().expect("versions").iter().map(|v| v["version"].as_str().expect("version")).collect();
     assert_eq!(numbers, ["1", "2"]);
     let err = fails(&cli, &["q", "datanet", "datanet", "9"]);
     assert!(err.contains("NotFound"), "{err}");

@@ -36,8 +36,15 @@ fn bench_ok(args: &[&str]) -> String {
 }
 
 fn run_d(args: &[&str]) {
-    let out = Command::new(openledgerd_bin()).args(args).env("COMETBFT", cometbft_bin()).stdin(Stdio::null()).output().expect("openledgerd");
-    assert!(out.status.success(), "openledgerd {} failed:\n{}{}", args.join(" "), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out =
+        Command::new(openledgerd_bin()).args(args).env("COMETBFT", cometbft_bin()).stdin(Stdio::null()).output().expect("openledgerd");
+    assert!(
+        out.status.success(),
+        "openledgerd {} failed:\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// One line of `--tx-log`: hash, sent ms, height, code.
@@ -93,7 +100,8 @@ fn load_commits_every_signed_transfer_on_a_single_node_chain() {
 
     let accounts = bench_ok(&["accounts", "--count", "50", "--seed", SEED, "--amount", &format!("{FUNDING}uopen"), "-o", "json"]);
     let list: Value = serde_json::from_str(&accounts).expect("accounts JSON");
-    let addresses: Vec<String> = list.as_array().expect("list").iter().map(|e| e["address"].as_str().expect("address").to_string()).collect();
+    let addresses: Vec<String> =
+        list.as_array().expect("list").iter().map(|e| e["address"].as_str().expect("address").to_string()).collect();
     let expected: Vec<String> = (0..ACCOUNTS).map(|i| account_key(SEED, i).address().to_string()).collect();
     assert_eq!(addresses, expected, "bench accounts prints the loader's keys, in order");
     assert_eq!(list[0]["amount"], format!("{FUNDING}uopen"));
@@ -114,8 +122,25 @@ fn load_commits_every_signed_transfer_on_a_single_node_chain() {
 
     let log = procs.root().join("txs.log");
     let out = bench_ok(&[
-        "load", "--node", &chain.ports.rpc_url(), "--rate", "200", "--duration", "5", "--accounts", "50", "--seed", SEED,
-        "--chain-id", "e2e-load", "--drain-timeout", "30", "-o", "json", "--tx-log", &log.display().to_string(),
+        "load",
+        "--node",
+        &chain.ports.rpc_url(),
+        "--rate",
+        "200",
+        "--duration",
+        "5",
+        "--accounts",
+        "50",
+        "--seed",
+        SEED,
+        "--chain-id",
+        "e2e-load",
+        "--drain-timeout",
+        "30",
+        "-o",
+        "json",
+        "--tx-log",
+        &log.display().to_string(),
     ]);
     let r: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("bench load -o json printed non-JSON ({e}): {out}"));
     step(t0, &format!("load: {r}"));
@@ -138,7 +163,21 @@ fn load_commits_every_signed_transfer_on_a_single_node_chain() {
         assert_eq!(chain.grpc_balance(a), FUNDING - sends * (1 + TRANSFER_FEE) + sends, "bench account {i}");
     }
     // A second run continues from the accounts' current sequences.
-    let out = bench_ok(&["load", "--node", &chain.ports.rpc_url(), "--rate", "100", "--duration", "1", "--accounts", "50", "--seed", SEED, "-o", "json"]);
+    let out = bench_ok(&[
+        "load",
+        "--node",
+        &chain.ports.rpc_url(),
+        "--rate",
+        "100",
+        "--duration",
+        "1",
+        "--accounts",
+        "50",
+        "--seed",
+        SEED,
+        "-o",
+        "json",
+    ]);
     let r: Value = serde_json::from_str(out.trim()).expect("JSON");
     assert_all_committed(&r, 100);
     assert_eq!(chain.grpc_balance(&addresses[0]), FUNDING - (sends + 2) * (1 + TRANSFER_FEE) + sends + 2);
@@ -174,7 +213,23 @@ fn load_commits_every_kvstore_tx_on_cometbfts_builtin_app() {
     step(t0, "kvstore node up");
 
     let log = procs.root().join("txs.log");
-    let out = bench_ok(&["load", "--mode", "kvstore", "--node", &chain.ports.rpc_url(), "--rate", "200", "--duration", "5", "--drain-timeout", "30", "-o", "json", "--tx-log", &log.display().to_string()]);
+    let out = bench_ok(&[
+        "load",
+        "--mode",
+        "kvstore",
+        "--node",
+        &chain.ports.rpc_url(),
+        "--rate",
+        "200",
+        "--duration",
+        "5",
+        "--drain-timeout",
+        "30",
+        "-o",
+        "json",
+        "--tx-log",
+        &log.display().to_string(),
+    ]);
     let r: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("bench load -o json printed non-JSON ({e}): {out}"));
     step(t0, &format!("load: {r}"));
     assert_eq!(r["mode"], "kvstore");

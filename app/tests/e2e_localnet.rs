@@ -56,7 +56,8 @@ fn four_validators_from_genesis_agree_on_every_block_and_earn_the_fees() {
 
     // The validator set is the four of genesis, each mapped to its operator account.
     let genesis: Value = serde_json::from_slice(&std::fs::read(net.dir.join("genesis.json")).expect("genesis.json")).expect("genesis JSON");
-    let from_genesis: BTreeSet<String> = genesis["validators"].as_array().expect("validators").iter().map(|v| v["address"].as_str().expect("address").to_string()).collect();
+    let from_genesis: BTreeSet<String> =
+        genesis["validators"].as_array().expect("validators").iter().map(|v| v["address"].as_str().expect("address").to_string()).collect();
     assert_eq!(from_genesis.len(), NODES as usize);
     let operators: Vec<(String, String)> = genesis["app_state"]["token"]["validator_accounts"]
         .as_array()
@@ -67,7 +68,8 @@ fn four_validators_from_genesis_agree_on_every_block_and_earn_the_fees() {
     assert_eq!(operators.iter().map(|(c, _)| c.clone()).collect::<BTreeSet<_>>(), from_genesis);
     for (i, chain) in net.chains.iter().enumerate() {
         let v = chain.rt.block_on(chain.rpc.call("validators", json!({}))).expect("/validators");
-        let set: BTreeSet<String> = v["validators"].as_array().expect("validators").iter().map(|v| v["address"].as_str().expect("address").to_string()).collect();
+        let set: BTreeSet<String> =
+            v["validators"].as_array().expect("validators").iter().map(|v| v["address"].as_str().expect("address").to_string()).collect();
         assert_eq!(set, from_genesis, "node{i}'s validator set");
         assert!(v["validators"].as_array().expect("list").iter().all(|v| v["voting_power"] == "10"), "{v}");
     }
@@ -111,7 +113,10 @@ fn four_validators_from_genesis_agree_on_every_block_and_earn_the_fees() {
     net.ok(&["down"]);
     assert!(pids_under(&net.dir).is_empty(), "processes left after down: {:?}", pids_under(&net.dir));
     let s: Value = serde_json::from_str(&net.ok(&["status", "--json"])).expect("status --json");
-    assert!(s.as_array().expect("list").iter().all(|n| n["height"].is_null() && n["cometbft"] == "stopped" && n["app"] == "stopped"), "{s}");
+    assert!(
+        s.as_array().expect("list").iter().all(|n| n["height"].is_null() && n["cometbft"] == "stopped" && n["app"] == "stopped"),
+        "{s}"
+    );
     step(t0, "down: nothing left running");
 
     // A stopped node exports its state as a genesis: same validators, user0's sequence.

@@ -96,7 +96,8 @@ fn load_finish(net: &Localnet, mut load: Load, verify: usize, t0: Instant) -> Va
     let stderr = std::fs::read_to_string(&load.err).unwrap_or_default();
     assert!(status.success(), "{}: bench load failed ({status}): {stderr}", load.name);
     let out = std::fs::read_to_string(&load.out).expect("load report");
-    let r: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{}: bench load -o json printed non-JSON ({e}): {out}", load.name));
+    let r: Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{}: bench load -o json printed non-JSON ({e}): {out}", load.name));
     let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("no {k} in {r}"));
     let (planned, sent, committed) = (n("planned"), n("sent"), n("committed"));
     step(
@@ -141,12 +142,20 @@ fn load_finish(net: &Localnet, mut load: Load, verify: usize, t0: Instant) -> Va
     let (lo, hi) = (*by_height.keys().next().expect("no committed tx"), *by_height.keys().next_back().expect("none"));
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     for h in lo..=hi {
-        let b = chain.rt.block_on(chain.rpc.call("block", json!({"height": h.to_string()}))).unwrap_or_else(|e| panic!("node{verify} /block {h}: {e:#}"));
+        let b = chain
+            .rt
+            .block_on(chain.rpc.call("block", json!({"height": h.to_string()})))
+            .unwrap_or_else(|e| panic!("node{verify} /block {h}: {e:#}"));
         for t in b["block"]["data"]["txs"].as_array().cloned().unwrap_or_default() {
             let bytes = base64::engine::general_purpose::STANDARD.decode(t.as_str().expect("tx")).expect("base64 tx");
             let hash = hex::encode_upper(Sha256::digest(&bytes));
             if hashes.contains(&hash) {
-                assert!(seen.insert(hash.clone(), h).is_none(), "{}: tx {hash} in block {} and block {h} on node{verify}", load.name, seen[&hash]);
+                assert!(
+                    seen.insert(hash.clone(), h).is_none(),
+                    "{}: tx {hash} in block {} and block {h} on node{verify}",
+                    load.name,
+                    seen[&hash]
+                );
             }
         }
     }
@@ -168,7 +177,9 @@ struct PartitionGuard(String);
 
 impl Drop for PartitionGuard {
     fn drop(&mut self) {
-        let ipt = |args: &[&str]| Command::new("iptables").arg("-w").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+        let ipt = |args: &[&str]| {
+            Command::new("iptables").arg("-w").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+        };
         while ipt(&["-C", "OUTPUT", "-j", &self.0]) {
             if !ipt(&["-D", "OUTPUT", "-j", &self.0]) {
                 break;
@@ -185,7 +196,13 @@ fn partition_unavailable() -> Option<String> {
     if uid != "0" {
         return Some(format!("not root (uid {uid}): iptables and running a node as another user need root"));
     }
-    if !Command::new("iptables").args(["-w", "-L", "OUTPUT", "-n"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {
+    if !Command::new("iptables")
+        .args(["-w", "-L", "OUTPUT", "-n"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
         return Some("iptables is missing or not usable here (apt-get install iptables; needs CAP_NET_ADMIN)".into());
     }
     None
@@ -271,7 +288,10 @@ fn partition_scenario(net: &Localnet, t0: Instant) {
     // Its own uid tells node3's packets from the others' on the one loopback address.
     let exists = Command::new("id").args(["-u", PART_USER]).output().is_ok_and(|o| o.status.success());
     if !exists {
-        let out = Command::new("useradd").args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PART_USER]).output().expect("useradd");
+        let out = Command::new("useradd")
+            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PART_USER])
+            .output()
+            .expect("useradd");
         // Another test may have created it meanwhile.
         let again = Command::new("id").args(["-u", PART_USER]).output().is_ok_and(|o| o.status.success());
         assert!(out.status.success() || again, "useradd {PART_USER}: {}", String::from_utf8_lossy(&out.stderr));

@@ -111,7 +111,9 @@ fn watch_prints_a_transfers_events_and_resumes_after_a_kill_without_duplicate_or
     let tx1 = cli.send("alice", &bob, 1_234, openledgerd::dev::DEV_CHAIN_ID);
     let hash1 = tx1.txhash.to_uppercase();
     let transfer = wait_line(&mut procs, &out1, "the transfer", |v| {
-        v["tx_hash"] == hash1.as_str() && v["type"] == "transfer" && v["attributes"].as_array().is_some_and(|a| a.iter().any(|x| x["value"] == "1234uopen"))
+        v["tx_hash"] == hash1.as_str()
+            && v["type"] == "transfer"
+            && v["attributes"].as_array().is_some_and(|a| a.iter().any(|x| x["value"] == "1234uopen"))
     });
     assert_eq!(transfer["height"], tx1.height);
     assert_eq!(transfer["code"], 0);
@@ -149,7 +151,10 @@ fn watch_prints_a_transfers_events_and_resumes_after_a_kill_without_duplicate_or
     let (first, second) = (lines(&out1), lines(&out2));
     let first_max = first.iter().filter_map(|v| v["height"].as_u64()).max().unwrap_or(0);
     let second_min = second.iter().filter_map(|v| v["height"].as_u64()).min().unwrap_or(u64::MAX);
-    assert!(first_max <= printed_until && second_min > printed_until, "run 1 printed up to {first_max}, run 2 from {second_min}, state said {printed_until}");
+    assert!(
+        first_max <= printed_until && second_min > printed_until,
+        "run 1 printed up to {first_max}, run 2 from {second_min}, state said {printed_until}"
+    );
     let mut printed: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
     for v in first.iter().chain(&second) {
         printed.entry(v["height"].as_u64().expect("height")).or_default().push(as_cometbft(v));
@@ -167,7 +172,13 @@ fn watch_prints_a_transfers_events_and_resumes_after_a_kill_without_duplicate_or
     let state3 = procs.root().join("watch3.state").display().to_string();
     let recipient = format!("recipient={bob}");
     let until = last.to_string();
-    spawn_watch(&mut procs, "watch3", &chain, &out3, &["--from", "1", "--type", "transfer", "--attr", &recipient, "--until", &until, "--state", &state3]);
+    spawn_watch(
+        &mut procs,
+        "watch3",
+        &chain,
+        &out3,
+        &["--from", "1", "--type", "transfer", "--attr", &recipient, "--until", &until, "--state", &state3],
+    );
     let deadline = Instant::now() + WAIT;
     loop {
         if let Ok(Some(status)) = procs.child("watch3").try_wait() {

@@ -22,7 +22,11 @@ fn node_with_history() -> TestNode {
 #[test]
 fn abci_account_answers_any_base_account_or_not_found() {
     let n = node_with_history();
-    let r = n.query("/cosmos.auth.v1beta1.Query/Account", auth::QueryAccountRequest { address: test_key(0).address().to_string() }.encode_to_vec(), 0);
+    let r = n.query(
+        "/cosmos.auth.v1beta1.Query/Account",
+        auth::QueryAccountRequest { address: test_key(0).address().to_string() }.encode_to_vec(),
+        0,
+    );
     assert_eq!(r.code, 0, "{}", r.log);
     assert_eq!(r.height, 3);
     let any = auth::QueryAccountResponse::decode(r.value.as_ref()).unwrap().account.unwrap();
@@ -53,7 +57,11 @@ fn abci_balance_is_always_a_coin_and_honours_height() {
     assert_eq!(n.balance_at(&b, 1), FUND + 100, "height 1 answer");
     assert_eq!(n.balance_at(&b, 2), FUND + 200);
     assert_eq!(n.balance(&Address([7; 20])), 0, "unknown address: a zero coin");
-    let r = n.query("/cosmos.bank.v1beta1.Query/Balance", bank::QueryBalanceRequest { address: b.to_string(), denom: "uatom".into() }.encode_to_vec(), 0);
+    let r = n.query(
+        "/cosmos.bank.v1beta1.Query/Balance",
+        bank::QueryBalanceRequest { address: b.to_string(), denom: "uatom".into() }.encode_to_vec(),
+        0,
+    );
     let coin = bank::QueryBalanceResponse::decode(r.value.as_ref()).unwrap().balance.unwrap();
     assert_eq!((coin.denom.as_str(), coin.amount.as_str()), ("uatom", "0"));
 }
@@ -62,11 +70,31 @@ fn abci_balance_is_always_a_coin_and_honours_height() {
 fn abci_query_failures_have_codes() {
     let n = node_with_history();
     let cases: Vec<(&str, Vec<u8>, u64, &str)> = vec![
-        ("/cosmos.bank.v1beta1.Query/Balance", bank::QueryBalanceRequest { address: "open1bad".into(), denom: "uopen".into() }.encode_to_vec(), 0, "InvalidArgument"),
-        ("/cosmos.bank.v1beta1.Query/Balance", bank::QueryBalanceRequest { address: "".into(), denom: "uopen".into() }.encode_to_vec(), 0, "InvalidArgument"),
-        ("/cosmos.bank.v1beta1.Query/Balance", bank::QueryBalanceRequest { address: test_key(0).address().to_string(), denom: "".into() }.encode_to_vec(), 0, "InvalidArgument"),
+        (
+            "/cosmos.bank.v1beta1.Query/Balance",
+            bank::QueryBalanceRequest { address: "open1bad".into(), denom: "uopen".into() }.encode_to_vec(),
+            0,
+            "InvalidArgument",
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/Balance",
+            bank::QueryBalanceRequest { address: "".into(), denom: "uopen".into() }.encode_to_vec(),
+            0,
+            "InvalidArgument",
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/Balance",
+            bank::QueryBalanceRequest { address: test_key(0).address().to_string(), denom: "".into() }.encode_to_vec(),
+            0,
+            "InvalidArgument",
+        ),
         ("/cosmos.bank.v1beta1.Query/AllBalances", vec![0xff, 0xff, 0xff], 0, "InvalidArgument"),
-        ("/cosmos.auth.v1beta1.Query/Account", auth::QueryAccountRequest { address: "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu".into() }.encode_to_vec(), 0, "InvalidArgument"),
+        (
+            "/cosmos.auth.v1beta1.Query/Account",
+            auth::QueryAccountRequest { address: "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu".into() }.encode_to_vec(),
+            0,
+            "InvalidArgument",
+        ),
         ("/cosmos.bank.v1beta1.Query/TotalSupply", vec![], 99, "InvalidArgument"),
     ];
     for (path, data, height, code_name) in cases {
@@ -103,18 +131,29 @@ fn abci_supply_and_token_queries_answer() {
     let r = n.query("/cosmos.bank.v1beta1.Query/TotalSupply", vec![], 0);
     let s = bank::QueryTotalSupplyResponse::decode(r.value.as_ref()).unwrap();
     assert_eq!(s.supply[0].amount, (2 * FUND).to_string());
-    let all = n.query("/cosmos.bank.v1beta1.Query/AllBalances", bank::QueryAllBalancesRequest { address: test_key(1).address().to_string(), ..Default::default() }.encode_to_vec(), 0);
+    let all = n.query(
+        "/cosmos.bank.v1beta1.Query/AllBalances",
+        bank::QueryAllBalancesRequest { address: test_key(1).address().to_string(), ..Default::default() }.encode_to_vec(),
+        0,
+    );
     assert_eq!(bank::QueryAllBalancesResponse::decode(all.value.as_ref()).unwrap().balances.len(), 1);
-    let empty = n.query("/cosmos.bank.v1beta1.Query/AllBalances", bank::QueryAllBalancesRequest { address: Address([3; 20]).to_string(), ..Default::default() }.encode_to_vec(), 0);
+    let empty = n.query(
+        "/cosmos.bank.v1beta1.Query/AllBalances",
+        bank::QueryAllBalancesRequest { address: Address([3; 20]).to_string(), ..Default::default() }.encode_to_vec(),
+        0,
+    );
     assert!(bank::QueryAllBalancesResponse::decode(empty.value.as_ref()).unwrap().balances.is_empty());
     let p = token::QueryParamsResponse::decode(n.query("/openledger.token.v1.Query/Params", vec![], 0).value.as_ref()).unwrap();
     assert_eq!(p.params.unwrap().denom, "uopen");
-    let m = token::QueryModuleAccountsResponse::decode(n.query("/openledger.token.v1.Query/ModuleAccounts", vec![], 0).value.as_ref()).unwrap();
+    let m =
+        token::QueryModuleAccountsResponse::decode(n.query("/openledger.token.v1.Query/ModuleAccounts", vec![], 0).value.as_ref()).unwrap();
     assert_eq!(m.accounts[0].name, "fee_collector");
     assert_eq!(m.accounts[0].balance, "15000");
     let sup = token::QuerySupplyResponse::decode(n.query("/openledger.token.v1.Query/Supply", vec![], 0).value.as_ref()).unwrap();
     assert_eq!(sup.amount, (2 * FUND).to_string());
-    let v = token::QueryValidatorAccountsResponse::decode(n.query("/openledger.token.v1.Query/ValidatorAccounts", vec![], 0).value.as_ref()).unwrap();
+    let v =
+        token::QueryValidatorAccountsResponse::decode(n.query("/openledger.token.v1.Query/ValidatorAccounts", vec![], 0).value.as_ref())
+            .unwrap();
     assert!(v.accounts.is_empty());
 }
 
@@ -175,11 +214,17 @@ fn grpc_serves_the_same_handlers_with_heights_and_reflection() {
         assert_eq!(token_c.supply(token::QuerySupplyRequest {}).await.unwrap().into_inner().amount, (2 * FUND).to_string());
 
         // Reflection lists every service we serve.
-        use tonic_reflection::pb::v1::{server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest, server_reflection_response::MessageResponse, ServerReflectionRequest};
+        use tonic_reflection::pb::v1::{
+            server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
+            server_reflection_response::MessageResponse, ServerReflectionRequest,
+        };
         let channel = tonic::transport::Channel::from_shared(url).unwrap().connect().await.unwrap();
         let mut refl = ServerReflectionClient::new(channel);
         let mut stream = refl
-            .server_reflection_info(futures::stream::iter(vec![ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) }]))
+            .server_reflection_info(futures::stream::iter(vec![ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(MessageRequest::ListServices(String::new())),
+            }]))
             .await
             .unwrap()
             .into_inner();
@@ -226,8 +271,16 @@ fn cosmos_metadata_queries_and_registry_files_agree() {
     let assets = read("assetlist.json");
     assert_eq!(assets["chain_name"], chain["chain_name"]);
     let asset = &assets["assets"][0];
-    assert_eq!((asset["base"].as_str(), asset["display"].as_str(), asset["symbol"].as_str()), (Some(meta.base.as_str()), Some(meta.display.as_str()), Some(meta.symbol.as_str())));
-    let units: Vec<(String, u64)> = asset["denom_units"].as_array().unwrap().iter().map(|u| (u["denom"].as_str().unwrap().to_string(), u["exponent"].as_u64().unwrap())).collect();
+    assert_eq!(
+        (asset["base"].as_str(), asset["display"].as_str(), asset["symbol"].as_str()),
+        (Some(meta.base.as_str()), Some(meta.display.as_str()), Some(meta.symbol.as_str()))
+    );
+    let units: Vec<(String, u64)> = asset["denom_units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["denom"].as_str().unwrap().to_string(), u["exponent"].as_u64().unwrap()))
+        .collect();
     let meta_units: Vec<(String, u64)> = meta.denom_units.iter().map(|u| (u.denom.clone(), u64::from(u.exponent))).collect();
     assert_eq!(units, meta_units);
 }

@@ -24,7 +24,9 @@ fn wait_listening(addr: std::net::SocketAddr) {
 
 fn method(pool: &DescriptorPool, path: &str) -> MethodDescriptor {
     let (service, name) = path.trim_start_matches('/').split_once('/').unwrap();
-    pool.get_service_by_name(service).and_then(|s| s.methods().find(|m| m.name() == name)).unwrap_or_else(|| panic!("{path} is not described"))
+    pool.get_service_by_name(service)
+        .and_then(|s| s.methods().find(|m| m.name() == name))
+        .unwrap_or_else(|| panic!("{path} is not described"))
 }
 
 /// The request fields a route's REST path names, filled: an account that exists and
@@ -60,7 +62,11 @@ fn rest_path(route: &openledger_framework::QueryRoute, fields: &Map<String, Valu
     }
     let (path, _) = openledger_app::rpc::rest::openledger_routes().iter().find(|(_, m)| m == route.method).expect("an openledger route");
     let query: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap())).collect();
-    if query.is_empty() { path.clone() } else { format!("{path}?{}", query.join("&")) }
+    if query.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
 }
 
 #[test]

@@ -73,7 +73,10 @@ fn cosmos_account_and_balances_answer_in_cosmos_json() {
     assert_eq!(st, 200, "{v}");
     let acct = &v["account"];
     assert_eq!(acct["@type"], "/cosmos.auth.v1beta1.BaseAccount");
-    assert_eq!((acct["address"].as_str(), acct["account_number"].as_str(), acct["sequence"].as_str()), (Some(a0.as_str()), Some("0"), Some("3")));
+    assert_eq!(
+        (acct["address"].as_str(), acct["account_number"].as_str(), acct["sequence"].as_str()),
+        (Some(a0.as_str()), Some("0"), Some("3"))
+    );
     assert_eq!(acct["pub_key"]["@type"], "/cosmos.crypto.secp256k1.PubKey");
     assert_eq!(base64::engine::general_purpose::STANDARD.decode(acct["pub_key"]["key"].as_str().unwrap()).unwrap().len(), 33);
 
@@ -83,9 +86,15 @@ fn cosmos_account_and_balances_answer_in_cosmos_json() {
     assert_eq!(v["pagination"]["total"], "1");
 
     // Heights, as over gRPC.
-    let (st, v) = s.call(s.http.get(format!("{}/cosmos/bank/v1beta1/balances/{}", s.url, test_key(1).address())).header("x-cosmos-block-height", "1"));
+    let (st, v) = s
+        .call(s.http.get(format!("{}/cosmos/bank/v1beta1/balances/{}", s.url, test_key(1).address())).header("x-cosmos-block-height", "1"));
     assert_eq!((st, v["balances"][0]["amount"].as_str()), (200, Some((FUND + 100).to_string().as_str())), "{v}");
-    assert_error(s.call(s.http.get(format!("{}/cosmos/bank/v1beta1/balances/{a0}", s.url)).header("x-cosmos-block-height", "x")), 400, 3, "x-cosmos-block-height");
+    assert_error(
+        s.call(s.http.get(format!("{}/cosmos/bank/v1beta1/balances/{a0}", s.url)).header("x-cosmos-block-height", "x")),
+        400,
+        3,
+        "x-cosmos-block-height",
+    );
 
     assert_error(s.get("/cosmos/auth/v1beta1/accounts/open1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"), 400, 3, "");
     let stranger = openledger_framework::Address([42; 20]).to_string();
@@ -114,7 +123,12 @@ fn simulate_over_rest_and_its_bad_bodies() {
     assert_error(s.post("/cosmos/tx/v1beta1/simulate", r#"{"tx_bytes":"AQID"}"#), 400, 3, "parse error");
     // Broadcast and tx lookup need the node's CometBFT: without one, a clear 503.
     assert_error(s.post("/cosmos/tx/v1beta1/txs", &format!(r#"{{"tx_bytes":"{tx}","mode":"BROADCAST_MODE_SYNC"}}"#)), 503, 14, "CometBFT");
-    assert_error(s.post("/cosmos/tx/v1beta1/txs", &format!(r#"{{"tx_bytes":"{tx}","mode":"BROADCAST_MODE_NOPE"}}"#)), 400, 3, "broadcast mode");
+    assert_error(
+        s.post("/cosmos/tx/v1beta1/txs", &format!(r#"{{"tx_bytes":"{tx}","mode":"BROADCAST_MODE_NOPE"}}"#)),
+        400,
+        3,
+        "broadcast mode",
+    );
     assert_error(s.get(&format!("/cosmos/tx/v1beta1/txs/{}", "AB".repeat(32))), 503, 14, "CometBFT");
 }
 
@@ -122,7 +136,11 @@ fn simulate_over_rest_and_its_bad_bodies() {
 fn every_openledger_query_has_a_get_route() {
     let s = Served::start();
     let routes = openledger_app::rpc::rest::openledger_routes();
-    assert_eq!(routes.len(), openledger_app::registry::query_routes().iter().filter(|r| r.method.starts_with("/openledger.")).count(), "{routes:?}");
+    assert_eq!(
+        routes.len(),
+        openledger_app::registry::query_routes().iter().filter(|r| r.method.starts_with("/openledger.")).count(),
+        "{routes:?}"
+    );
     for (path, grpc) in routes {
         // With no parameters: an answer or a clear refusal, never a server error.
         let (st, v) = s.get(path);

@@ -4,7 +4,9 @@
 //! the real, signed tx with its fee, and such a tx must still be refused outside
 //! simulation.
 use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
-use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, Fee, ModeInfo, SignerInfo, SimulateRequest, SimulateResponse, TxBody, TxRaw};
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{
+    mode_info, AuthInfo, Fee, ModeInfo, SignerInfo, SimulateRequest, SimulateResponse, TxBody, TxRaw,
+};
 use openledger_app::testing::{test_key, TestNode};
 use openledger_client::txbuilder;
 use prost::Message;
@@ -44,7 +46,8 @@ fn unsigned_feeless_simulation_covers_the_signed_tx_with_its_fee() {
     let mut n = TestNode::builder().funded_accounts(2, 10_000_000_000).min_gas_price_atto(25_000_000_000_000_000).build();
     n.execute_block(vec![]);
     let before = n.state_digest();
-    let sim = simulate(&n, SimulateRequest { tx_bytes: cosmjs_simulation_tx(&n, 12_345), ..Default::default() }).expect("CosmJS-style simulation");
+    let sim = simulate(&n, SimulateRequest { tx_bytes: cosmjs_simulation_tx(&n, 12_345), ..Default::default() })
+        .expect("CosmJS-style simulation");
     let simulated = sim.gas_info.expect("gas info").gas_used;
     assert_eq!(n.state_digest(), before, "simulation writes nothing");
 

@@ -15,7 +15,7 @@ use openledger_client::txbuilder;
 use openledger_proto::openledger::stream::v1 as pb;
 use pb::stream_service_client::StreamServiceClient;
 use sha2::{Digest, Sha256};
-use tendermint_proto::v0_38::abci as abci;
+use tendermint_proto::v0_38::abci;
 use tonic::transport::Channel;
 
 const FUND: u128 = 1_000_000_000_000;
@@ -125,7 +125,11 @@ fn check_record(rec: &pb::BlockRecord, n: &TestNode, txs: &[Vec<u8>], resp: &abc
     for (i, (t, (bytes, r))) in rec.txs.iter().zip(txs.iter().zip(&resp.tx_results)).enumerate() {
         assert_eq!(t.index, i as u32);
         assert_eq!(t.hash, Sha256::digest(bytes).to_vec(), "hash of tx {i} of {h}");
-        assert_eq!((t.code, t.codespace.as_str(), t.log.as_str()), (r.code, r.codespace.as_str(), r.log.as_str()), "result of tx {i} of {h}");
+        assert_eq!(
+            (t.code, t.codespace.as_str(), t.log.as_str()),
+            (r.code, r.codespace.as_str(), r.log.as_str()),
+            "result of tx {i} of {h}"
+        );
         assert_eq!((t.gas_wanted as i64, t.gas_used as i64), (r.gas_wanted, r.gas_used), "gas of tx {i} of {h}");
         assert!(same_events(&t.events, &r.events), "events of tx {i} of {h}: {:?} vs {:?}", t.events, r.events);
         assert_eq!(t.msg_type_urls, vec!["/cosmos.bank.v1beta1.MsgSend".to_string()]);
@@ -324,19 +328,30 @@ fn filtered_blocks_send_one_record_per_height_with_only_matching_events() {
         let expected: usize = resp
             .tx_results
             .iter()
-            .map(|t| t.events.iter().filter(|e| e.r#type == "transfer" && e.attributes.iter().any(|a| a.key == "sender" && a.value == sender)).count())
+            .map(|t| {
+                t.events
+                    .iter()
+                    .filter(|e| e.r#type == "transfer" && e.attributes.iter().any(|a| a.key == "sender" && a.value == sender))
+                    .count()
+            })
             .sum();
         let got: usize = rec.txs.iter().map(|t| t.events.len()).sum();
         assert!(expected >= 1 && got == expected, "height {}: {got} events, expected {expected}", rec.height);
         assert_eq!(rec.txs.len(), 1, "only account 1's tx");
-        assert!(rec.txs.iter().flat_map(|t| &t.events).all(|e| e.r#type == "transfer"
-            && e.attributes.iter().any(|a| a.key == "sender" && a.value == sender)));
+        assert!(rec
+            .txs
+            .iter()
+            .flat_map(|t| &t.events)
+            .all(|e| e.r#type == "transfer" && e.attributes.iter().any(|a| a.key == "sender" && a.value == sender)));
         assert!(rec.block_events.is_empty());
     }
     // A filter that matches nothing still sends every height (empty records).
     let mut none = crt
         .block_on(async {
-            client(served.addr).await.filtered_blocks(pb::FilteredBlocksRequest { start_height: 4, event_type: "no-such-event".into(), attributes: vec![] }).await
+            client(served.addr)
+                .await
+                .filtered_blocks(pb::FilteredBlocksRequest { start_height: 4, event_type: "no-such-event".into(), attributes: vec![] })
+                .await
         })
         .unwrap()
         .into_inner();
@@ -351,7 +366,8 @@ fn bad_requests_get_clear_errors() {
     produce(&mut n, 2, 1);
     let served = serve(&n);
     let crt = client_rt();
-    let filtered = |req: pb::FilteredBlocksRequest| crt.block_on(async { client(served.addr).await.filtered_blocks(req).await.map(|_| ()) });
+    let filtered =
+        |req: pb::FilteredBlocksRequest| crt.block_on(async { client(served.addr).await.filtered_blocks(req).await.map(|_| ()) });
     let e = filtered(pb::FilteredBlocksRequest { start_height: 1, event_type: String::new(), attributes: vec![] }).unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     assert!(e.message().contains("event_type is required"), "{}", e.message());
@@ -373,7 +389,8 @@ fn bad_requests_get_clear_errors() {
     // Garbage bytes as the request: a decode error, and the server keeps serving.
     let e = crt
         .block_on(async {
-            let mut grpc = tonic::client::Grpc::new(Channel::from_shared(format!("http://{}", served.addr)).unwrap().connect().await.unwrap());
+            let mut grpc =
+                tonic::client::Grpc::new(Channel::from_shared(format!("http://{}", served.addr)).unwrap().connect().await.unwrap());
             grpc.ready().await.unwrap();
             let path = tonic::codegen::http::uri::PathAndQuery::from_static("/openledger.stream.v1.StreamService/Blocks");
             grpc.server_streaming(tonic::Request::new(vec![0xffu8, 0xff, 0xff]), path, RawCodec).await.map(|_| ())
@@ -382,7 +399,8 @@ fn bad_requests_get_clear_errors() {
     assert_eq!(e.code(), tonic::Code::Internal, "{e:?}");
     let e = crt
         .block_on(async {
-            let mut grpc = tonic::client::Grpc::new(Channel::from_shared(format!("http://{}", served.addr)).unwrap().connect().await.unwrap());
+            let mut grpc =
+                tonic::client::Grpc::new(Channel::from_shared(format!("http://{}", served.addr)).unwrap().connect().await.unwrap());
             grpc.ready().await.unwrap();
             let path = tonic::codegen::http::uri::PathAndQuery::from_static("/openledger.stream.v1.StreamService/NoSuchMethod");
             grpc.server_streaming(tonic::Request::new(vec![]), path, RawCodec).await.map(|_| ())
@@ -511,7 +529,9 @@ fn streams_beyond_max_subscribers_get_resource_exhausted_until_one_closes() {
     let mut c = loop {
         match crt.block_on(open(served.addr, 1)) {
             Ok(s) => break s,
-            Err(e) if e.code() == tonic::Code::ResourceExhausted && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) if e.code() == tonic::Code::ResourceExhausted && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
             Err(e) => panic!("{e:?}"),
         }
     };

@@ -159,7 +159,8 @@ fn invalid_recipient_address_is_refused() {
         s.to_address = "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu".into();
         m.value = s.encode_to_vec();
     }
-    let tx = txbuilder::sign_tx(&TxSpec::new(vec![m], FEE, GAS), &a, openledger_app::testing::TEST_CHAIN_ID, acct.account_number, acct.sequence);
+    let tx =
+        txbuilder::sign_tx(&TxSpec::new(vec![m], FEE, GAS), &a, openledger_app::testing::TEST_CHAIN_ID, acct.account_number, acct.sequence);
     let c = n.check_tx(&tx);
     assert_eq!((c.codespace.as_str(), c.code), ("token", 6), "{}", c.log);
 }

@@ -21,7 +21,10 @@ pub fn env_flag(name: &str) -> bool {
 /// The node's allocator settings, then logs to stderr at `OPENLEDGER_LOG` (default warn).
 pub fn init_process() {
     openledgerd::allocator::configure();
-    tracing_subscriber::fmt().with_env_filter(std::env::var("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into())).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// The thread count the node uses for parallel pre-verification.

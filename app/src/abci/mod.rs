@@ -6,10 +6,9 @@ pub mod server;
 
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
-    self as pb, response_process_proposal::ProposalStatus, RequestCheckTx, RequestFinalizeBlock, RequestInfo,
-    RequestInitChain, RequestPrepareProposal, RequestProcessProposal, RequestQuery, ResponseCheckTx, ResponseCommit,
-    ResponseFinalizeBlock, ResponseInfo, ResponseInitChain, ResponsePrepareProposal, ResponseProcessProposal,
-    ResponseQuery,
+    self as pb, response_process_proposal::ProposalStatus, RequestCheckTx, RequestFinalizeBlock, RequestInfo, RequestInitChain,
+    RequestPrepareProposal, RequestProcessProposal, RequestQuery, ResponseCheckTx, ResponseCommit, ResponseFinalizeBlock, ResponseInfo,
+    ResponseInitChain, ResponsePrepareProposal, ResponseProcessProposal, ResponseQuery,
 };
 use tendermint_proto::v0_38::types::BlockIdFlag;
 
@@ -17,9 +16,9 @@ use openledger_auth::AuthRead;
 use openledger_framework::{sdk, ExecMode, Vote};
 
 use crate::app::App;
-use crate::exec::BlockInput;
 use crate::exec::pipeline::TxOutcome;
 use crate::exec::tx;
+use crate::exec::BlockInput;
 
 pub const APP_VERSION: u64 = 1;
 
@@ -61,11 +60,7 @@ impl Application for App {
 
     fn init_chain(&self, req: RequestInitChain) -> ResponseInitChain {
         match self.block_on(self.init_chain(&req.chain_id, &req.app_state_bytes)) {
-            Ok(app_hash) => ResponseInitChain {
-                consensus_params: None,
-                validators: req.validators,
-                app_hash: app_hash.into(),
-            },
+            Ok(app_hash) => ResponseInitChain { consensus_params: None, validators: req.validators, app_hash: app_hash.into() },
             Err(e) => {
                 // A genesis this app cannot read is fatal: stop rather than run a wrong chain.
                 tracing::error!("InitChain failed: {} (codespace {}, code {})", e.message, e.codespace, e.code);
@@ -245,7 +240,9 @@ impl App {
                     .collect(),
             }
         });
-        let msg_responses = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(o.data.as_slice()).map(|d| d.msg_responses).unwrap_or_default();
+        let msg_responses = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(o.data.as_slice())
+            .map(|d| d.msg_responses)
+            .unwrap_or_default();
         Ok(SimulateResponse {
             gas_info: Some(GasInfo { gas_wanted: o.gas_wanted, gas_used: o.gas_used }),
             result: Some(AbciResult { log: o.log, events: events.collect(), msg_responses, ..Default::default() }),

@@ -92,7 +92,8 @@ fn read_requests(mut stream: TcpStream, tx: SyncSender<Vec<Request>>) -> io::Res
             match next_frame(&buf[start..]) {
                 Ok(Some((header, len))) => {
                     let body = &buf[start + header..start + header + len];
-                    let req = Request::decode(body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("undecodable ABCI request: {e}")))?;
+                    let req = Request::decode(body)
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("undecodable ABCI request: {e}")))?;
                     batch.push(req);
                     start += header + len;
                 }

@@ -48,7 +48,8 @@ fn check_timeout_height(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), Cha
     if tx.timeout_height() != 0 && ctx.height > tx.timeout_height() {
         return Err(sdk::tx_timeout_height(format!(
             "block height: {}, timeout height: {}: tx timeout height",
-            ctx.height, tx.timeout_height()
+            ctx.height,
+            tx.timeout_height()
         )));
     }
     Ok(())
@@ -109,7 +110,10 @@ fn set_pubkeys(tx: &DecodedTx, accounts: &mut [BaseAccount]) -> Result<Vec<PubKe
                 given.clone()
             }
             (None, None) => {
-                return Err(sdk::invalid_pubkey(format!("account {} has no public key yet; include it in the tx: invalid pubkey", s.address)))
+                return Err(sdk::invalid_pubkey(format!(
+                    "account {} has no public key yet; include it in the tx: invalid pubkey",
+                    s.address
+                )))
             }
         };
         keys.push(key);
@@ -165,10 +169,7 @@ async fn deduct_fee<S: StateWrite>(state: &mut S, tx: &DecodedTx, simulate: bool
     if tx.fee() > 0 || simulate {
         let balance = state.balance(&payer).await?;
         if balance < tx.fee() {
-            return Err(sdk::insufficient_funds(format!(
-                "{balance}{DENOM} is smaller than {}{DENOM}: insufficient funds",
-                tx.fee()
-            )));
+            return Err(sdk::insufficient_funds(format!("{balance}{DENOM} is smaller than {}{DENOM}: insufficient funds", tx.fee())));
         }
         state.send_to_module(&payer, &FEE_COLLECTOR, tx.fee(), None).await?;
     }

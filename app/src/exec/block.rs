@@ -138,7 +138,13 @@ impl App {
             let outcome = match d {
                 Err(e) => TxOutcome::failed(e, 0, 0),
                 Ok(t) => {
-                    let env = TxEnv { chain_id: block.chain_id, height: block.height, params: block.params, mode: ExecMode::Finalize, preverified: pre };
+                    let env = TxEnv {
+                        chain_id: block.chain_id,
+                        height: block.height,
+                        params: block.params,
+                        mode: ExecMode::Finalize,
+                        preverified: pre,
+                    };
                     execute_tx(&mut delta, t, &env).await
                 }
             };
@@ -159,7 +165,15 @@ impl App {
         changes.apply_to(&mut delta);
         // The block's record for the indexer stream: non-verifiable, in the same batch.
         let t_record = std::time::Instant::now();
-        let record = crate::stream::encode::block_record(block.height, block.time_seconds, block.time_nanos, block.tx_hashes, decoded, &tx_results, &events);
+        let record = crate::stream::encode::block_record(
+            block.height,
+            block.time_seconds,
+            block.time_nanos,
+            block.tx_hashes,
+            decoded,
+            &tx_results,
+            &events,
+        );
         crate::stream::stage(&mut delta, &parent, block.height, record, self.inner.settings.stream_retain_blocks).await?;
         let record_us = t_record.elapsed().as_micros() as u64;
         let t_executed = t0.elapsed();
@@ -189,7 +203,11 @@ impl App {
 }
 
 /// Decode a block's txs on `threads` threads, keeping their order.
-fn decode_all(txs: &[Vec<u8>], params: &openledger_proto::openledger::auth::v1::Params, threads: usize) -> Vec<Result<DecodedTx, ChainError>> {
+fn decode_all(
+    txs: &[Vec<u8>],
+    params: &openledger_proto::openledger::auth::v1::Params,
+    threads: usize,
+) -> Vec<Result<DecodedTx, ChainError>> {
     if txs.len() < 64 || threads < 2 {
         return txs.iter().map(|b| tx::decode(b, params, ExecMode::Finalize)).collect();
     }
@@ -221,5 +239,3 @@ struct BlockRun<'a> {
     params: &'a openledger_proto::openledger::auth::v1::Params,
     last_commit: &'a [Vote],
 }
-
-

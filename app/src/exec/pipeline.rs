@@ -25,14 +25,7 @@ pub struct TxOutcome {
 
 impl TxOutcome {
     pub fn failed(e: &ChainError, gas_wanted: u64, gas_used: u64) -> TxOutcome {
-        TxOutcome {
-            code: e.code,
-            codespace: e.codespace.to_string(),
-            log: e.message.clone(),
-            gas_wanted,
-            gas_used,
-            ..Default::default()
-        }
+        TxOutcome { code: e.code, codespace: e.codespace.to_string(), log: e.message.clone(), gas_wanted, gas_used, ..Default::default() }
     }
 }
 
@@ -103,7 +96,6 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
         }
     }
 }
-
 
 fn response_any(r: prost_types::Any) -> cosmos_sdk_proto::Any {
     cosmos_sdk_proto::Any { type_url: r.type_url, value: r.value }

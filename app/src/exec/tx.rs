@@ -40,7 +40,8 @@ impl PubKey {
                 .map_err(|_| sdk::invalid_pubkey("secp256k1 key must be 33 compressed bytes: invalid pubkey"))?;
             Ok(PubKey::Secp256k1(bytes, parse_secp256k1(&bytes)?))
         } else if is_type_url::<ed25519::PubKey>(url) {
-            let bytes = <[u8; 32]>::try_from(k.key.as_slice()).map_err(|_| sdk::invalid_pubkey("ed25519 key must be 32 bytes: invalid pubkey"))?;
+            let bytes =
+                <[u8; 32]>::try_from(k.key.as_slice()).map_err(|_| sdk::invalid_pubkey("ed25519 key must be 32 bytes: invalid pubkey"))?;
             Ok(PubKey::Ed25519(bytes))
         } else {
             Err(sdk::invalid_pubkey(format!("unsupported key type {url}: invalid pubkey")))
@@ -73,7 +74,11 @@ impl PubKey {
             PubKey::Ed25519(k) => (type_url_of!(ed25519::PubKey), k),
         };
         // `bytes key = 1` of 32 or 33 bytes encodes as [0x0a, len, key...].
-        any.type_url == url && any.value.len() == key.len() + 2 && any.value[0] == 0x0a && usize::from(any.value[1]) == key.len() && &any.value[2..] == key
+        any.type_url == url
+            && any.value.len() == key.len() + 2
+            && any.value[0] == 0x0a
+            && usize::from(any.value[1]) == key.len()
+            && &any.value[2..] == key
     }
 
     pub fn to_any(&self) -> prost_types::Any {
@@ -213,16 +218,12 @@ impl DecodedTx {
 pub fn decode(bytes: &[u8], params: &AuthParams, mode: ExecMode) -> Result<DecodedTx, ChainError> {
     let simulate = mode.is_simulation();
     if bytes.len() as u64 > params.max_tx_bytes {
-        return Err(sdk::tx_too_large(format!(
-            "tx is {} bytes, the limit is {}: tx too large",
-            bytes.len(),
-            params.max_tx_bytes
-        )));
+        return Err(sdk::tx_too_large(format!("tx is {} bytes, the limit is {}: tx too large", bytes.len(), params.max_tx_bytes)));
     }
     let raw = TxRaw::decode(bytes).map_err(|e| sdk::tx_decode(format!("{e}: tx parse error")))?;
     let body = TxBody::decode(raw.body_bytes.as_slice()).map_err(|e| sdk::tx_decode(format!("body: {e}: tx parse error")))?;
-    let auth_info = AuthInfo::decode(raw.auth_info_bytes.as_slice())
-        .map_err(|e| sdk::tx_decode(format!("auth info: {e}: tx parse error")))?;
+    let auth_info =
+        AuthInfo::decode(raw.auth_info_bytes.as_slice()).map_err(|e| sdk::tx_decode(format!("auth info: {e}: tx parse error")))?;
 
     if !body.extension_options.is_empty() || !body.non_critical_extension_options.is_empty() {
         return Err(sdk::unknown_extension_options("extension options are not supported: unknown extension options"));
@@ -279,9 +280,7 @@ pub fn decode(bytes: &[u8], params: &AuthParams, mode: ExecMode) -> Result<Decod
         let pubkey = info.public_key.as_ref().map(PubKey::from_any).transpose()?;
         if let Some(pk) = &pubkey {
             if pk.address() != *address {
-                return Err(sdk::invalid_pubkey(format!(
-                    "pubkey does not match signer address {address}: invalid pubkey"
-                )));
+                return Err(sdk::invalid_pubkey(format!("pubkey does not match signer address {address}: invalid pubkey")));
             }
         }
         if signature.is_empty() && !simulate {

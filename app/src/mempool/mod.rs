@@ -249,8 +249,11 @@ impl App {
             if decoded.is_empty() {
                 return;
             }
-            let mut keys: BTreeSet<String> =
-                decoded.iter().flatten().flat_map(|t: &DecodedTx| t.signers().iter().map(|s| openledger_token::state_key::account(&s.address))).collect();
+            let mut keys: BTreeSet<String> = decoded
+                .iter()
+                .flatten()
+                .flat_map(|t: &DecodedTx| t.signers().iter().map(|s| openledger_token::state_key::account(&s.address)))
+                .collect();
             let cached = self.inner.hot.take_known(snap.version(), &mut keys);
             // Not remembered in the hot cache: CheckTx runs beside FinalizeBlock, whose
             // record of the block's writes to cached keys could miss entries added now.
@@ -274,7 +277,10 @@ impl App {
     async fn verified_signers<S: StateRead>(state: &S, tx: &DecodedTx) -> Result<Vec<Preverified>, ChainError> {
         let mut out = Vec::with_capacity(tx.signers().len());
         for s in tx.signers() {
-            let acct = state.account(&s.address).await?.ok_or_else(|| sdk::internal(format!("account {} vanished after the ante step", s.address)))?;
+            let acct = state
+                .account(&s.address)
+                .await?
+                .ok_or_else(|| sdk::internal(format!("account {} vanished after the ante step", s.address)))?;
             let pubkey = tx::PubKey::for_signer(acct.pub_key.as_ref(), s.pubkey.as_ref())
                 .ok_or_else(|| sdk::internal(format!("account {} has no key after the ante step", s.address)))??;
             out.push(Preverified { account_number: acct.account_number, pubkey });

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use base64::Engine;
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1 as abciv;
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1 as tmv;
-use openledger_proto::cosmos::consensus::v1 as consv;
-use openledger_proto::tendermint::types as tmparams;
 use cosmos_sdk_proto::cosmos::tx::v1beta1 as txv;
 use cosmos_sdk_proto::tendermint as tmp;
 use openledger_client::rpc::{num, CometRpc};
+use openledger_proto::cosmos::consensus::v1 as consv;
+use openledger_proto::tendermint::types as tmparams;
 use prost::Message;
 use serde_json::{json, Value};
 use tonic::{Request, Response, Status};
@@ -42,7 +42,9 @@ impl CosmosServices {
 
     #[allow(clippy::result_large_err)] // tonic::Status is what every handler returns
     fn rpc(&self) -> Result<&CometRpc, Status> {
-        self.rpc.as_deref().ok_or_else(|| Status::unavailable("this gRPC server has no CometBFT RPC configured ([cometbft] rpc in app.toml)"))
+        self.rpc
+            .as_deref()
+            .ok_or_else(|| Status::unavailable("this gRPC server has no CometBFT RPC configured ([cometbft] rpc in app.toml)"))
     }
 
     async fn call(&self, method: &str, params: Value) -> Result<Value, Status> {
@@ -122,7 +124,11 @@ fn events(v: &Value) -> Vec<tmp::abci::Event> {
                         .as_array()
                         .map(|a| {
                             a.iter()
-                                .map(|a| tmp::abci::EventAttribute { key: str_of(&a["key"]), value: str_of(&a["value"]), index: a["index"].as_bool().unwrap_or(false) })
+                                .map(|a| tmp::abci::EventAttribute {
+                                    key: str_of(&a["key"]),
+                                    value: str_of(&a["value"]),
+                                    index: a["index"].as_bool().unwrap_or(false),
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -135,7 +141,11 @@ fn events(v: &Value) -> Vec<tmp::abci::Event> {
 /// TxRaw bytes as a Tx (body and auth info decoded).
 pub fn tx_from_raw(bytes: &[u8]) -> Result<txv::Tx, prost::DecodeError> {
     let raw = txv::TxRaw::decode(bytes)?;
-    Ok(txv::Tx { body: Some(txv::TxBody::decode(raw.body_bytes.as_slice())?), auth_info: Some(txv::AuthInfo::decode(raw.auth_info_bytes.as_slice())?), signatures: raw.signatures })
+    Ok(txv::Tx {
+        body: Some(txv::TxBody::decode(raw.body_bytes.as_slice())?),
+        auth_info: Some(txv::AuthInfo::decode(raw.auth_info_bytes.as_slice())?),
+        signatures: raw.signatures,
+    })
 }
 
 /// A Tx as TxRaw bytes (the deprecated `SimulateRequest.tx` field).
@@ -215,7 +225,8 @@ fn blocks(r: &Value) -> (tmp::types::BlockId, tmp::types::Block, tmv::Block) {
     let data = tmp::types::Data { txs: b["data"]["txs"].as_array().map(|t| t.iter().map(b64).collect()).unwrap_or_default() };
     let last_commit = commit(&b["last_commit"]);
     let p = header_parts(&b["header"]);
-    let [last_commit_hash, data_hash, validators_hash, next_validators_hash, consensus_hash, app_hash, last_results_hash, evidence_hash] = p.hashes;
+    let [last_commit_hash, data_hash, validators_hash, next_validators_hash, consensus_hash, app_hash, last_results_hash, evidence_hash] =
+        p.hashes;
     let proposer_bech32 = cosmrs::AccountId::new("openvalcons", &p.proposer).map(|a| a.to_string()).unwrap_or_default();
     let header = tmp::types::Header {
         version: Some(p.version),
@@ -250,7 +261,12 @@ fn blocks(r: &Value) -> (tmp::types::BlockId, tmp::types::Block, tmv::Block) {
         proposer_address: proposer_bech32,
     };
     let evidence = tmp::types::EvidenceList { evidence: vec![] };
-    let block = tmp::types::Block { header: Some(header), data: Some(data.clone()), evidence: Some(evidence.clone()), last_commit: Some(last_commit.clone()) };
+    let block = tmp::types::Block {
+        header: Some(header),
+        data: Some(data.clone()),
+        evidence: Some(evidence.clone()),
+        last_commit: Some(last_commit.clone()),
+    };
     let sdk_block = tmv::Block { header: Some(sdk_header), data: Some(data), evidence: Some(evidence), last_commit: Some(last_commit) };
     (block_id(&r["block_id"]), block, sdk_block)
 }
@@ -264,7 +280,10 @@ impl txv::service_server::Service for CosmosServices {
 
     async fn get_tx(&self, request: Request<txv::GetTxRequest>) -> Result<Response<txv::GetTxResponse>, Status> {
         let hash = request.into_inner().hash;
-        let bytes = hex::decode(&hash).ok().filter(|b| b.len() == 32).ok_or_else(|| Status::invalid_argument(format!("tx hash {hash:?} is not 64 hex characters")))?;
+        let bytes = hex::decode(&hash)
+            .ok()
+            .filter(|b| b.len() == 32)
+            .ok_or_else(|| Status::invalid_argument(format!("tx hash {hash:?} is not 64 hex characters")))?;
         let r = match self.call("tx", json!({ "hash": base64::engine::general_purpose::STANDARD.encode(bytes), "prove": false })).await {
             Err(s) if s.code() == tonic::Code::NotFound => return Err(Status::not_found(format!("tx not found: {}", hash.to_uppercase()))),
             other => other?,
@@ -325,11 +344,14 @@ impl txv::service_server::Service for CosmosServices {
     }
 
     async fn get_block_with_txs(&self, _: Request<txv::GetBlockWithTxsRequest>) -> Result<Response<txv::GetBlockWithTxsResponse>, Status> {
-        Err(Status::unimplemented("GetBlockWithTxs is not served; use cosmos.base.tendermint.v1beta1.Service/GetBlockByHeight or the block stream"))
+        Err(Status::unimplemented(
+            "GetBlockWithTxs is not served; use cosmos.base.tendermint.v1beta1.Service/GetBlockByHeight or the block stream",
+        ))
     }
 
     async fn tx_decode(&self, request: Request<txv::TxDecodeRequest>) -> Result<Response<txv::TxDecodeResponse>, Status> {
-        let tx = tx_from_raw(&request.into_inner().tx_bytes).map_err(|e| Status::invalid_argument(format!("tx_bytes do not decode: {e}")))?;
+        let tx =
+            tx_from_raw(&request.into_inner().tx_bytes).map_err(|e| Status::invalid_argument(format!("tx_bytes do not decode: {e}")))?;
         Ok(Response::new(txv::TxDecodeResponse { tx: Some(tx) }))
     }
 
@@ -361,7 +383,10 @@ impl tmv::service_server::Service for CosmosServices {
             version: str_of(&n["version"]),
             channels: hexb(&n["channels"]),
             moniker: str_of(&n["moniker"]),
-            other: Some(tmp::p2p::DefaultNodeInfoOther { tx_index: str_of(&n["other"]["tx_index"]), rpc_address: str_of(&n["other"]["rpc_address"]) }),
+            other: Some(tmp::p2p::DefaultNodeInfoOther {
+                tx_index: str_of(&n["other"]["tx_index"]),
+                rpc_address: str_of(&n["other"]["rpc_address"]),
+            }),
         };
         let version = tmv::VersionInfo {
             name: "openledger".into(),
@@ -385,7 +410,10 @@ impl tmv::service_server::Service for CosmosServices {
         Ok(Response::new(tmv::GetLatestBlockResponse { block_id: Some(id), block: Some(block), sdk_block: Some(sdk_block) }))
     }
 
-    async fn get_block_by_height(&self, request: Request<tmv::GetBlockByHeightRequest>) -> Result<Response<tmv::GetBlockByHeightResponse>, Status> {
+    async fn get_block_by_height(
+        &self,
+        request: Request<tmv::GetBlockByHeightRequest>,
+    ) -> Result<Response<tmv::GetBlockByHeightResponse>, Status> {
         let height = request.into_inner().height;
         if height <= 0 {
             return Err(Status::invalid_argument(format!("height {height} must be positive")));
@@ -396,11 +424,17 @@ impl tmv::service_server::Service for CosmosServices {
         Ok(Response::new(tmv::GetBlockByHeightResponse { block_id: Some(id), block: Some(block), sdk_block: Some(sdk_block) }))
     }
 
-    async fn get_latest_validator_set(&self, _: Request<tmv::GetLatestValidatorSetRequest>) -> Result<Response<tmv::GetLatestValidatorSetResponse>, Status> {
+    async fn get_latest_validator_set(
+        &self,
+        _: Request<tmv::GetLatestValidatorSetRequest>,
+    ) -> Result<Response<tmv::GetLatestValidatorSetResponse>, Status> {
         Err(Status::unimplemented("validator sets are served by CometBFT's RPC (/validators)"))
     }
 
-    async fn get_validator_set_by_height(&self, _: Request<tmv::GetValidatorSetByHeightRequest>) -> Result<Response<tmv::GetValidatorSetByHeightResponse>, Status> {
+    async fn get_validator_set_by_height(
+        &self,
+        _: Request<tmv::GetValidatorSetByHeightRequest>,
+    ) -> Result<Response<tmv::GetValidatorSetByHeightResponse>, Status> {
         Err(Status::unimplemented("validator sets are served by CometBFT's RPC (/validators)"))
     }
 

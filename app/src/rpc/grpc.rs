@@ -142,7 +142,12 @@ pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Futur
 
 /// Serve until `shutdown` resolves; `cometbft_rpc` is the node's CometBFT RPC URL, which
 /// the Cosmos tx service (broadcast, tx lookup and search) and the node service use.
-pub async fn serve_with(app: App, addr: SocketAddr, cometbft_rpc: Option<String>, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
+pub async fn serve_with(
+    app: App,
+    addr: SocketAddr,
+    cometbft_rpc: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let cosmos = crate::rpc::cosmos::CosmosServices::new(app.clone(), cometbft_rpc);
     let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
     let reflection_v1 = tonic_reflection::server::Builder::configure()

@@ -253,7 +253,8 @@ fn height(headers: &HeaderMap) -> Result<u64, ApiError> {
 
 /// Run the query at gRPC method `path` with a protobuf request.
 async fn query(app: &App, path: &str, req: Vec<u8>, height: u64) -> Result<Vec<u8>, ApiError> {
-    let route = crate::registry::query_route(path).ok_or_else(|| ApiError::from(tonic::Status::unimplemented(format!("no query {path}"))))?;
+    let route =
+        crate::registry::query_route(path).ok_or_else(|| ApiError::from(tonic::Status::unimplemented(format!("no query {path}"))))?;
     let snap = app.snapshot_at(height)?;
     Ok((route.handler)(crate::registry::query_ctx(snap), req).await?)
 }
@@ -267,11 +268,18 @@ fn params_json(desc: &MessageDescriptor, raw: Option<&str>) -> Result<Value, Api
         let mut d = desc.clone();
         let mut obj = &mut root;
         for (i, part) in parts.iter().enumerate() {
-            let field = d.get_field_by_name(part).or_else(|| d.get_field_by_json_name(part)).ok_or_else(|| bad(format!("{} has no field {part:?}", d.full_name())))?;
+            let field = d
+                .get_field_by_name(part)
+                .or_else(|| d.get_field_by_json_name(part))
+                .ok_or_else(|| bad(format!("{} has no field {part:?}", d.full_name())))?;
             if i + 1 < parts.len() {
                 let Kind::Message(inner) = field.kind() else { return Err(bad(format!("{part} is not a message: {k}"))) };
                 d = inner;
-                obj = obj.entry(field.name().to_string()).or_insert_with(|| Value::Object(Map::new())).as_object_mut().ok_or_else(|| bad(format!("{k} conflicts with another parameter")))?;
+                obj = obj
+                    .entry(field.name().to_string())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                    .as_object_mut()
+                    .ok_or_else(|| bad(format!("{k} conflicts with another parameter")))?;
                 continue;
             }
             let value = match field.kind() {
@@ -325,22 +333,44 @@ pub fn openledger_routes() -> &'static [(String, String)] {
     })
 }
 
-async fn openledger_query(State(s): Shared, Path((module, version, method)): Path<(String, String, String)>, headers: HeaderMap, RawQuery(raw): RawQuery) -> ApiResult {
+async fn openledger_query(
+    State(s): Shared,
+    Path((module, version, method)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let rest_path = format!("/openledger/{module}/{version}/{method}");
-    let (_, grpc_path) = openledger_routes().iter().find(|(r, _)| *r == rest_path).ok_or_else(|| ApiError::from(tonic::Status::not_found(format!("no route {rest_path}"))))?;
+    let (_, grpc_path) = openledger_routes()
+        .iter()
+        .find(|(r, _)| *r == rest_path)
+        .ok_or_else(|| ApiError::from(tonic::Status::not_found(format!("no route {rest_path}"))))?;
     route_query(&s.app, grpc_path, &rest_path, vec![], &headers, raw.as_deref()).await
 }
 
 /// A query of the table at its Cosmos REST path (`rest` of its route): path parameters
 /// and the query string build its request.
-async fn cosmos_query(s: Arc<Rest>, grpc_path: &'static str, params: Vec<(String, String)>, headers: HeaderMap, raw: Option<String>) -> ApiResult {
+async fn cosmos_query(
+    s: Arc<Rest>,
+    grpc_path: &'static str,
+    params: Vec<(String, String)>,
+    headers: HeaderMap,
+    raw: Option<String>,
+) -> ApiResult {
     route_query(&s.app, grpc_path, grpc_path, params, &headers, raw.as_deref()).await
 }
 
 /// Run the query at gRPC method `grpc_path` with the request the path parameters and
 /// the query string give, and print its answer as the gateway does.
-async fn route_query(app: &App, grpc_path: &str, what: &str, path_params: Vec<(String, String)>, headers: &HeaderMap, raw: Option<&str>) -> ApiResult {
-    let (service, name) = grpc_path.trim_start_matches('/').split_once('/').ok_or_else(|| ApiError::from(tonic::Status::internal("bad route")))?;
+async fn route_query(
+    app: &App,
+    grpc_path: &str,
+    what: &str,
+    path_params: Vec<(String, String)>,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+) -> ApiResult {
+    let (service, name) =
+        grpc_path.trim_start_matches('/').split_once('/').ok_or_else(|| ApiError::from(tonic::Status::internal("bad route")))?;
     let m = pool()
         .get_service_by_name(service)
         .and_then(|svc| svc.methods().find(|m| m.name() == name))
@@ -353,7 +383,8 @@ async fn route_query(app: &App, grpc_path: &str, what: &str, path_params: Vec<(S
     }
     let req = DynamicMessage::deserialize(m.input(), params).map_err(|e| bad(format!("bad request for {what}: {e}")))?;
     let out = query(app, grpc_path, req.encode_to_vec(), height(headers)?).await?;
-    let resp = DynamicMessage::decode(m.output(), out.as_slice()).map_err(|e| ApiError::from(tonic::Status::internal(format!("response: {e}"))))?;
+    let resp = DynamicMessage::decode(m.output(), out.as_slice())
+        .map_err(|e| ApiError::from(tonic::Status::internal(format!("response: {e}"))))?;
     let mut json = dynamic_json(&resp);
     // The gateway prints a last page's empty `next_key` as null.
     if let Some(page) = json.get_mut("pagination").and_then(Value::as_object_mut) {
@@ -380,7 +411,8 @@ async fn broadcast(State(s): Shared, body: Bytes) -> ApiResult {
         Value::Null => txv::BroadcastMode::Sync as i32,
         other => return Err(bad(format!("mode must be a string, got {other}"))),
     };
-    let r = txv::service_server::Service::broadcast_tx(&s.cosmos, Request::new(txv::BroadcastTxRequest { tx_bytes, mode })).await?.into_inner();
+    let r =
+        txv::service_server::Service::broadcast_tx(&s.cosmos, Request::new(txv::BroadcastTxRequest { tx_bytes, mode })).await?.into_inner();
     Ok(axum::Json(json!({ "tx_response": r.tx_response.as_ref().map(tx_response_json) })))
 }
 
@@ -456,9 +488,13 @@ pub fn router(app: App, cometbft_rpc: Option<String>) -> Router {
 }
 
 /// Serve REST on `addr` until `shutdown` resolves.
-pub async fn serve(app: App, addr: SocketAddr, cometbft_rpc: Option<String>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    app: App,
+    addr: SocketAddr,
+    cometbft_rpc: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, router(app, cometbft_rpc)).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }
-

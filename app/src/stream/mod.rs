@@ -298,7 +298,13 @@ async fn read_u64(state: &impl StateRead, key: &[u8]) -> anyhow::Result<Option<u
 /// Stage block `h`'s encoded record (and its parent's app hash, and any pruning) in
 /// `delta`, whose snapshot `parent` is the last committed state. Non-verifiable writes
 /// only: the app hash does not change.
-pub async fn stage(delta: &mut StateDelta<Snapshot>, parent: &Snapshot, h: u64, record: Vec<u8>, retain_blocks: u64) -> Result<(), ChainError> {
+pub async fn stage(
+    delta: &mut StateDelta<Snapshot>,
+    parent: &Snapshot,
+    h: u64,
+    record: Vec<u8>,
+    retain_blocks: u64,
+) -> Result<(), ChainError> {
     let stored_lowest = read_u64(parent, LOWEST_KEY).await?;
     // The first record this store ever writes starts the log.
     let lowest = stored_lowest.unwrap_or(h);
@@ -765,16 +771,28 @@ mod tests {
     #[test]
     fn the_direct_encoding_decodes_to_the_record() {
         use tendermint::abci::{Event, EventAttribute};
-        let ev = |kind: &str, attrs: Vec<(&str, &str, bool)>| Event::new(kind, attrs.into_iter().map(|(k, v, i)| EventAttribute::from((k, v, i))));
+        let ev = |kind: &str, attrs: Vec<(&str, &str, bool)>| {
+            Event::new(kind, attrs.into_iter().map(|(k, v, i)| EventAttribute::from((k, v, i))))
+        };
         let results = vec![
             TxOutcome {
                 code: 0,
                 gas_wanted: 200_000,
                 gas_used: 37_327,
-                events: vec![ev("transfer", vec![("recipient", "open1x", true), ("amount", "5uopen", true)]), ev("tx", vec![("fee", "", false)])],
+                events: vec![
+                    ev("transfer", vec![("recipient", "open1x", true), ("amount", "5uopen", true)]),
+                    ev("tx", vec![("fee", "", false)]),
+                ],
                 ..Default::default()
             },
-            TxOutcome { code: 5, codespace: "sdk".into(), log: "insufficient funds ünïcode".into(), gas_wanted: 1, gas_used: 0, ..Default::default() },
+            TxOutcome {
+                code: 5,
+                codespace: "sdk".into(),
+                log: "insufficient funds ünïcode".into(),
+                gas_wanted: 1,
+                gas_used: 0,
+                ..Default::default()
+            },
             TxOutcome::default(),
         ];
         let txs = vec![vec![1u8, 2, 3], vec![], vec![0xff; 300]];
@@ -782,7 +800,11 @@ mod tests {
         let block_events = vec![ev("openledger.token.v1.EventFeesDistributed", vec![("power", "10", true)]), ev("", vec![])];
         // A pre-0.37 byte attribute that is not UTF-8 (converted lossily, as prost's
         // strings must be), in a record whose other attributes are all UTF-8.
-        let v034 = EventAttribute::V034(tendermint::abci::v0_34::EventAttribute { key: b"raw".to_vec(), value: vec![0xff, b'a', 0xc3], index: true });
+        let v034 = EventAttribute::V034(tendermint::abci::v0_34::EventAttribute {
+            key: b"raw".to_vec(),
+            value: vec![0xff, b'a', 0xc3],
+            index: true,
+        });
         let bytes_events = vec![Event { kind: "legacy".into(), attributes: vec![v034] }];
         for (height, secs, nanos, block_events) in [
             (1u64, 1_700_000_001i64, 0i32, &block_events),

@@ -71,7 +71,11 @@ pub fn cargo_bin(bin: &str) -> PathBuf {
 pub fn cometbft_bin() -> PathBuf {
     let found = if let Some(p) = std::env::var_os("COMETBFT") {
         let p = PathBuf::from(p);
-        assert!(p.is_file(), "COMETBFT={} is not a file: run testnet/install-cometbft.sh and set COMETBFT to the path it prints", p.display());
+        assert!(
+            p.is_file(),
+            "COMETBFT={} is not a file: run testnet/install-cometbft.sh and set COMETBFT to the path it prints",
+            p.display()
+        );
         Some(p)
     } else {
         let mut candidates = vec![PathBuf::from("/root/go/bin/cometbft")];
@@ -356,7 +360,10 @@ impl Chain {
 
     pub fn height(&self) -> anyhow::Result<u64> {
         let s = self.status()?;
-        s["sync_info"]["latest_block_height"].as_str().and_then(|h| h.parse().ok()).ok_or_else(|| anyhow::anyhow!("status without height: {s}"))
+        s["sync_info"]["latest_block_height"]
+            .as_str()
+            .and_then(|h| h.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("status without height: {s}"))
     }
 
     /// Wait (≤ WAIT) until CometBFT reports a height ≥ `min`; returns that height.
@@ -381,7 +388,10 @@ impl Chain {
             .unwrap_or_else(|e| panic!("/block?height={height}: {e:#}"));
         BlockIds {
             block_hash: r["block_id"]["hash"].as_str().unwrap_or_else(|| panic!("block {height} without block_id.hash: {r}")).to_string(),
-            app_hash: r["block"]["header"]["app_hash"].as_str().unwrap_or_else(|| panic!("block {height} without app_hash: {r}")).to_string(),
+            app_hash: r["block"]["header"]["app_hash"]
+                .as_str()
+                .unwrap_or_else(|| panic!("block {height} without app_hash: {r}"))
+                .to_string(),
         }
     }
 
@@ -558,7 +568,8 @@ pub fn tx_json(cli: &Cli, args: &[&str], gas: &[&str]) -> Value {
     all.extend(gas);
     all.extend(["--chain-id", openledgerd::dev::DEV_CHAIN_ID, "-y", "-o", "json"]);
     let out = cli.ok(&all);
-    let v: Value = serde_json::from_str(out.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{} printed non-JSON ({e}): {out}", args.join(" ")));
+    let v: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{} printed non-JSON ({e}): {out}", args.join(" ")));
     assert_eq!(v["code"], 0, "{v}");
     v
 }

@@ -75,7 +75,9 @@ pub enum AttributionTxCmd {
 pub enum AttributionQueryCmd {
     Params,
     /// One inference: terms, report, settlement.
-    Inference { id: u64 },
+    Inference {
+        id: u64,
+    },
     InferencesByModel {
         model_id: u64,
         #[command(flatten)]
@@ -98,10 +100,17 @@ pub enum AttributionQueryCmd {
         #[command(flatten)]
         page: PageArgs,
     },
-    ModelStats { model_id: u64 },
-    DatanetStats { datanet_id: u64 },
+    ModelStats {
+        model_id: u64,
+    },
+    DatanetStats {
+        datanet_id: u64,
+    },
     /// The reward pool of a datanet version.
-    Pool { datanet_id: u64, version: u64 },
+    Pool {
+        datanet_id: u64,
+        version: u64,
+    },
     /// The module's books: paid in = paid out + escrowed + credits + pools.
     Accounting,
 }
@@ -129,10 +138,12 @@ async fn output_fingerprint(node: &NodeOpts, inference_id: u64, path: &std::path
     let inf = client(node).await?.inference(at::QueryInferenceRequest { id: inference_id }).await.map_err(status_error)?.into_inner();
     let terms = inf.inference.and_then(|i| i.terms).ok_or_else(|| anyhow!("inference {inference_id}: no terms"))?;
     let params = client(node).await?.params(at::QueryParamsRequest {}).await.map_err(status_error)?.into_inner().params.unwrap_or_default();
-    let mut dc = dn::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))?;
+    let mut dc =
+        dn::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))?;
     let mut modulus = u64::MAX;
     for t in &terms.training_set {
-        let d = dc.datanet(dn::QueryDatanetRequest { id: t.datanet_id }).await.map_err(status_error)?.into_inner().datanet.unwrap_or_default();
+        let d =
+            dc.datanet(dn::QueryDatanetRequest { id: t.datanet_id }).await.map_err(status_error)?.into_inner().datanet.unwrap_or_default();
         modulus = modulus.min(d.fingerprint.map_or(openledger_types::fingerprint::DEFAULT_MODULUS, |f| f.modulus));
     }
     let digest = crate::content::digest_file(path, Some((modulus.max(1), params.max_output_fingerprint as usize)))?;
@@ -149,18 +160,21 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<(
             let max_fee = match max_fee {
                 Some(f) => parse_uopen(&f, "--max-fee")?,
                 None => {
-                    let mut mc = md::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))?;
-                    let m = mc.model(md::QueryModelRequest { id: model_id }).await.map_err(status_error)?.into_inner().model.unwrap_or_default();
+                    let mut mc = md::query_client::QueryClient::connect(node.grpc.clone())
+                        .await
+                        .with_context(|| broadcast::grpc_unreachable(&node.grpc))?;
+                    let m = mc
+                        .model(md::QueryModelRequest { id: model_id })
+                        .await
+                        .map_err(status_error)?
+                        .into_inner()
+                        .model
+                        .unwrap_or_default();
                     let price: u128 = m.price_per_unit.map_or(0, |c| c.amount.parse().unwrap_or(0));
                     price.checked_mul(u128::from(units)).ok_or_else(|| anyhow!("{units} units at {price}uopen overflows"))?
                 }
             };
-            let m = at::MsgPayInference {
-                consumer: consumer.to_string(),
-                model_id,
-                units,
-                max_fee: uopen(max_fee),
-            };
+            let m = at::MsgPayInference { consumer: consumer.to_string(), model_id, units, max_fee: uopen(max_fee) };
             let summary = format!("pay for {units} units of model {model_id} (at most {max_fee}uopen)");
             (signer, Intent { msgs: vec![any("MsgPayInference", &m)], spend: max_fee, summary })
         }
@@ -199,7 +213,11 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<(
             let mut start_after = 0;
             for _ in 0..10_000 {
                 let m = at::MsgClaimRewards { contributor: key.address.to_string(), contribution_ids: vec![], start_after };
-                let intent = Intent { msgs: vec![any("MsgClaimRewards", &m)], spend: 0, summary: format!("claim rewards (contributions after {start_after})") };
+                let intent = Intent {
+                    msgs: vec![any("MsgClaimRewards", &m)],
+                    spend: 0,
+                    summary: format!("claim rewards (contributions after {start_after})"),
+                };
                 let result = broadcast::broadcast(&kr, node, &key, intent, &signer.flags).await?;
                 let next = at::MsgClaimRewardsResponse::decode(
                     cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(result.data.as_slice())?
@@ -232,18 +250,29 @@ pub async fn query(node: &NodeOpts, cmd: AttributionQueryCmd) -> Result<()> {
     let mut c = client(node).await?;
     let value = match cmd {
         AttributionQueryCmd::Params => output::to_value(&c.params(at::QueryParamsRequest {}).await.map_err(status_error)?.into_inner())?,
-        AttributionQueryCmd::Inference { id } => output::to_value(&c.inference(at::QueryInferenceRequest { id }).await.map_err(status_error)?.into_inner())?,
+        AttributionQueryCmd::Inference { id } => {
+            output::to_value(&c.inference(at::QueryInferenceRequest { id }).await.map_err(status_error)?.into_inner())?
+        }
         AttributionQueryCmd::InferencesByModel { model_id, page } => output::to_value(
-            &c.inferences_by_model(at::QueryInferencesByModelRequest { model_id, pagination: page.request()? }).await.map_err(status_error)?.into_inner(),
+            &c.inferences_by_model(at::QueryInferencesByModelRequest { model_id, pagination: page.request()? })
+                .await
+                .map_err(status_error)?
+                .into_inner(),
         )?,
         AttributionQueryCmd::InferencesByConsumer { consumer, page } => output::to_value(
-            &c.inferences_by_consumer(at::QueryInferencesByConsumerRequest { consumer, pagination: page.request()? }).await.map_err(status_error)?.into_inner(),
+            &c.inferences_by_consumer(at::QueryInferencesByConsumerRequest { consumer, pagination: page.request()? })
+                .await
+                .map_err(status_error)?
+                .into_inner(),
         )?,
-        AttributionQueryCmd::Claimable { address, page } => {
-            output::to_value(&c.claimable(at::QueryClaimableRequest { address, pagination: page.request()? }).await.map_err(status_error)?.into_inner())?
-        }
+        AttributionQueryCmd::Claimable { address, page } => output::to_value(
+            &c.claimable(at::QueryClaimableRequest { address, pagination: page.request()? }).await.map_err(status_error)?.into_inner(),
+        )?,
         AttributionQueryCmd::Earnings { contribution_id, page } => output::to_value(
-            &c.contribution_earnings(at::QueryContributionEarningsRequest { contribution_id, pagination: page.request()? }).await.map_err(status_error)?.into_inner(),
+            &c.contribution_earnings(at::QueryContributionEarningsRequest { contribution_id, pagination: page.request()? })
+                .await
+                .map_err(status_error)?
+                .into_inner(),
         )?,
         AttributionQueryCmd::ModelStats { model_id } => {
             output::to_value(&c.model_stats(at::QueryModelStatsRequest { model_id }).await.map_err(status_error)?.into_inner())?
@@ -251,10 +280,12 @@ pub async fn query(node: &NodeOpts, cmd: AttributionQueryCmd) -> Result<()> {
         AttributionQueryCmd::DatanetStats { datanet_id } => {
             output::to_value(&c.datanet_stats(at::QueryDatanetStatsRequest { datanet_id }).await.map_err(status_error)?.into_inner())?
         }
-        AttributionQueryCmd::Pool { datanet_id, version } => {
-            output::to_value(&c.version_pool(at::QueryVersionPoolRequest { datanet_id, version }).await.map_err(status_error)?.into_inner())?
+        AttributionQueryCmd::Pool { datanet_id, version } => output::to_value(
+            &c.version_pool(at::QueryVersionPoolRequest { datanet_id, version }).await.map_err(status_error)?.into_inner(),
+        )?,
+        AttributionQueryCmd::Accounting => {
+            output::to_value(&c.accounting(at::QueryAccountingRequest {}).await.map_err(status_error)?.into_inner())?
         }
-        AttributionQueryCmd::Accounting => output::to_value(&c.accounting(at::QueryAccountingRequest {}).await.map_err(status_error)?.into_inner())?,
     };
     output::print(&value, format);
     Ok(())

@@ -13,10 +13,10 @@ use openledger_client::output::{self, Format};
 use openledger_client::responses;
 use openledger_client::rpc::{CometRpc, TxResult};
 use openledger_client::txbuilder::{self, SignerKey, TxSpec};
-use openledger_types::amount::{fee_for_gas, parse_coin, parse_decimal, parse_gas_price, DECIMAL_ONE};
-use openledger_types::Address;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
+use openledger_types::amount::{fee_for_gas, parse_coin, parse_decimal, parse_gas_price, DECIMAL_ONE};
+use openledger_types::Address;
 use prost::Message;
 use serde_json::Value;
 
@@ -213,7 +213,14 @@ pub async fn broadcast(kr: &Keyring, node: &NodeOpts, key: &KeyRecord, intent: I
     let result = rpc.wait_for_tx(&hash, Duration::from_secs(60)).await?;
     print_result(&result, format)?;
     if result.code != 0 {
-        bail!("tx {} failed at height {}: {} (codespace {}, code {})", result.txhash, result.height, result.raw_log, result.codespace, result.code);
+        bail!(
+            "tx {} failed at height {}: {} (codespace {}, code {})",
+            result.txhash,
+            result.height,
+            result.raw_log,
+            result.codespace,
+            result.code
+        );
     }
     Ok(result)
 }

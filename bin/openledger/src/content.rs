@@ -43,7 +43,14 @@ impl Progress {
         self.shown = step;
         let width = 30u64;
         let filled = (pct.min(100) * width / 100) as usize;
-        let bar = format!("[{}{}] {:>3}% {}/{} MiB", "#".repeat(filled), "-".repeat(width as usize - filled), pct.min(100), done >> 20, self.total >> 20);
+        let bar = format!(
+            "[{}{}] {:>3}% {}/{} MiB",
+            "#".repeat(filled),
+            "-".repeat(width as usize - filled),
+            pct.min(100),
+            done >> 20,
+            self.total >> 20
+        );
         let mut err = std::io::stderr();
         if self.tty {
             let _ = write!(err, "\rhashing {bar}");

@@ -415,12 +415,26 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
         DatanetTxCmd::Withdraw { contribution_id, signer } => {
             let contributor = kr.resolve(&signer.from)?.address;
             let m = dn::MsgWithdrawContribution { contributor: contributor.to_string(), contribution_id };
-            (signer, Intent { msgs: vec![any("MsgWithdrawContribution", &m)], spend: 0, summary: format!("withdraw contribution {contribution_id}") })
+            (
+                signer,
+                Intent {
+                    msgs: vec![any("MsgWithdrawContribution", &m)],
+                    spend: 0,
+                    summary: format!("withdraw contribution {contribution_id}"),
+                },
+            )
         }
         DatanetTxCmd::Publish { datanet_id, signer } => {
             let publisher = kr.resolve(&signer.from)?.address;
             let m = dn::MsgPublishVersion { publisher: publisher.to_string(), datanet_id };
-            (signer, Intent { msgs: vec![any("MsgPublishVersion", &m)], spend: 0, summary: format!("publish the next version of datanet {datanet_id}") })
+            (
+                signer,
+                Intent {
+                    msgs: vec![any("MsgPublishVersion", &m)],
+                    spend: 0,
+                    summary: format!("publish the next version of datanet {datanet_id}"),
+                },
+            )
         }
         DatanetTxCmd::Challenge { contribution_id, reason, bond, signer } => {
             let challenger = kr.resolve(&signer.from)?.address;
@@ -456,9 +470,12 @@ pub async fn query(node: &NodeOpts, cmd: DatanetQueryCmd) -> Result<()> {
     let mut c = client(node).await?;
     let value = match cmd {
         DatanetQueryCmd::Params => output::to_value(&c.params(dn::QueryParamsRequest {}).await.map_err(status_error)?.into_inner())?,
-        DatanetQueryCmd::Datanet { id } => output::to_value(&c.datanet(dn::QueryDatanetRequest { id }).await.map_err(status_error)?.into_inner())?,
+        DatanetQueryCmd::Datanet { id } => {
+            output::to_value(&c.datanet(dn::QueryDatanetRequest { id }).await.map_err(status_error)?.into_inner())?
+        }
         DatanetQueryCmd::Datanets { owner, tag, page } => {
-            let req = dn::QueryDatanetsRequest { owner: owner.unwrap_or_default(), tag: tag.unwrap_or_default(), pagination: page.request()? };
+            let req =
+                dn::QueryDatanetsRequest { owner: owner.unwrap_or_default(), tag: tag.unwrap_or_default(), pagination: page.request()? };
             output::to_value(&c.datanets(req).await.map_err(status_error)?.into_inner())?
         }
         DatanetQueryCmd::Contribution { id } => {
@@ -480,7 +497,9 @@ pub async fn query(node: &NodeOpts, cmd: DatanetQueryCmd) -> Result<()> {
             let req = dn::QueryVersionsRequest { datanet_id, pagination: page.request()? };
             output::to_value(&c.versions(req).await.map_err(status_error)?.into_inner())?
         }
-        DatanetQueryCmd::Challenge { id } => output::to_value(&c.challenge(dn::QueryChallengeRequest { id }).await.map_err(status_error)?.into_inner())?,
+        DatanetQueryCmd::Challenge { id } => {
+            output::to_value(&c.challenge(dn::QueryChallengeRequest { id }).await.map_err(status_error)?.into_inner())?
+        }
         DatanetQueryCmd::Proof { datanet_id, version, contribution_id, verify } => {
             let r = c
                 .inclusion_proof(dn::QueryInclusionProofRequest { datanet_id, version, contribution_id })
@@ -497,7 +516,10 @@ pub async fn query(node: &NodeOpts, cmd: DatanetQueryCmd) -> Result<()> {
                 if root != proof.root {
                     bail!("the proof's root {} is not version {version}'s root {}", hex::encode(&proof.root), hex::encode(&root));
                 }
-                eprintln!("verified: contribution {contribution_id} is in version {version} of datanet {datanet_id} (root {})", hex::encode(&root));
+                eprintln!(
+                    "verified: contribution {contribution_id} is in version {version} of datanet {datanet_id} (root {})",
+                    hex::encode(&root)
+                );
             }
             output::to_value(&r)?
         }
@@ -538,7 +560,8 @@ fn parse_root(s: &str) -> Result<Vec<u8>> {
 
 pub fn verify_proof(args: VerifyProof) -> Result<()> {
     let text = std::fs::read_to_string(&args.proof_file).with_context(|| format!("cannot read {}", args.proof_file.display()))?;
-    let r: dn::QueryInclusionProofResponse = serde_json::from_str(&text).with_context(|| format!("{} is not a proof in JSON", args.proof_file.display()))?;
+    let r: dn::QueryInclusionProofResponse =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a proof in JSON", args.proof_file.display()))?;
     let proof = r.proof.ok_or_else(|| anyhow!("{}: no proof in it", args.proof_file.display()))?;
     openledger_types::merkle::verify(&proof).map_err(|e| anyhow!("the proof does not verify: {e}"))?;
     if let Some(root) = &args.root {

@@ -11,17 +11,17 @@ mod watch_cmd;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
+use attribution_cmd::{AttributionQueryCmd, AttributionTxCmd};
 use broadcast::{confirm, parse_address, parse_uopen, passphrase_for, read_secret, Intent, TxFlags};
 use clap::{Args, Parser, Subcommand};
-use attribution_cmd::{AttributionQueryCmd, AttributionTxCmd};
 use datanet_cmd::{DatanetQueryCmd, DatanetTxCmd, VerifyProof};
 use model_cmd::{ModelQueryCmd, ModelTxCmd};
 use openledger_client::keyring::{Backend, KeyRecord, Keyring};
 use openledger_client::rpc::CometRpc;
 use openledger_client::txbuilder;
-use openledger_types::Address;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
+use openledger_types::Address;
 use prost::Message;
 use serde_json::json;
 
@@ -51,9 +51,10 @@ struct KeyringOpts {
 impl KeyringOpts {
     fn keyring(&self) -> Result<Keyring> {
         let backend: Backend = self.keyring_backend.parse().map_err(|e| anyhow!("{e}"))?;
-        let home = self.home.clone().unwrap_or_else(|| {
-            std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".openledger")
-        });
+        let home = self
+            .home
+            .clone()
+            .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".openledger"));
         Ok(Keyring::open(&home, backend))
     }
 }
@@ -212,8 +213,11 @@ enum AuthQueryCmd {
 fn main() {
     let cli = Cli::parse();
     // The load generator sends on many lanes at once and signs on every core.
-    let mut builder =
-        if matches!(cli.cmd, Cmd::Bench { .. }) { tokio::runtime::Builder::new_multi_thread() } else { tokio::runtime::Builder::new_current_thread() };
+    let mut builder = if matches!(cli.cmd, Cmd::Bench { .. }) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
     let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -403,9 +407,16 @@ async fn query(node: &NodeOpts, cmd: QueryCmd) -> Result<()> {
             if json_out {
                 println!("{v}");
             } else {
-                println!("account:\n  type: {type_url}\n  value:\n    account_number: \"{}\"\n    address: {}", acct.account_number, acct.address);
+                println!(
+                    "account:\n  type: {type_url}\n  value:\n    account_number: \"{}\"\n    address: {}",
+                    acct.account_number, acct.address
+                );
                 match &pk {
-                    Some(p) => println!("    pub_key:\n      '@type': {}\n      key: {}", p["@type"].as_str().unwrap_or(""), p["key"].as_str().unwrap_or("")),
+                    Some(p) => println!(
+                        "    pub_key:\n      '@type': {}\n      key: {}",
+                        p["@type"].as_str().unwrap_or(""),
+                        p["key"].as_str().unwrap_or("")
+                    ),
                     None => println!("    pub_key: null"),
                 }
                 println!("    sequence: \"{}\"", acct.sequence);

@@ -137,7 +137,19 @@ fn operators(kr: &Keyring, list: &[String]) -> Result<Vec<String>> {
 
 pub async fn tx(kr: Keyring, node: &crate::NodeOpts, cmd: ModelTxCmd) -> Result<()> {
     let (signer, intent) = match cmd {
-        ModelTxCmd::Register { name, base_model, artifact_file, artifact_hash, artifact_uri, training_set, operators: ops, price, fee_split: split, bond, signer } => {
+        ModelTxCmd::Register {
+            name,
+            base_model,
+            artifact_file,
+            artifact_hash,
+            artifact_uri,
+            training_set,
+            operators: ops,
+            price,
+            fee_split: split,
+            bond,
+            signer,
+        } => {
             let owner = kr.resolve(&signer.from)?.address;
             let artifact_hash = match (artifact_file, artifact_hash) {
                 (Some(path), _) => crate::content::digest_file(&path, None)?.sha256.to_vec(),
@@ -188,12 +200,20 @@ pub async fn query(node: &NodeOpts, cmd: ModelQueryCmd) -> Result<()> {
     let value = match cmd {
         ModelQueryCmd::Params => output::to_value(&c.params(md::QueryParamsRequest {}).await.map_err(status_error)?.into_inner())?,
         ModelQueryCmd::Model { id } => output::to_value(&c.model(md::QueryModelRequest { id }).await.map_err(status_error)?.into_inner())?,
-        ModelQueryCmd::Models { page } => output::to_value(&c.models(md::QueryModelsRequest { pagination: page.request()? }).await.map_err(status_error)?.into_inner())?,
+        ModelQueryCmd::Models { page } => {
+            output::to_value(&c.models(md::QueryModelsRequest { pagination: page.request()? }).await.map_err(status_error)?.into_inner())?
+        }
         ModelQueryCmd::ModelsByDatanet { datanet_id, page } => output::to_value(
-            &c.models_by_datanet(md::QueryModelsByDatanetRequest { datanet_id, pagination: page.request()? }).await.map_err(status_error)?.into_inner(),
+            &c.models_by_datanet(md::QueryModelsByDatanetRequest { datanet_id, pagination: page.request()? })
+                .await
+                .map_err(status_error)?
+                .into_inner(),
         )?,
         ModelQueryCmd::ModelsByOwner { owner, page } => output::to_value(
-            &c.models_by_owner(md::QueryModelsByOwnerRequest { owner, pagination: page.request()? }).await.map_err(status_error)?.into_inner(),
+            &c.models_by_owner(md::QueryModelsByOwnerRequest { owner, pagination: page.request()? })
+                .await
+                .map_err(status_error)?
+                .into_inner(),
         )?,
     };
     output::print(&value, format);

@@ -51,9 +51,9 @@ pub struct WatchArgs {
 const MAX_RECORD_BYTES: usize = 256 << 20;
 
 fn default_state_file() -> PathBuf {
-    let home = std::env::var_os("OPENLEDGER_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".openledger")
-    });
+    let home = std::env::var_os("OPENLEDGER_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".openledger"));
     home.join("watch.state")
 }
 
@@ -71,8 +71,7 @@ fn read_state(path: &Path) -> Result<Option<(String, u64)>> {
 
 fn write_state(path: &Path, grpc: &str, height: u64) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, format!("{}\n", json!({"grpc": grpc, "height": height})))
-        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::write(&tmp, format!("{}\n", json!({"grpc": grpc, "height": height}))).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
@@ -183,16 +182,17 @@ pub async fn watch(node: &NodeOpts, args: WatchArgs) -> Result<()> {
     let mut connected_once = false;
     let mut backoff = Duration::from_millis(250);
     loop {
-        let channel = match Channel::from_shared(node.grpc.clone()).map_err(|e| anyhow!("invalid --grpc {:?}: {e}", node.grpc))?.connect().await {
-            Ok(c) => c,
-            Err(e) if connected_once => {
-                eprintln!("watch: cannot reach {} ({e}); retrying from height {next}", node.grpc);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
-            Err(e) => return Err(anyhow!("cannot reach gRPC at {} (is openledgerd running? see --grpc): {e}", node.grpc)),
-        };
+        let channel =
+            match Channel::from_shared(node.grpc.clone()).map_err(|e| anyhow!("invalid --grpc {:?}: {e}", node.grpc))?.connect().await {
+                Ok(c) => c,
+                Err(e) if connected_once => {
+                    eprintln!("watch: cannot reach {} ({e}); retrying from height {next}", node.grpc);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+                Err(e) => return Err(anyhow!("cannot reach gRPC at {} (is openledgerd running? see --grpc): {e}", node.grpc)),
+            };
         connected_once = true;
         let mut client = pb::stream_service_client::StreamServiceClient::new(channel).max_decoding_message_size(MAX_RECORD_BYTES);
         let response = match &args.event_type {
@@ -239,7 +239,9 @@ async fn print_stream(
             // The connection broke or the node is restarting: resume. Anything else (a
             // height no longer retained, a bad filter) is for the user.
             Some(Err(s)) => match s.code() {
-                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled => return Ok(StreamEnd::Retry(s.message().to_string())),
+                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled => {
+                    return Ok(StreamEnd::Retry(s.message().to_string()))
+                }
                 _ => return Err(status_error(s)),
             },
         };
@@ -288,7 +290,12 @@ mod tests {
         let rec = pb::BlockRecord {
             height: 7,
             time: Some(prost_types::Timestamp { seconds: 0, nanos: 0 }),
-            txs: vec![pb::TxRecord { index: 2, hash: vec![0xab; 32], events: vec![ev("transfer", &[("amount", "5uopen"), ("memo", "a b")])], ..Default::default() }],
+            txs: vec![pb::TxRecord {
+                index: 2,
+                hash: vec![0xab; 32],
+                events: vec![ev("transfer", &[("amount", "5uopen"), ("memo", "a b")])],
+                ..Default::default()
+            }],
             block_events: vec![ev("openledger.token.v1.EventFeesDistributed", &[("power", "10")])],
             ..Default::default()
         };

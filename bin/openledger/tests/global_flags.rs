@@ -53,11 +53,9 @@ fn keyring_flags_work_before_and_after_the_subcommand() {
 #[test]
 fn node_flags_work_before_and_after_the_subcommand() {
     let grpc = "http://127.0.0.1:1";
-    for args in [
-        vec!["--grpc", grpc, "q", "bank", "total"],
-        vec!["q", "--grpc", grpc, "bank", "total"],
-        vec!["q", "bank", "total", "--grpc", grpc],
-    ] {
+    for args in
+        [vec!["--grpc", grpc, "q", "bank", "total"], vec!["q", "--grpc", grpc, "bank", "total"], vec!["q", "bank", "total", "--grpc", grpc]]
+    {
         let e = err(&args);
         assert!(e.contains("cannot reach gRPC at http://127.0.0.1:1"), "{args:?}: {e}");
     }

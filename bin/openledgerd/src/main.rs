@@ -176,14 +176,23 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Init { home, chain_id, moniker, operator, endpoints: Endpoints { rpc_laddr, p2p_laddr, abci_address, grpc_address, api_address } } => {
+        Cmd::Init {
+            home,
+            chain_id,
+            moniker,
+            operator,
+            endpoints: Endpoints { rpc_laddr, p2p_laddr, abci_address, grpc_address, api_address },
+        } => {
             let operator = operator.map(|o| Address::parse(&o)).transpose().map_err(|e| anyhow::anyhow!("--operator: {e}"))?;
             let mut config = AppConfig::default();
             config.abci.address = abci_address;
             config.grpc.address = grpc_address;
             config.api.address = api_address;
             let home = Home(home);
-            node::init(&home, &InitOptions { chain_id: &chain_id, moniker: &moniker, operator, config, rpc_laddr: &rpc_laddr, p2p_laddr: &p2p_laddr })?;
+            node::init(
+                &home,
+                &InitOptions { chain_id: &chain_id, moniker: &moniker, operator, config, rpc_laddr: &rpc_laddr, p2p_laddr: &p2p_laddr },
+            )?;
             println!("initialised {} (chain {chain_id}); CometBFT home {}", home.0.display(), home.cometbft().display());
             Ok(())
         }
@@ -193,7 +202,13 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Genesis { cmd: GenesisCmd::AddValidator { home, pubkey, from_home, power, operator, moniker } } => {
-            let v = node::NewValidator { pubkey: pubkey.as_deref(), from_home: from_home.as_deref(), power: &power, operator: &operator, moniker: moniker.as_deref() };
+            let v = node::NewValidator {
+                pubkey: pubkey.as_deref(),
+                from_home: from_home.as_deref(),
+                power: &power,
+                operator: &operator,
+                moniker: moniker.as_deref(),
+            };
             let (address, name) = node::genesis_add_validator(&Home(home), &v)?;
             println!("added validator {address} ({name}) with power {power}, fees to {operator}");
             Ok(())

@@ -138,9 +138,8 @@ pub fn find_cometbft() -> Result<PathBuf> {
     if let Ok(p) = std::env::var("COMETBFT") {
         return Ok(PathBuf::from(p));
     }
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("cometbft")).collect())
-        .unwrap_or_default();
+    let mut candidates: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).map(|d| d.join("cometbft")).collect()).unwrap_or_default();
     if let Some(gobin) = std::env::var_os("GOBIN") {
         candidates.push(PathBuf::from(gobin).join("cometbft"));
     }
@@ -196,10 +195,10 @@ pub fn init(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
     if let Some(op) = opts.operator {
         let key: serde_json::Value = serde_json::from_slice(&std::fs::read(home.cometbft().join("config/priv_validator_key.json"))?)?;
         let cons = key["address"].as_str().context("priv_validator_key.json has no address")?.to_string();
-        app_state.token.validator_accounts.push(openledger_proto::openledger::token::v1::ValidatorAccount {
-            consensus_address: cons,
-            operator_address: op.to_string(),
-        });
+        app_state
+            .token
+            .validator_accounts
+            .push(openledger_proto::openledger::token::v1::ValidatorAccount { consensus_address: cons, operator_address: op.to_string() });
     }
     genesis["app_state"] = serde_json::to_value(&app_state)?;
     write_genesis(home, &genesis)?;
@@ -277,7 +276,10 @@ pub fn genesis_add_accounts(home: &Home, accounts: &[(String, String)]) -> Resul
         let addr = Address::parse(address).map_err(|e| anyhow::anyhow!("{e}"))?;
         let (amount, denom) = match parse_coin(amount) {
             Ok(c) => c,
-            Err(_) => (openledger_framework::amount::parse_amount(amount).map_err(|e| anyhow::anyhow!("amount: {e}"))?, openledger_token::DENOM.to_string()),
+            Err(_) => (
+                openledger_framework::amount::parse_amount(amount).map_err(|e| anyhow::anyhow!("amount: {e}"))?,
+                openledger_token::DENOM.to_string(),
+            ),
         };
         if denom != openledger_token::DENOM {
             bail!("unknown denom {denom:?}: this chain's denom is {}", openledger_token::DENOM);
@@ -286,7 +288,10 @@ pub fn genesis_add_accounts(home: &Home, accounts: &[(String, String)]) -> Resul
         if !known.insert(addr_s.clone()) {
             bail!("{addr_s} already has a genesis balance");
         }
-        app_state.auth.accounts.push(openledger_proto::openledger::auth::v1::GenesisAccount { address: addr_s.clone(), ..Default::default() });
+        app_state
+            .auth
+            .accounts
+            .push(openledger_proto::openledger::auth::v1::GenesisAccount { address: addr_s.clone(), ..Default::default() });
         app_state.token.balances.push(openledger_proto::openledger::token::v1::GenesisBalance {
             address: addr_s,
             coins: vec![openledger_proto::openledger::token::v1::GenesisCoin { denom, amount: amount.to_string() }],
@@ -321,18 +326,21 @@ pub fn genesis_add_validator(home: &Home, v: &NewValidator<'_>) -> Result<(Strin
         (None, Some(other)) => read_validator_key(other)?,
         _ => bail!("give exactly one of --pubkey or --from-home"),
     };
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(&key_b64)
-        .map_err(|e| anyhow::anyhow!("validator key is not base64: {e}"))?;
-    let key: [u8; 32] = key.as_slice().try_into().map_err(|_| anyhow::anyhow!("validator key has {} bytes; an ed25519 public key has 32", key.len()))?;
-    ed25519_consensus::VerificationKey::try_from(key).map_err(|e| anyhow::anyhow!("validator key is not a valid ed25519 public key: {e}"))?;
-    let power: i64 = v.power.parse().ok().filter(|p| *p > 0).with_context(|| format!("--power must be a positive integer, got {:?}", v.power))?;
+    let key =
+        base64::engine::general_purpose::STANDARD.decode(&key_b64).map_err(|e| anyhow::anyhow!("validator key is not base64: {e}"))?;
+    let key: [u8; 32] =
+        key.as_slice().try_into().map_err(|_| anyhow::anyhow!("validator key has {} bytes; an ed25519 public key has 32", key.len()))?;
+    ed25519_consensus::VerificationKey::try_from(key)
+        .map_err(|e| anyhow::anyhow!("validator key is not a valid ed25519 public key: {e}"))?;
+    let power: i64 =
+        v.power.parse().ok().filter(|p| *p > 0).with_context(|| format!("--power must be a positive integer, got {:?}", v.power))?;
     let operator = Address::parse(v.operator).map_err(|e| anyhow::anyhow!("--operator: {e}"))?;
     let moniker = v.moniker.map(str::to_string).or(home_moniker).unwrap_or_else(|| "validator".to_string());
     let address = hex::encode_upper(&sha2::Sha256::digest(key)[..20]);
 
     let mut genesis = read_genesis(home)?;
-    let validators = genesis.as_object_mut().context("genesis is not a JSON object")?.entry("validators").or_insert_with(|| serde_json::json!([]));
+    let validators =
+        genesis.as_object_mut().context("genesis is not a JSON object")?.entry("validators").or_insert_with(|| serde_json::json!([]));
     let list = validators.as_array_mut().context("genesis validators is not a list")?;
     let mut total = power;
     for existing in list.iter() {
@@ -357,7 +365,10 @@ pub fn genesis_add_validator(home: &Home, v: &NewValidator<'_>) -> Result<(Strin
     if let Some(dup) = accounts.iter().find(|a| a.consensus_address.eq_ignore_ascii_case(&address)) {
         bail!("validator {address} already has an operator account in genesis ({})", dup.operator_address);
     }
-    accounts.push(openledger_proto::openledger::token::v1::ValidatorAccount { consensus_address: address.clone(), operator_address: operator.to_string() });
+    accounts.push(openledger_proto::openledger::token::v1::ValidatorAccount {
+        consensus_address: address.clone(),
+        operator_address: operator.to_string(),
+    });
     genesis["app_state"] = serde_json::to_value(&app_state)?;
     write_genesis(home, &genesis)?;
     Ok((address, moniker))
@@ -439,8 +450,12 @@ pub fn genesis_set(home: &Home, assignments: &[String]) -> Result<()> {
                 raw.parse::<i64>().map_err(|_| anyhow::anyhow!("{key} is a number; got {raw:?}"))?;
                 serde_json::Value::String(raw.to_string())
             }
-            serde_json::Value::Number(_) => serde_json::Value::Number(raw.parse::<i64>().map_err(|_| anyhow::anyhow!("{key} is a number; got {raw:?}"))?.into()),
-            serde_json::Value::Bool(_) => serde_json::Value::Bool(raw.parse().map_err(|_| anyhow::anyhow!("{key} is a boolean; got {raw:?}"))?),
+            serde_json::Value::Number(_) => {
+                serde_json::Value::Number(raw.parse::<i64>().map_err(|_| anyhow::anyhow!("{key} is a number; got {raw:?}"))?.into())
+            }
+            serde_json::Value::Bool(_) => {
+                serde_json::Value::Bool(raw.parse().map_err(|_| anyhow::anyhow!("{key} is a boolean; got {raw:?}"))?)
+            }
             _ => bail!("{key} is not a number or boolean"),
         };
     }
@@ -474,7 +489,10 @@ async fn open_storage_quietly(dir: PathBuf) -> Result<cnidarium::Storage> {
     std::panic::set_hook(previous);
     opened.map_err(|e| {
         if format!("{e:#}").contains("lock") {
-            anyhow::anyhow!("the state store {} is in use: stop this node's openledgerd first (export reads a stopped node's store)", dir.display())
+            anyhow::anyhow!(
+                "the state store {} is in use: stop this node's openledgerd first (export reads a stopped node's store)",
+                dir.display()
+            )
         } else {
             anyhow::anyhow!("opening {}: {e:#}", dir.display())
         }
@@ -490,8 +508,8 @@ pub fn read_accounts_file(path: &Path) -> Result<Vec<(String, String)>> {
         amount: String,
     }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let entries: Vec<Entry> =
-        serde_json::from_slice(&bytes).with_context(|| format!("{}: expected a JSON list of {{\"address\", \"amount\"}}", path.display()))?;
+    let entries: Vec<Entry> = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: expected a JSON list of {{\"address\", \"amount\"}}", path.display()))?;
     Ok(entries.into_iter().map(|e| (e.address, e.amount)).collect())
 }
 
@@ -531,7 +549,8 @@ impl RunningNode {
 
 pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     let settings = NodeSettings {
-        min_gas_price_atto: openledger_framework::amount::parse_gas_price(&config.mempool.min_gas_price, openledger_token::DENOM).map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
+        min_gas_price_atto: openledger_framework::amount::parse_gas_price(&config.mempool.min_gas_price, openledger_token::DENOM)
+            .map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
         stream_retain_blocks: config.stream.retain_blocks,
         stream_max_subscribers: config.stream.max_subscribers,
     };
@@ -539,7 +558,8 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     let storage = openledger_app::open_storage(home.state_dir()).await.context("opening the state store")?;
     let app = App::new(storage, tokio::runtime::Handle::current(), settings);
 
-    let listener = std::net::TcpListener::bind(config.abci.address.as_str()).map_err(|e| anyhow::anyhow!("binding ABCI on {}: {e}", config.abci.address))?;
+    let listener = std::net::TcpListener::bind(config.abci.address.as_str())
+        .map_err(|e| anyhow::anyhow!("binding ABCI on {}: {e}", config.abci.address))?;
     let abci_addr = listener.local_addr()?.to_string();
     let abci_app = app.clone();
     std::thread::Builder::new().name("abci-listener".into()).spawn(move || {
@@ -640,7 +660,10 @@ mod tests {
         let (_d2, home2) = home_with_genesis(serde_json::json!([]));
         let mut g2 = read_genesis(&home2).expect("genesis");
         let mut st2 = AppState::default();
-        st2.token.validator_accounts.push(openledger_proto::openledger::token::v1::ValidatorAccount { consensus_address: COMETBFT_ADDRESS.into(), operator_address: OPERATOR.into() });
+        st2.token.validator_accounts.push(openledger_proto::openledger::token::v1::ValidatorAccount {
+            consensus_address: COMETBFT_ADDRESS.into(),
+            operator_address: OPERATOR.into(),
+        });
         g2["app_state"] = serde_json::to_value(&st2).expect("json");
         write_genesis(&home2, &g2).expect("write");
         let e = add(&home2, COMETBFT_KEY, "1", OPERATOR).expect_err("dup operator");
@@ -652,17 +675,34 @@ mod tests {
         let (_d, home) = home_with_genesis(serde_json::json!([]));
         genesis_set(&home, &["consensus_params.block.max_bytes=1048576".into()]).expect("set");
         assert_eq!(read_genesis(&home).expect("genesis")["consensus_params"]["block"]["max_bytes"], "1048576");
-        for (a, needle) in [("consensus_params.block.nope=1", "has no"), ("chain_id=x", "only consensus_params"), ("consensus_params.block.max_bytes=big", "is a number")] {
+        for (a, needle) in [
+            ("consensus_params.block.nope=1", "has no"),
+            ("chain_id=x", "only consensus_params"),
+            ("consensus_params.block.max_bytes=big", "is a number"),
+        ] {
             let e = genesis_set(&home, &[a.into()]).expect_err(a);
             assert!(format!("{e:#}").contains(needle), "{a}: {e:#}");
         }
-        std::fs::write(home.cometbft_config(), "moniker = \"n\"\n[consensus]\ntimeout_commit = \"1s\"\ncreate_empty_blocks = true\n[mempool]\nsize = 5000\n").expect("write");
-        cometbft_config_set(&home, &["consensus.timeout_commit=500ms".into(), "mempool.size=10000".into(), "consensus.create_empty_blocks=false".into()]).expect("set");
+        std::fs::write(
+            home.cometbft_config(),
+            "moniker = \"n\"\n[consensus]\ntimeout_commit = \"1s\"\ncreate_empty_blocks = true\n[mempool]\nsize = 5000\n",
+        )
+        .expect("write");
+        cometbft_config_set(
+            &home,
+            &["consensus.timeout_commit=500ms".into(), "mempool.size=10000".into(), "consensus.create_empty_blocks=false".into()],
+        )
+        .expect("set");
         let cfg: toml::Table = toml::from_str(&std::fs::read_to_string(home.cometbft_config()).expect("read")).expect("toml");
         assert_eq!(cfg["consensus"]["timeout_commit"].as_str(), Some("500ms"));
         assert_eq!(cfg["mempool"]["size"].as_integer(), Some(10000));
         assert_eq!(cfg["consensus"]["create_empty_blocks"].as_bool(), Some(false));
-        for (a, needle) in [("consensus.timeout_comit=1s", "no key"), ("nosuch.key=1", "no section"), ("mempool.size=many", "integer"), ("moniker", "KEY=VALUE")] {
+        for (a, needle) in [
+            ("consensus.timeout_comit=1s", "no key"),
+            ("nosuch.key=1", "no section"),
+            ("mempool.size=many", "integer"),
+            ("moniker", "KEY=VALUE"),
+        ] {
             let e = cometbft_config_set(&home, &[a.into()]).expect_err(a);
             assert!(format!("{e:#}").contains(needle), "{a}: {e:#}");
         }
@@ -670,7 +710,8 @@ mod tests {
 
     #[test]
     fn app_toml_without_a_stream_section_still_loads() {
-        let old = "[abci]\naddress = \"127.0.0.1:26658\"\n[grpc]\naddress = \"127.0.0.1:9090\"\n[mempool]\nmin_gas_price = \"0.025uopen\"\n";
+        let old =
+            "[abci]\naddress = \"127.0.0.1:26658\"\n[grpc]\naddress = \"127.0.0.1:9090\"\n[mempool]\nmin_gas_price = \"0.025uopen\"\n";
         let c: AppConfig = toml::from_str(old).expect("old app.toml parses");
         assert_eq!(c.stream, StreamConfig { retain_blocks: 0, max_subscribers: 100 });
         let written = toml::to_string_pretty(&AppConfig::default()).expect("serialises");

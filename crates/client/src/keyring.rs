@@ -73,11 +73,7 @@ pub struct UnknownBackend(pub String);
 
 impl fmt::Display for UnknownBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown keyring backend {:?}: expected \"file\" or \"test\"",
-            self.0
-        )
+        write!(f, "unknown keyring backend {:?}: expected \"file\" or \"test\"", self.0)
     }
 }
 
@@ -145,10 +141,7 @@ impl Keyring {
     /// Keys live in `<home>/keyring-file/` or `<home>/keyring-test/`; the directory is
     /// created (mode 0700) on the first `add`, so opening never touches the disk.
     pub fn open(home: &Path, backend: Backend) -> Keyring {
-        Keyring {
-            dir: home.join(format!("keyring-{}", backend.as_str())),
-            backend,
-        }
+        Keyring { dir: home.join(format!("keyring-{}", backend.as_str())), backend }
     }
 
     pub fn backend(&self) -> Backend {
@@ -164,12 +157,7 @@ impl Keyring {
     /// `Some(phrase)` recovers from it. The file backend requires a passphrase of at
     /// least 8 characters; the test backend ignores it. Returns the record and the
     /// mnemonic so the caller can show it once.
-    pub fn add(
-        &self,
-        name: &str,
-        mnemonic: Option<&str>,
-        passphrase: Option<&str>,
-    ) -> anyhow::Result<(KeyRecord, String)> {
+    pub fn add(&self, name: &str, mnemonic: Option<&str>, passphrase: Option<&str>) -> anyhow::Result<(KeyRecord, String)> {
         validate_name(name)?;
         // Check the cheap preconditions before deriving or touching the disk.
         let passphrase = match self.backend {
@@ -206,8 +194,7 @@ impl Keyring {
         drop(stored);
 
         self.ensure_dir()?;
-        write_atomic(&self.dir, &path, &json)
-            .with_context(|| format!("writing key file {}", path.display()))?;
+        write_atomic(&self.dir, &path, &json).with_context(|| format!("writing key file {}", path.display()))?;
         Ok((record, mnemonic.to_string()))
     }
 
@@ -255,33 +242,20 @@ impl Keyring {
         let (stored, record) = self.load(name)?;
         let secret: Zeroizing<Vec<u8>> = match self.backend {
             Backend::File => {
-                let crypto = stored.crypto.as_ref().ok_or_else(|| {
-                    anyhow!(
-                        "key {name:?} in the {} has no encrypted private key",
-                        self.describe()
-                    )
-                })?;
-                let pass = passphrase.ok_or_else(|| {
-                    anyhow!(
-                        "a passphrase is required to use key {name:?} in the {}",
-                        self.describe()
-                    )
-                })?;
+                let crypto = stored
+                    .crypto
+                    .as_ref()
+                    .ok_or_else(|| anyhow!("key {name:?} in the {} has no encrypted private key", self.describe()))?;
+                let pass = passphrase.ok_or_else(|| anyhow!("a passphrase is required to use key {name:?} in the {}", self.describe()))?;
                 decrypt(name, pass, crypto)?
             }
             Backend::Test => {
-                let hex_key = stored.privkey.as_deref().ok_or_else(|| {
-                    anyhow!("key {name:?} in the {} has no private key", self.describe())
-                })?;
-                Zeroizing::new(
-                    hex::decode(hex_key)
-                        .map_err(|_| anyhow!("key {name:?}: private key is not valid hex"))?,
-                )
+                let hex_key =
+                    stored.privkey.as_deref().ok_or_else(|| anyhow!("key {name:?} in the {} has no private key", self.describe()))?;
+                Zeroizing::new(hex::decode(hex_key).map_err(|_| anyhow!("key {name:?}: private key is not valid hex"))?)
             }
         };
-        let key = SigningKey::from_slice(&secret).map_err(|_| {
-            anyhow!("key {name:?}: stored private key is not a valid secp256k1 key")
-        })?;
+        let key = SigningKey::from_slice(&secret).map_err(|_| anyhow!("key {name:?}: stored private key is not a valid secp256k1 key"))?;
         // Guard against a key file whose public half was edited or mixed up.
         if compressed_pubkey(&key) != record.pubkey {
             bail!("key {name:?}: private key does not match the stored public key");
@@ -326,11 +300,8 @@ impl Keyring {
     /// Read and check a key file, returning it with its public record.
     fn load(&self, name: &str) -> anyhow::Result<(StoredKey, KeyRecord)> {
         let path = self.existing_key_path(name)?;
-        let bytes = Zeroizing::new(
-            fs::read(&path).with_context(|| format!("reading key file {}", path.display()))?,
-        );
-        let stored: StoredKey = serde_json::from_slice(&bytes)
-            .with_context(|| format!("key file {} is not valid", path.display()))?;
+        let bytes = Zeroizing::new(fs::read(&path).with_context(|| format!("reading key file {}", path.display()))?);
+        let stored: StoredKey = serde_json::from_slice(&bytes).with_context(|| format!("key file {} is not valid", path.display()))?;
         let bad = |what: &str| anyhow!("key file {} is corrupt: {what}", path.display());
         if stored.name != name {
             return Err(bad("its name does not match the file name"));
@@ -346,12 +317,7 @@ impl Keyring {
         if Address::parse(&stored.address).ok() != Some(address) {
             return Err(bad("address does not match the public key"));
         }
-        let record = KeyRecord {
-            name: stored.name.clone(),
-            algo: stored.algo.clone(),
-            pubkey,
-            address,
-        };
+        let record = KeyRecord { name: stored.name.clone(), algo: stored.algo.clone(), pubkey, address };
         Ok((stored, record))
     }
 
@@ -388,9 +354,7 @@ impl Keyring {
 
 /// Names become file names, so allow only a safe, portable character set.
 fn validate_name(name: &str) -> anyhow::Result<()> {
-    let ok_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    let ok_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     // "." and ".." are within the character set but are directory entries, and a
     // leading dot is reserved for our temporary files.
     if name.is_empty() || name.len() > MAX_NAME_LEN || !ok_chars || name.starts_with('.') {
@@ -403,8 +367,7 @@ fn validate_name(name: &str) -> anyhow::Result<()> {
 }
 
 fn check_new_passphrase(passphrase: Option<&str>) -> anyhow::Result<&str> {
-    let pass = passphrase
-        .ok_or_else(|| anyhow!("the file keyring requires a passphrase to encrypt the key"))?;
+    let pass = passphrase.ok_or_else(|| anyhow!("the file keyring requires a passphrase to encrypt the key"))?;
     if pass.chars().count() < MIN_PASSPHRASE_CHARS {
         bail!("passphrase must be at least {MIN_PASSPHRASE_CHARS} characters");
     }
@@ -436,51 +399,31 @@ fn parse_mnemonic(phrase: &str) -> anyhow::Result<Mnemonic> {
 fn generate_mnemonic() -> anyhow::Result<Mnemonic> {
     let mut entropy = Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(entropy.as_mut_slice());
-    Mnemonic::from_entropy_in(Language::English, entropy.as_slice())
-        .map_err(|e| anyhow!("generating mnemonic: {e}"))
+    Mnemonic::from_entropy_in(Language::English, entropy.as_slice()).map_err(|e| anyhow!("generating mnemonic: {e}"))
 }
 
 fn derive_signing_key(mnemonic: &Mnemonic) -> anyhow::Result<SigningKey> {
     // Empty BIP39 passphrase, as the Cosmos SDK uses by default.
     let seed = Zeroizing::new(mnemonic.to_seed_normalized(""));
-    let path: DerivationPath = HD_PATH
-        .parse()
-        .map_err(|e| anyhow!("HD path {HD_PATH}: {e}"))?;
-    let xprv = XPrv::derive_from_path(seed.as_slice(), &path)
-        .map_err(|e| anyhow!("deriving key at {HD_PATH}: {e}"))?;
+    let path: DerivationPath = HD_PATH.parse().map_err(|e| anyhow!("HD path {HD_PATH}: {e}"))?;
+    let xprv = XPrv::derive_from_path(seed.as_slice(), &path).map_err(|e| anyhow!("deriving key at {HD_PATH}: {e}"))?;
     Ok(xprv.private_key().clone())
 }
 
 fn compressed_pubkey(key: &SigningKey) -> Vec<u8> {
-    key.verifying_key()
-        .to_encoded_point(true)
-        .as_bytes()
-        .to_vec()
+    key.verifying_key().to_encoded_point(true).as_bytes().to_vec()
 }
 
 fn record_for(name: &str, key: &SigningKey) -> KeyRecord {
     let pubkey = compressed_pubkey(key);
     let address = Address::from_secp256k1_pubkey(&pubkey);
-    KeyRecord {
-        name: name.to_string(),
-        algo: ALGO_SECP256K1.to_string(),
-        pubkey,
-        address,
-    }
+    KeyRecord { name: name.to_string(), algo: ALGO_SECP256K1.to_string(), pubkey, address }
 }
 
-fn stretch(
-    passphrase: &str,
-    salt: &[u8],
-    log_n: u8,
-    r: u32,
-    p: u32,
-) -> anyhow::Result<Zeroizing<[u8; 32]>> {
-    let params = scrypt::Params::new(log_n, r, p, 32)
-        .map_err(|e| anyhow!("invalid scrypt parameters: {e}"))?;
+fn stretch(passphrase: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> anyhow::Result<Zeroizing<[u8; 32]>> {
+    let params = scrypt::Params::new(log_n, r, p, 32).map_err(|e| anyhow!("invalid scrypt parameters: {e}"))?;
     let mut key = Zeroizing::new([0u8; 32]);
-    scrypt::scrypt(passphrase.as_bytes(), salt, &params, key.as_mut_slice())
-        .map_err(|e| anyhow!("scrypt: {e}"))?;
+    scrypt::scrypt(passphrase.as_bytes(), salt, &params, key.as_mut_slice()).map_err(|e| anyhow!("scrypt: {e}"))?;
     Ok(key)
 }
 
@@ -494,13 +437,7 @@ fn encrypt(name: &str, passphrase: &str, secret: &[u8]) -> anyhow::Result<Encryp
     let key = stretch(passphrase, &salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)?;
     let cipher = XChaCha20Poly1305::new(key.as_slice().into());
     let ciphertext = cipher
-        .encrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: secret,
-                aad: name.as_bytes(),
-            },
-        )
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg: secret, aad: name.as_bytes() })
         .map_err(|_| anyhow!("encrypting key {name:?} failed"))?;
     Ok(EncryptedKey {
         kdf: "scrypt".to_string(),
@@ -513,11 +450,7 @@ fn encrypt(name: &str, passphrase: &str, secret: &[u8]) -> anyhow::Result<Encryp
     })
 }
 
-fn decrypt(
-    name: &str,
-    passphrase: &str,
-    crypto: &EncryptedKey,
-) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+fn decrypt(name: &str, passphrase: &str, crypto: &EncryptedKey) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     let corrupt = |what: &str| anyhow!("key {name:?}: encrypted private key is corrupt: {what}");
     if crypto.kdf != "scrypt" {
         return Err(corrupt("unsupported key derivation function"));
@@ -530,19 +463,12 @@ fn decrypt(
     if nonce.len() != NONCE_LEN {
         return Err(corrupt("nonce has the wrong length"));
     }
-    let ciphertext =
-        hex::decode(&crypto.ciphertext).map_err(|_| corrupt("ciphertext is not hex"))?;
+    let ciphertext = hex::decode(&crypto.ciphertext).map_err(|_| corrupt("ciphertext is not hex"))?;
     let key = stretch(passphrase, &salt, crypto.log_n, crypto.r, crypto.p)?;
     let cipher = XChaCha20Poly1305::new(key.as_slice().into());
     // AEAD cannot tell a wrong passphrase from tampering; the former is by far likelier.
     let plain = cipher
-        .decrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: &ciphertext,
-                aad: name.as_bytes(),
-            },
-        )
+        .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: name.as_bytes() })
         .map_err(|_| anyhow!("incorrect passphrase for key {name}"))?;
     Ok(Zeroizing::new(plain))
 }
@@ -598,20 +524,14 @@ mod tests {
         assert_eq!("file".parse::<Backend>().unwrap(), Backend::File);
         assert_eq!("test".parse::<Backend>().unwrap(), Backend::Test);
         let err = "os".parse::<Backend>().unwrap_err().to_string();
-        assert!(
-            err.contains("\"os\"") && err.contains("file") && err.contains("test"),
-            "{err}"
-        );
+        assert!(err.contains("\"os\"") && err.contains("file") && err.contains("test"), "{err}");
     }
 
     #[test]
     fn abandon_mnemonic_derives_the_known_cosmos_address() {
         let (_home, kr) = test_keyring();
         let (record, mnemonic) = kr.add("alice", Some(ABANDON), None).unwrap();
-        assert_eq!(
-            mnemonic,
-            ABANDON.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
+        assert_eq!(mnemonic, ABANDON.split_whitespace().collect::<Vec<_>>().join(" "));
         let (hrp, bytes) = bech32::decode("cosmos19rl4cm2hmr8afy4kldpxz3fka4jguq0auqdal4").unwrap();
         assert_eq!(hrp, Hrp::parse("cosmos").unwrap());
         assert_eq!(record.address.as_bytes().as_slice(), bytes.as_slice());
@@ -646,21 +566,12 @@ mod tests {
     fn bad_mnemonics_are_rejected_with_a_clear_error() {
         let (_home, kr) = test_keyring();
         let bad_checksum = ABANDON.replace("about", "abandon");
-        let err = kr
-            .add("x", Some(&bad_checksum), None)
-            .unwrap_err()
-            .to_string();
+        let err = kr.add("x", Some(&bad_checksum), None).unwrap_err().to_string();
         assert!(err.contains("invalid mnemonic"), "{err}");
-        let err = kr
-            .add("x", Some("abandon notaword"), None)
-            .unwrap_err()
-            .to_string();
+        let err = kr.add("x", Some("abandon notaword"), None).unwrap_err().to_string();
         assert!(err.contains("invalid mnemonic"), "{err}");
         let unknown_word = ABANDON.replace("about", "zzzz");
-        let err = kr
-            .add("x", Some(&unknown_word), None)
-            .unwrap_err()
-            .to_string();
+        let err = kr.add("x", Some(&unknown_word), None).unwrap_err().to_string();
         assert!(err.contains("invalid mnemonic"), "{err}");
         assert!(kr.list().unwrap().is_empty());
     }
@@ -674,10 +585,7 @@ mod tests {
         // The same mnemonic in the test backend yields the same private key.
         let test_kr = Keyring::open(_home.path(), Backend::Test);
         test_kr.add("alice", Some(&mnemonic), None).unwrap();
-        assert_eq!(
-            test_kr.signing_key("alice", None).unwrap().to_bytes(),
-            key.to_bytes()
-        );
+        assert_eq!(test_kr.signing_key("alice", None).unwrap().to_bytes(), key.to_bytes());
         assert_eq!(kr.show("alice").unwrap(), record);
     }
 
@@ -685,10 +593,7 @@ mod tests {
     fn file_backend_wrong_passphrase_gives_a_clear_error() {
         let (_home, kr) = file_keyring();
         kr.add("alice", Some(ABANDON), Some(PASS)).unwrap();
-        let err = kr
-            .signing_key("alice", Some("wrong passphrase"))
-            .unwrap_err()
-            .to_string();
+        let err = kr.signing_key("alice", Some("wrong passphrase")).unwrap_err().to_string();
         assert_eq!(err, "incorrect passphrase for key alice");
         let err = kr.signing_key("alice", None).unwrap_err().to_string();
         assert!(err.contains("passphrase is required"), "{err}");
@@ -697,10 +602,7 @@ mod tests {
     #[test]
     fn file_backend_rejects_short_or_missing_passphrase() {
         let (_home, kr) = file_keyring();
-        let err = kr
-            .add("alice", None, Some("1234567"))
-            .unwrap_err()
-            .to_string();
+        let err = kr.add("alice", None, Some("1234567")).unwrap_err().to_string();
         assert!(err.contains("at least 8"), "{err}");
         let err = kr.add("alice", None, None).unwrap_err().to_string();
         assert!(err.contains("requires a passphrase"), "{err}");
@@ -720,10 +622,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["crypto"]["kdf"], "scrypt");
         assert_eq!(json["crypto"]["log_n"], 15);
-        assert_eq!(
-            json["address"],
-            kr.show("alice").unwrap().address.to_string()
-        );
+        assert_eq!(json["address"], kr.show("alice").unwrap().address.to_string());
     }
 
     #[test]
@@ -741,11 +640,7 @@ mod tests {
     fn test_backend_stores_the_private_key_in_clear() {
         let (home, kr) = test_keyring();
         kr.add("alice", Some(ABANDON), Some("ignored")).unwrap();
-        let secret = hex::encode(
-            kr.signing_key("alice", Some("anything"))
-                .unwrap()
-                .to_bytes(),
-        );
+        let secret = hex::encode(kr.signing_key("alice", Some("anything")).unwrap().to_bytes());
         let text = fs::read_to_string(home.path().join("keyring-test/alice.json")).unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["privkey"], secret);
@@ -759,15 +654,9 @@ mod tests {
         let (home, kr) = test_keyring();
         kr.add("alice", None, None).unwrap();
         let dir = home.path().join("keyring-test");
-        assert_eq!(
-            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
         let file = dir.join("alice.json");
-        assert_eq!(
-            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
     }
@@ -785,16 +674,7 @@ mod tests {
     fn invalid_names_are_rejected() {
         let (_home, kr) = test_keyring();
         let long = "a".repeat(65);
-        for name in [
-            "",
-            "a b",
-            "../x",
-            "a/b",
-            "é",
-            ".hidden",
-            "..",
-            long.as_str(),
-        ] {
+        for name in ["", "a b", "../x", "a/b", "é", ".hidden", "..", long.as_str()] {
             let err = kr.add(name, None, None).unwrap_err().to_string();
             assert!(err.contains("invalid key name"), "{name:?}: {err}");
         }
@@ -807,33 +687,11 @@ mod tests {
         let (home, kr) = test_keyring();
         let err = kr.show("ghost").unwrap_err().to_string();
         let dir = home.path().join("keyring-test");
-        assert_eq!(
-            err,
-            format!(
-                "key \"ghost\" not found in the test keyring ({})",
-                dir.display()
-            )
-        );
-        assert!(kr
-            .delete("ghost")
-            .unwrap_err()
-            .to_string()
-            .contains("not found"));
-        assert!(kr
-            .signing_key("ghost", None)
-            .unwrap_err()
-            .to_string()
-            .contains("not found"));
-        assert!(kr
-            .show("../etc/passwd")
-            .unwrap_err()
-            .to_string()
-            .contains("not found"));
-        assert!(kr
-            .resolve("ghost")
-            .unwrap_err()
-            .to_string()
-            .contains("not found"));
+        assert_eq!(err, format!("key \"ghost\" not found in the test keyring ({})", dir.display()));
+        assert!(kr.delete("ghost").unwrap_err().to_string().contains("not found"));
+        assert!(kr.signing_key("ghost", None).unwrap_err().to_string().contains("not found"));
+        assert!(kr.show("../etc/passwd").unwrap_err().to_string().contains("not found"));
+        assert!(kr.resolve("ghost").unwrap_err().to_string().contains("not found"));
     }
 
     #[test]

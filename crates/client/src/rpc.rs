@@ -62,7 +62,10 @@ impl CometRpc {
             .with_context(|| format!("cannot reach the node at {} (is it running? see --node)", self.url))?;
         let v: Value = resp.json().await.with_context(|| format!("bad answer from {}", self.url))?;
         if let Some(e) = v.get("error") {
-            bail!("{}", e.get("data").and_then(|d| d.as_str()).or_else(|| e.get("message").and_then(|m| m.as_str())).unwrap_or("rpc error"));
+            bail!(
+                "{}",
+                e.get("data").and_then(|d| d.as_str()).or_else(|| e.get("message").and_then(|m| m.as_str())).unwrap_or("rpc error")
+            );
         }
         v.get("result").cloned().ok_or_else(|| anyhow!("node answer has no result"))
     }
@@ -77,9 +80,8 @@ impl CometRpc {
     }
 
     pub async fn abci_query(&self, path: &str, data: &[u8], height: u64) -> Result<AbciQueryResult> {
-        let r = self
-            .call("abci_query", json!({"path": path, "data": hex::encode(data), "height": height.to_string(), "prove": false}))
-            .await?;
+        let r =
+            self.call("abci_query", json!({"path": path, "data": hex::encode(data), "height": height.to_string(), "prove": false})).await?;
         let r = &r["response"];
         Ok(AbciQueryResult {
             code: num(&r["code"]) as u32,

@@ -27,9 +27,7 @@ impl SignerKey {
             key: Vec<u8>,
         }
         let (type_url, key) = match self {
-            SignerKey::Secp256k1(k) => {
-                ("/cosmos.crypto.secp256k1.PubKey", k.verifying_key().to_encoded_point(true).as_bytes().to_vec())
-            }
+            SignerKey::Secp256k1(k) => ("/cosmos.crypto.secp256k1.PubKey", k.verifying_key().to_encoded_point(true).as_bytes().to_vec()),
             SignerKey::Ed25519(k) => ("/cosmos.crypto.ed25519.PubKey", k.verifying_key().to_bytes().to_vec()),
         };
         Any { type_url: type_url.to_string(), value: KeyBytes { key }.encode_to_vec() }
@@ -65,8 +63,7 @@ pub fn coin(amount: u128) -> Coin {
 pub fn msg_send(from: &Address, to: &Address, amount: u128) -> Any {
     Any {
         type_url: "/cosmos.bank.v1beta1.MsgSend".to_string(),
-        value: MsgSend { from_address: from.to_string(), to_address: to.to_string(), amount: vec![coin(amount)] }
-            .encode_to_vec(),
+        value: MsgSend { from_address: from.to_string(), to_address: to.to_string(), amount: vec![coin(amount)] }.encode_to_vec(),
     }
 }
 
@@ -97,7 +94,11 @@ impl TxSpec {
                 mode_info: Some(ModeInfo { sum: Some(mode_info::Sum::Single(mode_info::Single { mode: SignMode::Direct as i32 })) }),
                 sequence,
             }],
-            fee: Some(Fee { amount: if self.fee == 0 { vec![] } else { vec![coin(self.fee)] }, gas_limit: self.gas_limit, ..Default::default() }),
+            fee: Some(Fee {
+                amount: if self.fee == 0 { vec![] } else { vec![coin(self.fee)] },
+                gas_limit: self.gas_limit,
+                ..Default::default()
+            }),
             ..Default::default()
         }
         .encode_to_vec()
@@ -105,13 +106,8 @@ impl TxSpec {
 }
 
 pub fn sign_bytes(body_bytes: &[u8], auth_info_bytes: &[u8], chain_id: &str, account_number: u64) -> Vec<u8> {
-    SignDoc {
-        body_bytes: body_bytes.to_vec(),
-        auth_info_bytes: auth_info_bytes.to_vec(),
-        chain_id: chain_id.to_string(),
-        account_number,
-    }
-    .encode_to_vec()
+    SignDoc { body_bytes: body_bytes.to_vec(), auth_info_bytes: auth_info_bytes.to_vec(), chain_id: chain_id.to_string(), account_number }
+        .encode_to_vec()
 }
 
 /// A signed TxRaw, ready to broadcast.

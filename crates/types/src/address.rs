@@ -71,8 +71,7 @@ impl Address {
 
     /// Parse a bech32 `open1…` address (the only textual form accepted on chain).
     pub fn parse(s: &str) -> Result<Self, AddressError> {
-        let (hrp, data) =
-            bech32::decode(s).map_err(|e| AddressError::Bech32(s.to_string(), e.to_string()))?;
+        let (hrp, data) = bech32::decode(s).map_err(|e| AddressError::Bech32(s.to_string(), e.to_string()))?;
         if hrp.as_str() != ACCOUNT_PREFIX {
             return Err(AddressError::WrongPrefix(s.to_string(), hrp.to_string()));
         }
@@ -199,9 +198,8 @@ mod tests {
     fn secp256k1_address_matches_cosmos_derivation() {
         // Known vector: the Cosmos SDK derives this address (with prefix cosmos) from this key.
         let pk = [
-            0x02, 0x79, 0xbe, 0x66, 0x7e, 0xf9, 0xdc, 0xbb, 0xac, 0x55, 0xa0, 0x62, 0x95, 0xce,
-            0x87, 0x0b, 0x07, 0x02, 0x9b, 0xfc, 0xdb, 0x2d, 0xce, 0x28, 0xd9, 0x59, 0xf2, 0x81,
-            0x5b, 0x16, 0xf8, 0x17, 0x98,
+            0x02, 0x79, 0xbe, 0x66, 0x7e, 0xf9, 0xdc, 0xbb, 0xac, 0x55, 0xa0, 0x62, 0x95, 0xce, 0x87, 0x0b, 0x07, 0x02, 0x9b, 0xfc, 0xdb,
+            0x2d, 0xce, 0x28, 0xd9, 0x59, 0xf2, 0x81, 0x5b, 0x16, 0xf8, 0x17, 0x98,
         ];
         let a = Address::from_secp256k1_pubkey(&pk);
         // RIPEMD160(SHA256(G compressed)) = 751e76e8199196d454941c45d1b3a323f1433bd6

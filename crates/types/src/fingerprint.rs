@@ -38,7 +38,14 @@ pub struct Fingerprinter {
 
 impl Fingerprinter {
     pub fn new(modulus: u64, max: usize) -> Fingerprinter {
-        Fingerprinter { modulus, max, window: VecDeque::with_capacity(WORDS_PER_SHINGLE + 1), word: String::new(), kept: BTreeSet::new(), pending: Vec::new() }
+        Fingerprinter {
+            modulus,
+            max,
+            window: VecDeque::with_capacity(WORDS_PER_SHINGLE + 1),
+            word: String::new(),
+            kept: BTreeSet::new(),
+            pending: Vec::new(),
+        }
     }
 
     /// Text, continuing the text pushed before.
@@ -204,10 +211,8 @@ mod tests {
         assert_eq!(f.finish_bytes().unwrap(), compute(text, 4, 3));
         // Lower-casing the whole text first and splitting gives the same words.
         let words: Vec<String> = text.to_lowercase().split_whitespace().map(String::from).collect();
-        let by_hand: BTreeSet<u64> = words
-            .windows(8)
-            .map(|w| u64::from_be_bytes(Sha256::digest(w.join(" ").as_bytes())[..8].try_into().unwrap()))
-            .collect();
+        let by_hand: BTreeSet<u64> =
+            words.windows(8).map(|w| u64::from_be_bytes(Sha256::digest(w.join(" ").as_bytes())[..8].try_into().unwrap())).collect();
         assert_eq!(whole, by_hand.into_iter().collect::<Vec<_>>());
         // Not UTF-8, or cut inside the last character: refused.
         assert!(Fingerprinter::new(16, 512).push_bytes(&[0x61, 0xff, 0x62]).is_err());

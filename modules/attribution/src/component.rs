@@ -92,7 +92,10 @@ impl Module for AttributionModule {
         let with_history: std::collections::BTreeSet<u64> = g.histories.iter().map(|h| h.contribution_id).collect();
         for r in &g.rewards {
             if r.history_count > 0 && !with_history.contains(&r.contribution_id) {
-                return Err(invalid(format!("rewards of contribution {} count {} history records, but it has no history", r.contribution_id, r.history_count)));
+                return Err(invalid(format!(
+                    "rewards of contribution {} count {} history records, but it has no history",
+                    r.contribution_id, r.history_count
+                )));
             }
         }
         for s in &g.model_stats {
@@ -126,7 +129,8 @@ impl Module for AttributionModule {
                 let (Some(contribution_id), Some(version)) = (parse(parts.next()), parse(parts.next())) else {
                     return Err(sdk::internal(format!("corrupt pool claim key {key}")));
                 };
-                let claimed = <[u8; 16]>::try_from(v.as_slice()).map(u128::from_be_bytes).map_err(|_| sdk::internal("corrupt pool claim"))?;
+                let claimed =
+                    <[u8; 16]>::try_from(v.as_slice()).map(u128::from_be_bytes).map_err(|_| sdk::internal("corrupt pool claim"))?;
                 pool_claims.push(PoolClaim { contribution_id, version, claimed: claimed.to_string() });
             }
         }
@@ -137,7 +141,11 @@ impl Module for AttributionModule {
             while let Some(item) = stream.next().await {
                 let (key, v) = item?;
                 let rest = &key[state_key::IX_HISTORY.len()..];
-                let id = rest.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).ok_or_else(|| sdk::internal("corrupt history key"))?;
+                let id = rest
+                    .get(..8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| sdk::internal("corrupt history key"))?;
                 let rec = EarningRecord::decode(v.as_slice()).map_err(|e| sdk::internal(format!("corrupt history record: {e}")))?;
                 match histories.last_mut() {
                     Some(ContributionHistory { contribution_id, records }) if *contribution_id == id => records.push(rec),
@@ -148,7 +156,8 @@ impl Module for AttributionModule {
         let mut paid_contributors = Vec::new();
         for key in raw_keys(state, state_key::PAID).await? {
             let mut parts = key.trim_start_matches(state_key::PAID).split('/');
-            let datanet_id = parts.next().and_then(|h| u64::from_str_radix(h, 16).ok()).ok_or_else(|| sdk::internal(format!("corrupt key {key}")))?;
+            let datanet_id =
+                parts.next().and_then(|h| u64::from_str_radix(h, 16).ok()).ok_or_else(|| sdk::internal(format!("corrupt key {key}")))?;
             paid_contributors.push(PaidContributor { datanet_id, contributor: parts.next().unwrap_or_default().to_string() });
         }
         Ok(GenesisState {
@@ -265,7 +274,10 @@ async fn settle_default<S: StateWrite>(state: &mut S, id: u64, deadline: u64, he
     let mut stats = state.model_stats(inf.model_id).await?;
     stats.settled_default += 1;
     state.put_model_stats(&stats);
-    state.record(typed(openledger_proto::openledger::attribution::v1::EventInferenceSettled { inference_id: id.to_string(), mode: "default".to_string() }));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventInferenceSettled {
+        inference_id: id.to_string(),
+        mode: "default".to_string(),
+    }));
     Ok(())
 }
 
@@ -350,4 +362,3 @@ async fn raw_keys<S: StateRead>(state: &S, prefix: &str) -> Result<Vec<String>, 
     }
     Ok(out)
 }
-

@@ -32,11 +32,21 @@ fn internal(e: openledger_framework::ChainError) -> QueryError {
     QueryError::internal(e.message)
 }
 
-async fn inferences_page<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageRequest>) -> Result<(Vec<Inference>, PageResponse), QueryError> {
+async fn inferences_page<S: StateRead>(
+    state: &S,
+    prefix: &[u8],
+    req: Option<&PageRequest>,
+) -> Result<(Vec<Inference>, PageResponse), QueryError> {
     let (ids, resp) = page_ids(state, prefix, req).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        out.push(state.inference(id).await.map_err(internal)?.ok_or_else(|| QueryError::internal(format!("index names missing inference {id}")))?);
+        out.push(
+            state
+                .inference(id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| QueryError::internal(format!("index names missing inference {id}")))?,
+        );
     }
     Ok((out, resp))
 }
@@ -52,7 +62,10 @@ pub async fn inference<S: StateRead>(state: &S, req: QueryInferenceRequest) -> R
     }
 }
 
-pub async fn inferences_by_model<S: StateRead>(state: &S, req: QueryInferencesByModelRequest) -> Result<QueryInferencesByModelResponse, QueryError> {
+pub async fn inferences_by_model<S: StateRead>(
+    state: &S,
+    req: QueryInferencesByModelRequest,
+) -> Result<QueryInferencesByModelResponse, QueryError> {
     if state.model(req.model_id).await.map_err(internal)?.is_none() {
         return Err(QueryError::not_found(format!("model {} not found", req.model_id)));
     }
@@ -60,7 +73,10 @@ pub async fn inferences_by_model<S: StateRead>(state: &S, req: QueryInferencesBy
     Ok(QueryInferencesByModelResponse { inferences, pagination: Some(pagination) })
 }
 
-pub async fn inferences_by_consumer<S: StateRead>(state: &S, req: QueryInferencesByConsumerRequest) -> Result<QueryInferencesByConsumerResponse, QueryError> {
+pub async fn inferences_by_consumer<S: StateRead>(
+    state: &S,
+    req: QueryInferencesByConsumerRequest,
+) -> Result<QueryInferencesByConsumerResponse, QueryError> {
     let consumer = Address::parse_query(&req.consumer, "consumer")?;
     let (inferences, pagination) = inferences_page(state, &state_key::ix_consumer(&consumer), req.pagination.as_ref()).await?;
     Ok(QueryInferencesByConsumerResponse { inferences, pagination: Some(pagination) })
@@ -73,7 +89,11 @@ pub async fn claimable<S: StateRead>(state: &S, req: QueryClaimableRequest) -> R
     let mut contributions = Vec::with_capacity(ids.len());
     let mut total: u128 = 0;
     for id in ids {
-        let c = state.contribution(id).await.map_err(internal)?.ok_or_else(|| QueryError::internal(format!("index names missing contribution {id}")))?;
+        let c = state
+            .contribution(id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| QueryError::internal(format!("index names missing contribution {id}")))?;
         let cl = settle::claimable(state, &c).await.map_err(internal)?;
         let sum = cl.credit.saturating_add(cl.pools);
         total = total.saturating_add(sum);
@@ -88,7 +108,10 @@ pub async fn claimable<S: StateRead>(state: &S, req: QueryClaimableRequest) -> R
     Ok(QueryClaimableResponse { contributions, total: total.to_string(), pagination: Some(pagination) })
 }
 
-pub async fn contribution_earnings<S: StateRead>(state: &S, req: QueryContributionEarningsRequest) -> Result<QueryContributionEarningsResponse, QueryError> {
+pub async fn contribution_earnings<S: StateRead>(
+    state: &S,
+    req: QueryContributionEarningsRequest,
+) -> Result<QueryContributionEarningsResponse, QueryError> {
     if state.contribution(req.contribution_id).await.map_err(internal)?.is_none() {
         return Err(QueryError::not_found(format!("contribution {} not found", req.contribution_id)));
     }
@@ -118,7 +141,9 @@ pub async fn datanet_stats<S: StateRead>(state: &S, req: QueryDatanetStatsReques
 pub async fn version_pool<S: StateRead>(state: &S, req: QueryVersionPoolRequest) -> Result<QueryVersionPoolResponse, QueryError> {
     match state.version_pool(req.datanet_id, req.version).await.map_err(internal)? {
         Some(p) => Ok(QueryVersionPoolResponse { pool: Some(p) }),
-        None => Err(QueryError::not_found(format!("version {} of datanet {} has no reward pool (never paid)", req.version, req.datanet_id))),
+        None => {
+            Err(QueryError::not_found(format!("version {} of datanet {} has no reward pool (never paid)", req.version, req.datanet_id)))
+        }
     }
 }
 

@@ -10,8 +10,8 @@ use openledger_framework::index::IndexWrite;
 use openledger_framework::{sdk, Address, Amount, ChainError};
 use openledger_proto::openledger::attribution::v1::*;
 use openledger_proto::openledger::datanet::v1::Contribution;
-use openledger_token::state_ext::TokenWrite;
 use openledger_token::fee_collector;
+use openledger_token::state_ext::TokenWrite;
 use prost::Message;
 
 use crate::state_ext::{add, amount, sub, AttributionRead, AttributionWrite, Books};
@@ -32,8 +32,20 @@ pub mod role {
     pub const CLAIM: &str = "claim";
 }
 
-pub fn payout_event(inference_id: u64, role: &str, recipient: String, amount: Amount, contribution_id: Option<u64>) -> tendermint::abci::Event {
-    typed(openledger_proto::openledger::attribution::v1::EventPayout { inference_id: if inference_id == 0 { String::new() } else { inference_id.to_string() }, role: role.to_string(), recipient, amount: amount.to_string(), contribution_id: contribution_id.map(|c| c.to_string()).unwrap_or_default() })
+pub fn payout_event(
+    inference_id: u64,
+    role: &str,
+    recipient: String,
+    amount: Amount,
+    contribution_id: Option<u64>,
+) -> tendermint::abci::Event {
+    typed(openledger_proto::openledger::attribution::v1::EventPayout {
+        inference_id: if inference_id == 0 { String::new() } else { inference_id.to_string() },
+        role: role.to_string(),
+        recipient,
+        amount: amount.to_string(),
+        contribution_id: contribution_id.map(|c| c.to_string()).unwrap_or_default(),
+    })
 }
 
 /// The weight a contribution has in version `version` of its datanet: its weight from
@@ -56,7 +68,14 @@ pub fn in_training_set(c: &Contribution, terms: &Terms) -> Result<bool, ChainErr
 }
 
 /// Credit a contribution directly (the tokens must already be in the rewards account).
-pub async fn credit<S: StateWrite>(state: &mut S, contribution_id: u64, amount_in: Amount, kind: EarningKind, inference_id: u64, height: u64) -> Result<(), ChainError> {
+pub async fn credit<S: StateWrite>(
+    state: &mut S,
+    contribution_id: u64,
+    amount_in: Amount,
+    kind: EarningKind,
+    inference_id: u64,
+    height: u64,
+) -> Result<(), ChainError> {
     if amount_in == 0 {
         return Ok(());
     }
@@ -87,7 +106,13 @@ async fn add_datanet_revenue<S: StateWrite>(state: &mut S, datanet_id: u64, amou
 
 /// Add `amount_in` to the pool of a version (tokens already in the rewards account):
 /// `acc += (amount × SCALE + remainder) / W`, the remainder kept exactly.
-async fn add_to_pool<S: StateWrite>(state: &mut S, datanet_id: u64, version: u64, total_weight: Amount, amount_in: Amount) -> Result<(), ChainError> {
+async fn add_to_pool<S: StateWrite>(
+    state: &mut S,
+    datanet_id: u64,
+    version: u64,
+    total_weight: Amount,
+    amount_in: Amount,
+) -> Result<(), ChainError> {
     let mut p = match state.version_pool(datanet_id, version).await? {
         Some(p) => p,
         None => VersionPool { datanet_id, version, total_weight: total_weight.to_string(), ..Default::default() },
@@ -121,7 +146,13 @@ pub fn split_by_bps(total: Amount, weights: &[u32]) -> Vec<Amount> {
 /// Settle a pending inference: pay the owner, datanet owners and protocol shares, credit
 /// `credits` (contribution, weight in bps of the contributors' part), and pool the rest
 /// by training weight. The fee leaves escrow entirely.
-pub async fn settle<S: StateWrite>(state: &mut S, inf: &Inference, credits: &[(Contribution, u32)], height: u64, msg_index: Option<u32>) -> Result<Settlement, ChainError> {
+pub async fn settle<S: StateWrite>(
+    state: &mut S,
+    inf: &Inference,
+    credits: &[(Contribution, u32)],
+    height: u64,
+    msg_index: Option<u32>,
+) -> Result<Settlement, ChainError> {
     let terms = inf.terms.clone().unwrap_or_default();
     let fee = amount(inf.fee.as_ref().map_or("", |c| c.amount.as_str()), "fee")?;
     let split = terms.fee_split.unwrap_or_default();
@@ -266,7 +297,13 @@ pub async fn claimable<S: cnidarium::StateRead>(state: &S, c: &Contribution) -> 
 }
 
 /// Pay a contribution's claimable rewards to its contributor; returns the amount.
-pub async fn claim_contribution<S: StateWrite>(state: &mut S, c: &Contribution, contributor: &Address, height: u64, msg_index: Option<u32>) -> Result<Amount, ChainError> {
+pub async fn claim_contribution<S: StateWrite>(
+    state: &mut S,
+    c: &Contribution,
+    contributor: &Address,
+    height: u64,
+    msg_index: Option<u32>,
+) -> Result<Amount, ChainError> {
     let cl = claimable(state, c).await?;
     let total = add(cl.credit, cl.pools, "claim")?;
     if total == 0 {

@@ -5,7 +5,9 @@ use std::future::Future;
 
 use cnidarium::{StateRead, StateWrite};
 use openledger_framework::{sdk, Amount, ChainError, StoreRead, StoreWrite};
-use openledger_proto::openledger::attribution::v1::{Accounting, ContributionRewards, DatanetStats, Inference, ModelStats, Params, VersionPool};
+use openledger_proto::openledger::attribution::v1::{
+    Accounting, ContributionRewards, DatanetStats, Inference, ModelStats, Params, VersionPool,
+};
 
 use crate::state_key;
 
@@ -158,7 +160,8 @@ pub async fn enqueue_due<S: StateWrite>(state: &mut S, deadline: u64, id: u64) -
 /// Take an inference off the queue (reported, or settled by default).
 pub async fn dequeue_due<S: StateWrite>(state: &mut S, deadline: u64, id: u64) -> Result<(), ChainError> {
     let count = state.get_u64(state_key::DUE_COUNT).await?.unwrap_or(0);
-    state.put_u64(state_key::DUE_COUNT.to_string(), count.checked_sub(1).ok_or_else(|| sdk::internal("settlement queue count underflows"))?);
+    state
+        .put_u64(state_key::DUE_COUNT.to_string(), count.checked_sub(1).ok_or_else(|| sdk::internal("settlement queue count underflows"))?);
     state.delete(state_key::due(deadline, id));
     Ok(())
 }

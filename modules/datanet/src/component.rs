@@ -52,12 +52,17 @@ impl Module for DatanetModule {
         // Tree replay: (datanet, epoch, position, leaf), applied in that order.
         let mut writes: Vec<(u64, u64, u64, merkle::Hash)> = Vec::new();
         for c in &g.contributions {
-            let d = state.datanet(c.datanet_id).await?.ok_or_else(|| error::invalid_genesis(format!("contribution {} names unknown datanet {}", c.id, c.datanet_id)))?;
+            let d = state
+                .datanet(c.datanet_id)
+                .await?
+                .ok_or_else(|| error::invalid_genesis(format!("contribution {} names unknown datanet {}", c.id, c.datanet_id)))?;
             if c.id == 0 || state.contribution(c.id).await?.is_some() {
                 return Err(error::invalid_genesis(format!("contribution id {} is zero or repeated", c.id)));
             }
-            let contributor = address(&c.contributor, "contributor").map_err(|e| error::invalid_genesis(format!("contribution {}: {}", c.id, e.message)))?;
-            let status = ContributionStatus::try_from(c.status).map_err(|_| error::invalid_genesis(format!("contribution {}: bad status", c.id)))?;
+            let contributor = address(&c.contributor, "contributor")
+                .map_err(|e| error::invalid_genesis(format!("contribution {}: {}", c.id, e.message)))?;
+            let status =
+                ContributionStatus::try_from(c.status).map_err(|_| error::invalid_genesis(format!("contribution {}: bad status", c.id)))?;
             if !matches!(status, ContributionStatus::Withdrawn) {
                 state.put_u64(state_key::content(c.datanet_id, &c.content_hash), c.id);
             }
@@ -93,7 +98,10 @@ impl Module for DatanetModule {
             }
             let root = merkle::root_at(state, v.datanet_id, v.contribution_count, v.version).await?;
             if root.as_slice() != v.merkle_root.as_slice() {
-                return Err(error::invalid_genesis(format!("datanet {} version {}: the contributions do not give its merkle root", v.datanet_id, v.version)));
+                return Err(error::invalid_genesis(format!(
+                    "datanet {} version {}: the contributions do not give its merkle root",
+                    v.datanet_id, v.version
+                )));
             }
             state.put_version(v);
             state.index_insert(&state_key::ix_versions(v.datanet_id), &be(v.version), be(v.version).to_vec()).await?;
@@ -163,7 +171,11 @@ impl Module for DatanetModule {
                 refund_if_due(state, &mut c, height, None).await?;
                 state.put_contribution(&c);
             }
-            state.record(typed(openledger_proto::openledger::datanet::v1::EventChallengeExpired { challenge_id: ch.id.to_string(), contribution_id: ch.contribution_id.to_string(), refunded_bond: bond.to_string() }));
+            state.record(typed(openledger_proto::openledger::datanet::v1::EventChallengeExpired {
+                challenge_id: ch.id.to_string(),
+                contribution_id: ch.contribution_id.to_string(),
+                refunded_bond: bond.to_string(),
+            }));
         }
         Ok(())
     }
@@ -218,9 +230,9 @@ async fn due_ids<S: StateRead>(state: &S, prefix: &str) -> Result<Vec<(String, u
     let mut out = Vec::new();
     while let Some(key) = stream.next().await {
         let key = key?;
-        let id = u64::from_str_radix(key.rsplit('/').next().unwrap_or_default(), 16).map_err(|_| openledger_framework::sdk::internal(format!("corrupt queue key {key}")))?;
+        let id = u64::from_str_radix(key.rsplit('/').next().unwrap_or_default(), 16)
+            .map_err(|_| openledger_framework::sdk::internal(format!("corrupt queue key {key}")))?;
         out.push((key, id));
     }
     Ok(out)
 }
-

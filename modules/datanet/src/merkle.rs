@@ -45,7 +45,14 @@ async fn node_at<S: StateRead>(state: &S, datanet_id: u64, level: usize, index: 
 
 /// Set the leaf at `position` in a tree that (after this) holds `size` leaves, during
 /// `epoch`. Rewrites the path up to the stored height.
-pub async fn set_leaf<S: StateWrite>(state: &mut S, datanet_id: u64, position: u64, size: u64, leaf: Hash, epoch: u64) -> Result<(), ChainError> {
+pub async fn set_leaf<S: StateWrite>(
+    state: &mut S,
+    datanet_id: u64,
+    position: u64,
+    size: u64,
+    leaf: Hash,
+    epoch: u64,
+) -> Result<(), ChainError> {
     let z = empties();
     let height = stored_height(size);
     let mut acc = leaf;

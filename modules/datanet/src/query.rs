@@ -48,7 +48,9 @@ pub async fn datanets<S: StateRead>(state: &S, req: QueryDatanetsRequest) -> Res
     let (ids, pagination) = page_ids(state, &prefix, req.pagination.as_ref()).await?;
     let mut datanets = Vec::with_capacity(ids.len());
     for id in ids {
-        datanets.push(state.datanet(id).await.map_err(internal)?.ok_or_else(|| QueryError::internal(format!("index names missing datanet {id}")))?);
+        datanets.push(
+            state.datanet(id).await.map_err(internal)?.ok_or_else(|| QueryError::internal(format!("index names missing datanet {id}")))?,
+        );
     }
     Ok(QueryDatanetsResponse { datanets, pagination: Some(pagination) })
 }
@@ -80,7 +82,13 @@ pub async fn contributions<S: StateRead>(state: &S, req: QueryContributionsReque
     let (ids, pagination) = page_ids(state, &prefix, req.pagination.as_ref()).await?;
     let mut contributions = Vec::with_capacity(ids.len());
     for id in ids {
-        contributions.push(state.contribution(id).await.map_err(internal)?.ok_or_else(|| QueryError::internal(format!("index names missing contribution {id}")))?);
+        contributions.push(
+            state
+                .contribution(id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| QueryError::internal(format!("index names missing contribution {id}")))?,
+        );
     }
     Ok(QueryContributionsResponse { contributions, pagination: Some(pagination) })
 }
@@ -99,7 +107,13 @@ pub async fn versions<S: StateRead>(state: &S, req: QueryVersionsRequest) -> Res
     let (numbers, pagination) = page_ids(state, &state_key::ix_versions(req.datanet_id), req.pagination.as_ref()).await?;
     let mut versions = Vec::with_capacity(numbers.len());
     for n in numbers {
-        versions.push(state.datanet_version(req.datanet_id, n).await.map_err(internal)?.ok_or_else(|| QueryError::internal("index names a missing version"))?);
+        versions.push(
+            state
+                .datanet_version(req.datanet_id, n)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| QueryError::internal("index names a missing version"))?,
+        );
     }
     Ok(QueryVersionsResponse { versions, pagination: Some(pagination) })
 }

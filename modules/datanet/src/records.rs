@@ -62,7 +62,12 @@ pub(crate) async fn index_contribution<S: StateWrite>(state: &mut S, c: &Contrib
 
 /// Refund an accepted contribution's stake if its window has passed (and no challenge
 /// holds it). Used at the end of the window and when a challenge ends.
-pub(crate) async fn refund_if_due<S: StateWrite>(state: &mut S, c: &mut Contribution, height: u64, msg_index: Option<u32>) -> Result<(), ChainError> {
+pub(crate) async fn refund_if_due<S: StateWrite>(
+    state: &mut S,
+    c: &mut Contribution,
+    height: u64,
+    msg_index: Option<u32>,
+) -> Result<(), ChainError> {
     if c.stake_release_height == 0 || c.stake_release_height > height {
         return Ok(());
     }
@@ -70,6 +75,10 @@ pub(crate) async fn refund_if_due<S: StateWrite>(state: &mut S, c: &mut Contribu
     let contributor = address(&c.contributor, "contributor")?;
     state.send_from_module(&ESCROW, &contributor, stake, msg_index).await?;
     c.stake_release_height = 0;
-    state.record(typed(openledger_proto::openledger::datanet::v1::EventStakeRefunded { contribution_id: c.id.to_string(), contributor: c.contributor.clone(), amount: stake.to_string() }));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventStakeRefunded {
+        contribution_id: c.id.to_string(),
+        contributor: c.contributor.clone(),
+        amount: stake.to_string(),
+    }));
     Ok(())
 }

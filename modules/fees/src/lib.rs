@@ -65,5 +65,10 @@ pub async fn pay_out<S: StateWrite>(state: &mut S, last_commit: &[Vote]) -> Resu
 }
 
 fn fees_distributed(consensus_address: &str, operator: &Address, amount: Amount, power: u64) -> Event {
-    typed(openledger_proto::openledger::token::v1::EventFeesDistributed { consensus_address: consensus_address.to_string(), operator_address: operator.to_string(), amount: amount.to_string(), power: i64::try_from(power).unwrap_or(i64::MAX) })
+    typed(openledger_proto::openledger::token::v1::EventFeesDistributed {
+        consensus_address: consensus_address.to_string(),
+        operator_address: operator.to_string(),
+        amount: amount.to_string(),
+        power: i64::try_from(power).unwrap_or(i64::MAX),
+    })
 }

@@ -4,10 +4,7 @@
 use tendermint::abci::Event;
 
 pub fn event<K: AsRef<str>, V: Into<String>>(kind: &str, attrs: impl IntoIterator<Item = (K, V)>) -> Event {
-    Event::new(
-        kind,
-        attrs.into_iter().map(|(k, v)| (k.as_ref().to_string(), v.into(), true)),
-    )
+    Event::new(kind, attrs.into_iter().map(|(k, v)| (k.as_ref().to_string(), v.into(), true)))
 }
 
 /// The ABCI event of a typed event message (`openledger_proto::TypedEvent`): type

@@ -86,17 +86,13 @@ impl<S> Metered<S> {
     }
 
     fn charge_read(&self, bytes: usize) -> Result<(), OutOfGas> {
-        self.meter.consume(
-            self.costs.read_flat.saturating_add(self.costs.read_per_byte.saturating_mul(bytes as u64)),
-        )
+        self.meter.consume(self.costs.read_flat.saturating_add(self.costs.read_per_byte.saturating_mul(bytes as u64)))
     }
 
     fn charge_write(&self, bytes: usize) {
         // A write cannot fail at the call site; exhaustion is seen by the next read
         // and by the pipeline, which checks the meter after the handler returns.
-        let _ = self.meter.consume(
-            self.costs.write_flat.saturating_add(self.costs.write_per_byte.saturating_mul(bytes as u64)),
-        );
+        let _ = self.meter.consume(self.costs.write_flat.saturating_add(self.costs.write_per_byte.saturating_mul(bytes as u64)));
     }
 }
 

@@ -47,7 +47,12 @@ fn hint_key(prefix: &[u8]) -> Vec<u8> {
 /// prefix is a prefix of another's); `suffix` orders the entry within it.
 pub trait IndexWrite: StateWrite {
     /// Add an entry; its value is what a page returns for it (usually an id).
-    fn index_insert(&mut self, prefix: &[u8], suffix: &[u8], value: Vec<u8>) -> impl std::future::Future<Output = Result<(), ChainError>> + Send
+    fn index_insert(
+        &mut self,
+        prefix: &[u8],
+        suffix: &[u8],
+        value: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<(), ChainError>> + Send
     where
         Self: Sized + Send,
     {
@@ -163,9 +168,7 @@ pub async fn page<S: StateRead>(state: &S, prefix: &[u8], req: Option<&PageReque
         Some(h) if h > req.key => h,
         _ => req.key.clone(),
     };
-    let stream = state
-        .nonverifiable_range_raw(Some(prefix), start..)
-        .map_err(|e| QueryError::internal(format!("index scan: {e}")))?;
+    let stream = state.nonverifiable_range_raw(Some(prefix), start..).map_err(|e| QueryError::internal(format!("index scan: {e}")))?;
     let mut stream = std::pin::pin!(stream);
     let mut skipped = 0u64;
     let mut values = Vec::new();

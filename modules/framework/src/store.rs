@@ -14,9 +14,9 @@ pub trait StoreRead: StateRead {
         async move {
             match fut.await? {
                 None => Ok(None),
-                Some(bytes) => T::decode(bytes.as_slice())
-                    .map(Some)
-                    .map_err(|e| crate::error::sdk::internal(format!("corrupt value at {key}: {e}"))),
+                Some(bytes) => {
+                    T::decode(bytes.as_slice()).map(Some).map_err(|e| crate::error::sdk::internal(format!("corrupt value at {key}: {e}")))
+                }
             }
         }
     }

@@ -23,7 +23,15 @@ pub struct Slashed {
 
 /// Slash `bps` of model `id`'s bond: its record falls by the slashed amount, and that
 /// amount leaves `model_bonds` — `first_bps` of it to `first`, the rest to `rest`.
-pub async fn slash<S: StateWrite>(state: &mut S, id: u64, bps: u32, first: &Address, first_bps: u32, rest: &Address, msg_index: Option<u32>) -> Result<Slashed, ChainError> {
+pub async fn slash<S: StateWrite>(
+    state: &mut S,
+    id: u64,
+    bps: u32,
+    first: &Address,
+    first_bps: u32,
+    rest: &Address,
+    msg_index: Option<u32>,
+) -> Result<Slashed, ChainError> {
     let mut model = state.model(id).await?.ok_or_else(|| sdk::internal(format!("model {id} missing")))?;
     let bond = uopen(model.bond.as_ref(), "bond")?;
     let total = bps_of(bond, bps);

@@ -105,4 +105,3 @@ pub fn validate_params(p: &Params) -> Result<(), String> {
     parse_amount(&p.min_operator_bond).map_err(|e| format!("params.min_operator_bond: {e}"))?;
     Ok(())
 }
-

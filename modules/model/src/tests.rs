@@ -12,12 +12,12 @@ use prost::Message;
 use tendermint::abci::Event;
 
 use crate::component::default_params;
-use crate::ModelModule;
-use openledger_framework::Module;
 use crate::msg::ModelMsg;
-use openledger_framework::{ModuleMsg, MsgCtx};
 use crate::state_ext::ModelRead;
+use crate::ModelModule;
 use crate::{bonds, error, query};
+use openledger_framework::Module;
+use openledger_framework::{ModuleMsg, MsgCtx};
 
 const REGISTER: &str = "/openledger.model.v1.MsgRegisterModel";
 const UPDATE: &str = "/openledger.model.v1.MsgUpdateModel";
@@ -50,7 +50,15 @@ fn put_datanets<S: StateWrite>(state: &mut S) {
     for (id, latest) in [(1u64, 2u64), (2, 1), (3, 0)] {
         state.put_datanet(&Datanet { id, owner: addr(50).to_string(), latest_version: latest, ..Default::default() });
         for v in 1..=latest {
-            state.put_version(&Version { datanet_id: id, version: v, contribution_count: 1, total_weight: "1".into(), merkle_root: vec![v as u8; 32], height: 1, publisher: addr(50).to_string() });
+            state.put_version(&Version {
+                datanet_id: id,
+                version: v,
+                contribution_count: 1,
+                total_weight: "1".into(),
+                merkle_root: vec![v as u8; 32],
+                height: 1,
+                publisher: addr(50).to_string(),
+            });
         }
     }
 }
@@ -93,7 +101,12 @@ fn update_msg(owner: &Address, model_id: u64) -> MsgUpdateModel {
 
 /// Decode and execute one message in an overlay, as the app does: a refused message
 /// leaves no trace. Returns the response and the events.
-async fn run(state: &mut StateDelta<Snapshot>, type_url: &str, msg: &impl Message, height: u64) -> Result<(prost_types::Any, Vec<Event>), ChainError> {
+async fn run(
+    state: &mut StateDelta<Snapshot>,
+    type_url: &str,
+    msg: &impl Message,
+    height: u64,
+) -> Result<(prost_types::Any, Vec<Event>), ChainError> {
     let m = ModelMsg::decode(type_url, &msg.encode_to_vec()).expect("a model message")?;
     assert_eq!(m.type_url(), type_url);
     let mut tx = StateDelta::new(&mut *state);
@@ -115,7 +128,11 @@ async fn update(state: &mut StateDelta<Snapshot>, m: &MsgUpdateModel, height: u6
 }
 
 fn attr(e: &Event, key: &str) -> String {
-    e.attributes.iter().find(|a| a.key_str().unwrap() == key).map(|a| a.value_str().unwrap().to_string()).unwrap_or_else(|| panic!("no attribute {key} in {}", e.kind))
+    e.attributes
+        .iter()
+        .find(|a| a.key_str().unwrap() == key)
+        .map(|a| a.value_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no attribute {key} in {}", e.kind))
 }
 
 #[track_caller]
@@ -240,8 +257,18 @@ async fn register_refusals() {
         // Training set.
         ("weights below 10000", with(&|m| m.training_set[1].weight_bps = 3999), error::invalid_training_set(""), "sum to 9999"),
         ("weights above 10000", with(&|m| m.training_set[1].weight_bps = 4001), error::invalid_training_set(""), "sum to 10001"),
-        ("unpublished version", with(&|m| m.training_set[0].version = 3), error::invalid_training_set(""), "datanet 1 has no published version 3"),
-        ("datanet without versions", with(&|m| m.training_set[0].datanet_id = 3), error::invalid_training_set(""), "datanet 3 has no published version 1"),
+        (
+            "unpublished version",
+            with(&|m| m.training_set[0].version = 3),
+            error::invalid_training_set(""),
+            "datanet 1 has no published version 3",
+        ),
+        (
+            "datanet without versions",
+            with(&|m| m.training_set[0].datanet_id = 3),
+            error::invalid_training_set(""),
+            "datanet 3 has no published version 1",
+        ),
         ("missing datanet", with(&|m| m.training_set[0].datanet_id = 99), error::invalid_training_set(""), "datanet 99 does not exist"),
         ("version 0", with(&|m| m.training_set[0].version = 0), error::invalid_training_set(""), "must be positive"),
         (
@@ -250,7 +277,12 @@ async fn register_refusals() {
             error::invalid_training_set(""),
             "datanet 1 version 1 is listed twice",
         ),
-        ("zero weight", with(&|m| m.training_set = vec![entry(1, 1, 10000), entry(1, 2, 0)]), error::invalid_training_set(""), "weight_bps 0"),
+        (
+            "zero weight",
+            with(&|m| m.training_set = vec![entry(1, 1, 10000), entry(1, 2, 0)]),
+            error::invalid_training_set(""),
+            "weight_bps 0",
+        ),
         ("empty training set", with(&|m| m.training_set.clear()), error::invalid_training_set(""), "at least one"),
         (
             "too many entries",
@@ -261,26 +293,55 @@ async fn register_refusals() {
         // Fee split.
         (
             "fee split below 10000",
-            with(&|m| m.fee_split = Some(FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 999 })),
+            with(&|m| {
+                m.fee_split = Some(FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 999 })
+            }),
             error::invalid_fee_split(""),
             "= 9999 bps",
         ),
         (
             "fee split above 10000",
-            with(&|m| m.fee_split = Some(FeeSplit { owner_bps: u32::MAX, contributors_bps: u32::MAX, datanet_owners_bps: 1, protocol_bps: 1 })),
+            with(&|m| {
+                m.fee_split = Some(FeeSplit { owner_bps: u32::MAX, contributors_bps: u32::MAX, datanet_owners_bps: 1, protocol_bps: 1 })
+            }),
             error::invalid_fee_split(""),
             "must be exactly 10000",
         ),
         ("no fee split", with(&|m| m.fee_split = None), error::invalid_fee_split(""), "required"),
         // Coins.
-        ("bond too small", with(&|m| m.bond = Some(uopen(999))), error::insufficient_bond(""), "below the minimum operator bond of 1000uopen"),
-        ("bond in another denom", with(&|m| m.bond = Some(Coin { denom: "uatom".into(), amount: "5000".into() })), error::invalid_coins(""), "bond must be in uopen"),
+        (
+            "bond too small",
+            with(&|m| m.bond = Some(uopen(999))),
+            error::insufficient_bond(""),
+            "below the minimum operator bond of 1000uopen",
+        ),
+        (
+            "bond in another denom",
+            with(&|m| m.bond = Some(Coin { denom: "uatom".into(), amount: "5000".into() })),
+            error::invalid_coins(""),
+            "bond must be in uopen",
+        ),
         ("no bond", with(&|m| m.bond = None), error::invalid_coins(""), "bond is required"),
-        ("negative bond", with(&|m| m.bond = Some(Coin { denom: "uopen".into(), amount: "-1000".into() })), error::invalid_coins(""), "not a non-negative integer"),
-        ("price in another denom", with(&|m| m.price_per_unit = Some(Coin { denom: "OPEN".into(), amount: "5".into() })), error::invalid_coins(""), "price_per_unit must be in uopen"),
+        (
+            "negative bond",
+            with(&|m| m.bond = Some(Coin { denom: "uopen".into(), amount: "-1000".into() })),
+            error::invalid_coins(""),
+            "not a non-negative integer",
+        ),
+        (
+            "price in another denom",
+            with(&|m| m.price_per_unit = Some(Coin { denom: "OPEN".into(), amount: "5".into() })),
+            error::invalid_coins(""),
+            "price_per_unit must be in uopen",
+        ),
         ("zero price", with(&|m| m.price_per_unit = Some(uopen(0))), error::invalid_coins(""), "must be positive"),
         ("no price", with(&|m| m.price_per_unit = None), error::invalid_coins(""), "price_per_unit is required"),
-        ("decimal price", with(&|m| m.price_per_unit = Some(Coin { denom: "uopen".into(), amount: "1.5".into() })), error::invalid_coins(""), "price_per_unit"),
+        (
+            "decimal price",
+            with(&|m| m.price_per_unit = Some(Coin { denom: "uopen".into(), amount: "1.5".into() })),
+            error::invalid_coins(""),
+            "price_per_unit",
+        ),
         // Operators.
         (
             "too many operators",
@@ -289,19 +350,43 @@ async fn register_refusals() {
             "4 operators, the maximum is 3",
         ),
         ("no operator", with(&|m| m.operators.clear()), error::invalid_operators(""), "at least one operator"),
-        ("duplicate operator", with(&|m| m.operators = vec![addr(10).to_string(), addr(10).to_string()]), error::invalid_operators(""), "listed twice"),
+        (
+            "duplicate operator",
+            with(&|m| m.operators = vec![addr(10).to_string(), addr(10).to_string()]),
+            error::invalid_operators(""),
+            "listed twice",
+        ),
         ("bad operator address", with(&|m| m.operators = vec!["cosmos1xyz".into()]), error::invalid_address(""), "operator"),
         ("empty operator address", with(&|m| m.operators = vec![String::new()]), error::invalid_address(""), "operator address is empty"),
         // Text fields and the artifact.
         ("name too long", with(&|m| m.name = "n".repeat(17)), error::invalid_field(""), "name is 17 characters, the maximum is 16"),
         ("name missing", with(&|m| m.name = "   ".into()), error::invalid_field(""), "name is required"),
-        ("base model too long", with(&|m| m.base_model = "b".repeat(13)), error::invalid_field(""), "base_model is 13 characters, the maximum is 12"),
-        ("uri too long", with(&|m| m.artifact_uri = format!("ipfs://{}", "u".repeat(26))), error::invalid_field(""), "artifact_uri is 33 characters, the maximum is 32"),
+        (
+            "base model too long",
+            with(&|m| m.base_model = "b".repeat(13)),
+            error::invalid_field(""),
+            "base_model is 13 characters, the maximum is 12",
+        ),
+        (
+            "uri too long",
+            with(&|m| m.artifact_uri = format!("ipfs://{}", "u".repeat(26))),
+            error::invalid_field(""),
+            "artifact_uri is 33 characters, the maximum is 32",
+        ),
         ("uri missing", with(&|m| m.artifact_uri = String::new()), error::invalid_field(""), "artifact_uri is required"),
         ("short artifact hash", with(&|m| m.artifact_hash = vec![1; 31]), error::invalid_field(""), "32-byte SHA-256, got 31 bytes"),
         ("no artifact hash", with(&|m| m.artifact_hash.clear()), error::invalid_field(""), "got 0 bytes"),
         // Funds.
-        ("insufficient funds", { let mut m = register_msg(&addr(3)); m.bond = Some(uopen(1000)); m }, openledger_token::error::insufficient_funds(""), "insufficient funds"),
+        (
+            "insufficient funds",
+            {
+                let mut m = register_msg(&addr(3));
+                m.bond = Some(uopen(1000));
+                m
+            },
+            openledger_token::error::insufficient_funds(""),
+            "insufficient funds",
+        ),
         ("unfunded account", register_msg(&addr(4)), openledger_token::error::insufficient_funds(""), "insufficient funds"),
     ];
     for (what, m, expected, needle) in cases {
@@ -357,23 +442,56 @@ async fn update_refusals() {
         m
     };
     let cases: Vec<(&str, MsgUpdateModel, ChainError, &str)> = vec![
-        ("not the owner", { let mut m = update_msg(&addr(2), 1); m.price_per_unit = Some(uopen(1)); m }, error::unauthorized(""), "only the owner"),
-        ("missing model", with(&|m| { m.model_id = 99; m.price_per_unit = Some(uopen(1)); }), error::not_found(""), "model 99 not found"),
+        (
+            "not the owner",
+            {
+                let mut m = update_msg(&addr(2), 1);
+                m.price_per_unit = Some(uopen(1));
+                m
+            },
+            error::unauthorized(""),
+            "only the owner",
+        ),
+        (
+            "missing model",
+            with(&|m| {
+                m.model_id = 99;
+                m.price_per_unit = Some(uopen(1));
+            }),
+            error::not_found(""),
+            "model 99 not found",
+        ),
         ("nothing to update", with(&|_| {}), error::invalid_field(""), "nothing to update"),
-        ("operators without set_operators", with(&|m| m.operators = vec![addr(12).to_string()]), error::invalid_field(""), "set_operators is false"),
+        (
+            "operators without set_operators",
+            with(&|m| m.operators = vec![addr(12).to_string()]),
+            error::invalid_field(""),
+            "set_operators is false",
+        ),
         ("unknown status", with(&|m| m.status = 7), error::invalid_field(""), "status 7"),
         ("zero price", with(&|m| m.price_per_unit = Some(uopen(0))), error::invalid_coins(""), "must be positive"),
-        ("price in another denom", with(&|m| m.price_per_unit = Some(Coin { denom: "uatom".into(), amount: "1".into() })), error::invalid_coins(""), "must be in uopen"),
+        (
+            "price in another denom",
+            with(&|m| m.price_per_unit = Some(Coin { denom: "uatom".into(), amount: "1".into() })),
+            error::invalid_coins(""),
+            "must be in uopen",
+        ),
         (
             "too many operators",
-            with(&|m| { m.set_operators = true; m.operators = (10..14).map(|n| addr(n).to_string()).collect(); }),
+            with(&|m| {
+                m.set_operators = true;
+                m.operators = (10..14).map(|n| addr(n).to_string()).collect();
+            }),
             error::invalid_operators(""),
             "the maximum is 3",
         ),
         ("emptied operators", with(&|m| m.set_operators = true), error::invalid_operators(""), "at least one operator"),
         (
             "duplicate operators",
-            with(&|m| { m.set_operators = true; m.operators = vec![addr(12).to_string(), addr(12).to_string()]; }),
+            with(&|m| {
+                m.set_operators = true;
+                m.operators = vec![addr(12).to_string(), addr(12).to_string()];
+            }),
             error::invalid_operators(""),
             "listed twice",
         ),
@@ -467,7 +585,9 @@ async fn queries_page_in_id_order() {
     assert_eq!(all_pages(by_owner(addr(9)), 4).await, (vec![], vec![0], 0));
 
     // Offset paging, the default page, and no count unless asked.
-    let r = query::models(&snap, QueryModelsRequest { pagination: Some(PageRequest { offset: 6, limit: 5, ..Default::default() }) }).await.unwrap();
+    let r = query::models(&snap, QueryModelsRequest { pagination: Some(PageRequest { offset: 6, limit: 5, ..Default::default() }) })
+        .await
+        .unwrap();
     assert_eq!(r.models.iter().map(|m| m.id).collect::<Vec<_>>(), vec![7, 8]);
     assert_eq!(r.pagination.unwrap().total, 0);
     let r = query::models(&snap, QueryModelsRequest { pagination: None }).await.unwrap();
@@ -547,7 +667,10 @@ async fn genesis_export_import_round_trip() {
 
     // Through JSON, as genesis files carry it (snake_case field names).
     let json = serde_json::to_string(&exported).unwrap();
-    assert!(json.contains("\"next_model_id\"") && json.contains("\"terms_version\"") && json.contains("\"MODEL_STATUS_RETIRED\""), "{json}");
+    assert!(
+        json.contains("\"next_model_id\"") && json.contains("\"terms_version\"") && json.contains("\"MODEL_STATUS_RETIRED\""),
+        "{json}"
+    );
     let parsed: GenesisState = serde_json::from_str(&json).unwrap();
     assert_eq!(parsed, exported);
 
@@ -578,7 +701,14 @@ async fn genesis_refusals() {
     let cases: Vec<(&str, GenesisState, &str)> = vec![
         ("id 0", with(&|g| g.models[0].id = 0), "id 0"),
         ("id not below next", with(&|g| g.next_model_id = 1), "below next_model_id 1"),
-        ("duplicate id", with(&|g| { let m = g.models[0].clone(); g.models.push(m); }), "listed twice"),
+        (
+            "duplicate id",
+            with(&|g| {
+                let m = g.models[0].clone();
+                g.models.push(m);
+            }),
+            "listed twice",
+        ),
         ("unpublished version", with(&|g| g.models[0].training_set[0].version = 9), "no published version 9"),
         ("bad weights", with(&|g| g.models[0].training_set[0].weight_bps = 1), "sum to"),
         ("bad fee split", with(&|g| g.models[0].fee_split = None), "fee_split"),

@@ -60,7 +60,10 @@ impl Module for TokenModule {
         for (addr, st) in accounts(state).await? {
             let amount = crate::state_ext::balance_of(&st)?;
             if amount > 0 {
-                balances.push(GenesisBalance { address: addr.to_string(), coins: vec![GenesisCoin { denom: DENOM.to_string(), amount: amount.to_string() }] });
+                balances.push(GenesisBalance {
+                    address: addr.to_string(),
+                    coins: vec![GenesisCoin { denom: DENOM.to_string(), amount: amount.to_string() }],
+                });
             }
         }
         Ok(GenesisState { params: Some(params), balances, validator_accounts: validator_accounts(state).await? })

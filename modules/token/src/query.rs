@@ -7,15 +7,14 @@ use openledger_proto::cosmos::auth::v1beta1::{
 };
 use openledger_proto::cosmos::bank::v1beta1::{
     DenomUnit, Metadata, QueryAllBalancesRequest, QueryAllBalancesResponse, QueryBalanceRequest, QueryBalanceResponse,
-    QueryDenomMetadataRequest, QueryDenomMetadataResponse, QuerySupplyOfRequest, QuerySupplyOfResponse,
-    QueryTotalSupplyRequest, QueryTotalSupplyResponse,
+    QueryDenomMetadataRequest, QueryDenomMetadataResponse, QuerySupplyOfRequest, QuerySupplyOfResponse, QueryTotalSupplyRequest,
+    QueryTotalSupplyResponse,
 };
 use openledger_proto::cosmos::base::query::v1beta1::PageResponse;
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::token::v1::{
-    ModuleAccountInfo, QueryModuleAccountsRequest, QueryModuleAccountsResponse, QueryParamsRequest,
-    QueryParamsResponse, QuerySupplyRequest, QuerySupplyResponse, QueryValidatorAccountsRequest,
-    QueryValidatorAccountsResponse,
+    ModuleAccountInfo, QueryModuleAccountsRequest, QueryModuleAccountsResponse, QueryParamsRequest, QueryParamsResponse,
+    QuerySupplyRequest, QuerySupplyResponse, QueryValidatorAccountsRequest, QueryValidatorAccountsResponse,
 };
 use prost::Message;
 
@@ -47,12 +46,8 @@ pub async fn account(ctx: &QueryCtx, req: QueryAccountRequest) -> Result<QueryAc
     let state = &ctx.snapshot;
     let addr = Address::parse_query(&req.address, "account")?;
     if let Some(name) = ctx.module_accounts.iter().find(|m| m.address() == addr).map(|m| m.name()) {
-        let base = state.account(&addr).await?.unwrap_or(BaseAccount {
-            address: addr.to_string(),
-            pub_key: None,
-            account_number: 0,
-            sequence: 0,
-        });
+        let base =
+            state.account(&addr).await?.unwrap_or(BaseAccount { address: addr.to_string(), pub_key: None, account_number: 0, sequence: 0 });
         let module = ModuleAccount { base_account: Some(base), name: name.to_string(), permissions: vec![] };
         return Ok(QueryAccountResponse { account: Some(any("/cosmos.auth.v1beta1.ModuleAccount", &module)) });
     }
@@ -71,22 +66,15 @@ pub async fn balance<S: StateRead>(state: &S, req: QueryBalanceRequest) -> Resul
     Ok(QueryBalanceResponse { balance: Some(Coin { denom: req.denom, amount: amount.to_string() }) })
 }
 
-pub async fn all_balances<S: StateRead>(
-    state: &S,
-    req: QueryAllBalancesRequest,
-) -> Result<QueryAllBalancesResponse, QueryError> {
+pub async fn all_balances<S: StateRead>(state: &S, req: QueryAllBalancesRequest) -> Result<QueryAllBalancesResponse, QueryError> {
     let addr = Address::parse_query(&req.address, "account")?;
     let amount = state.balance(&addr).await?;
-    let balances =
-        if amount == 0 { vec![] } else { vec![Coin { denom: DENOM.to_string(), amount: amount.to_string() }] };
+    let balances = if amount == 0 { vec![] } else { vec![Coin { denom: DENOM.to_string(), amount: amount.to_string() }] };
     let total = balances.len() as u64;
     Ok(QueryAllBalancesResponse { balances, pagination: Some(PageResponse { next_key: vec![], total }) })
 }
 
-pub async fn total_supply<S: StateRead>(
-    state: &S,
-    _req: QueryTotalSupplyRequest,
-) -> Result<QueryTotalSupplyResponse, QueryError> {
+pub async fn total_supply<S: StateRead>(state: &S, _req: QueryTotalSupplyRequest) -> Result<QueryTotalSupplyResponse, QueryError> {
     let supply = state.supply().await?;
     Ok(QueryTotalSupplyResponse {
         supply: vec![Coin { denom: DENOM.to_string(), amount: supply.to_string() }],
@@ -120,7 +108,10 @@ pub fn denom_metadata() -> Metadata {
     }
 }
 
-pub async fn denom_metadata_query<S: StateRead>(_state: &S, req: QueryDenomMetadataRequest) -> Result<QueryDenomMetadataResponse, QueryError> {
+pub async fn denom_metadata_query<S: StateRead>(
+    _state: &S,
+    req: QueryDenomMetadataRequest,
+) -> Result<QueryDenomMetadataResponse, QueryError> {
     if req.denom != DENOM {
         return Err(QueryError::not_found(format!("client metadata for denom {}", req.denom)));
     }

@@ -13,9 +13,7 @@ use crate::{error, events, state_key, DENOM};
 pub trait TokenRead: StateRead {
     fn token_params(&self) -> impl Future<Output = Result<Params, ChainError>> + Send {
         async move {
-            self.get_proto::<Params>(state_key::params())
-                .await?
-                .ok_or_else(|| openledger_framework::sdk::internal("token params missing"))
+            self.get_proto::<Params>(state_key::params()).await?.ok_or_else(|| openledger_framework::sdk::internal("token params missing"))
         }
     }
 
@@ -63,10 +61,8 @@ pub trait TokenWrite: StateWrite {
     fn set_account_auth(&mut self, account: &BaseAccount, addr: &Address) -> impl Future<Output = Result<(), ChainError>> + Send {
         let (addr, sequence, pub_key) = (*addr, account.sequence, account.pub_key.clone());
         async move {
-            let mut st = self
-                .account_state(&addr)
-                .await?
-                .ok_or_else(|| openledger_framework::sdk::internal(format!("account {addr} missing")))?;
+            let mut st =
+                self.account_state(&addr).await?.ok_or_else(|| openledger_framework::sdk::internal(format!("account {addr} missing")))?;
             st.sequence = sequence;
             st.pub_key = pub_key;
             put_account_state(self, &addr, &st);
@@ -75,19 +71,37 @@ pub trait TokenWrite: StateWrite {
     }
 
     /// Move `amount` between two accounts; emits the Cosmos transfer events.
-    fn send(&mut self, from: &Address, to: &Address, amount: Amount, msg_index: Option<u32>) -> impl Future<Output = Result<(), ChainError>> + Send {
+    fn send(
+        &mut self,
+        from: &Address,
+        to: &Address,
+        amount: Amount,
+        msg_index: Option<u32>,
+    ) -> impl Future<Output = Result<(), ChainError>> + Send {
         let (from, to) = (*from, *to);
         async move { transfer(self, &from, &to, amount, msg_index).await }
     }
 
     /// Move `amount` from an account into a module's account.
-    fn send_to_module(&mut self, from: &Address, to: &ModuleAccount, amount: Amount, msg_index: Option<u32>) -> impl Future<Output = Result<(), ChainError>> + Send {
+    fn send_to_module(
+        &mut self,
+        from: &Address,
+        to: &ModuleAccount,
+        amount: Amount,
+        msg_index: Option<u32>,
+    ) -> impl Future<Output = Result<(), ChainError>> + Send {
         let (from, to) = (*from, to.address());
         async move { transfer(self, &from, &to, amount, msg_index).await }
     }
 
     /// Move `amount` out of a module's account to an account.
-    fn send_from_module(&mut self, from: &ModuleAccount, to: &Address, amount: Amount, msg_index: Option<u32>) -> impl Future<Output = Result<(), ChainError>> + Send {
+    fn send_from_module(
+        &mut self,
+        from: &ModuleAccount,
+        to: &Address,
+        amount: Amount,
+        msg_index: Option<u32>,
+    ) -> impl Future<Output = Result<(), ChainError>> + Send {
         let (from, to) = (from.address(), *to);
         async move { transfer(self, &from, &to, amount, msg_index).await }
     }
@@ -147,7 +161,13 @@ fn set_balance<S: StateWrite + ?Sized>(state: &mut S, addr: &Address, mut st: Ac
 }
 
 /// Move `amount` of OPEN; emits the Cosmos transfer events.
-async fn transfer<S: StateWrite + ?Sized>(state: &mut S, from: &Address, to: &Address, amount: Amount, msg_index: Option<u32>) -> Result<(), ChainError> {
+async fn transfer<S: StateWrite + ?Sized>(
+    state: &mut S,
+    from: &Address,
+    to: &Address,
+    amount: Amount,
+    msg_index: Option<u32>,
+) -> Result<(), ChainError> {
     let from_state = state.account_state(from).await?.unwrap_or_default();
     let from_balance = balance_of(&from_state)?;
     if from_balance < amount {
@@ -157,7 +177,8 @@ async fn transfer<S: StateWrite + ?Sized>(state: &mut S, from: &Address, to: &Ad
     }
     if from != to {
         let to_state = ensure_account_state(state, to).await?;
-        let new_to = balance_of(&to_state)?.checked_add(amount).ok_or_else(|| error::overflow(format!("balance of {to} would overflow")))?;
+        let new_to =
+            balance_of(&to_state)?.checked_add(amount).ok_or_else(|| error::overflow(format!("balance of {to} would overflow")))?;
         set_balance(state, from, from_state, from_balance - amount);
         set_balance(state, to, to_state, new_to);
     }
@@ -196,12 +217,7 @@ pub fn balance_of(st: &AccountState) -> Result<Amount, ChainError> {
 
 /// An account record as the Cosmos `BaseAccount` clients expect.
 pub fn base_account(addr: &Address, st: &AccountState) -> BaseAccount {
-    BaseAccount {
-        address: addr.to_string(),
-        pub_key: st.pub_key.clone(),
-        account_number: st.account_number,
-        sequence: st.sequence,
-    }
+    BaseAccount { address: addr.to_string(), pub_key: st.pub_key.clone(), account_number: st.account_number, sequence: st.sequence }
 }
 
 /// Decode a stored account record (for callers holding raw bytes, e.g. a prefetch).
@@ -250,7 +266,10 @@ mod tests {
         state.send(&a, &b, 100, Some(0)).await.unwrap();
         state.send_to_module(&a, &POOL, 300, None).await.unwrap();
         state.send_from_module(&POOL, &b, 50, None).await.unwrap();
-        assert_eq!((state.balance(&a).await.unwrap(), state.balance(&b).await.unwrap(), state.balance(&POOL.address()).await.unwrap()), (600, 150, 250));
+        assert_eq!(
+            (state.balance(&a).await.unwrap(), state.balance(&b).await.unwrap(), state.balance(&POOL.address()).await.unwrap()),
+            (600, 150, 250)
+        );
         state.burn(&POOL.address(), 250, None).await.unwrap();
         assert_eq!(state.supply().await.unwrap(), 750);
         assert_eq!(sum_of_balances(&state).await.unwrap(), 750);

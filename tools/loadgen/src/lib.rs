@@ -345,10 +345,24 @@ impl Report {
             Mode::Transfer => "transfer",
             Mode::Kvstore => "kvstore",
         };
-        println!("mode {mode}: {} node(s), {} lanes, target {:.0} tx/s for {:.1} s ({} txs of {} bytes, built in {:.1} s)",
-            self.nodes.len(), self.lanes, self.rate, self.duration_s, self.planned, self.tx_bytes, self.build_s);
-        println!("sent        {} ({} errors{}) at {:.0} tx/s, latest send {:.0} ms behind schedule",
-            self.sent, self.send_errors, sample(&self.send_error_sample), self.send_rate, self.send_late_max_ms);
+        println!(
+            "mode {mode}: {} node(s), {} lanes, target {:.0} tx/s for {:.1} s ({} txs of {} bytes, built in {:.1} s)",
+            self.nodes.len(),
+            self.lanes,
+            self.rate,
+            self.duration_s,
+            self.planned,
+            self.tx_bytes,
+            self.build_s
+        );
+        println!(
+            "sent        {} ({} errors{}) at {:.0} tx/s, latest send {:.0} ms behind schedule",
+            self.sent,
+            self.send_errors,
+            sample(&self.send_error_sample),
+            self.send_rate,
+            self.send_late_max_ms
+        );
         if self.send_failovers > 0 {
             println!("failovers   {} sends retried on the next node{}", self.send_failovers, sample(&self.send_failover_sample));
         }
@@ -363,8 +377,10 @@ impl Report {
             let parts: Vec<String> = self.cpu_cores.iter().map(|(k, v)| format!("{k} {v:.2}")).collect();
             println!("cpu cores   {} (of {})", parts.join(", "), self.machine_cores);
         }
-        println!("blocks      {} ({}..={}), {:.1} txs/block mean, {} max; {} txs left in mempools",
-            self.blocks, self.first_height, self.last_height, self.txs_per_block_mean, self.txs_per_block_max, self.mempool_after);
+        println!(
+            "blocks      {} ({}..={}), {:.1} txs/block mean, {} max; {} txs left in mempools",
+            self.blocks, self.first_height, self.last_height, self.txs_per_block_mean, self.txs_per_block_max, self.mempool_after
+        );
     }
 }
 
@@ -610,7 +626,14 @@ async fn app_height(rpcs: &[CometRpc]) -> Result<u64> {
 
 /// Polls the app's committed height until `stop`, recording when each height was first
 /// seen. Bounded by `deadline`.
-async fn observe_commits(rpc: Vec<CometRpc>, mut last: u64, interval: Duration, stop: Arc<AtomicBool>, seen: Arc<Mutex<BTreeMap<u64, tokio::time::Instant>>>, deadline: tokio::time::Instant) {
+async fn observe_commits(
+    rpc: Vec<CometRpc>,
+    mut last: u64,
+    interval: Duration,
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<BTreeMap<u64, tokio::time::Instant>>>,
+    deadline: tokio::time::Instant,
+) {
     while !stop.load(Ordering::Relaxed) && tokio::time::Instant::now() < deadline {
         if let Ok(h) = app_height(&rpc).await {
             if h > last {
@@ -700,7 +723,11 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     let planned: Vec<Planned> = txs
         .iter()
         .enumerate()
-        .map(|(k, tx)| Planned { body: request_body(k as u64, tx, cfg.broadcast_sync), hash: Sha256::digest(tx).into(), lane: lane_of(cfg.mode, k as u64, cfg.accounts, lanes) })
+        .map(|(k, tx)| Planned {
+            body: request_body(k as u64, tx, cfg.broadcast_sync),
+            hash: Sha256::digest(tx).into(),
+            lane: lane_of(cfg.mode, k as u64, cfg.accounts, lanes),
+        })
         .collect();
     drop(txs);
     let index: BTreeMap<[u8; 32], usize> = planned.iter().enumerate().map(|(k, p)| (p.hash, k)).collect();
@@ -716,7 +743,14 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     let stop = Arc::new(AtomicBool::new(false));
     let seen: Arc<Mutex<BTreeMap<u64, tokio::time::Instant>>> = Arc::default();
     let hard_deadline = tokio::time::Instant::now() + cfg.duration + cfg.drain_timeout + Duration::from_secs(30);
-    let observer = tokio::spawn(observe_commits(cfg.nodes.iter().map(|n| CometRpc::new(n)).collect(), h0, cfg.poll_interval, stop.clone(), seen.clone(), hard_deadline));
+    let observer = tokio::spawn(observe_commits(
+        cfg.nodes.iter().map(|n| CometRpc::new(n)).collect(),
+        h0,
+        cfg.poll_interval,
+        stop.clone(),
+        seen.clone(),
+        hard_deadline,
+    ));
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(lanes)
         .tcp_nodelay(true)
@@ -819,7 +853,8 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
     let _ = observer.await;
     let cpu_cores = cpu::cores_used(&cpu_before, &cpu::sample(&cfg.cpu_pids), start.elapsed());
     // The other nodes drop the txs when they commit the same blocks, a moment later.
-    let settle = tokio::time::Instant::now() + Duration::from_secs(5).min(drain_deadline.saturating_duration_since(tokio::time::Instant::now()));
+    let settle =
+        tokio::time::Instant::now() + Duration::from_secs(5).min(drain_deadline.saturating_duration_since(tokio::time::Instant::now()));
     let mut mempool_after = mempool_size(&rpcs).await.unwrap_or(0);
     while mempool_after > 0 && found_count >= sent && tokio::time::Instant::now() < settle {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -904,7 +939,11 @@ pub async fn run(cfg: &LoadConfig) -> Result<Report> {
         txs_per_block_mean: if span.is_empty() { 0.0 } else { span.iter().sum::<usize>() as f64 / span.len() as f64 },
         txs_per_block_max: span.iter().copied().max().unwrap_or(0) as u64,
         mempool_after,
-        commit_time: format!("first poll of abci_info on {} showing the block committed by the app (every {} ms)", cfg.nodes[0], cfg.poll_interval.as_millis()),
+        commit_time: format!(
+            "first poll of abci_info on {} showing the block committed by the app (every {} ms)",
+            cfg.nodes[0],
+            cfg.poll_interval.as_millis()
+        ),
         cpu_cores,
         machine_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         txs: records,
@@ -1279,7 +1318,8 @@ mod tests {
             let t = Instant::now();
             let timeout = Duration::from_millis(300);
             let start = tokio::time::Instant::now();
-            let lanes = Lanes { http: http.clone(), urls: urls.clone(), health, start, schedule: Schedule::new(200.0).expect("rate"), timeout };
+            let lanes =
+                Lanes { http: http.clone(), urls: urls.clone(), health, start, schedule: Schedule::new(200.0).expect("rate"), timeout };
             let sent = send_lane(lanes, home, items.clone()).await;
             assert_eq!(sent.len(), 20);
             assert!(sent.iter().all(|s| s.error.is_none()), "home {home}: a tx was not sent");
@@ -1329,7 +1369,12 @@ mod tests {
             parse_nodes("http://127.0.0.1:26657, tcp://127.0.0.1:26757/").expect("nodes"),
             vec!["http://127.0.0.1:26657".to_string(), "http://127.0.0.1:26757".to_string()]
         );
-        for (bad, says) in [("127.0.0.1:26657", "invalid --node \"127.0.0.1:26657\""), ("ftp://x:1", "expected http://"), ("", "invalid --node"), ("http://a:1,,http://b:1", "invalid --node")] {
+        for (bad, says) in [
+            ("127.0.0.1:26657", "invalid --node \"127.0.0.1:26657\""),
+            ("ftp://x:1", "expected http://"),
+            ("", "invalid --node"),
+            ("http://a:1,,http://b:1", "invalid --node"),
+        ] {
             let e = parse_nodes(bad).expect_err(bad).to_string();
             assert!(e.contains(says), "{bad:?}: {e}");
             assert_eq!(e.lines().count(), 1, "{e}");

@@ -102,7 +102,9 @@ impl HotCache {
         let cached = self.0.lock().ok();
         let writes = writes
             .iter()
-            .filter(|(k, _)| prefetched.contains_key(*k) || cached.as_ref().is_some_and(|c| c.version == Some(version) && c.entries.contains_key(*k)))
+            .filter(|(k, _)| {
+                prefetched.contains_key(*k) || cached.as_ref().is_some_and(|c| c.version == Some(version) && c.entries.contains_key(*k))
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         HotUpdates { from: version, writes }

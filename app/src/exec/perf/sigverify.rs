@@ -52,12 +52,24 @@ impl KnownSigners {
 }
 
 fn job(t: &DecodedTx, tx: usize, signer: usize, key: PubKey, account_number: u64, chain_id: &str) -> Job {
-    Job { tx, signer, key, account_number, sign_bytes: t.sign_bytes(chain_id, account_number), signature: t.signers()[signer].signature.clone() }
+    Job {
+        tx,
+        signer,
+        key,
+        account_number,
+        sign_bytes: t.sign_bytes(chain_id, account_number),
+        signature: t.signers()[signer].signature.clone(),
+    }
 }
 
 /// Jobs that can start right after decoding: signers that carry their key in the tx
 /// and whose account number is known from earlier blocks.
-pub fn early_jobs(known: &KnownSigners, txs: &[Result<DecodedTx, ChainError>], chain_id: &str, verified: &BTreeSet<(usize, usize)>) -> Vec<Job> {
+pub fn early_jobs(
+    known: &KnownSigners,
+    txs: &[Result<DecodedTx, ChainError>],
+    chain_id: &str,
+    verified: &BTreeSet<(usize, usize)>,
+) -> Vec<Job> {
     let mut jobs = Vec::new();
     for (i, t) in txs.iter().enumerate() {
         let Ok(t) = t else { continue };

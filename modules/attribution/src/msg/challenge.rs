@@ -6,7 +6,9 @@ use cnidarium::StateWrite;
 use openledger_datanet::fingerprint;
 use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx};
-use openledger_proto::openledger::attribution::v1::{EarningKind, InferenceStatus, MsgChallengeAttribution, MsgChallengeAttributionResponse};
+use openledger_proto::openledger::attribution::v1::{
+    EarningKind, InferenceStatus, MsgChallengeAttribution, MsgChallengeAttributionResponse,
+};
 use openledger_proto::openledger::datanet::v1::ContributionStatus;
 
 use super::fields::{address, positive_id};
@@ -23,7 +25,12 @@ pub fn check(m: &MsgChallengeAttribution) -> Result<Address, ChainError> {
     Ok(challenger)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgChallengeAttribution, challenger: &Address, ctx: MsgCtx) -> Result<MsgChallengeAttributionResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgChallengeAttribution,
+    challenger: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgChallengeAttributionResponse, ChainError> {
     let p = state.attribution_params().await?;
     let mut inf = get_inference(state, m.inference_id).await?;
     let report = match (&inf.report, inf.status == InferenceStatus::SettledReported as i32) {
@@ -71,7 +78,16 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgChallengeAttribution, 
     }
     // Upheld: the model module slashes the operator bond, to the challenger and the
     // contribution's credit.
-    let s = openledger_model::bond::slash(state, inf.model_id, p.challenge_slash_bps, challenger, p.challenger_reward_bps, &rewards(), Some(ctx.msg_index)).await?;
+    let s = openledger_model::bond::slash(
+        state,
+        inf.model_id,
+        p.challenge_slash_bps,
+        challenger,
+        p.challenger_reward_bps,
+        &rewards(),
+        Some(ctx.msg_index),
+    )
+    .await?;
     let (slashed, to_challenger, to_contribution) = (s.total, s.to_first, s.to_rest);
     if to_challenger > 0 {
         state.record(payout_event(inf.id, role::CHALLENGER, challenger.to_string(), to_challenger, None));
@@ -90,7 +106,14 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgChallengeAttribution, 
     stats.challenges_upheld += 1;
     stats.bond_slashed = add(amount(&stats.bond_slashed, "bond_slashed")?, slashed, "bond slashed")?.to_string();
     state.put_model_stats(&stats);
-    state.record(typed(openledger_proto::openledger::attribution::v1::EventAttributionChallenged { inference_id: inf.id.to_string(), challenger: challenger.to_string(), contribution_id: c.id.to_string(), score: score.to_string(), lowest_included_score: lowest.to_string(), slashed: slashed.to_string() }));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventAttributionChallenged {
+        inference_id: inf.id.to_string(),
+        challenger: challenger.to_string(),
+        contribution_id: c.id.to_string(),
+        score: score.to_string(),
+        lowest_included_score: lowest.to_string(),
+        slashed: slashed.to_string(),
+    }));
     Ok(MsgChallengeAttributionResponse {
         score,
         lowest_included_score: lowest,

@@ -8,10 +8,10 @@ use openledger_framework::{sdk, Address, Amount, ChainError, MsgCtx};
 use openledger_proto::openledger::attribution::v1::{MsgClaimRewards, MsgClaimRewardsResponse};
 
 use super::fields::{address, positive_id};
+use crate::error;
 use crate::records::get_contribution;
 use crate::settle;
 use crate::state_ext::{add, AttributionRead};
-use crate::error;
 
 /// Without state: the contributor, and a listed claim without `start_after`, each
 /// contribution named once.
@@ -29,7 +29,12 @@ pub fn check(m: &MsgClaimRewards) -> Result<Address, ChainError> {
     Ok(contributor)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgClaimRewards, contributor: &Address, ctx: MsgCtx) -> Result<MsgClaimRewardsResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgClaimRewards,
+    contributor: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgClaimRewardsResponse, ChainError> {
     let p = state.attribution_params().await?;
     let max = p.max_claim_contributions as usize;
     let mine = contributor.to_string();
@@ -76,7 +81,11 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgClaimRewards, contribu
         }
         total = add(total, settle::claim_contribution(state, &c, contributor, ctx.height, Some(ctx.msg_index)).await?, "claim")?;
     }
-    state.record(typed(openledger_proto::openledger::attribution::v1::EventRewardsClaimed { contributor: mine, amount: total.to_string(), contributions: ids.len().to_string() }));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventRewardsClaimed {
+        contributor: mine,
+        amount: total.to_string(),
+        contributions: ids.len().to_string(),
+    }));
     Ok(MsgClaimRewardsResponse { claimed: total.to_string(), contributions: ids.len() as u32, next_start_after: next })
 }
 

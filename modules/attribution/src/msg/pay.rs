@@ -27,7 +27,12 @@ pub fn check(m: &MsgPayInference) -> Result<Address, ChainError> {
     Ok(consumer)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgPayInference, consumer: &Address, ctx: MsgCtx) -> Result<MsgPayInferenceResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgPayInference,
+    consumer: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgPayInferenceResponse, ChainError> {
     let p = state.attribution_params().await?;
     let max_fee = openledger_token::parse_uopen(m.max_fee.as_ref(), "max_fee").map_err(error::invalid_coins)?;
     if m.units == 0 {
@@ -38,14 +43,10 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgPayInference, consumer
         return Err(error::model_retired(format!("model {} is retired and takes no payments", model.id)));
     }
     let price = amount(model.price_per_unit.as_ref().map_or("", |c| c.amount.as_str()), "price")?;
-    let fee = price
-        .checked_mul(u128::from(m.units))
-        .ok_or_else(|| error::overflow(format!("{} units at {price}{DENOM} overflows", m.units)))?;
+    let fee =
+        price.checked_mul(u128::from(m.units)).ok_or_else(|| error::overflow(format!("{} units at {price}{DENOM} overflows", m.units)))?;
     if fee > max_fee {
-        return Err(error::fee_too_high(format!(
-            "{} units at {price}{DENOM} cost {fee}{DENOM}, above max_fee {max_fee}{DENOM}",
-            m.units
-        )));
+        return Err(error::fee_too_high(format!("{} units at {price}{DENOM} cost {fee}{DENOM}, above max_fee {max_fee}{DENOM}", m.units)));
     }
     state.send_to_module(consumer, &ESCROW, fee, Some(ctx.msg_index)).await?;
     let id = state.take_id(state_key::NEXT_INFERENCE_ID).await?;
@@ -81,7 +82,15 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgPayInference, consumer
     books.paid_in = add(books.paid_in, fee, "paid_in")?;
     books.escrowed = add(books.escrowed, fee, "escrowed")?;
     state.put_books(books);
-    state.record(typed(openledger_proto::openledger::attribution::v1::EventInferencePaid { inference_id: id.to_string(), model_id: model.id.to_string(), consumer: consumer.to_string(), units: m.units.to_string(), fee: fee.to_string(), terms_version: model.terms_version.to_string(), report_deadline: deadline.to_string() }));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventInferencePaid {
+        inference_id: id.to_string(),
+        model_id: model.id.to_string(),
+        consumer: consumer.to_string(),
+        units: m.units.to_string(),
+        fee: fee.to_string(),
+        terms_version: model.terms_version.to_string(),
+        report_deadline: deadline.to_string(),
+    }));
     Ok(MsgPayInferenceResponse { inference_id: id, fee: Some(uopen_coin(fee)), report_deadline: deadline })
 }
 
@@ -91,7 +100,12 @@ mod tests {
     use openledger_proto::cosmos::base::v1beta1::Coin;
 
     fn valid() -> MsgPayInference {
-        MsgPayInference { consumer: Address([1; 20]).to_string(), model_id: 1, units: 2, max_fee: Some(Coin { denom: "uopen".into(), amount: "10".into() }) }
+        MsgPayInference {
+            consumer: Address([1; 20]).to_string(),
+            model_id: 1,
+            units: 2,
+            max_fee: Some(Coin { denom: "uopen".into(), amount: "10".into() }),
+        }
     }
 
     #[test]

@@ -12,10 +12,10 @@ use openledger_proto::openledger::attribution::v1::{InferenceStatus, MsgSubmitAt
 use openledger_proto::openledger::datanet::v1::{Contribution, ContributionStatus};
 
 use super::fields::{address, positive_id};
+use crate::error;
 use crate::records::{get_contribution, get_inference};
 use crate::settle::{self, in_training_set, BPS};
 use crate::state_ext::{AttributionRead, AttributionWrite};
-use crate::error;
 
 /// Without state: the operator, the inference id, at least one entry, each with a
 /// positive weight and a contribution named once, weights totalling at most 10,000
@@ -68,7 +68,12 @@ pub fn settled_weights(weights: &[u32], fingerprinted: &[bool], scores: &[u64], 
         .collect()
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitAttribution, operator: &Address, ctx: MsgCtx) -> Result<MsgSubmitAttributionResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgSubmitAttribution,
+    operator: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgSubmitAttributionResponse, ChainError> {
     let p = state.attribution_params().await?;
     let mut inf = get_inference(state, m.inference_id).await?;
     if inf.status != InferenceStatus::Pending as i32 {
@@ -84,7 +89,8 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitAttribution, ope
     if m.entries.len() > p.max_entries as usize {
         return Err(error::invalid_entries(format!("{} entries; a report names 1 to {}", m.entries.len(), p.max_entries)));
     }
-    fingerprint::check(&m.output_fingerprint, 1, p.max_output_fingerprint).map_err(|e| error::invalid_fingerprint(format!("output fingerprint: {e}")))?;
+    fingerprint::check(&m.output_fingerprint, 1, p.max_output_fingerprint)
+        .map_err(|e| error::invalid_fingerprint(format!("output fingerprint: {e}")))?;
     let terms = inf.terms.clone().unwrap_or_default();
     let mut contributions = Vec::with_capacity(m.entries.len());
     for e in &m.entries {
@@ -99,7 +105,11 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitAttribution, ope
     }
     let verifiable = !m.output_fingerprint.is_empty();
     let fingerprinted: Vec<bool> = contributions.iter().map(|c| !c.fingerprint.is_empty()).collect();
-    let scores: Vec<u64> = if verifiable { contributions.iter().map(|c| fingerprint::overlap(&m.output_fingerprint, &c.fingerprint)).collect() } else { vec![] };
+    let scores: Vec<u64> = if verifiable {
+        contributions.iter().map(|c| fingerprint::overlap(&m.output_fingerprint, &c.fingerprint)).collect()
+    } else {
+        vec![]
+    };
     let weights: Vec<u32> = m.entries.iter().map(|e| e.weight_bps).collect();
     let settled_w = settled_weights(&weights, &fingerprinted, if verifiable { &scores } else { &[] }, verifiable);
     let credits: Vec<(Contribution, u32)> = contributions.into_iter().zip(settled_w.iter().copied()).collect();
@@ -121,8 +131,16 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitAttribution, ope
     let mut stats = state.model_stats(inf.model_id).await?;
     stats.settled_reported += 1;
     state.put_model_stats(&stats);
-    state.record(typed(openledger_proto::openledger::attribution::v1::EventAttributionSubmitted { inference_id: inf.id.to_string(), operator: operator.to_string(), entries: m.entries.iter().map(|e| format!("{}:{}", e.contribution_id, e.weight_bps)).collect::<Vec<_>>().join(","), verifiable: verifiable.to_string() }));
-    state.record(typed(openledger_proto::openledger::attribution::v1::EventInferenceSettled { inference_id: inf.id.to_string(), mode: "reported".to_string() }));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventAttributionSubmitted {
+        inference_id: inf.id.to_string(),
+        operator: operator.to_string(),
+        entries: m.entries.iter().map(|e| format!("{}:{}", e.contribution_id, e.weight_bps)).collect::<Vec<_>>().join(","),
+        verifiable: verifiable.to_string(),
+    }));
+    state.record(typed(openledger_proto::openledger::attribution::v1::EventInferenceSettled {
+        inference_id: inf.id.to_string(),
+        mode: "reported".to_string(),
+    }));
     Ok(MsgSubmitAttributionResponse { settlement: Some(settlement), scores, settled_weight_bps: settled_w })
 }
 

@@ -3,7 +3,9 @@
 use cnidarium::StateWrite;
 use openledger_framework::events::typed;
 use openledger_framework::{Address, Amount, ChainError, MsgCtx, StoreWrite};
-use openledger_proto::openledger::datanet::v1::{Challenge, ChallengeStatus, ContributionStatus, MsgChallengeContribution, MsgChallengeContributionResponse};
+use openledger_proto::openledger::datanet::v1::{
+    Challenge, ChallengeStatus, ContributionStatus, MsgChallengeContribution, MsgChallengeContributionResponse,
+};
 use openledger_token::state_ext::TokenWrite;
 use openledger_token::{uopen_coin, DENOM};
 
@@ -21,11 +23,20 @@ pub fn check(m: &MsgChallengeContribution) -> Result<Address, ChainError> {
     Ok(challenger)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgChallengeContribution, challenger: &Address, ctx: MsgCtx) -> Result<MsgChallengeContributionResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgChallengeContribution,
+    challenger: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgChallengeContributionResponse, ChainError> {
     let p = state.datanet_params().await?;
     let mut c = get_contribution(state, m.contribution_id).await?;
     if c.status != ContributionStatus::Accepted as i32 {
-        return Err(error::wrong_status(format!("contribution {} is {}, only accepted ones can be challenged", c.id, status_name(c.status))));
+        return Err(error::wrong_status(format!(
+            "contribution {} is {}, only accepted ones can be challenged",
+            c.id,
+            status_name(c.status)
+        )));
     }
     if c.contributor == challenger.to_string() {
         return Err(error::unauthorized("a contributor cannot challenge their own contribution"));
@@ -60,7 +71,14 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgChallengeContribution,
     state.put_challenge(&ch);
     c.open_challenge_id = id;
     state.put_contribution(&c);
-    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionChallenged { challenge_id: id.to_string(), contribution_id: c.id.to_string(), datanet_id: c.datanet_id.to_string(), challenger: ch.challenger.clone(), bond: bond.to_string(), deadline_height: ch.deadline_height.to_string() }));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionChallenged {
+        challenge_id: id.to_string(),
+        contribution_id: c.id.to_string(),
+        datanet_id: c.datanet_id.to_string(),
+        challenger: ch.challenger.clone(),
+        bond: bond.to_string(),
+        deadline_height: ch.deadline_height.to_string(),
+    }));
     Ok(MsgChallengeContributionResponse { challenge_id: id })
 }
 

@@ -34,7 +34,12 @@ fn modulus(m: u64) -> Result<(), ChainError> {
     Ok(())
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgCreateDatanet, owner: &Address, ctx: MsgCtx) -> Result<MsgCreateDatanetResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgCreateDatanet,
+    owner: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgCreateDatanetResponse, ChainError> {
     let p = state.datanet_params().await?;
     text(&m.name, "name", p.max_name_length, true)?;
     text(&m.description, "description", p.max_description_length, false)?;
@@ -80,7 +85,12 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgCreateDatanet, owner: 
     };
     index_datanet(state, &d).await?;
     state.put_datanet(&d);
-    state.record(typed(openledger_proto::openledger::datanet::v1::EventDatanetCreated { datanet_id: id.to_string(), owner: d.owner.clone(), name: d.name.clone(), treasury: d.treasury.clone() }));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventDatanetCreated {
+        datanet_id: id.to_string(),
+        owner: d.owner.clone(),
+        name: d.name.clone(),
+        treasury: d.treasury.clone(),
+    }));
     Ok(MsgCreateDatanetResponse { id, treasury: d.treasury })
 }
 

@@ -37,7 +37,10 @@ pub(crate) fn tags(tags: &[String], p: &Params) -> Result<(), ChainError> {
         return Err(error::invalid_field(format!("{} tags, the maximum is {}", tags.len(), p.max_tags)));
     }
     for (i, t) in tags.iter().enumerate() {
-        if t.is_empty() || t.len() > p.max_tag_length as usize || !t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        if t.is_empty()
+            || t.len() > p.max_tag_length as usize
+            || !t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
             return Err(error::invalid_field(format!("tag {t:?} must be 1 to {} characters of a-z, 0-9 and -", p.max_tag_length)));
         }
         if tags[..i].contains(t) {

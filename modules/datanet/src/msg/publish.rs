@@ -18,7 +18,12 @@ pub fn check(m: &MsgPublishVersion) -> Result<Address, ChainError> {
     Ok(publisher)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgPublishVersion, publisher: &Address, ctx: MsgCtx) -> Result<MsgPublishVersionResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgPublishVersion,
+    publisher: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgPublishVersionResponse, ChainError> {
     let mut d = get_datanet(state, m.datanet_id).await?;
     if !is_curator(&d, publisher) {
         return Err(error::unauthorized(format!("only the owner or a curator of datanet {} may publish a version", d.id)));
@@ -46,7 +51,13 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgPublishVersion, publis
     state.index_insert(&state_key::ix_versions(d.id), &be(number), be(number).to_vec()).await?;
     d.latest_version = number;
     state.put_datanet(&d);
-    state.record(typed(openledger_proto::openledger::datanet::v1::EventVersionPublished { datanet_id: d.id.to_string(), version: number.to_string(), merkle_root: hex::encode(root), contribution_count: v.contribution_count.to_string(), total_weight: v.total_weight.clone() }));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventVersionPublished {
+        datanet_id: d.id.to_string(),
+        version: number.to_string(),
+        merkle_root: hex::encode(root),
+        contribution_count: v.contribution_count.to_string(),
+        total_weight: v.total_weight.clone(),
+    }));
     Ok(MsgPublishVersionResponse { version: number, merkle_root: root.to_vec() })
 }
 

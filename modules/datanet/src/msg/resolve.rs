@@ -20,9 +20,15 @@ pub fn check(m: &MsgResolveChallenge) -> Result<Address, ChainError> {
     Ok(curator)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgResolveChallenge, curator: &Address, ctx: MsgCtx) -> Result<MsgResolveChallengeResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgResolveChallenge,
+    curator: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgResolveChallengeResponse, ChainError> {
     let p = state.datanet_params().await?;
-    let mut ch = state.challenge(m.challenge_id).await?.ok_or_else(|| error::not_found(format!("challenge {} not found", m.challenge_id)))?;
+    let mut ch =
+        state.challenge(m.challenge_id).await?.ok_or_else(|| error::not_found(format!("challenge {} not found", m.challenge_id)))?;
     let mut d = get_datanet(state, ch.datanet_id).await?;
     if !is_curator(&d, curator) {
         return Err(error::unauthorized(format!("{curator} is not a curator of datanet {}", d.id)));
@@ -68,7 +74,14 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgResolveChallenge, cura
     c.open_challenge_id = 0;
     state.put_contribution(&c);
     state.put_challenge(&ch);
-    state.record(typed(openledger_proto::openledger::datanet::v1::EventChallengeResolved { challenge_id: ch.id.to_string(), contribution_id: c.id.to_string(), datanet_id: d.id.to_string(), upheld: m.uphold.to_string(), slashed: resp.slashed.clone(), paid_to_challenger: resp.paid_to_challenger.clone() }));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventChallengeResolved {
+        challenge_id: ch.id.to_string(),
+        contribution_id: c.id.to_string(),
+        datanet_id: d.id.to_string(),
+        upheld: m.uphold.to_string(),
+        slashed: resp.slashed.clone(),
+        paid_to_challenger: resp.paid_to_challenger.clone(),
+    }));
     Ok(resp)
 }
 

@@ -33,7 +33,12 @@ fn quality(bps: u32) -> Result<(), ChainError> {
     Ok(())
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgReviewContribution, curator: &Address, ctx: MsgCtx) -> Result<MsgReviewContributionResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgReviewContribution,
+    curator: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgReviewContributionResponse, ChainError> {
     let p = state.datanet_params().await?;
     let mut c = get_contribution(state, m.contribution_id).await?;
     let mut d = get_datanet(state, c.datanet_id).await?;
@@ -63,7 +68,8 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgReviewContribution, cu
         c.stake_release_height = ctx.height.saturating_add(p.challenge_window_blocks);
         d.tree_size += 1;
         d.accepted_count += 1;
-        d.accepted_weight = amount_of(&d.accepted_weight)?.checked_add(weight).ok_or_else(|| error::invalid_field("datanet weight overflows"))?.to_string();
+        d.accepted_weight =
+            amount_of(&d.accepted_weight)?.checked_add(weight).ok_or_else(|| error::invalid_field("datanet weight overflows"))?.to_string();
         let leaf = merkle::leaf_hash(c.id, &c.content_hash, weight);
         merkle::set_leaf(state, d.id, c.position, d.tree_size, leaf, d.latest_version + 1).await?;
         state.put_raw(state_key::release(c.stake_release_height, c.id), vec![]);
@@ -86,7 +92,16 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgReviewContribution, cu
     };
     state.put_contribution(&c);
     state.put_datanet(&d);
-    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionReviewed { contribution_id: c.id.to_string(), datanet_id: d.id.to_string(), curator: curator.to_string(), accepted: m.accept.to_string(), quality_bps: m.quality_bps.to_string(), weight: resp.weight.clone(), slashed: resp.slashed.clone(), refunded: resp.refunded.clone() }));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionReviewed {
+        contribution_id: c.id.to_string(),
+        datanet_id: d.id.to_string(),
+        curator: curator.to_string(),
+        accepted: m.accept.to_string(),
+        quality_bps: m.quality_bps.to_string(),
+        weight: resp.weight.clone(),
+        slashed: resp.slashed.clone(),
+        refunded: resp.refunded.clone(),
+    }));
     Ok(resp)
 }
 
@@ -95,7 +110,13 @@ mod tests {
     use super::*;
 
     fn accept(quality_bps: u32) -> MsgReviewContribution {
-        MsgReviewContribution { curator: Address([1; 20]).to_string(), contribution_id: 1, accept: true, quality_bps, reason: String::new() }
+        MsgReviewContribution {
+            curator: Address([1; 20]).to_string(),
+            contribution_id: 1,
+            accept: true,
+            quality_bps,
+            reason: String::new(),
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use cnidarium::StateWrite;
 use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx, StoreRead, StoreWrite};
-use openledger_proto::openledger::datanet::v1::{Contribution, ContributionPolicy, ContributionStatus, MsgSubmitContribution, MsgSubmitContributionResponse};
+use openledger_proto::openledger::datanet::v1::{
+    Contribution, ContributionPolicy, ContributionStatus, MsgSubmitContribution, MsgSubmitContributionResponse,
+};
 use openledger_token::state_ext::TokenWrite;
 use openledger_token::{uopen_coin, DENOM};
 
@@ -31,7 +33,12 @@ pub fn check(m: &MsgSubmitContribution) -> Result<Address, ChainError> {
     Ok(contributor)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitContribution, contributor: &Address, ctx: MsgCtx) -> Result<MsgSubmitContributionResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgSubmitContribution,
+    contributor: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgSubmitContributionResponse, ChainError> {
     let p = state.datanet_params().await?;
     let mut d = get_datanet(state, m.datanet_id).await?;
     if d.policy == ContributionPolicy::AllowList as i32 && !d.allow_list.contains(&contributor.to_string()) {
@@ -75,7 +82,13 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgSubmitContribution, co
     state.put_contribution(&c);
     d.contribution_count += 1;
     state.put_datanet(&d);
-    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionSubmitted { contribution_id: id.to_string(), datanet_id: d.id.to_string(), contributor: c.contributor.clone(), content_hash: hex::encode(&c.content_hash), stake: stake.to_string() }));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionSubmitted {
+        contribution_id: id.to_string(),
+        datanet_id: d.id.to_string(),
+        contributor: c.contributor.clone(),
+        content_hash: hex::encode(&c.content_hash),
+        stake: stake.to_string(),
+    }));
     Ok(MsgSubmitContributionResponse { contribution_id: id })
 }
 

@@ -34,7 +34,12 @@ pub fn check(m: &MsgUpdateDatanet) -> Result<Address, ChainError> {
     Ok(owner)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgUpdateDatanet, owner: &Address, _ctx: MsgCtx) -> Result<MsgUpdateDatanetResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgUpdateDatanet,
+    owner: &Address,
+    _ctx: MsgCtx,
+) -> Result<MsgUpdateDatanetResponse, ChainError> {
     let p = state.datanet_params().await?;
     let mut d = get_datanet(state, m.datanet_id).await?;
     if d.owner != owner.to_string() {
@@ -75,7 +80,10 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgUpdateDatanet, owner: 
         d.terms = Some(terms(m.terms.as_ref())?);
     }
     state.put_datanet(&d);
-    state.record(typed(openledger_proto::openledger::datanet::v1::EventDatanetUpdated { datanet_id: d.id.to_string(), owner: d.owner.clone() }));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventDatanetUpdated {
+        datanet_id: d.id.to_string(),
+        owner: d.owner.clone(),
+    }));
     Ok(MsgUpdateDatanetResponse {})
 }
 

@@ -18,7 +18,12 @@ pub fn check(m: &MsgWithdrawContribution) -> Result<Address, ChainError> {
     Ok(contributor)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgWithdrawContribution, contributor: &Address, ctx: MsgCtx) -> Result<MsgWithdrawContributionResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgWithdrawContribution,
+    contributor: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgWithdrawContributionResponse, ChainError> {
     let mut c = get_contribution(state, m.contribution_id).await?;
     if c.contributor != contributor.to_string() {
         return Err(error::unauthorized(format!("only the contributor {} may withdraw contribution {}", c.contributor, c.id)));
@@ -32,7 +37,11 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgWithdrawContribution, 
     state.delete(state_key::content(c.datanet_id, &c.content_hash));
     set_status(state, &mut c, ContributionStatus::Withdrawn).await?;
     state.put_contribution(&c);
-    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionWithdrawn { contribution_id: c.id.to_string(), datanet_id: c.datanet_id.to_string(), refunded: stake.to_string() }));
+    state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionWithdrawn {
+        contribution_id: c.id.to_string(),
+        datanet_id: c.datanet_id.to_string(),
+        refunded: stake.to_string(),
+    }));
     Ok(MsgWithdrawContributionResponse { refunded: stake.to_string() })
 }
 

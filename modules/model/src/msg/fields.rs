@@ -94,7 +94,10 @@ pub(crate) fn training_set_shape(entries: &[TrainingEntry]) -> Result<(), ChainE
             )));
         }
         if entries[..i].iter().any(|p| p.datanet_id == e.datanet_id && p.version == e.version) {
-            return Err(error::invalid_training_set(format!("datanet {} version {} is listed twice in training_set", e.datanet_id, e.version)));
+            return Err(error::invalid_training_set(format!(
+                "datanet {} version {} is listed twice in training_set",
+                e.datanet_id, e.version
+            )));
         }
         sum += u64::from(e.weight_bps);
     }

@@ -30,7 +30,12 @@ pub fn check(m: &MsgRegisterModel) -> Result<Address, ChainError> {
     Ok(owner)
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgRegisterModel, owner: &Address, ctx: MsgCtx) -> Result<MsgRegisterModelResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgRegisterModel,
+    owner: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgRegisterModelResponse, ChainError> {
     let p = state.model_params().await?;
     let mut model = Model {
         id: 0,
@@ -62,7 +67,18 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgRegisterModel, owner: 
     state.put_model(&model);
     let split = model.fee_split.unwrap_or_default();
     let training: Vec<String> = model.training_set.iter().map(|e| format!("{}/{}:{}", e.datanet_id, e.version, e.weight_bps)).collect();
-    state.record(typed(openledger_proto::openledger::model::v1::EventModelRegistered { model_id: model.id.to_string(), owner: model.owner.clone(), name: model.name.clone(), artifact_hash: hex::encode(&model.artifact_hash), training_set: training.join(","), operators: model.operators.join(","), price_per_unit: coin_str(model.price_per_unit.as_ref()), fee_split: format!("{}/{}/{}/{}", split.owner_bps, split.contributors_bps, split.datanet_owners_bps, split.protocol_bps), bond: coin_str(model.bond.as_ref()), terms_version: model.terms_version.to_string() }));
+    state.record(typed(openledger_proto::openledger::model::v1::EventModelRegistered {
+        model_id: model.id.to_string(),
+        owner: model.owner.clone(),
+        name: model.name.clone(),
+        artifact_hash: hex::encode(&model.artifact_hash),
+        training_set: training.join(","),
+        operators: model.operators.join(","),
+        price_per_unit: coin_str(model.price_per_unit.as_ref()),
+        fee_split: format!("{}/{}/{}/{}", split.owner_bps, split.contributors_bps, split.datanet_owners_bps, split.protocol_bps),
+        bond: coin_str(model.bond.as_ref()),
+        terms_version: model.terms_version.to_string(),
+    }));
     Ok(MsgRegisterModelResponse { model_id: model.id })
 }
 
@@ -83,7 +99,10 @@ mod tests {
             base_model: String::new(),
             artifact_hash: vec![7; 32],
             artifact_uri: "ipfs://m".into(),
-            training_set: vec![TrainingEntry { datanet_id: 1, version: 1, weight_bps: 6000 }, TrainingEntry { datanet_id: 2, version: 1, weight_bps: 4000 }],
+            training_set: vec![
+                TrainingEntry { datanet_id: 1, version: 1, weight_bps: 6000 },
+                TrainingEntry { datanet_id: 2, version: 1, weight_bps: 4000 },
+            ],
             operators: vec![Address([2; 20]).to_string()],
             price_per_unit: uopen(5),
             fee_split: Some(FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
@@ -107,7 +126,13 @@ mod tests {
             (MsgRegisterModel { operators: vec![], ..valid() }, 12),
             (MsgRegisterModel { operators: vec![Address([2; 20]).to_string(); 2], ..valid() }, 12),
             (MsgRegisterModel { price_per_unit: uopen(0), ..valid() }, 10),
-            (MsgRegisterModel { fee_split: Some(FeeSplit { owner_bps: 10_000, contributors_bps: 1, datanet_owners_bps: 0, protocol_bps: 0 }), ..valid() }, 6),
+            (
+                MsgRegisterModel {
+                    fee_split: Some(FeeSplit { owner_bps: 10_000, contributors_bps: 1, datanet_owners_bps: 0, protocol_bps: 0 }),
+                    ..valid()
+                },
+                6,
+            ),
             (MsgRegisterModel { fee_split: None, ..valid() }, 6),
             (MsgRegisterModel { bond: None, ..valid() }, 10),
         ];

@@ -6,9 +6,9 @@ use openledger_framework::{sdk, Address, ChainError, MsgCtx};
 use openledger_proto::openledger::model::v1::{ModelStatus, MsgUpdateModel, MsgUpdateModelResponse};
 
 use super::fields::{address, distinct_operators, operators, price};
+use crate::error;
 use crate::records::{coin_str, get_model, status_name};
 use crate::state_ext::{ModelRead, ModelWrite};
-use crate::error;
 
 /// Without state: the owner, the model id, the status value, a positive price if
 /// given, operators only with `set_operators` (and then distinct valid ones), and at
@@ -43,7 +43,12 @@ fn retires(status: i32) -> Result<bool, ChainError> {
     }
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgUpdateModel, owner: &Address, ctx: MsgCtx) -> Result<MsgUpdateModelResponse, ChainError> {
+pub async fn execute<S: StateWrite>(
+    state: &mut S,
+    m: &MsgUpdateModel,
+    owner: &Address,
+    ctx: MsgCtx,
+) -> Result<MsgUpdateModelResponse, ChainError> {
     let p = state.model_params().await?;
     let mut model = get_model(state, m.model_id).await?;
     if model.owner != owner.to_string() {
@@ -76,7 +81,17 @@ pub async fn execute<S: StateWrite>(state: &mut S, m: &MsgUpdateModel, owner: &A
     }
     model.updated_height = ctx.height;
     state.put_model(&model);
-    state.record(typed(openledger_proto::openledger::model::v1::EventModelUpdated { model_id: model.id.to_string(), owner: model.owner.clone(), status: status_name(model.status).to_string(), price_per_unit: coin_str(model.price_per_unit.as_ref()), operators: model.operators.join(","), terms_version: model.terms_version.to_string(), terms_changed: terms_changed.to_string(), retired: retire.to_string(), updated_height: model.updated_height.to_string() }));
+    state.record(typed(openledger_proto::openledger::model::v1::EventModelUpdated {
+        model_id: model.id.to_string(),
+        owner: model.owner.clone(),
+        status: status_name(model.status).to_string(),
+        price_per_unit: coin_str(model.price_per_unit.as_ref()),
+        operators: model.operators.join(","),
+        terms_version: model.terms_version.to_string(),
+        terms_changed: terms_changed.to_string(),
+        retired: retire.to_string(),
+        updated_height: model.updated_height.to_string(),
+    }));
     Ok(MsgUpdateModelResponse { terms_version: model.terms_version })
 }
 

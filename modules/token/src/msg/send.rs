@@ -30,18 +30,13 @@ impl CheckedSend {
 }
 
 pub fn check(msg: &MsgSend) -> Result<CheckedSend, ChainError> {
-    let from = Address::parse(&msg.from_address)
-        .map_err(|e| error::invalid_address(format!("invalid from address: {e}")))?;
-    let to = Address::parse(&msg.to_address)
-        .map_err(|e| error::invalid_address(format!("invalid to address: {e}")))?;
+    let from = Address::parse(&msg.from_address).map_err(|e| error::invalid_address(format!("invalid from address: {e}")))?;
+    let to = Address::parse(&msg.to_address).map_err(|e| error::invalid_address(format!("invalid to address: {e}")))?;
     if msg.amount.is_empty() {
         return Err(error::invalid_coins("amount is empty: invalid coins"));
     }
     if msg.amount.len() > 1 {
-        return Err(error::invalid_coins(format!(
-            "{} coins given; only {DENOM} exists on this chain: invalid coins",
-            msg.amount.len()
-        )));
+        return Err(error::invalid_coins(format!("{} coins given; only {DENOM} exists on this chain: invalid coins", msg.amount.len())));
     }
     let coin = &msg.amount[0];
     if coin.denom != DENOM {
