@@ -736,11 +736,8 @@ fn time_scan(node: &TestNode, prefix: &str, reps: usize) -> (f64, usize) {
 
 /// Process CPU time (user + system), seconds.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which ends with ')'): utime and stime are 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
-    let f: Vec<u64> = rest.split_whitespace().skip(11).take(2).filter_map(|x| x.parse().ok()).collect();
-    f.iter().sum::<u64>() as f64 / 100.0
+    use openledger_loadgen::cpu;
+    cpu::process_ticks("/proc/self/stat").unwrap_or(0) as f64 / cpu::TICKS
 }
 
 /// Wait (at most `max`) until the process (RocksDB's background compaction included)

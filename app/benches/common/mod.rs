@@ -78,14 +78,8 @@ pub fn sign_all(jobs: &[(TxSpec, &SignerKey, u64, u64)], threads: usize) -> Vec<
     })
 }
 
-/// The `p`-th percentile (0..=100) of `sorted` (nearest rank).
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+/// The `p`-th percentile (0..=100) of `sorted` (nearest rank): the load generator's.
+pub use openledger_loadgen::percentile;
 
 pub fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();

@@ -3,7 +3,6 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
-use cosmos_sdk_proto::Any;
 use openledger_client::keyring::Keyring;
 use openledger_client::output::{self, Format};
 use openledger_proto::openledger::attribution::v1 as at;
@@ -15,6 +14,7 @@ use tonic::transport::Channel;
 use crate::broadcast::{self, parse_uopen, status_error, uopen, Intent, Signer};
 use crate::page::PageArgs;
 use crate::NodeOpts;
+use openledger_client::txbuilder::any;
 
 #[derive(Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per run
@@ -115,10 +115,6 @@ pub enum AttributionQueryCmd {
     Accounting,
 }
 
-fn any<M: Message>(name: &str, m: &M) -> Any {
-    Any { type_url: format!("/openledger.attribution.v1.{name}"), value: m.encode_to_vec() }
-}
-
 async fn client(node: &NodeOpts) -> Result<at::query_client::QueryClient<Channel>> {
     at::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))
 }
@@ -176,7 +172,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<(
             };
             let m = at::MsgPayInference { consumer: consumer.to_string(), model_id, units, max_fee: uopen(max_fee) };
             let summary = format!("pay for {units} units of model {model_id} (at most {max_fee}uopen)");
-            (signer, Intent { msgs: vec![any("MsgPayInference", &m)], spend: max_fee, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: max_fee, summary })
         }
         AttributionTxCmd::Attribute { inference_id, entries, evidence_file, evidence_hash, output_file, signer } => {
             let operator = kr.resolve(&signer.from)?.address;
@@ -200,24 +196,21 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<(
                 output_fingerprint,
             };
             let summary = format!("attribute inference {inference_id} to {} contributions", m.entries.len());
-            (signer, Intent { msgs: vec![any("MsgSubmitAttribution", &m)], spend: 0, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
         AttributionTxCmd::Claim { contributions, signer } => {
             let key = kr.resolve(&signer.from)?;
             if !contributions.is_empty() {
                 let m = at::MsgClaimRewards { contributor: key.address.to_string(), contribution_ids: contributions, start_after: 0 };
-                let intent = Intent { msgs: vec![any("MsgClaimRewards", &m)], spend: 0, summary: "claim rewards".into() };
+                let intent = Intent { msgs: vec![any(&m)], spend: 0, summary: "claim rewards".into() };
                 return broadcast::broadcast(&kr, node, &key, intent, &signer.flags).await.map(|_| ());
             }
             // Page through all of them, one tx a page.
             let mut start_after = 0;
             for _ in 0..10_000 {
                 let m = at::MsgClaimRewards { contributor: key.address.to_string(), contribution_ids: vec![], start_after };
-                let intent = Intent {
-                    msgs: vec![any("MsgClaimRewards", &m)],
-                    spend: 0,
-                    summary: format!("claim rewards (contributions after {start_after})"),
-                };
+                let intent =
+                    Intent { msgs: vec![any(&m)], spend: 0, summary: format!("claim rewards (contributions after {start_after})") };
                 let result = broadcast::broadcast(&kr, node, &key, intent, &signer.flags).await?;
                 let next = at::MsgClaimRewardsResponse::decode(
                     cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(result.data.as_slice())?
@@ -238,7 +231,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<(
             let challenger = kr.resolve(&signer.from)?.address;
             let m = at::MsgChallengeAttribution { challenger: challenger.to_string(), inference_id, contribution_id };
             let summary = format!("challenge the report of inference {inference_id} with contribution {contribution_id}");
-            (signer, Intent { msgs: vec![any("MsgChallengeAttribution", &m)], spend: 0, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
     };
     let key = kr.resolve(&signer.from)?;

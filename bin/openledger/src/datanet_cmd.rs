@@ -3,15 +3,14 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use cosmos_sdk_proto::Any;
 use openledger_client::keyring::Keyring;
 use openledger_client::output::{self, Format};
 use openledger_proto::openledger::datanet::v1 as dn;
-use prost::Message;
 
 use crate::broadcast::{self, parse_uopen, status_error, uopen, Intent, Signer};
 use crate::page::PageArgs;
 use crate::{resolve_address, NodeOpts};
+use openledger_client::txbuilder::any;
 
 /// The terms future contributions are held to.
 #[derive(Args)]
@@ -271,10 +270,6 @@ pub enum DatanetQueryCmd {
     },
 }
 
-fn any<M: Message>(name: &str, m: &M) -> Any {
-    Any { type_url: format!("/openledger.datanet.v1.{name}"), value: m.encode_to_vec() }
-}
-
 fn addresses(kr: &Keyring, list: &[String]) -> Result<Vec<String>> {
     list.iter().map(|s| resolve_address(kr, s).map(|a| a.to_string())).collect()
 }
@@ -323,7 +318,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
                 fingerprint,
             };
             let summary = format!("create datanet {:?} owned by {owner}", m.name);
-            (signer, Intent { msgs: vec![any("MsgCreateDatanet", &m)], spend: 0, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
         DatanetTxCmd::Update {
             datanet_id,
@@ -358,7 +353,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
                 terms: terms.proto(current_terms),
             };
             let summary = format!("update datanet {datanet_id}");
-            (signer, Intent { msgs: vec![any("MsgUpdateDatanet", &m)], spend: 0, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
         DatanetTxCmd::Contribute { datanet_id, file, uri, stake, no_fingerprint, signer } => {
             let contributor = kr.resolve(&signer.from)?.address;
@@ -390,7 +385,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
                 stake: uopen(stake),
             };
             let summary = format!("contribute {} ({} bytes) to datanet {datanet_id} staking {stake}uopen", file.display(), digest.size);
-            (signer, Intent { msgs: vec![any("MsgSubmitContribution", &m)], spend: stake, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: stake, summary })
         }
         DatanetTxCmd::Review { contribution_id, verdict, quality_bps, reason, signer } => {
             let curator = kr.resolve(&signer.from)?.address;
@@ -410,45 +405,31 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             } else {
                 format!("reject contribution {contribution_id}")
             };
-            (signer, Intent { msgs: vec![any("MsgReviewContribution", &m)], spend: 0, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
         DatanetTxCmd::Withdraw { contribution_id, signer } => {
             let contributor = kr.resolve(&signer.from)?.address;
             let m = dn::MsgWithdrawContribution { contributor: contributor.to_string(), contribution_id };
-            (
-                signer,
-                Intent {
-                    msgs: vec![any("MsgWithdrawContribution", &m)],
-                    spend: 0,
-                    summary: format!("withdraw contribution {contribution_id}"),
-                },
-            )
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary: format!("withdraw contribution {contribution_id}") })
         }
         DatanetTxCmd::Publish { datanet_id, signer } => {
             let publisher = kr.resolve(&signer.from)?.address;
             let m = dn::MsgPublishVersion { publisher: publisher.to_string(), datanet_id };
-            (
-                signer,
-                Intent {
-                    msgs: vec![any("MsgPublishVersion", &m)],
-                    spend: 0,
-                    summary: format!("publish the next version of datanet {datanet_id}"),
-                },
-            )
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary: format!("publish the next version of datanet {datanet_id}") })
         }
         DatanetTxCmd::Challenge { contribution_id, reason, bond, signer } => {
             let challenger = kr.resolve(&signer.from)?.address;
             let bond = parse_uopen(&bond, "--bond")?;
             let m = dn::MsgChallengeContribution { challenger: challenger.to_string(), contribution_id, reason, bond: uopen(bond) };
             let summary = format!("challenge contribution {contribution_id} with a bond of {bond}uopen");
-            (signer, Intent { msgs: vec![any("MsgChallengeContribution", &m)], spend: bond, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: bond, summary })
         }
         DatanetTxCmd::Resolve { challenge_id, resolution, reason, signer } => {
             let curator = kr.resolve(&signer.from)?.address;
             let uphold = matches!(resolution, Resolution::Uphold);
             let m = dn::MsgResolveChallenge { curator: curator.to_string(), challenge_id, uphold, resolution: reason };
             let summary = format!("{} challenge {challenge_id}", if uphold { "uphold" } else { "dismiss" });
-            (signer, Intent { msgs: vec![any("MsgResolveChallenge", &m)], spend: 0, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
     };
     let key = kr.resolve(&signer.from)?;

@@ -3,15 +3,14 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
-use cosmos_sdk_proto::Any;
 use openledger_client::keyring::Keyring;
 use openledger_client::output::{self, Format};
 use openledger_proto::openledger::model::v1 as md;
-use prost::Message;
 
 use crate::broadcast::{self, parse_uopen, status_error, uopen, Intent, Signer};
 use crate::page::PageArgs;
 use crate::{resolve_address, NodeOpts};
+use openledger_client::txbuilder::any;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ModelStatus {
@@ -97,10 +96,6 @@ pub enum ModelQueryCmd {
     },
 }
 
-fn any<M: Message>(name: &str, m: &M) -> Any {
-    Any { type_url: format!("/openledger.model.v1.{name}"), value: m.encode_to_vec() }
-}
-
 /// `DATANET:VERSION[:WEIGHT_BPS]`.
 fn training_entry(s: &str, alone: bool) -> Result<md::TrainingEntry> {
     let parts: Vec<&str> = s.split(':').collect();
@@ -171,7 +166,7 @@ pub async fn tx(kr: Keyring, node: &crate::NodeOpts, cmd: ModelTxCmd) -> Result<
                 bond: uopen(bond),
             };
             let summary = format!("register model {:?} with a bond of {bond}uopen", m.name);
-            (signer, Intent { msgs: vec![any("MsgRegisterModel", &m)], spend: bond, summary })
+            (signer, Intent { msgs: vec![any(&m)], spend: bond, summary })
         }
         ModelTxCmd::Update { model_id, price, status, operators: ops, signer } => {
             let owner = kr.resolve(&signer.from)?.address;
@@ -187,7 +182,7 @@ pub async fn tx(kr: Keyring, node: &crate::NodeOpts, cmd: ModelTxCmd) -> Result<
                 set_operators: !ops.is_empty(),
                 operators: operators(&kr, &ops)?,
             };
-            (signer, Intent { msgs: vec![any("MsgUpdateModel", &m)], spend: 0, summary: format!("update model {model_id}") })
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary: format!("update model {model_id}") })
         }
     };
     let key = kr.resolve(&signer.from)?;

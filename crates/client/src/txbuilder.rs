@@ -60,11 +60,13 @@ pub fn coin(amount: u128) -> Coin {
     Coin { denom: DENOM.to_string(), amount: amount.to_string() }
 }
 
+/// A message as the `Any` a tx body carries, its type URL from the generated type.
+pub fn any<M: prost::Message + prost::Name>(m: &M) -> Any {
+    Any { type_url: M::type_url(), value: m.encode_to_vec() }
+}
+
 pub fn msg_send(from: &Address, to: &Address, amount: u128) -> Any {
-    Any {
-        type_url: "/cosmos.bank.v1beta1.MsgSend".to_string(),
-        value: MsgSend { from_address: from.to_string(), to_address: to.to_string(), amount: vec![coin(amount)] }.encode_to_vec(),
-    }
+    any(&MsgSend { from_address: from.to_string(), to_address: to.to_string(), amount: vec![coin(amount)] })
 }
 
 /// Everything about a tx except its signature.

@@ -7,7 +7,9 @@
 use std::future::Future;
 
 use cnidarium::{StateRead, StateWrite};
+use cosmos_sdk_proto::cosmos::crypto::{ed25519, secp256k1};
 use openledger_framework::gas::GasCosts;
+use openledger_framework::module::is_type_url;
 use openledger_framework::{sdk, Address, ChainError, Module, NoMsg, StoreRead, StoreWrite};
 use openledger_proto::openledger::auth::v1::{GenesisAccount, GenesisPubKey, GenesisState, Params};
 use openledger_token::state_ext::TokenWrite;
@@ -62,31 +64,29 @@ pub fn default_params() -> Params {
     }
 }
 
-const SECP256K1_PUBKEY: &str = "/cosmos.crypto.secp256k1.PubKey";
-const ED25519_PUBKEY: &str = "/cosmos.crypto.ed25519.PubKey";
-
 /// A genesis key as the `Any` an account records (both key types are `{bytes key = 1}`).
 fn pub_key_any(addr: &Address, k: &GenesisPubKey) -> Result<prost_types::Any, ChainError> {
     use base64::Engine;
     let bad = |why: String| sdk::invalid_pubkey(format!("genesis account {addr}: {why}"));
     let key = base64::engine::general_purpose::STANDARD.decode(&k.key).map_err(|e| bad(format!("pub_key.key is not base64: {e}")))?;
-    let len_ok = match k.type_url.as_str() {
-        SECP256K1_PUBKEY => key.len() == 33,
-        ED25519_PUBKEY => key.len() == 32,
-        other => return Err(bad(format!("unsupported pub_key type {other:?}"))),
+    let len_ok = if is_type_url::<secp256k1::PubKey>(&k.type_url) {
+        key.len() == 33
+    } else if is_type_url::<ed25519::PubKey>(&k.type_url) {
+        key.len() == 32
+    } else {
+        return Err(bad(format!("unsupported pub_key type {:?}", k.type_url)));
     };
     if !len_ok {
         return Err(bad(format!("a {} key of {} bytes", k.type_url, key.len())));
     }
-    let value = cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey { key }.encode_to_vec();
+    let value = secp256k1::PubKey { key }.encode_to_vec();
     Ok(prost_types::Any { type_url: k.type_url.clone(), value })
 }
 
 /// Inverse of `pub_key_any`; refuses a recorded key it could not write back identically.
 fn genesis_pub_key(addr: &Address, any: &prost_types::Any) -> Result<GenesisPubKey, ChainError> {
     use base64::Engine;
-    let inner = cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey::decode(any.value.as_slice())
-        .map_err(|_| sdk::internal(format!("account {addr}: undecodable key")))?;
+    let inner = secp256k1::PubKey::decode(any.value.as_slice()).map_err(|_| sdk::internal(format!("account {addr}: undecodable key")))?;
     let k = GenesisPubKey { type_url: any.type_url.clone(), key: base64::engine::general_purpose::STANDARD.encode(&inner.key) };
     if pub_key_any(addr, &k).ok().as_ref() != Some(any) {
         return Err(sdk::internal(format!("account {addr}: key of type {:?} does not round-trip through genesis", any.type_url)));

@@ -972,12 +972,13 @@ fn committed_rate(
     }
 }
 /// CPU time of local processes from /proc (Linux; elsewhere nothing is reported).
-mod cpu {
+/// CPU time from /proc: of processes (by pid, or this one) and of the machine.
+pub mod cpu {
     use std::collections::BTreeMap;
     use std::time::Duration;
 
     /// Clock ticks per second of /proc's CPU times: USER_HZ, 100 on Linux.
-    const TICKS: f64 = 100.0;
+    pub const TICKS: f64 = 100.0;
 
     /// (label, CPU ticks): each watched pid, this process as `loader`, the machine's busy
     /// ticks summed over its cores as `machine`.
@@ -998,7 +999,7 @@ mod cpu {
     }
 
     /// utime + stime: fields 14 and 15, counted after the parenthesised command name.
-    fn process_ticks(path: &str) -> Option<u64> {
+    pub fn process_ticks(path: &str) -> Option<u64> {
         let text = std::fs::read_to_string(path).ok()?;
         let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
         Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
