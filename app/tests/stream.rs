@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use cnidarium::StateRead;
 use futures::StreamExt;
+use openledger_app::rpc::grpc::RawCodec;
 use openledger_app::stream::{app_hash_key, record_key, LOWEST_KEY};
 use openledger_app::testing::{test_key, TestNode};
 use openledger_client::txbuilder;
@@ -412,44 +413,6 @@ fn bad_requests_get_clear_errors() {
     assert!(waited.is_err(), "nothing to send yet");
     let mut ok = crt.block_on(open(served.addr, 1)).unwrap();
     assert_eq!(heights(&crt.block_on(take(&mut ok, 2))), vec![1, 2]);
-}
-
-/// Sends raw bytes as a request (to test undecodable input).
-#[derive(Clone, Copy)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        use prost::bytes::BufMut;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
-        use prost::bytes::Buf;
-        let v = src.chunk().to_vec();
-        src.advance(v.len());
-        Ok(Some(v))
-    }
 }
 
 #[test]

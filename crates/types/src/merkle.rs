@@ -81,27 +81,29 @@ pub fn verify(proof: &InclusionProof) -> Result<(), String> {
     }
 }
 
+/// The root of the tree holding exactly `leaves` at positions 0, 1, …, computed level by
+/// level from all of them (O(n)): what the incremental version tree must agree with,
+/// and how a client holding a whole version's leaves recomputes its root.
+pub fn root_of(leaves: &[Hash]) -> Hash {
+    let z = empties();
+    let mut level: Vec<Hash> = leaves.to_vec();
+    for l in 0..DEPTH {
+        if level.is_empty() {
+            return z[DEPTH];
+        }
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        for pair in level.chunks(2) {
+            let right = pair.get(1).copied().unwrap_or(z[l]);
+            next.push(node_hash(&pair[0], &right));
+        }
+        level = next;
+    }
+    level[0]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The root of a depth-32 tree computed naively from all its leaves.
-    fn reference_root(leaves: &[Hash]) -> Hash {
-        let z = empties();
-        let mut level: Vec<Hash> = leaves.to_vec();
-        for l in 0..DEPTH {
-            if level.is_empty() {
-                return z[DEPTH];
-            }
-            let mut next = Vec::with_capacity(level.len().div_ceil(2));
-            for pair in level.chunks(2) {
-                let right = pair.get(1).copied().unwrap_or(z[l]);
-                next.push(node_hash(&pair[0], &right));
-            }
-            level = next;
-        }
-        level[0]
-    }
 
     fn leaf(i: u64, w: u128) -> Hash {
         leaf_hash(i, &[i as u8; 32], w)
@@ -110,7 +112,7 @@ mod tests {
     #[test]
     fn verify_refuses_a_tampered_proof() {
         let leaves: Vec<Hash> = (0..5).map(|i| leaf(i, 3)).collect();
-        let root = reference_root(&leaves);
+        let root = root_of(&leaves);
         // Build the siblings of position 3 naively.
         let z = empties();
         let mut level = leaves.clone();
