@@ -233,7 +233,7 @@ impl Cfg {
 // ---------------------------------------------------------------- block phases
 
 /// (execute ms, merkle ms) of each block the app executed, read from its debug event
-/// "executed block" (`App::execute_block`).
+/// "executed block" (`App::execute_block`, in `exec::block`).
 static PHASES: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
 
 struct PhaseCapture;
@@ -267,7 +267,7 @@ fn init_tracing() {
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter))
         .with(
-            PhaseCapture.with_filter(tracing_subscriber::filter::Targets::new().with_target("openledger_app::app", tracing::Level::DEBUG)),
+            PhaseCapture.with_filter(tracing_subscriber::filter::Targets::new().with_target("openledger_app::exec::block", tracing::Level::DEBUG)),
         )
         .init();
 }
