@@ -267,7 +267,8 @@ fn init_tracing() {
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter))
         .with(
-            PhaseCapture.with_filter(tracing_subscriber::filter::Targets::new().with_target("openledger_app::exec::block", tracing::Level::DEBUG)),
+            PhaseCapture
+                .with_filter(tracing_subscriber::filter::Targets::new().with_target("openledger_app::exec::block", tracing::Level::DEBUG)),
         )
         .init();
 }
