@@ -92,7 +92,6 @@ use common::{checked, env, env_flag, median, verification_rate, SigItem};
 use cosmos_sdk_proto::Any;
 use futures::StreamExt;
 use openledger_app::genesis::AppState;
-use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
 use openledger_attribution::msg::AttributionMsg;
 use openledger_attribution::state_ext::AttributionRead;
 use openledger_client::txbuilder::{SignerKey, TxSpec};
@@ -106,6 +105,7 @@ use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::attribution::v1 as at;
 use openledger_proto::openledger::datanet::v1 as dn;
 use openledger_proto::openledger::model::v1 as md;
+use openledger_test_driver::{test_key, TestNode, TEST_CHAIN_ID};
 use prost::Message;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
@@ -428,7 +428,7 @@ fn tree_root(levels: &[Vec<merkle::Hash>]) -> merkle::Hash {
 
 /// The genesis of size `n`: funded accounts, one datanet of `n` accepted contributions
 /// in published version 1 (stakes refunded), attribution params for the bench.
-fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_app::testing::TestNodeBuilder) -> Fixture {
+fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_driver::TestNodeBuilder) -> Fixture {
     let mut state = builder.app_state();
     // Who owns each contribution: the claimants' contributions evenly spaced over the
     // datanet, the rest shared by n/10 unfunded contributors.

@@ -16,8 +16,8 @@ static GLOBAL: openledgerd::allocator::Allocator = openledgerd::allocator::Alloc
 mod common;
 
 use common::{env, verification_rate};
-use openledger_app::testing::{test_key, TestNode};
 use openledger_client::txbuilder::{self, SignerKey, TxSpec};
+use openledger_test_driver::{test_key, TestNode};
 
 fn main() {
     common::init_process();

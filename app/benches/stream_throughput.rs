@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use common::{env, percentile};
 use futures::StreamExt;
-use openledger_app::testing::{test_key, TestNode};
 use openledger_client::txbuilder::{self, SignerKey, TxSpec};
 use openledger_proto::openledger::stream::v1 as pb;
+use openledger_test_driver::{test_key, TestNode};
 
 fn events(r: &pb::BlockRecord) -> usize {
     r.block_events.len() + r.txs.iter().map(|t| t.events.len()).sum::<usize>()

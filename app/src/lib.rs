@@ -14,7 +14,6 @@ pub mod mempool;
 pub mod registry;
 pub mod rpc;
 pub mod stream;
-pub mod testing;
 
 pub use app::{open_storage, state_prefixes, App, NodeSettings};
 pub use exec::{BlockInput, BlockOutcome};

@@ -6,8 +6,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
 use openledger_client::txbuilder::{self, TxSpec};
+use openledger_test_driver::{test_key, TestNode, TEST_CHAIN_ID};
 use prost::Message;
 use tendermint_proto::v0_38::abci::{self as pb, request, response, Request, Response};
 

@@ -1,7 +1,7 @@
 //! The ante step's refusals. Each refused tx leaves no trace at all: the app hash of
 //! the block that carries it equals the previous one.
-use openledger_app::testing::{test_ed25519_key, test_key, TestNode, TEST_CHAIN_ID};
 use openledger_client::txbuilder::{self, SignerKey, TxSpec};
+use openledger_test_driver::{test_ed25519_key, test_key, TestNode, TEST_CHAIN_ID};
 use prost::Message;
 
 const FUND: u128 = 1_000_000_000;

@@ -1,8 +1,8 @@
 //! Consensus pin: a fixed input produces these app hashes at these heights. A change to
 //! any of them is consensus-breaking and must be deliberate (say why in the commit).
 //! The same run in a second process must produce the same hashes.
-use openledger_app::testing::{test_ed25519_key, test_key, TestNode, TestValidator};
 use openledger_framework::Address;
+use openledger_test_driver::{test_ed25519_key, test_key, TestNode, TestValidator};
 
 fn any<M: prost::Message>(type_url: &str, m: &M) -> cosmos_sdk_proto::Any {
     cosmos_sdk_proto::Any { type_url: type_url.into(), value: m.encode_to_vec() }

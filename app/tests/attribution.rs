@@ -4,11 +4,11 @@
 //! payment; verifiable mode and challenges; every refusal leaving state untouched.
 use cosmos_sdk_proto::Any;
 use openledger_app::genesis::AppState;
-use openledger_app::testing::{test_key, TestNode, TestNodeBuilder, TestValidator};
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::attribution::v1 as at;
 use openledger_proto::openledger::datanet::v1 as dn;
 use openledger_proto::openledger::model::v1 as md;
+use openledger_test_driver::{test_key, TestNode, TestNodeBuilder, TestValidator};
 use prost::Message;
 
 const FUND: u128 = 100_000_000;
@@ -332,7 +332,7 @@ fn unreported_inferences_settle_by_training_weights_under_the_terms_they_were_pa
             openledger_client::txbuilder::sign_tx(
                 &openledger_client::txbuilder::TxSpec::new(vec![pay_msg(model, 100, 100_000)], FEE, GAS),
                 &test_key(CONSUMER),
-                openledger_app::testing::TEST_CHAIN_ID,
+                openledger_test_driver::TEST_CHAIN_ID,
                 acct.account_number,
                 acct.sequence + i,
             )
@@ -859,7 +859,7 @@ fn export_starts_a_new_chain_with_identical_module_state() {
     });
     let storage = n.app.storage().clone();
     let doc = n.rt().block_on(openledger_app::export::genesis_doc(&storage, None, &base)).unwrap();
-    assert_eq!((doc["chain_id"].as_str(), doc["initial_height"].as_str()), (Some(openledger_app::testing::TEST_CHAIN_ID), Some("1")));
+    assert_eq!((doc["chain_id"].as_str(), doc["initial_height"].as_str()), (Some(openledger_test_driver::TEST_CHAIN_ID), Some("1")));
     assert_eq!((&doc["validators"], &doc["consensus_params"]), (&base["validators"], &base["consensus_params"]));
     let exported: AppState = serde_json::from_value(doc["app_state"].clone()).unwrap();
     // Every account, by number, with the keys and sequences of those that sent.

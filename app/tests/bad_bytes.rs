@@ -1,5 +1,5 @@
 //! Bytes from the network or a proposer can be anything: each gets a code, never a panic.
-use openledger_app::testing::{test_key, TestNode};
+use openledger_test_driver::{test_key, TestNode};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci as pb;
 

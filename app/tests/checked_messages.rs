@@ -4,11 +4,11 @@
 //! (one CometBFT decided) fails it without charging the sender a fee or moving its
 //! sequence — malformed input never pays to fail in a block.
 use cosmos_sdk_proto::Any;
-use openledger_app::testing::{test_key, TestNode};
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::attribution::v1 as attribution;
 use openledger_proto::openledger::datanet::v1 as datanet;
 use openledger_proto::openledger::model::v1 as model;
+use openledger_test_driver::{test_key, TestNode};
 use prost::{Message, Name};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci as pb;

@@ -5,12 +5,12 @@
 //! query answering from committed state; genesis export → import of both modules.
 use cosmos_sdk_proto::Any;
 use openledger_app::genesis::AppState;
-use openledger_app::testing::{test_key, TestNode};
 use openledger_datanet::merkle;
 use openledger_framework::Address;
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::datanet::v1 as dn;
 use openledger_proto::openledger::model::v1 as md;
+use openledger_test_driver::{test_key, TestNode};
 use prost::Message;
 
 const FUND: u128 = 100_000_000;

@@ -1,7 +1,7 @@
 //! Fees collected in a block go to the validators that signed the last commit, in
 //! proportion to voting power; remainders stay in the fee collector for the next block.
-use openledger_app::testing::{event_attr, test_key, TestNode, TestValidator};
 use openledger_framework::Address;
+use openledger_test_driver::{event_attr, test_key, TestNode, TestValidator};
 use openledger_token::fee_collector;
 
 #[test]

@@ -3,7 +3,7 @@
 //! a node restarted after every block (so its cache is always empty) produce the same
 //! app hashes, including when a cached account is written by a path no tx hinted
 //! (fees paid to a validator's operator at end of block) and then spent from.
-use openledger_app::testing::{test_key, TestNode, TestValidator};
+use openledger_test_driver::{test_key, TestNode, TestValidator};
 
 fn node() -> TestNode {
     TestNode::builder()

@@ -1,7 +1,7 @@
 //! CheckTx knows what it has already accepted: a sender queues sequence N+1 behind a
 //! pending N, gaps and replays are refused, and the view resets after each commit.
-use openledger_app::testing::{test_key, TestNode, TEST_CHAIN_ID};
 use openledger_client::txbuilder::{self, TxSpec};
+use openledger_test_driver::{test_key, TestNode, TEST_CHAIN_ID};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci as pb;
 
@@ -54,7 +54,7 @@ fn with_bad_signature(tx: &[u8]) -> Vec<u8> {
 
 #[test]
 fn signatures_check_tx_verified_are_not_verified_again_and_change_no_result() {
-    use openledger_app::testing::test_ed25519_key;
+    use openledger_test_driver::test_ed25519_key;
     let build = || TestNode::builder().funded_accounts(3, FUND).fund(test_ed25519_key(7), FUND).build();
     // Node `a` sees the txs in CheckTx first, as a validator does; node `b` only in blocks.
     let (mut a, mut b) = (build(), build());

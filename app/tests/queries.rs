@@ -1,11 +1,11 @@
 //! Every query, served over ABCI Query and over gRPC from the same handler: answers,
 //! heights, and the failure cases (bad address, missing account, unknown path, heights
 //! out of range).
-use openledger_app::testing::{test_key, TestNode};
 use openledger_framework::Address;
 use openledger_proto::cosmos::auth::v1beta1 as auth;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
 use openledger_proto::openledger::token::v1 as token;
+use openledger_test_driver::{test_key, TestNode};
 use prost::Message;
 
 const FUND: u128 = 1_000_000;

@@ -1,7 +1,7 @@
 //! The registry's query table is the one list of routes: every route of every module is
 //! answered over ABCI Query, over gRPC and over REST, with the same outcome on each —
 //! the same response bytes on ABCI and gRPC, an answer or the same refusal on REST.
-use openledger_app::testing::{test_key, TestNode};
+use openledger_test_driver::{test_key, TestNode};
 use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor};
 use serde_json::{json, Map, Value};
 

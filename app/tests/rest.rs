@@ -4,8 +4,8 @@
 //! message — served in process from the real app (the tx broadcast and lookup routes,
 //! which need CometBFT, run end to end in `e2e_cosmos_clients.rs`).
 use base64::Engine;
-use openledger_app::testing::{test_key, TestNode};
 use openledger_client::txbuilder;
+use openledger_test_driver::{test_key, TestNode};
 use serde_json::Value;
 
 const FUND: u128 = 1_000_000_000;

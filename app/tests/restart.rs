@@ -1,7 +1,7 @@
 //! Nothing is lost: Commit is the only write; Info reports the last committed height
 //! and app hash; a crash between FinalizeBlock and Commit loses only the uncommitted
 //! block, which re-executes to the same hash.
-use openledger_app::testing::{test_key, TestNode};
+use openledger_test_driver::{test_key, TestNode};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci as pb;
 

@@ -7,8 +7,8 @@ use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{
     mode_info, AuthInfo, Fee, ModeInfo, SignerInfo, SimulateRequest, SimulateResponse, TxBody, TxRaw,
 };
-use openledger_app::testing::{test_key, TestNode};
 use openledger_client::txbuilder;
+use openledger_test_driver::{test_key, TestNode};
 use prost::Message;
 
 const SIMULATE: &str = "/cosmos.tx.v1beta1.Service/Simulate";
@@ -92,7 +92,7 @@ fn simulation_only_relaxations_are_refused_in_real_txs() {
     let key = test_key(0);
     let acct = n.account(&key.address()).unwrap();
     let spec = txbuilder::TxSpec::new(vec![txbuilder::msg_send(&key.address(), &test_key(1).address(), 5)], 5_000, 0);
-    let zero_gas = txbuilder::sign_tx(&spec, &key, openledger_app::testing::TEST_CHAIN_ID, acct.account_number, acct.sequence);
+    let zero_gas = txbuilder::sign_tx(&spec, &key, openledger_test_driver::TEST_CHAIN_ID, acct.account_number, acct.sequence);
     let check = n.check_tx(&zero_gas);
     assert!(check.code != 0 && check.log.contains("invalid gas limit"), "{}", check.log);
 }

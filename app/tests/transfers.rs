@@ -1,8 +1,8 @@
 //! MsgSend through the real app: success with Cosmos-shaped events, and every failure
 //! leaving state untouched except the fee and the sequence bump.
-use openledger_app::testing::{event_attr, test_key, TestNode};
 use openledger_client::txbuilder::{self, TxSpec};
 use openledger_framework::Address;
+use openledger_test_driver::{event_attr, test_key, TestNode};
 use openledger_token::fee_collector;
 
 const FUND: u128 = 1_000_000_000;
@@ -71,7 +71,7 @@ fn assert_msg_fails(spec_amount: Vec<cosmos_sdk_proto::Any>, codespace: &str, co
     let (a, b) = (test_key(0), test_key(1));
     let acct = n.account(&a.address()).unwrap();
     let spec = TxSpec::new(spec_amount, FEE, GAS);
-    let tx = txbuilder::sign_tx(&spec, &a, openledger_app::testing::TEST_CHAIN_ID, acct.account_number, acct.sequence);
+    let tx = txbuilder::sign_tx(&spec, &a, openledger_test_driver::TEST_CHAIN_ID, acct.account_number, acct.sequence);
     let resp = n.execute_block(vec![tx]);
     let r = &resp.tx_results[0];
     assert_eq!((r.codespace.as_str(), r.code), (codespace, code), "log: {}", r.log);
@@ -132,7 +132,7 @@ fn unknown_denom_and_amount_overflow_are_refused() {
     let acct = n.account(&a.address()).unwrap();
     let before = n.state_digest();
     let mk = |m| {
-        txbuilder::sign_tx(&TxSpec::new(vec![m], FEE, GAS), &a, openledger_app::testing::TEST_CHAIN_ID, acct.account_number, acct.sequence)
+        txbuilder::sign_tx(&TxSpec::new(vec![m], FEE, GAS), &a, openledger_test_driver::TEST_CHAIN_ID, acct.account_number, acct.sequence)
     };
     let unknown = mk(raw_send(&a.address(), &b.address(), "uatom", "5"));
     let overflow = mk(raw_send(&a.address(), &b.address(), "uopen", "340282366920938463463374607431768211456"));
@@ -160,7 +160,7 @@ fn invalid_recipient_address_is_refused() {
         m.value = s.encode_to_vec();
     }
     let tx =
-        txbuilder::sign_tx(&TxSpec::new(vec![m], FEE, GAS), &a, openledger_app::testing::TEST_CHAIN_ID, acct.account_number, acct.sequence);
+        txbuilder::sign_tx(&TxSpec::new(vec![m], FEE, GAS), &a, openledger_test_driver::TEST_CHAIN_ID, acct.account_number, acct.sequence);
     let c = n.check_tx(&tx);
     assert_eq!((c.codespace.as_str(), c.code), ("token", 6), "{}", c.log);
 }

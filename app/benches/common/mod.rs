@@ -4,8 +4,8 @@
 #![allow(dead_code)] // each bench uses a different part
 use std::time::Instant;
 
-use openledger_app::testing::TEST_CHAIN_ID;
 use openledger_client::txbuilder::{self, SignerKey, TxSpec};
+use openledger_test_driver::TEST_CHAIN_ID;
 
 /// One signature of the ceiling: key already parsed, the signed bytes, the signature.
 pub type SigItem = (k256::ecdsa::VerifyingKey, Vec<u8>, k256::ecdsa::Signature);

@@ -1,8 +1,9 @@
 //! An in-process ABCI 2.0 consensus driver: drives the real `App` (real cnidarium on
 //! RocksDB in a temporary directory) through InitChain → FinalizeBlock → Commit using
 //! the same `tendermint_abci::Application` calls CometBFT makes. Integration tests and
-//! the benchmark use it; after every block it checks token conservation and the
-//! attribution module's books.
+//! the benchmarks use it; after every block it checks every registered module's
+//! invariants (token conservation, the attribution books, …). Tests only: the
+//! production library does not contain it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::path::{Path, PathBuf};
 
@@ -17,8 +18,8 @@ use sha2::{Digest, Sha256};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci as pb;
 
-use crate::app::{App, NodeSettings};
-use crate::genesis::{default_auth_params, AppState};
+use openledger_app::genesis::{default_auth_params, AppState};
+use openledger_app::{App, NodeSettings};
 
 pub const TEST_CHAIN_ID: &str = "openledger-test";
 
@@ -191,7 +192,7 @@ impl TestNode {
 
     fn open(dir: &Path, tmp: Option<tempfile::TempDir>, settings: NodeSettings, validators: Vec<TestValidator>) -> TestNode {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let storage = rt.block_on(crate::open_storage(dir.join("state"))).expect("storage");
+        let storage = rt.block_on(openledger_app::open_storage(dir.join("state"))).expect("storage");
         let app = App::new(storage, rt.handle().clone(), settings.clone());
         let info = Application::info(&app, pb::RequestInfo::default());
         TestNode {
@@ -280,7 +281,7 @@ impl TestNode {
     pub fn execute_block_unchecked(&mut self, txs: Vec<Vec<u8>>) -> pb::ResponseFinalizeBlock {
         let resp = self.execute_block_no_invariant(txs);
         let snap = self.app.storage().latest_snapshot();
-        if let Err(e) = self.rt().block_on(crate::registry::check_invariants(&snap)) {
+        if let Err(e) = self.rt().block_on(openledger_app::registry::check_invariants(&snap)) {
             panic!("invariant broken after block {}: {e}", self.height);
         }
         self.rt().block_on(no_nonverifiable_keys_in_substores(&snap));
@@ -369,7 +370,7 @@ impl TestNode {
         let snap = self.app.storage().latest_snapshot();
         self.rt().block_on(async move {
             let mut out = ModuleState::default();
-            for prefix in crate::state_prefixes() {
+            for prefix in openledger_app::state_prefixes() {
                 let mut stream = std::pin::pin!(snap.prefix_raw(&prefix));
                 while let Some(item) = stream.next().await {
                     let (k, v) = item.expect("read state");
@@ -415,7 +416,7 @@ impl TestNode {
 async fn no_nonverifiable_keys_in_substores(snap: &cnidarium::Snapshot) {
     use cnidarium::StateRead;
     use futures::StreamExt;
-    for sub in crate::registry::substores() {
+    for sub in openledger_app::registry::substores() {
         let prefix = format!("{sub}/");
         let mut stream = std::pin::pin!(snap.nonverifiable_prefix_raw(prefix.as_bytes()));
         if let Some(item) = stream.next().await {
