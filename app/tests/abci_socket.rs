@@ -1,4 +1,4 @@
-//! The ABCI socket server (`abci_server.rs`) as CometBFT's socket client uses it: many
+//! The ABCI socket server (`abci/server.rs`) as CometBFT's socket client uses it: many
 //! requests written at once are answered in order, CheckTx results are those of the
 //! application (a batch's signatures verified ahead on all cores change no answer), and
 //! a malformed frame closes only its own connection.
