@@ -6,21 +6,12 @@
 //! Setup, per size N (timed apart; no figure below includes it): one datanet with N
 //! accepted contributions in published version 1 — each with a fingerprint of 16
 //! hashes; a few funded claimants own 1, 10 or 100 contributions each, spread over the
-//! datanet; the rest belong to N/10 other contributors. Two ways to get it into RocksDB:
-//!
-//! - `genesis`: the datanet module's own import through InitChain (genesis JSON,
-//!   `datanet::component::init_genesis`: records, content-hash keys, the per-contributor
-//!   claim list, list indexes, and the version tree replayed leaf by leaf, checked
-//!   against the version's root, computed here independently). Each store read of the
-//!   replay is a RocksDB read on a blocking thread: 43–46 s and 1.2 GB at 100,000,
-//!   ≈ 10 min and 9.6 GB at 1,000,000.
-//! - `bulk` (default): the same single commit InitChain makes (chain id, every module's
-//!   `init_genesis` for all but the contributions and the version), with the
-//!   contributions, their lists, the version tree's nodes (computed bottom-up here)
-//!   and the version written into it directly in the datanet module's store layout;
-//!   the tree is then checked with the module's own `merkle::root_at` and an inclusion
-//!   proof. `compare` builds both at each size and asserts the two states are equal,
-//!   key for key, verifiable and non-verifiable (so `bulk` is the import's state).
+//! datanet; the rest belong to N/10 other contributors. It gets into RocksDB the way a
+//! chain launching with an imported dataset gets it: genesis JSON through InitChain
+//! (`datanet::component::init_genesis`: records, content-hash keys, the per-contributor
+//! claim list, list indexes, and the version tree — stored in one pass — checked
+//! against the version's root, which the fixture computes independently with
+//! `merkle::root_of`).
 //!
 //! Then each node is reopened (RocksDB flushes its memtable: every size starts from a
 //! state at rest in SST files), and every chain runs the same blocks through the real
@@ -66,8 +57,7 @@
 //!     cargo bench -p openledger-app --bench attribution_scale
 //!
 //! Environment: ATTRIBUTION_BENCH_SIZES (comma-separated, default
-//! 1000,100000,1000000), ATTRIBUTION_BENCH_SETUP (bulk | genesis | compare),
-//! ATTRIBUTION_BENCH_BLOCK (B, inferences per default-settlement and claim-phase block,
+//! 1000,100000,1000000), ATTRIBUTION_BENCH_BLOCK (B, inferences per default-settlement and claim-phase block,
 //! 1000), ATTRIBUTION_BENCH_REPORT_BLOCK (B_r, smallest size / K), ATTRIBUTION_BENCH_FP_EVERY
 //! (every how many contributions carry a fingerprint, 1), ATTRIBUTION_BENCH_BLOCKS
 //! (measured rounds of a random and a hot pair, 5), ATTRIBUTION_BENCH_DEFAULT_BLOCKS
@@ -76,7 +66,6 @@
 //! ATTRIBUTION_BENCH_BOOKS_MAX (check the module's books — a walk of every
 //! contribution — at sizes up to this, 100000); ATTRIBUTION_BENCH_QUICK=1 is sizes
 //! 1000,10000,100000 with B = 200, 2 rounds, 2 default rounds, 50 runs.
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -87,7 +76,7 @@ static GLOBAL: openledgerd::allocator::Allocator = openledgerd::allocator::Alloc
 
 mod common;
 
-use cnidarium::{StateDelta, StateRead, StateWrite};
+use cnidarium::{StateDelta, StateRead};
 use common::{checked, env, env_flag, median, verification_rate, SigItem};
 use cosmos_sdk_proto::Any;
 use futures::StreamExt;
@@ -96,16 +85,16 @@ use openledger_attribution::msg::AttributionMsg;
 use openledger_attribution::state_ext::AttributionRead;
 use openledger_client::txbuilder::{SignerKey, TxSpec};
 use openledger_datanet::merkle;
-use openledger_datanet::state_ext::{DatanetRead, DatanetWrite};
+use openledger_datanet::state_ext::DatanetRead;
 use openledger_datanet::state_key as dsk;
-use openledger_framework::index::{be, IndexWrite};
-use openledger_framework::{Address, ChainError, StoreWrite};
+use openledger_framework::index::be;
+use openledger_framework::Address;
 use openledger_framework::{ModuleMsg, MsgCtx};
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::attribution::v1 as at;
 use openledger_proto::openledger::datanet::v1 as dn;
 use openledger_proto::openledger::model::v1 as md;
-use openledger_test_driver::{test_key, TestNode, TEST_CHAIN_ID};
+use openledger_test_driver::{test_key, TestNode};
 use prost::Message;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
@@ -132,16 +121,8 @@ const MODEL_OWNER: usize = 2;
 const OPERATOR0: usize = 3;
 const OPERATORS: usize = 16;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Setup {
-    Bulk,
-    Genesis,
-    Compare,
-}
-
 struct Cfg {
     sizes: Vec<usize>,
-    setup: Setup,
     per_block: usize,
     /// Reports (and their payments) per block of a pair: small enough that a block's
     /// B_r × K entries are distinct contributions at the smallest size, so every size
@@ -169,12 +150,6 @@ impl Cfg {
             .split(',')
             .map(|s| s.trim().replace('_', "").parse().expect("ATTRIBUTION_BENCH_SIZES: comma-separated integers"))
             .collect();
-        let setup = match std::env::var("ATTRIBUTION_BENCH_SETUP").unwrap_or_default().as_str() {
-            "" | "bulk" => Setup::Bulk,
-            "genesis" => Setup::Genesis,
-            "compare" => Setup::Compare,
-            other => panic!("ATTRIBUTION_BENCH_SETUP={other}: bulk, genesis or compare"),
-        };
         let k = env("ATTRIBUTION_BENCH_ENTRIES", 8).clamp(1, 16);
         let hot = env("ATTRIBUTION_BENCH_HOT", 1_000).max(1);
         let per_block = env("ATTRIBUTION_BENCH_BLOCK", if quick { 200 } else { 1_000 }).max(1);
@@ -182,7 +157,6 @@ impl Cfg {
         let cfg = Cfg {
             report_block: env("ATTRIBUTION_BENCH_REPORT_BLOCK", per_block.min(smallest / k)).max(1),
             sizes,
-            setup,
             per_block,
             blocks: env("ATTRIBUTION_BENCH_BLOCKS", if quick { 2 } else { 5 }).max(1),
             default_blocks: env("ATTRIBUTION_BENCH_DEFAULT_BLOCKS", if quick { 2 } else { 3 }).max(1),
@@ -397,33 +371,6 @@ fn claim_msg(contributor: &Address) -> at::MsgClaimRewards {
 struct Fixture {
     /// Genesis of every module, the contributions and the version included.
     state: AppState,
-    /// Contributor of each contribution (parsed), in id order.
-    contributors: Vec<Address>,
-    /// The version tree's stored levels, leaves first (`levels[l][i]` = node (l, i)).
-    levels: Vec<Vec<merkle::Hash>>,
-}
-
-/// The levels of the version tree of `leaves` up to the stored height (positions fit
-/// in that many bits), computed bottom-up: what replaying the leaves leaves stored.
-fn tree_levels(leaves: Vec<merkle::Hash>) -> Vec<Vec<merkle::Hash>> {
-    let height = (64 - (leaves.len() as u64).saturating_sub(1).leading_zeros()) as usize;
-    let mut levels = vec![leaves];
-    for l in 0..height {
-        let empty = merkle::empty(l);
-        let next = levels[l].chunks(2).map(|p| merkle::node_hash(&p[0], p.get(1).unwrap_or(&empty))).collect();
-        levels.push(next);
-    }
-    levels
-}
-
-/// The depth-32 root over the stored levels.
-fn tree_root(levels: &[Vec<merkle::Hash>]) -> merkle::Hash {
-    let height = levels.len() - 1;
-    let mut acc = levels[height][0];
-    for l in height..merkle::DEPTH {
-        acc = merkle::node_hash(&acc, &merkle::empty(l));
-    }
-    acc
 }
 
 /// The genesis of size `n`: funded accounts, one datanet of `n` accepted contributions
@@ -452,7 +399,6 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
     let funded: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
     let terms = dn::ContributionTerms { reject_slash_bps: 2_000, challenge_reward_bps: 5_000 };
     let mut leaves = Vec::with_capacity(n);
-    let mut contributors = Vec::with_capacity(n);
     let mut total_weight: u128 = 0;
     let contributions: Vec<dn::Contribution> = (0..n)
         .map(|i| {
@@ -463,14 +409,7 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
             let hash = content_hash(i);
             leaves.push(merkle::leaf_hash(id, &hash, weight));
             total_weight += weight;
-            let contributor = if owner[i] == u32::MAX {
-                let o = &others[i % others.len()];
-                contributors.push(o.0);
-                o.1.clone()
-            } else {
-                contributors.push(addrs[owner[i] as usize]);
-                funded[owner[i] as usize].clone()
-            };
+            let contributor = if owner[i] == u32::MAX { others[i % others.len()].1.clone() } else { funded[owner[i] as usize].clone() };
             dn::Contribution {
                 id,
                 datanet_id: DATANET,
@@ -497,7 +436,6 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
             }
         })
         .collect();
-    let levels = tree_levels(leaves);
     state.datanet.params = Some(openledger_datanet::component::default_params());
     state.datanet.datanets = vec![dn::Datanet {
         id: DATANET,
@@ -526,7 +464,7 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
         version: 1,
         contribution_count: n as u64,
         total_weight: total_weight.to_string(),
-        merkle_root: tree_root(&levels).to_vec(),
+        merkle_root: merkle::root_of(&leaves).to_vec(),
         height: 0,
         publisher: funded[OWNER].clone(),
     }];
@@ -537,119 +475,7 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
     ap.report_window_blocks = 1;
     ap.max_default_settlements_per_block = cfg.per_block as u32;
     state.attribution.params = Some(ap);
-    Fixture { state, contributors, levels }
-}
-
-/// `framework::index`'s counter key of a list.
-fn count_key(prefix: &[u8]) -> Vec<u8> {
-    [b"count/".as_slice(), prefix].concat()
-}
-
-/// What `datanet::component::init_genesis` writes for accepted contributions (refunded
-/// stakes) and a version, written directly: per contribution the content-hash key, the
-/// verifiable per-contributor list entry, the three list entries (datanet, status,
-/// contributor) and the record; the lists' counters; every stored node of the version
-/// tree, tagged with epoch 1; the version and its list entry.
-async fn write_datanet<S: StateWrite + Send>(
-    state: &mut S,
-    f: &Fixture,
-    contributions: &[dn::Contribution],
-    version: &dn::Version,
-) -> Result<(), ChainError> {
-    let mut per_list: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-    for (c, who) in contributions.iter().zip(&f.contributors) {
-        assert_eq!(c.status, dn::ContributionStatus::Accepted as i32);
-        state.put_u64(dsk::content(c.datanet_id, &c.content_hash), c.id);
-        state.put_raw(dsk::by_contributor(who, c.id), vec![]);
-        let id = be(c.id);
-        for prefix in
-            [dsk::ix_datanet_contributions(c.datanet_id), dsk::ix_datanet_status(c.datanet_id, c.status), dsk::ix_contributor(who)]
-        {
-            state.nonverifiable_put_raw([prefix.as_slice(), &id].concat(), id.to_vec());
-            *per_list.entry(prefix).or_default() += 1;
-        }
-        state.put_contribution(c);
-    }
-    for (prefix, count) in per_list {
-        state.nonverifiable_put_raw(count_key(&prefix), count.to_be_bytes().to_vec());
-    }
-    let epoch = contributions.first().map_or(1, |c| c.first_version);
-    for (level, nodes) in f.levels.iter().enumerate() {
-        for (index, hash) in nodes.iter().enumerate() {
-            let key = [dsk::tree_node(DATANET, level as u8, index as u64).as_slice(), &(!epoch).to_be_bytes()].concat();
-            state.nonverifiable_put_raw(key, hash.to_vec());
-        }
-    }
-    state.put_version(version);
-    state.index_insert(&dsk::ix_versions(version.datanet_id), &be(version.version), be(version.version).to_vec()).await
-}
-
-/// `bulk` setup into `dir`: the commit `App::init_chain` makes — chain id and every
-/// module's genesis — with the datanet's contributions and version written directly
-/// (`write_datanet`) instead of imported; the tree checked with the module's reads.
-fn bulk_setup(dir: &Path, mut f: Fixture) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    rt.block_on(async {
-        let storage = openledger_app::open_storage(dir.join("state")).await.expect("storage");
-        let mut delta = StateDelta::new(storage.latest_snapshot());
-        // `App::init_chain`'s first write (its key is private to the app).
-        delta.put_raw("app/chain_id".to_string(), TEST_CHAIN_ID.as_bytes().to_vec());
-        let contributions = std::mem::take(&mut f.state.datanet.contributions);
-        let versions = std::mem::take(&mut f.state.datanet.versions);
-        openledger_app::genesis::init_genesis(&mut delta, &f.state).await.expect("genesis");
-        write_datanet(&mut delta, &f, &contributions, &versions[0]).await.expect("datanet written");
-        // The module's own reads of the tree: the version's root, and a proof.
-        let v = &versions[0];
-        let root = merkle::root_at(&delta, DATANET, v.contribution_count, 1).await.expect("root");
-        assert_eq!(root.as_slice(), v.merkle_root.as_slice(), "the written tree gives the version's root");
-        let last = contributions.last().expect("contributions");
-        let proof = dn::InclusionProof {
-            datanet_id: DATANET,
-            version: 1,
-            contribution_id: last.id,
-            content_hash: last.content_hash.clone(),
-            weight: last.weight.clone(),
-            position: last.position,
-            siblings: merkle::siblings_at(&delta, DATANET, last.position, 1).await.expect("siblings").iter().map(|s| s.to_vec()).collect(),
-            root: root.to_vec(),
-        };
-        assert_eq!(merkle::verify(&proof), Ok(()));
-        storage.commit(delta).await.expect("commit");
-        storage.release().await;
-    });
-}
-
-/// SHA-256 over every key and value of the latest state, verifiable then
-/// non-verifiable; and the number of entries of each.
-fn state_digest(node: &TestNode) -> (Vec<u8>, usize, usize) {
-    let snap = node.app.storage().latest_snapshot();
-    node.rt().block_on(async move {
-        let mut h = Sha256::new();
-        let mut counts = (0, 0);
-        for prefix in openledger_app::state_prefixes() {
-            let mut s = std::pin::pin!(snap.prefix_raw(&prefix));
-            while let Some(item) = s.next().await {
-                let (k, v) = item.expect("read");
-                h.update((k.len() as u64).to_be_bytes());
-                h.update(k.as_bytes());
-                h.update((v.len() as u64).to_be_bytes());
-                h.update(&v);
-                counts.0 += 1;
-            }
-        }
-        for prefix in openledger_app::state_prefixes() {
-            let mut s = std::pin::pin!(snap.nonverifiable_prefix_raw(prefix.as_bytes()));
-            while let Some(item) = s.next().await {
-                let (k, v) = item.expect("read");
-                h.update((k.len() as u64).to_be_bytes());
-                h.update(&k);
-                h.update((v.len() as u64).to_be_bytes());
-                h.update(&v);
-                counts.1 += 1;
-            }
-        }
-        (h.finalize().to_vec(), counts.0, counts.1)
-    })
+    Fixture { state }
 }
 
 // ---------------------------------------------------------------- measuring helpers
@@ -664,7 +490,9 @@ fn time_handler(node: &TestNode, msgs: &[AttributionMsg]) -> f64 {
         for msg in msgs {
             let mut delta = StateDelta::new(storage.latest_snapshot());
             let t = Instant::now();
-            msg.execute(&mut delta, MsgCtx { height, msg_index: 0 }).await.expect("handler succeeds");
+            msg.execute(&mut delta, MsgCtx { height, msg_index: 0, module_accounts: openledger_app::registry::module_accounts() })
+                .await
+                .expect("handler succeeds");
             times.push(t.elapsed().as_secs_f64() * 1e6);
         }
         median(&times)
@@ -833,8 +661,6 @@ struct Chain<'a> {
     threads: usize,
     n: usize,
     node: TestNode,
-    /// The bulk setup's directory (dropped after the node).
-    _dir: Option<tempfile::TempDir>,
     seqs: Vec<u64>,
     rng: rand::rngs::StdRng,
     /// Ceiling sample for blocks without txs, and where the next sample starts.
@@ -850,40 +676,13 @@ impl<'a> Chain<'a> {
     fn setup(cfg: &'a Cfg, n: usize, keys: &'a [SignerKey], addrs: &'a [Address], threads: usize) -> Chain<'a> {
         let mut out = Out { n, ..Default::default() };
         reset_peak_rss();
-        eprintln!("[{n}] setup ({:?}): building {n} contributions…", cfg.setup);
+        eprintln!("[{n}] setup: building {n} contributions…");
         let t = Instant::now();
         let builder = || TestNode::builder().funded_accounts(keys.len() as u64, FUND);
         let f = fixture(cfg, n, addrs, &builder());
         out.build_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let (node, dir) = match cfg.setup {
-            Setup::Genesis => (builder().with_app_state(f.state).build(), None),
-            Setup::Bulk => {
-                let dir = tempfile::tempdir().expect("tempdir");
-                bulk_setup(dir.path(), f);
-                (builder().dir(dir.path()).build(), Some(dir))
-            }
-            Setup::Compare => {
-                let imported = builder().with_app_state(f.state.clone()).build();
-                let import_s = t.elapsed().as_secs_f64();
-                let t_bulk = Instant::now();
-                let dir = tempfile::tempdir().expect("tempdir");
-                bulk_setup(dir.path(), f);
-                let bulk = builder().dir(dir.path()).build();
-                let bulk_s = t_bulk.elapsed().as_secs_f64();
-                let (a, b) = (state_digest(&imported), state_digest(&bulk));
-                assert_eq!(imported.genesis_app_hash, bulk.genesis_app_hash, "bulk setup: the same app hash as the genesis import");
-                assert_eq!(a, b, "bulk setup: the same state as the genesis import, key for key");
-                println!(
-                    "[{n:>7}] compare: genesis import {import_s:.1} s, bulk {bulk_s:.1} s; identical app hash {} and state ({} verifiable, {} non-verifiable entries)",
-                    hex::encode(&bulk.genesis_app_hash[..8]),
-                    b.1,
-                    b.2
-                );
-                drop(imported);
-                (bulk, Some(dir))
-            }
-        };
+        let node = builder().with_app_state(f.state).build();
         // Reopen: RocksDB flushes the state to SST files, so every size starts from a
         // state at rest on disk (a small one would otherwise be read from the memtable).
         let node = node.restart();
@@ -906,7 +705,6 @@ impl<'a> Chain<'a> {
             threads,
             n,
             node,
-            _dir: dir,
             seqs: vec![0; keys.len()],
             rng: rand::rngs::StdRng::seed_from_u64(n as u64),
             pool: Vec::new(),
@@ -1244,8 +1042,8 @@ fn main() {
     let keys: Vec<SignerKey> = (0..cfg.accounts() as u64).map(test_key).collect();
     let addrs: Vec<Address> = keys.iter().map(|k| k.address()).collect();
     println!(
-        "attribution_scale: sizes {:?} ({:?} setup); blocks of {} inferences, {} measured pay + report pairs (+1 warm-up), {} default rounds, K = {} entries (every other report verifiable), claimants owning {:?} contributions ({} each), {} handler runs, {threads} threads",
-        cfg.sizes, cfg.setup, cfg.per_block, cfg.blocks, cfg.default_blocks, cfg.k, cfg.claim_cs, cfg.claimants, cfg.reps
+        "attribution_scale: sizes {:?} (genesis import); blocks of {} inferences, {} measured pay + report pairs (+1 warm-up), {} default rounds, K = {} entries (every other report verifiable), claimants owning {:?} contributions ({} each), {} handler runs, {threads} threads",
+        cfg.sizes, cfg.per_block, cfg.blocks, cfg.default_blocks, cfg.k, cfg.claim_cs, cfg.claimants, cfg.reps
     );
     let start = Instant::now();
     let mut chains: Vec<Chain> = cfg.sizes.iter().map(|&n| Chain::setup(&cfg, n, &keys, &addrs, threads)).collect();
@@ -1301,7 +1099,7 @@ fn main() {
         start.elapsed().as_secs_f64(),
         peak_rss_mb()
     );
-    println!("setup ({:?}; not part of any figure below):", cfg.setup);
+    println!("setup (genesis import; not part of any figure below):");
     println!("  {:>9} {:>13} {:>9} {:>14} {:>10}", "size", "records s", "setup s", "peak RSS", "RocksDB");
     for o in &outs {
         println!("  {:>9} {:>13.1} {:>9.1} {:>11.0} MB {:>7.0} MB", o.n, o.build_s, o.setup_s, o.setup_rss_mb, o.disk_mb);

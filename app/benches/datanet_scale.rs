@@ -223,7 +223,9 @@ fn time_handler(node: &TestNode, msg: &DatanetMsg, reps: usize) -> f64 {
         for _ in 0..reps {
             let mut delta = StateDelta::new(storage.latest_snapshot());
             let t = Instant::now();
-            msg.execute(&mut delta, MsgCtx { height, msg_index: 0 }).await.expect("handler succeeds");
+            msg.execute(&mut delta, MsgCtx { height, msg_index: 0, module_accounts: openledger_app::registry::module_accounts() })
+                .await
+                .expect("handler succeeds");
             times.push(t.elapsed().as_secs_f64() * 1e6);
         }
         median(&times)

@@ -173,3 +173,29 @@ fn self_transfer_changes_only_fee_and_sequence() {
     assert_eq!(resp.tx_results[0].code, 0);
     assert_eq!(n.balance(&a.address()), FUND - FEE);
 }
+
+/// Attack: a user sends OPEN straight to a module account's address — to an escrow
+/// whose module's books would then no longer match its balance (every later block's
+/// invariant check would fail), or to a pool it hopes to share in. Every registered
+/// module account refuses it: the sender pays only the fee, the account's balance moves
+/// only by that fee (the fee collector's), and nothing else changes.
+#[test]
+fn a_send_to_any_module_account_is_refused_and_moves_only_the_fee() {
+    let mut n = node();
+    let a = test_key(0);
+    assert!(openledger_app::registry::module_accounts().len() >= 5, "the registry lists every module's accounts");
+    for (i, m) in openledger_app::registry::module_accounts().iter().enumerate() {
+        let acct = n.account(&a.address()).unwrap();
+        let (sender_before, target_before) = (n.balance(&a.address()), n.balance(&m.address()));
+        let spec = TxSpec::new(vec![txbuilder::msg_send(&a.address(), &m.address(), 10)], FEE, GAS);
+        let tx = txbuilder::sign_tx(&spec, &a, openledger_test_driver::TEST_CHAIN_ID, acct.account_number, acct.sequence);
+        let r = n.execute_block(vec![tx]).tx_results[0].clone();
+        assert_eq!((r.codespace.as_str(), r.code), ("token", 9), "{}: {}", m.name(), r.log);
+        assert!(r.log.contains(m.name()), "the log names the account: {}", r.log);
+        assert_eq!(n.balance(&a.address()), sender_before - FEE, "{}: only the fee", m.name());
+        assert_eq!(n.account(&a.address()).unwrap().sequence, acct.sequence + 1);
+        let fee_in = if m.address() == fee_collector() { FEE } else { 0 };
+        assert_eq!(n.balance(&m.address()), target_before + fee_in, "{}: nothing but a fee arrived", m.name());
+        assert_eq!(i as u64 + 1, n.account(&a.address()).unwrap().sequence);
+    }
+}

@@ -4,12 +4,12 @@
 use cnidarium::{StateRead, StateWrite};
 use openledger_framework::amount::format_coin;
 use openledger_framework::events::event;
-use openledger_framework::{sdk, ChainError, ExecMode};
+use openledger_framework::{sdk, ChainError};
 use openledger_proto::cosmos::auth::v1beta1::BaseAccount;
-use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use openledger_token::state_ext::{TokenRead, TokenWrite};
 use openledger_token::{DENOM, FEE_COLLECTOR};
 
+use crate::exec::pipeline::TxEnv;
 use crate::exec::tx::{verify_signature, DecodedTx, PubKey};
 
 /// A signature already verified off the hot path (in parallel, before execution),
@@ -20,14 +20,10 @@ pub struct Preverified {
     pub pubkey: PubKey,
 }
 
+/// What the ante step runs with: the tx's environment, and the gas meter the state is
+/// metered with.
 pub struct AnteContext<'a> {
-    pub chain_id: &'a str,
-    pub height: u64,
-    pub params: &'a AuthParams,
-    pub mode: ExecMode,
-    /// Per signer, a verification done earlier; `None` entries are verified here.
-    pub preverified: &'a [Option<Preverified>],
-    /// The gas meter the state is metered with.
+    pub env: &'a TxEnv<'a>,
     pub meter: &'a openledger_framework::GasMeter,
 }
 
@@ -39,16 +35,16 @@ pub async fn run<S: StateWrite>(state: &mut S, tx: &DecodedTx, ctx: &AnteContext
     check_sequences(tx, &accounts)?;
     consume_gas_for_signatures(&keys, ctx)?;
     verify_signatures(tx, &accounts, &keys, ctx)?;
-    deduct_fee(state, tx, ctx.mode.is_simulation()).await?;
+    deduct_fee(state, tx, ctx.env.mode.is_simulation()).await?;
     increment_sequences(state, tx, accounts).await?;
     Ok(())
 }
 
 fn check_timeout_height(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
-    if tx.timeout_height() != 0 && ctx.height > tx.timeout_height() {
+    if tx.timeout_height() != 0 && ctx.env.height > tx.timeout_height() {
         return Err(sdk::tx_timeout_height(format!(
             "block height: {}, timeout height: {}: tx timeout height",
-            ctx.height,
+            ctx.env.height,
             tx.timeout_height()
         )));
     }
@@ -68,10 +64,10 @@ fn out_of_gas(ctx: &AnteContext<'_>) -> ChainError {
 /// signature counts as the 64 bytes a secp256k1 signature will take.
 fn consume_gas_for_tx_size(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
     let mut len = tx.len() as u64;
-    if ctx.mode.is_simulation() {
+    if ctx.env.mode.is_simulation() {
         len += tx.signers().iter().filter(|s| s.signature.is_empty()).count() as u64 * SIMULATED_SIGNATURE_BYTES;
     }
-    ctx.meter.consume(ctx.params.tx_size_cost_per_byte.saturating_mul(len)).map_err(|_| out_of_gas(ctx))
+    ctx.meter.consume(ctx.env.params.tx_size_cost_per_byte.saturating_mul(len)).map_err(|_| out_of_gas(ctx))
 }
 
 /// The size a secp256k1 signature (r, s) adds to a tx, counted for simulated txs.
@@ -136,8 +132,8 @@ fn check_sequences(tx: &DecodedTx, accounts: &[BaseAccount]) -> Result<(), Chain
 fn consume_gas_for_signatures(keys: &[PubKey], ctx: &AnteContext<'_>) -> Result<(), ChainError> {
     for k in keys {
         let cost = match k {
-            PubKey::Secp256k1(..) => ctx.params.sig_verify_cost_secp256k1,
-            PubKey::Ed25519(_) => ctx.params.sig_verify_cost_ed25519,
+            PubKey::Secp256k1(..) => ctx.env.params.sig_verify_cost_secp256k1,
+            PubKey::Ed25519(_) => ctx.env.params.sig_verify_cost_ed25519,
         };
         ctx.meter.consume(cost).map_err(|_| out_of_gas(ctx))?;
     }
@@ -145,16 +141,16 @@ fn consume_gas_for_signatures(keys: &[PubKey], ctx: &AnteContext<'_>) -> Result<
 }
 
 fn verify_signatures(tx: &DecodedTx, accounts: &[BaseAccount], keys: &[PubKey], ctx: &AnteContext<'_>) -> Result<(), ChainError> {
-    if !ctx.mode.verifies_signatures() {
+    if !ctx.env.mode.verifies_signatures() {
         return Ok(());
     }
     for (i, ((s, acct), key)) in tx.signers().iter().zip(accounts).zip(keys).enumerate() {
-        let pre = ctx.preverified.get(i).and_then(|p| p.as_ref());
+        let pre = ctx.env.preverified.get(i).and_then(|p| p.as_ref());
         let already = pre.is_some_and(|p| p.account_number == acct.account_number && p.pubkey == *key);
-        if !already && !verify_signature(key, &tx.sign_bytes(ctx.chain_id, acct.account_number), &s.signature) {
+        if !already && !verify_signature(key, &tx.sign_bytes(ctx.env.chain_id, acct.account_number), &s.signature) {
             return Err(sdk::unauthorized(format!(
                 "signature verification failed; please verify account number ({}), sequence ({}) and chain-id ({}): unauthorized",
-                acct.account_number, acct.sequence, ctx.chain_id
+                acct.account_number, acct.sequence, ctx.env.chain_id
             )));
         }
     }

@@ -29,6 +29,8 @@ impl TxOutcome {
     }
 }
 
+/// Where a tx runs: the chain, the height, the auth params, why it runs, and per signer
+/// a signature verification done earlier (`None` entries are verified in the ante step).
 pub struct TxEnv<'a> {
     pub chain_id: &'a str,
     pub height: u64,
@@ -47,14 +49,7 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
     let costs = openledger_auth::gas_costs(env.params);
 
     let mut ante_delta = StateDelta::new(&mut *state);
-    let ctx = AnteContext {
-        chain_id: env.chain_id,
-        height: env.height,
-        params: env.params,
-        mode: env.mode,
-        preverified: env.preverified,
-        meter: &meter,
-    };
+    let ctx = AnteContext { env, meter: &meter };
     let ante_result = {
         let mut metered = Metered::new(&mut ante_delta, meter.clone(), costs);
         ante::run(&mut metered, tx, &ctx).await
@@ -115,7 +110,9 @@ async fn run_msgs_on<S: StateWrite>(state: &mut S, tx: &DecodedTx, height: u64) 
                 ("msg_index", idx.to_string()),
             ],
         ));
-        responses.push(response_any(msg.execute(state, MsgCtx { height, msg_index: idx }).await?));
+        responses.push(response_any(
+            msg.execute(state, MsgCtx { height, msg_index: idx, module_accounts: crate::registry::module_accounts() }).await?,
+        ));
     }
     Ok(TxMsgData { msg_responses: responses, ..Default::default() }.encode_to_vec())
 }

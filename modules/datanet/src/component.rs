@@ -1,17 +1,19 @@
 //! The datanet module in the registry: genesis import/export, its queries, and the
 //! end-of-block work — refunding accepted stakes whose challenge window ended,
 //! expiring unresolved challenges.
+use std::collections::{BTreeMap, BTreeSet};
+
 use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_framework::events::typed;
-use openledger_framework::index::{be, IndexWrite};
+use openledger_framework::index::{be, IndexImport, IndexWrite};
 use openledger_framework::{BlockCtx, ChainError, Module, ModuleAccount, QueryRoute, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::*;
 use openledger_token::state_ext::TokenWrite;
 
 use crate::msg::fields::{address, addresses, policy, tags, text, uopen};
 use crate::msg::DatanetMsg;
-use crate::records::{index_contribution, index_datanet, refund_if_due};
+use crate::records::{import_contribution_index, index_datanet, refund_if_due};
 use crate::state_ext::{DatanetRead, DatanetWrite};
 use crate::{error, merkle, state_key, ESCROW};
 
@@ -33,30 +35,34 @@ impl Module for DatanetModule {
 
     /// Import: records as given, then every derived structure rebuilt — content-hash keys,
     /// list indexes, the queues, and each datanet's version tree with its full history
-    /// (leaves replayed epoch by epoch), so proofs of old versions still verify.
+    /// (`replay_trees`: epoch by epoch, a first epoch stored in one pass), so proofs of old versions still verify.
     async fn init_genesis<S: StateWrite>(state: &mut S, g: &GenesisState) -> Result<(), ChainError> {
         let params = g.params.clone().unwrap_or_else(default_params);
         check_params(&params)?;
         state.put_datanet_params(&params);
-        let mut max_dn = 0;
+        // Nothing precedes this import in the module's key space, so every check is
+        // made against what it has imported so far, in memory: no store read per record
+        // (at a million contributions those reads were most of InitChain's time).
+        let mut datanets: BTreeMap<u64, &Datanet> = BTreeMap::new();
         for d in &g.datanets {
             check_datanet(&params, d).map_err(|e| error::invalid_genesis(format!("datanet {}: {}", d.id, e.message)))?;
-            if d.id == 0 || state.datanet(d.id).await?.is_some() {
+            if d.id == 0 || datanets.insert(d.id, d).is_some() {
                 return Err(error::invalid_genesis(format!("datanet id {} is zero or repeated", d.id)));
             }
             index_datanet(state, d).await?;
             state.put_datanet(d);
-            max_dn = max_dn.max(d.id);
         }
-        let mut max_c = 0;
+        let max_dn = datanets.keys().next_back().copied().unwrap_or(0);
+        // Contribution id → its datanet.
+        let mut contributions: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut lists = IndexImport::default();
         // Tree replay: (datanet, epoch, position, leaf), applied in that order.
         let mut writes: Vec<(u64, u64, u64, merkle::Hash)> = Vec::new();
         for c in &g.contributions {
-            let d = state
-                .datanet(c.datanet_id)
-                .await?
+            let d = datanets
+                .get(&c.datanet_id)
                 .ok_or_else(|| error::invalid_genesis(format!("contribution {} names unknown datanet {}", c.id, c.datanet_id)))?;
-            if c.id == 0 || state.contribution(c.id).await?.is_some() {
+            if c.id == 0 || contributions.insert(c.id, c.datanet_id).is_some() {
                 return Err(error::invalid_genesis(format!("contribution id {} is zero or repeated", c.id)));
             }
             let contributor = address(&c.contributor, "contributor")
@@ -79,21 +85,14 @@ impl Module for DatanetModule {
                     state.put_raw(state_key::release(c.stake_release_height, c.id), vec![]);
                 }
             }
-            index_contribution(state, c, &contributor).await?;
+            import_contribution_index(state, &mut lists, c, &contributor);
             state.put_contribution(c);
-            max_c = max_c.max(c.id);
         }
-        // Replay the leaves in (datanet, epoch, position) order; each write's tree size is
-        // the number of positions seen so far in that datanet (positions were appended in order).
-        writes.sort_by_key(|w| (w.0, w.1, w.2));
-        let mut size: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
-        for (dn, epoch, position, leaf) in writes {
-            let s = size.entry(dn).or_insert(0);
-            *s = (*s).max(position.saturating_add(1));
-            merkle::set_leaf(state, dn, position, *s, leaf, epoch).await?;
-        }
+        lists.finish(state);
+        let max_c = contributions.keys().next_back().copied().unwrap_or(0);
+        replay_trees(state, writes).await?;
         for v in &g.versions {
-            if state.datanet(v.datanet_id).await?.is_none() {
+            if !datanets.contains_key(&v.datanet_id) {
                 return Err(error::invalid_genesis(format!("version {} names unknown datanet {}", v.version, v.datanet_id)));
             }
             let root = merkle::root_at(state, v.datanet_id, v.contribution_count, v.version).await?;
@@ -106,11 +105,10 @@ impl Module for DatanetModule {
             state.put_version(v);
             state.index_insert(&state_key::ix_versions(v.datanet_id), &be(v.version), be(v.version).to_vec()).await?;
         }
-        let mut max_ch = 0;
+        let mut challenges: BTreeSet<u64> = BTreeSet::new();
         for ch in &g.challenges {
             address(&ch.challenger, "challenger").map_err(|e| error::invalid_genesis(format!("challenge {}: {}", ch.id, e.message)))?;
-            let target = state.contribution(ch.contribution_id).await?;
-            if ch.id == 0 || state.challenge(ch.id).await?.is_some() || target.is_none_or(|c| c.datanet_id != ch.datanet_id) {
+            if ch.id == 0 || !challenges.insert(ch.id) || contributions.get(&ch.contribution_id) != Some(&ch.datanet_id) {
                 return Err(error::invalid_genesis(format!(
                     "challenge {}: id zero or repeated, or contribution {} unknown or not in datanet {}",
                     ch.id, ch.contribution_id, ch.datanet_id
@@ -120,8 +118,8 @@ impl Module for DatanetModule {
                 state.put_raw(state_key::expiry(ch.deadline_height, ch.id), vec![]);
             }
             state.put_challenge(ch);
-            max_ch = max_ch.max(ch.id);
         }
+        let max_ch = challenges.last().copied().unwrap_or(0);
         state.put_u64(state_key::NEXT_DATANET_ID.to_string(), g.next_datanet_id.max(max_dn.saturating_add(1)));
         state.put_u64(state_key::NEXT_CONTRIBUTION_ID.to_string(), g.next_contribution_id.max(max_c.saturating_add(1)));
         state.put_u64(state_key::NEXT_CHALLENGE_ID.to_string(), g.next_challenge_id.max(max_ch.saturating_add(1)));
@@ -179,6 +177,30 @@ impl Module for DatanetModule {
         }
         Ok(())
     }
+}
+
+/// Rebuild each datanet's version tree from its leaf writes `(datanet, epoch, position,
+/// leaf)`. Replayed in (datanet, epoch, position) order, each write's tree size being the
+/// number of positions seen so far in that datanet (positions were appended in order).
+/// A datanet's first writes that fill positions 0, 1, 2, … in its first epoch — all of
+/// them, for a datanet imported as one version — are a fresh tree, stored in one pass
+/// (`merkle::put_fresh_tree`: the same nodes the appends leave); the rest replay leaf by leaf.
+async fn replay_trees<S: StateWrite>(state: &mut S, mut writes: Vec<(u64, u64, u64, merkle::Hash)>) -> Result<(), ChainError> {
+    writes.sort_by_key(|w| (w.0, w.1, w.2));
+    let mut rest = writes.as_slice();
+    while let Some(&(dn, epoch, _, _)) = rest.first() {
+        let fresh = rest.iter().enumerate().take_while(|(i, w)| w.0 == dn && w.1 == epoch && w.2 == *i as u64).count();
+        let leaves: Vec<merkle::Hash> = rest[..fresh].iter().map(|w| w.3).collect();
+        merkle::put_fresh_tree(state, dn, &leaves, epoch);
+        let mut size = fresh as u64;
+        let end = rest.iter().position(|w| w.0 != dn).unwrap_or(rest.len());
+        for &(_, epoch, position, leaf) in &rest[fresh..end] {
+            size = size.max(position.saturating_add(1));
+            merkle::set_leaf(state, dn, position, size, leaf, epoch).await?;
+        }
+        rest = &rest[end..];
+    }
+    Ok(())
 }
 
 pub fn default_params() -> Params {

@@ -2,7 +2,7 @@
 //! share: lookups with their not-found errors, list indexes, status moves, refunds.
 use cnidarium::StateWrite;
 use openledger_framework::events::typed;
-use openledger_framework::index::{be, IndexWrite};
+use openledger_framework::index::{be, IndexImport, IndexWrite};
 use openledger_framework::{Address, Amount, ChainError, StoreRead};
 use openledger_proto::openledger::datanet::v1::{Contribution, ContributionStatus, Datanet};
 use openledger_token::state_ext::TokenWrite;
@@ -55,9 +55,28 @@ pub(crate) async fn index_contribution<S: StateWrite>(state: &mut S, c: &Contrib
     // decides consensus outcomes (the lists below only serve queries).
     state.put_raw(state_key::by_contributor(contributor, c.id), vec![]);
     let id = be(c.id);
-    state.index_insert(&state_key::ix_datanet_contributions(c.datanet_id), &id, id.to_vec()).await?;
-    state.index_insert(&state_key::ix_datanet_status(c.datanet_id, c.status), &id, id.to_vec()).await?;
-    state.index_insert(&state_key::ix_contributor(contributor), &id, id.to_vec()).await
+    for list in contribution_lists(c, contributor) {
+        state.index_insert(&list, &id, id.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// `index_contribution` for a genesis import: the same writes, the lists' counts kept by `lists`.
+pub(crate) fn import_contribution_index<S: StateWrite>(state: &mut S, lists: &mut IndexImport, c: &Contribution, contributor: &Address) {
+    state.put_raw(state_key::by_contributor(contributor, c.id), vec![]);
+    let id = be(c.id);
+    for list in contribution_lists(c, contributor) {
+        lists.insert(state, &list, &id, id.to_vec());
+    }
+}
+
+/// The query lists a contribution is in: its datanet's, its datanet's of its status, its contributor's.
+fn contribution_lists(c: &Contribution, contributor: &Address) -> [Vec<u8>; 3] {
+    [
+        state_key::ix_datanet_contributions(c.datanet_id),
+        state_key::ix_datanet_status(c.datanet_id, c.status),
+        state_key::ix_contributor(contributor),
+    ]
 }
 
 /// Refund an accepted contribution's stake if its window has passed (and no challenge

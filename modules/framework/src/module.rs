@@ -31,11 +31,20 @@ pub struct BlockCtx<'a> {
     pub votes: &'a [Vote],
 }
 
-/// Where a message runs: the block height and its index in the tx.
+/// Where a message runs: the block height, its index in the tx, and what the registry knows.
 #[derive(Debug, Clone, Copy)]
 pub struct MsgCtx {
     pub height: u64,
     pub msg_index: u32,
+    /// Every module account of every registered module (the registry's list).
+    pub module_accounts: &'static [ModuleAccount],
+}
+
+impl MsgCtx {
+    /// The registered module account at `addr`, if it is one.
+    pub fn module_account_at(&self, addr: &Address) -> Option<ModuleAccount> {
+        self.module_accounts.iter().find(|m| m.address() == *addr).copied()
+    }
 }
 
 /// Why a transaction is being run. One enum instead of flags: what is verified, what is
@@ -120,8 +129,11 @@ impl ModuleMsg for NoMsg {
 
 /// An account no key controls, owned by one module (its escrow, pool or bond holdings):
 /// declared as a constant by its module and listed in `Module::MODULE_ACCOUNTS`, so the
-/// registry knows every one. Its address derives from its name. The token module moves
-/// funds into and out of one only through `send_to_module` and `send_from_module`.
+/// registry knows every one (its test refuses two with one name or address). Its address
+/// derives from its name. Funds move into and out of one only through token's
+/// `send_to_module` and `send_from_module`, which take this type, never an address; a
+/// plain transfer (`MsgSend`) to a registered module account's address is refused, so no
+/// one can put funds into an escrow behind its module's books.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ModuleAccount(&'static str);
 

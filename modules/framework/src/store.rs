@@ -67,9 +67,26 @@ pub trait StoreRead: StateRead {
             Ok(out)
         }
     }
+
+    /// Every non-verifiable entry under `prefix`, in key order (comparing derived state).
+    fn nonverifiable_entries(&self, prefix: &[u8]) -> impl Future<Output = Result<Vec<RawEntry>, ChainError>> + Send {
+        let stream = self.nonverifiable_prefix_raw(prefix);
+        async move {
+            use futures::StreamExt;
+            let mut stream = std::pin::pin!(stream);
+            let mut out = Vec::new();
+            while let Some(item) = stream.next().await {
+                out.push(item?);
+            }
+            Ok(out)
+        }
+    }
 }
 
 impl<S: StateRead + ?Sized> StoreRead for S {}
+
+/// A raw key and value.
+pub type RawEntry = (Vec<u8>, Vec<u8>);
 
 pub trait StoreWrite: StateWrite {
     fn put_proto<T: Message>(&mut self, key: String, value: &T) {

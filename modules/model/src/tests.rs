@@ -110,7 +110,7 @@ async fn run(
     let m = ModelMsg::decode(type_url, &msg.encode_to_vec()).expect("a model message")?;
     assert_eq!(m.type_url(), type_url);
     let mut tx = StateDelta::new(&mut *state);
-    let any = m.execute(&mut tx, MsgCtx { height, msg_index: 0 }).await?;
+    let any = m.execute(&mut tx, MsgCtx { height, msg_index: 0, module_accounts: &[crate::BONDS] }).await?;
     let (_, events) = tx.apply();
     Ok((any, events))
 }

@@ -24,3 +24,8 @@ pub fn overflow(msg: impl Into<String>) -> ChainError {
 pub fn invalid_genesis(msg: impl Into<String>) -> ChainError {
     ChainError::new(CODESPACE, 8, msg)
 }
+/// A plain transfer named a module account (an escrow, pool or bond holding) as its
+/// recipient: only its module moves funds into it, so its books always match its balance.
+pub fn module_account_recipient(msg: impl Into<String>) -> ChainError {
+    ChainError::new(CODESPACE, 9, msg)
+}

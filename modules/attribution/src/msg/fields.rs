@@ -1,16 +1,4 @@
 //! Field checks the attribution messages share.
-use openledger_framework::{Address, ChainError};
-
 use crate::error;
 
-pub(crate) fn address(s: &str, what: &str) -> Result<Address, ChainError> {
-    openledger_framework::msg::address(s, what).map_err(error::invalid_address)
-}
-
-/// Ids start at 1: a zero id names nothing.
-pub(crate) fn positive_id(id: u64, what: &str) -> Result<(), ChainError> {
-    if id == 0 {
-        return Err(error::invalid_field(format!("{what} must be positive")));
-    }
-    Ok(())
-}
+openledger_framework::field_checks!(invalid_field: error::invalid_field, invalid_address: error::invalid_address, invalid_coins: error::invalid_coins);

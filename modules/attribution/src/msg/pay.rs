@@ -11,7 +11,7 @@ use openledger_proto::openledger::model::v1::ModelStatus;
 use openledger_token::state_ext::TokenWrite;
 use openledger_token::{uopen_coin, DENOM};
 
-use super::fields::{address, positive_id};
+use super::fields::{address, positive_id, uopen};
 use crate::state_ext::{add, amount, AttributionRead, AttributionWrite};
 use crate::{error, state_key, ESCROW};
 
@@ -20,7 +20,7 @@ use crate::{error, state_key, ESCROW};
 pub fn check(m: &MsgPayInference) -> Result<Address, ChainError> {
     let consumer = address(&m.consumer, "consumer")?;
     positive_id(m.model_id, "model_id")?;
-    openledger_token::parse_uopen(m.max_fee.as_ref(), "max_fee").map_err(error::invalid_coins)?;
+    uopen(m.max_fee.as_ref(), "max_fee")?;
     if m.units == 0 {
         return Err(error::invalid_field("units must be positive"));
     }
@@ -34,7 +34,7 @@ pub async fn execute<S: StateWrite>(
     ctx: MsgCtx,
 ) -> Result<MsgPayInferenceResponse, ChainError> {
     let p = state.attribution_params().await?;
-    let max_fee = openledger_token::parse_uopen(m.max_fee.as_ref(), "max_fee").map_err(error::invalid_coins)?;
+    let max_fee = uopen(m.max_fee.as_ref(), "max_fee")?;
     if m.units == 0 {
         return Err(error::invalid_field("units must be positive"));
     }

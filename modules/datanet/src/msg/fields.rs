@@ -8,29 +8,7 @@ use openledger_token::{uopen_coin, DENOM};
 
 use crate::error;
 
-pub(crate) fn address(s: &str, what: &str) -> Result<Address, ChainError> {
-    openledger_framework::msg::address(s, what).map_err(error::invalid_address)
-}
-
-pub(crate) fn text(value: &str, what: &str, max: u32, required: bool) -> Result<(), ChainError> {
-    openledger_framework::msg::text(value, what, max, required).map_err(error::invalid_field)
-}
-
-/// A text field that must not be blank (its length is checked against the params later).
-pub(crate) fn required(value: &str, what: &str) -> Result<(), ChainError> {
-    if value.trim().is_empty() {
-        return Err(error::invalid_field(format!("{what} is required")));
-    }
-    Ok(())
-}
-
-/// Ids start at 1: a zero id names nothing.
-pub(crate) fn positive_id(id: u64, what: &str) -> Result<(), ChainError> {
-    if id == 0 {
-        return Err(error::invalid_field(format!("{what} must be positive")));
-    }
-    Ok(())
-}
+openledger_framework::field_checks!(invalid_field: error::invalid_field, invalid_address: error::invalid_address, invalid_coins: error::invalid_coins);
 
 pub(crate) fn tags(tags: &[String], p: &Params) -> Result<(), ChainError> {
     if tags.len() > p.max_tags as usize {
@@ -71,11 +49,6 @@ pub(crate) fn addresses(list: &[String], what: &str, max: u32) -> Result<Vec<Str
         return Err(error::invalid_field(format!("{} {what}, the maximum is {max}", list.len())));
     }
     Ok(distinct_addresses(list, what)?.iter().map(Address::to_string).collect())
-}
-
-/// A uopen amount from an optional coin.
-pub(crate) fn uopen(coin: Option<&Coin>, what: &str) -> Result<Amount, ChainError> {
-    openledger_token::parse_uopen(coin, what).map_err(error::invalid_coins)
 }
 
 /// Contribution terms, defaulted; basis points at most 10,000.

@@ -1,31 +1,12 @@
 //! Field checks the model messages (and genesis) share.
-use openledger_framework::{Address, Amount, ChainError};
+use openledger_framework::{Address, ChainError};
 use openledger_proto::cosmos::base::v1beta1::Coin;
 use openledger_proto::openledger::model::v1::{FeeSplit, TrainingEntry};
 use openledger_token::uopen_coin;
 
 use crate::{error, BPS};
 
-pub(crate) fn address(s: &str, what: &str) -> Result<Address, ChainError> {
-    openledger_framework::msg::address(s, what).map_err(error::invalid_address)
-}
-
-pub(crate) fn text(value: &str, what: &str, max: u32, required: bool) -> Result<(), ChainError> {
-    openledger_framework::msg::text(value, what, max, required).map_err(error::invalid_field)
-}
-
-/// A text field that must not be blank (its length is checked against the params later).
-pub(crate) fn required(value: &str, what: &str) -> Result<(), ChainError> {
-    if value.trim().is_empty() {
-        return Err(error::invalid_field(format!("{what} is required")));
-    }
-    Ok(())
-}
-
-/// A uopen amount from an optional coin.
-pub(crate) fn uopen(coin: Option<&Coin>, what: &str) -> Result<Amount, ChainError> {
-    openledger_token::parse_uopen(coin, what).map_err(error::invalid_coins)
-}
+openledger_framework::field_checks!(invalid_field: error::invalid_field, invalid_address: error::invalid_address, invalid_coins: error::invalid_coins);
 
 pub(crate) fn price(c: Option<&Coin>) -> Result<Coin, ChainError> {
     let amount = uopen(c, "price_per_unit")?;

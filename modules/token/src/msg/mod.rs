@@ -51,7 +51,7 @@ impl ModuleMsg for TokenMsg {
 
     async fn execute<S: StateWrite>(&self, state: &mut S, ctx: MsgCtx) -> Result<prost_types::Any, ChainError> {
         match self {
-            TokenMsg::Send(s) => Ok(response_any(&send::execute(state, s, ctx.msg_index).await?)),
+            TokenMsg::Send(s) => Ok(response_any(&send::execute(state, s, ctx).await?)),
         }
     }
 }

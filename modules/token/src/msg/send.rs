@@ -4,7 +4,7 @@ use cnidarium::StateWrite;
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{MsgSend, MsgSendResponse};
 use openledger_framework::amount::parse_amount;
 use openledger_framework::events::event;
-use openledger_framework::{Address, Amount, ChainError};
+use openledger_framework::{Address, Amount, ChainError, MsgCtx};
 
 use crate::state_ext::{TokenRead, TokenWrite};
 use crate::{error, DENOM};
@@ -49,10 +49,18 @@ pub fn check(msg: &MsgSend) -> Result<CheckedSend, ChainError> {
     Ok(CheckedSend { from, to, amount })
 }
 
-pub async fn execute<S: StateWrite>(state: &mut S, send: &CheckedSend, msg_index: u32) -> Result<MsgSendResponse, ChainError> {
+pub async fn execute<S: StateWrite>(state: &mut S, send: &CheckedSend, ctx: MsgCtx) -> Result<MsgSendResponse, ChainError> {
+    let msg_index = ctx.msg_index;
     let params = state.token_params().await?;
     if !params.send_enabled {
         return Err(error::send_disabled("transfers are disabled by the token params"));
+    }
+    if let Some(m) = ctx.module_account_at(&send.to) {
+        return Err(error::module_account_recipient(format!(
+            "{} is the module account {:?}: only its module moves funds into it",
+            send.to,
+            m.name()
+        )));
     }
     state.send(&send.from, &send.to, send.amount, Some(msg_index)).await?;
     state.record(event(
