@@ -8,9 +8,12 @@ pub mod amount;
 pub mod denom;
 pub mod error;
 pub mod fingerprint;
+pub mod keys;
 pub mod merkle;
+pub mod type_url;
 
 pub use address::Address;
 pub use amount::Amount;
 pub use denom::{parse_uopen, uopen_coin, DENOM};
 pub use error::{sdk, ChainError, QueryError};
+pub use keys::{verify_signature, PubKey};
