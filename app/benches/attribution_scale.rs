@@ -457,6 +457,7 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
         accepted_count: n as u64,
         accepted_weight: total_weight.to_string(),
         tree_size: n as u64,
+        model_terms: None,
     }];
     state.datanet.contributions = contributions;
     state.datanet.versions = vec![dn::Version {

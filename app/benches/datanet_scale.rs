@@ -425,6 +425,7 @@ fn main() {
         min_stake: uopen(STAKE),
         terms: Some(dn::ContributionTerms { reject_slash_bps: 2000, challenge_reward_bps: 5000 }),
         fingerprint: None,
+        model_terms: None,
     };
     let one_tx = |who: usize, msgs: Vec<Any>, gas: u64, seqs: &mut Vec<u64>| {
         let (tx, _) = common::sign(&TxSpec::new(msgs, FEE, gas), &keys[who], who as u64, seqs[who]);

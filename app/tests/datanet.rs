@@ -135,6 +135,7 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         min_stake: uopen(10_000),
         terms: Some(dn::ContributionTerms { reject_slash_bps: 2000, challenge_reward_bps: 5000 }),
         fingerprint: None,
+        model_terms: None,
     };
     refused(&mut n, owner, any("MsgCreateDatanet", &dn::MsgCreateDatanet { name: String::new(), ..create.clone() }), 2, "name is required");
     refused(&mut n, owner, any("MsgCreateDatanet", &dn::MsgCreateDatanet { tags: vec!["Bad Tag".into()], ..create.clone() }), 2, "tag");
@@ -722,4 +723,143 @@ fn datanet_genesis_import_refuses_records_messages_could_not_have_written() {
         let err = import_datanets(&rt, &g).expect_err(what);
         assert!(err.contains(needle), "{what}: {err:?} should mention {needle:?}");
     }
+}
+
+/// A datanet (created by `owner`, curated by the owner) with one accepted contribution
+/// of `contributor` published as version 1; returns its id.
+fn published_datanet(n: &mut TestNode, owner: u64, contributor: u64, model_terms: Option<dn::ModelTerms>, text: &[u8]) -> u64 {
+    let create = dn::MsgCreateDatanet {
+        owner: test_key(owner).address().to_string(),
+        name: "Consent".into(),
+        curators: vec![test_key(owner).address().to_string()],
+        policy: dn::ContributionPolicy::Open as i32,
+        min_stake: uopen(10_000),
+        model_terms,
+        ..Default::default()
+    };
+    let id = dn::MsgCreateDatanetResponse::decode(ok(n, owner, any("MsgCreateDatanet", &create)).as_slice()).unwrap().id;
+    let mut m = dn::MsgSubmitContribution::decode(submit(contributor, text, 10_000).value.as_slice()).unwrap();
+    m.datanet_id = id;
+    let c = dn::MsgSubmitContributionResponse::decode(ok(n, contributor, any("MsgSubmitContribution", &m)).as_slice()).unwrap();
+    ok(n, owner, review(owner, c.contribution_id, true, 8000));
+    ok(n, owner, any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(owner).address().to_string(), datanet_id: id }));
+    id
+}
+
+/// Consent. Attacks: a builder registers a model on someone's data with a contributors'
+/// share of zero; an owner not on a datanet's allow-list trains on it; a builder keeps a
+/// model below terms the data's owner raised, by updating it. Each is refused (model code
+/// 13) and costs the attacker its fee, never a bond; within the terms, registration and
+/// updates work, a raised minimum leaves serving models serving, and retiring stays open.
+#[test]
+fn models_must_meet_each_training_datanets_terms() {
+    let mut n = node();
+    let (owner, alice, bob, carol) = (0, 1, 2, 3);
+    let default_min = openledger_datanet::component::default_params().default_min_contributors_bps;
+    let open = published_datanet(&mut n, owner, alice, None, b"a plain datanet created without model terms of its own");
+    let d: dn::QueryDatanetResponse = query(&n, "Datanet", dn::QueryDatanetRequest { id: open });
+    assert_eq!(d.datanet.unwrap().model_terms, Some(dn::ModelTerms { min_contributors_bps: default_min, allowed_model_owners: vec![] }));
+    let strict_terms = dn::ModelTerms { min_contributors_bps: 5000, allowed_model_owners: vec![test_key(carol).address().to_string()] };
+    let strict = published_datanet(&mut n, owner, alice, Some(strict_terms.clone()), b"a datanet whose owner chose strict terms");
+
+    let model = |who: u64, datanet_id: u64, contributors_bps: u32| md::MsgRegisterModel {
+        owner: test_key(who).address().to_string(),
+        name: "m".into(),
+        base_model: String::new(),
+        artifact_hash: vec![7; 32],
+        artifact_uri: "ipfs://m".into(),
+        training_set: vec![md::TrainingEntry { datanet_id, version: 1, weight_bps: 10_000 }],
+        operators: vec![test_key(who).address().to_string()],
+        price_per_unit: uopen(50),
+        fee_split: Some(md::FeeSplit { owner_bps: 9000 - contributors_bps, contributors_bps, datanet_owners_bps: 500, protocol_bps: 500 }),
+        bond: uopen(MODEL_BOND),
+    };
+    let attempt = |n: &mut TestNode, who: u64, m: &md::MsgRegisterModel, contains: &str| {
+        let before = n.balance(&test_key(who).address());
+        refused(n, who, model_any("MsgRegisterModel", m), 13, contains);
+        assert_eq!(n.balance(&test_key(who).address()), before - FEE, "only the fee: no bond was taken");
+    };
+    attempt(&mut n, bob, &model(bob, open, 0), &format!("at least {default_min} bps"));
+    attempt(&mut n, bob, &model(bob, open, default_min - 1), "the fee split gives");
+    attempt(&mut n, bob, &model(bob, strict, 6000), "admits models of");
+    attempt(&mut n, carol, &model(carol, strict, 4999), "at least 5000 bps");
+    // A model on both datanets must meet both.
+    let mut both = model(carol, open, 4000);
+    both.training_set = vec![
+        md::TrainingEntry { datanet_id: open, version: 1, weight_bps: 5000 },
+        md::TrainingEntry { datanet_id: strict, version: 1, weight_bps: 5000 },
+    ];
+    attempt(&mut n, carol, &both, "datanet 2 requires");
+    let bonds_before = n.balance(&openledger_model::bonds());
+    let register = |n: &mut TestNode, who: u64, m: &md::MsgRegisterModel| {
+        md::MsgRegisterModelResponse::decode(ok(n, who, model_any("MsgRegisterModel", m)).as_slice()).unwrap().model_id
+    };
+    let bobs = register(&mut n, bob, &model(bob, open, default_min));
+    let carols = register(&mut n, carol, &model(carol, strict, 5000));
+    assert_eq!(n.balance(&openledger_model::bonds()), bonds_before + 2 * MODEL_BOND);
+
+    // The owner raises the open datanet's minimum (only the owner may).
+    let raise = |who: u64| dn::MsgUpdateDatanet {
+        owner: test_key(who).address().to_string(),
+        datanet_id: open,
+        model_terms: Some(dn::ModelTerms { min_contributors_bps: 3000, allowed_model_owners: vec![] }),
+        ..Default::default()
+    };
+    refused(&mut n, bob, any("MsgUpdateDatanet", &raise(bob)), 3, "only the owner");
+    ok(&mut n, owner, any("MsgUpdateDatanet", &raise(owner)));
+    // Bob's model still serves (an inference is paid at its terms)...
+    let pay = openledger_proto::openledger::attribution::v1::MsgPayInference {
+        consumer: test_key(alice).address().to_string(),
+        model_id: bobs,
+        units: 1,
+        max_fee: uopen(50),
+    };
+    let pay_any = Any { type_url: "/openledger.attribution.v1.MsgPayInference".into(), value: pay.encode_to_vec() };
+    ok(&mut n, alice, pay_any);
+    // ...but no update below the new terms passes, until the split meets them.
+    let update = |price: u128, split: Option<md::FeeSplit>| md::MsgUpdateModel {
+        owner: test_key(bob).address().to_string(),
+        model_id: bobs,
+        price_per_unit: uopen(price),
+        fee_split: split,
+        ..Default::default()
+    };
+    refused(&mut n, bob, model_any("MsgUpdateModel", &update(60, None)), 13, "at least 3000 bps");
+    let fair = md::FeeSplit { owner_bps: 6000, contributors_bps: 3000, datanet_owners_bps: 500, protocol_bps: 500 };
+    let r = md::MsgUpdateModelResponse::decode(ok(&mut n, bob, model_any("MsgUpdateModel", &update(60, Some(fair)))).as_slice()).unwrap();
+    assert_eq!(r.terms_version, 2);
+    let m: md::QueryModelResponse = query_service(&n, "openledger.model.v1", "Model", md::QueryModelRequest { id: bobs });
+    assert_eq!(m.model.unwrap().fee_split, Some(fair));
+    // A malformed split is refused at CheckTx (it never reaches a block).
+    let bad = md::FeeSplit { contributors_bps: 9999, ..fair };
+    let tx = n.msg_tx(&test_key(bob), vec![model_any("MsgUpdateModel", &update(60, Some(bad)))], FEE, GAS);
+    assert_eq!(n.check_tx(&tx).code, 6);
+    // Carol is on the strict datanet's list; when the list drops her, she can still retire.
+    let drop_carol = dn::MsgUpdateDatanet {
+        owner: test_key(owner).address().to_string(),
+        datanet_id: strict,
+        model_terms: Some(dn::ModelTerms { allowed_model_owners: vec![test_key(alice).address().to_string()], ..strict_terms }),
+        ..Default::default()
+    };
+    ok(&mut n, owner, any("MsgUpdateDatanet", &drop_carol));
+    let carol_update = |status: md::ModelStatus| md::MsgUpdateModel {
+        owner: test_key(carol).address().to_string(),
+        model_id: carols,
+        price_per_unit: if status == md::ModelStatus::Unspecified { uopen(70) } else { None },
+        status: status as i32,
+        ..Default::default()
+    };
+    refused(&mut n, carol, model_any("MsgUpdateModel", &carol_update(md::ModelStatus::Unspecified)), 13, "admits models of");
+    ok(&mut n, carol, model_any("MsgUpdateModel", &carol_update(md::ModelStatus::Retired)));
+    // Model terms in a datanet message are checked statelessly too.
+    let bad_terms = dn::MsgCreateDatanet {
+        owner: test_key(owner).address().to_string(),
+        name: "x".into(),
+        policy: 1,
+        model_terms: Some(dn::ModelTerms { min_contributors_bps: 10_001, allowed_model_owners: vec![] }),
+        ..Default::default()
+    };
+    let tx = n.msg_tx(&test_key(owner), vec![any("MsgCreateDatanet", &bad_terms)], FEE, GAS);
+    let c = n.check_tx(&tx);
+    assert_eq!((c.codespace.as_str(), c.code), ("datanet", 2), "{}", c.log);
 }

@@ -43,6 +43,44 @@ impl TermsArgs {
     }
 }
 
+/// What the datanet requires of models that train on it.
+#[derive(Args)]
+pub struct ModelTermsArgs {
+    /// The least contributors' share a model trained on this datanet may set, in bps
+    /// (default at creation: the chain's, 1000).
+    #[arg(long)]
+    min_contributors_bps: Option<u32>,
+    /// Only models owned by this account (key name or address) may train on it; repeat
+    /// for several. Without it, any owner.
+    #[arg(long = "model-owner")]
+    model_owners: Vec<String>,
+    /// (update) Let models of any owner train on it again.
+    #[arg(long, conflicts_with = "model_owners")]
+    any_model_owner: bool,
+}
+
+impl ModelTermsArgs {
+    fn given(&self) -> bool {
+        self.min_contributors_bps.is_some() || !self.model_owners.is_empty() || self.any_model_owner
+    }
+
+    /// The terms to send: `None` when no flag is given; what is not given is taken from
+    /// `current` (the datanet's terms, or the chain's default for a new datanet).
+    fn proto(&self, kr: &Keyring, current: dn::ModelTerms) -> Result<Option<dn::ModelTerms>> {
+        if !self.given() {
+            return Ok(None);
+        }
+        Ok(Some(dn::ModelTerms {
+            min_contributors_bps: self.min_contributors_bps.unwrap_or(current.min_contributors_bps),
+            allowed_model_owners: match (self.model_owners.is_empty(), self.any_model_owner) {
+                (false, _) => addresses(kr, &self.model_owners)?,
+                (true, true) => vec![],
+                (true, false) => current.allowed_model_owners,
+            },
+        }))
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Policy {
     /// Anyone may contribute.
@@ -118,6 +156,8 @@ pub enum DatanetTxCmd {
         #[arg(long)]
         fingerprint_max: Option<u32>,
         #[command(flatten)]
+        model_terms: ModelTermsArgs,
+        #[command(flatten)]
         signer: Signer,
     },
     /// Change a datanet you own; changes apply to future contributions only.
@@ -148,6 +188,8 @@ pub enum DatanetTxCmd {
         min_stake: Option<String>,
         #[command(flatten)]
         terms: TermsArgs,
+        #[command(flatten)]
+        model_terms: ModelTermsArgs,
         #[command(flatten)]
         signer: Signer,
     },
@@ -297,9 +339,17 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             terms,
             fingerprint_modulus,
             fingerprint_max,
+            model_terms,
             signer,
         } => {
             let owner = kr.resolve(&signer.from)?.address;
+            let model_terms = if model_terms.given() {
+                let p = client(node).await?.params(dn::QueryParamsRequest {}).await.map_err(status_error)?.into_inner();
+                let min = p.params.map_or(0, |p| p.default_min_contributors_bps);
+                model_terms.proto(&kr, dn::ModelTerms { min_contributors_bps: min, allowed_model_owners: vec![] })?
+            } else {
+                None
+            };
             let fingerprint = (fingerprint_modulus.is_some() || fingerprint_max.is_some()).then(|| dn::FingerprintParams {
                 modulus: fingerprint_modulus.unwrap_or(openledger_types::fingerprint::DEFAULT_MODULUS),
                 max_hashes: fingerprint_max.unwrap_or(openledger_types::fingerprint::DEFAULT_MAX_HASHES),
@@ -316,6 +366,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
                 min_stake: min_stake.map(|s| parse_uopen(&s, "--min-stake")).transpose()?.and_then(uopen),
                 terms: terms.proto(None),
                 fingerprint,
+                model_terms,
             };
             let summary = format!("create datanet {:?} owned by {owner}", m.name);
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
@@ -333,10 +384,13 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             clear_allow_list,
             min_stake,
             terms,
+            model_terms,
             signer,
         } => {
             let owner = kr.resolve(&signer.from)?.address;
-            let current_terms = if terms.given() { get_datanet(node, datanet_id).await?.terms } else { None };
+            let current = if terms.given() || model_terms.given() { Some(get_datanet(node, datanet_id).await?) } else { None };
+            let current_terms = current.as_ref().and_then(|d| d.terms);
+            let model_terms = model_terms.proto(&kr, current.and_then(|d| d.model_terms).unwrap_or_default())?;
             let m = dn::MsgUpdateDatanet {
                 owner: owner.to_string(),
                 datanet_id,
@@ -351,6 +405,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
                 allow_list: addresses(&kr, &allow_list)?,
                 min_stake: min_stake.map(|s| parse_uopen(&s, "--min-stake")).transpose()?.and_then(uopen),
                 terms: terms.proto(current_terms),
+                model_terms,
             };
             let summary = format!("update datanet {datanet_id}");
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })

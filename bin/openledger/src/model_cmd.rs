@@ -66,6 +66,9 @@ pub enum ModelTxCmd {
         /// Replace the operators (repeat for several).
         #[arg(long = "operator")]
         operators: Vec<String>,
+        /// A new fee split OWNER,CONTRIBUTORS,DATANET_OWNERS,PROTOCOL in bps (a new terms version).
+        #[arg(long = "fee-split")]
+        fee_split: Option<String>,
         #[command(flatten)]
         signer: Signer,
     },
@@ -168,7 +171,7 @@ pub async fn tx(kr: Keyring, node: &crate::NodeOpts, cmd: ModelTxCmd) -> Result<
             let summary = format!("register model {:?} with a bond of {bond}uopen", m.name);
             (signer, Intent { msgs: vec![any(&m)], spend: bond, summary })
         }
-        ModelTxCmd::Update { model_id, price, status, operators: ops, signer } => {
+        ModelTxCmd::Update { model_id, price, status, operators: ops, fee_split: split, signer } => {
             let owner = kr.resolve(&signer.from)?.address;
             let m = md::MsgUpdateModel {
                 owner: owner.to_string(),
@@ -181,6 +184,7 @@ pub async fn tx(kr: Keyring, node: &crate::NodeOpts, cmd: ModelTxCmd) -> Result<
                 } as i32,
                 set_operators: !ops.is_empty(),
                 operators: operators(&kr, &ops)?,
+                fee_split: split.as_deref().map(fee_split).transpose()?,
             };
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary: format!("update model {model_id}") })
         }

@@ -11,7 +11,7 @@ use openledger_framework::{BlockCtx, ChainError, Module, ModuleAccount, QueryRou
 use openledger_proto::openledger::datanet::v1::*;
 use openledger_token::state_ext::TokenWrite;
 
-use crate::msg::fields::{address, addresses, policy, tags, text, uopen};
+use crate::msg::fields::{address, addresses, model_terms, policy, tags, text, uopen};
 use crate::msg::DatanetMsg;
 use crate::records::{import_contribution_index, index_datanet, refund_if_due};
 use crate::state_ext::{DatanetRead, DatanetWrite};
@@ -218,6 +218,7 @@ pub fn default_params() -> Params {
         challenge_resolution_blocks: 1200,
         min_challenge_bond: "1000000".into(),
         min_stake_floor: "1000".into(),
+        default_min_contributors_bps: 1000,
     }
 }
 
@@ -225,6 +226,9 @@ fn check_params(p: &Params) -> Result<(), ChainError> {
     let amounts = [&p.min_challenge_bond, &p.min_stake_floor];
     if amounts.iter().any(|a| openledger_framework::amount::parse_amount(a).is_err()) {
         return Err(error::invalid_genesis("datanet params: min_challenge_bond and min_stake_floor must be uopen integers"));
+    }
+    if u128::from(p.default_min_contributors_bps) > openledger_framework::amount::BPS {
+        return Err(error::invalid_genesis("datanet params: default_min_contributors_bps must be at most 10000"));
     }
     if p.max_name_length == 0 || p.max_uri_length == 0 || p.max_reason_length == 0 || p.challenge_resolution_blocks == 0 {
         return Err(error::invalid_genesis("datanet params: length limits and the resolution window must be positive"));
@@ -244,6 +248,12 @@ fn check_datanet(p: &Params, d: &Datanet) -> Result<(), ChainError> {
     text(&d.description, "description", p.max_description_length, false)?;
     text(&d.metadata_uri, "metadata_uri", p.max_uri_length, false)?;
     tags(&d.tags, p)?;
+    // Absent in a genesis written before datanets had model terms: no requirement.
+    if let Some(t) = &d.model_terms {
+        if model_terms(Some(t), p)? != *t {
+            return Err(error::invalid_field("model_terms: owners must be in canonical (lower-case bech32) form"));
+        }
+    }
     Ok(())
 }
 

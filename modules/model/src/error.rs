@@ -13,4 +13,5 @@ openledger_framework::module_errors! { CODESPACE;
     invalid_coins = 10;
     invalid_genesis = 11;
     invalid_operators = 12;
+    below_datanet_terms = 13;
 }

@@ -29,6 +29,42 @@ async fn training_set_exists<S: StateRead>(state: &S, entries: &[TrainingEntry])
     Ok(())
 }
 
+/// Consent: a model meets the model terms of every datanet it trains on — at least each
+/// one's minimum contributors' share, and an owner on each one's allow-list when it has
+/// one. Checked when a model is registered or updated, not at genesis import (a datanet
+/// may have raised its terms after a model registered; that model serves on until its
+/// next update).
+pub(crate) async fn meets_datanet_terms<S: StateRead>(state: &S, m: &Model) -> Result<(), ChainError> {
+    let split = m.fee_split.unwrap_or_default();
+    let mut seen: Vec<u64> = Vec::new();
+    for e in &m.training_set {
+        if seen.contains(&e.datanet_id) {
+            continue;
+        }
+        seen.push(e.datanet_id);
+        let d = state
+            .datanet(e.datanet_id)
+            .await?
+            .ok_or_else(|| error::invalid_training_set(format!("datanet {} does not exist", e.datanet_id)))?;
+        let terms = d.model_terms.unwrap_or_default();
+        if split.contributors_bps < terms.min_contributors_bps {
+            return Err(error::below_datanet_terms(format!(
+                "datanet {} requires a contributors' share of at least {} bps; the fee split gives {}",
+                d.id, terms.min_contributors_bps, split.contributors_bps
+            )));
+        }
+        if !terms.allowed_model_owners.is_empty() && !terms.allowed_model_owners.contains(&m.owner) {
+            return Err(error::below_datanet_terms(format!(
+                "datanet {} admits models of {} only; {} is not one of them",
+                d.id,
+                terms.allowed_model_owners.join(", "),
+                m.owner
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn min_bond(p: &Params) -> Result<Amount, ChainError> {
     parse_amount(&p.min_operator_bond).map_err(|e| sdk::internal(format!("model params: min_operator_bond: {e}")))
 }
@@ -59,6 +95,12 @@ pub(crate) async fn get_model<S: StateRead>(state: &S, id: u64) -> Result<Model,
 
 pub(crate) fn status_name(s: i32) -> &'static str {
     ModelStatus::try_from(s).map(|s| s.as_str_name()).unwrap_or("MODEL_STATUS_UNSPECIFIED")
+}
+
+/// A fee split as events show it: owner/contributors/datanet owners/protocol, bps.
+pub(crate) fn split_str(f: Option<&openledger_proto::openledger::model::v1::FeeSplit>) -> String {
+    let f = f.copied().unwrap_or_default();
+    format!("{}/{}/{}/{}", f.owner_bps, f.contributors_bps, f.datanet_owners_bps, f.protocol_bps)
 }
 
 pub(crate) fn coin_str(c: Option<&Coin>) -> String {

@@ -4,7 +4,9 @@ use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx, StoreWrite};
 use openledger_proto::openledger::datanet::v1::{Datanet, FingerprintParams, MsgCreateDatanet, MsgCreateDatanetResponse};
 
-use super::fields::{addresses, distinct_addresses, min_stake, policy, policy_value, required, tags, terms, text, uopen};
+use super::fields::{
+    addresses, distinct_addresses, min_stake, model_terms, model_terms_shape, policy, policy_value, required, tags, terms, text, uopen,
+};
 use crate::records::index_datanet;
 use crate::state_ext::{DatanetRead, DatanetWrite};
 use crate::{error, fingerprint, state_key, treasury};
@@ -23,6 +25,9 @@ pub fn check(m: &MsgCreateDatanet) -> Result<Address, ChainError> {
     }
     if let Some(fp) = &m.fingerprint {
         modulus(fp.modulus)?;
+    }
+    if let Some(t) = &m.model_terms {
+        model_terms_shape(t)?;
     }
     Ok(owner)
 }
@@ -50,6 +55,7 @@ pub async fn execute<S: StateWrite>(
     let policy = policy(m.policy, &allow_list)?;
     let min_stake = min_stake(m.min_stake.as_ref(), &p)?;
     let terms = terms(m.terms.as_ref())?;
+    let model_terms = model_terms(m.model_terms.as_ref(), &p)?;
     let fp = m.fingerprint.unwrap_or(FingerprintParams {
         modulus: fingerprint::DEFAULT_MODULUS,
         max_hashes: fingerprint::DEFAULT_MAX_HASHES.min(p.max_fingerprint_hashes),
@@ -82,6 +88,7 @@ pub async fn execute<S: StateWrite>(
         accepted_count: 0,
         accepted_weight: "0".into(),
         tree_size: 0,
+        model_terms: Some(model_terms),
     };
     index_datanet(state, &d).await?;
     state.put_datanet(&d);

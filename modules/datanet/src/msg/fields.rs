@@ -3,7 +3,7 @@
 use openledger_framework::amount::BPS;
 use openledger_framework::{Address, Amount, ChainError};
 use openledger_proto::cosmos::base::v1beta1::Coin;
-use openledger_proto::openledger::datanet::v1::{ContributionPolicy, ContributionTerms, Params};
+use openledger_proto::openledger::datanet::v1::{ContributionPolicy, ContributionTerms, ModelTerms, Params};
 use openledger_token::{uopen_coin, DENOM};
 
 use crate::error;
@@ -60,6 +60,27 @@ pub(crate) fn terms(t: Option<&ContributionTerms>) -> Result<ContributionTerms, 
     Ok(t)
 }
 
+/// Model terms without state: a contributors' minimum of at most 10,000 bps and distinct
+/// valid owner addresses.
+pub(crate) fn model_terms_shape(t: &ModelTerms) -> Result<(), ChainError> {
+    if u128::from(t.min_contributors_bps) > BPS {
+        return Err(error::invalid_field(format!("model_terms: min_contributors_bps {} is more than 10000", t.min_contributors_bps)));
+    }
+    distinct_addresses(&t.allowed_model_owners, "model_terms.allowed_model_owners")?;
+    Ok(())
+}
+
+/// Model terms as stored: given ones checked (at most `max` owners, in canonical form),
+/// or the chain's default minimum share for any owner.
+pub(crate) fn model_terms(t: Option<&ModelTerms>, p: &Params) -> Result<ModelTerms, ChainError> {
+    let Some(t) = t else { return Ok(ModelTerms { min_contributors_bps: p.default_min_contributors_bps, allowed_model_owners: vec![] }) };
+    model_terms_shape(t)?;
+    Ok(ModelTerms {
+        min_contributors_bps: t.min_contributors_bps,
+        allowed_model_owners: addresses(&t.allowed_model_owners, "model_terms.allowed_model_owners", p.max_allow_list)?,
+    })
+}
+
 /// A policy value that names a policy (0 is "not given" where the field is optional).
 pub(crate) fn policy_value(p: i32) -> Result<(), ChainError> {
     match ContributionPolicy::try_from(p) {
@@ -112,5 +133,24 @@ mod tests {
         assert!(policy_value(0).is_err() && policy_value(3).is_err());
         assert!(positive_id(0, "id").is_err() && positive_id(1, "id").is_ok());
         assert!(required(" ", "reason").is_err() && required("x", "reason").is_ok());
+    }
+
+    #[test]
+    fn model_terms_default_to_the_chain_minimum_and_refuse_bad_values() {
+        let p = crate::component::default_params();
+        let d = model_terms(None, &p).unwrap();
+        assert_eq!((d.min_contributors_bps, d.allowed_model_owners.len()), (p.default_min_contributors_bps, 0));
+        assert!(p.default_min_contributors_bps > 0, "a datanet created without terms is not free to train on");
+        let a = Address([3; 20]).to_string();
+        let ok = ModelTerms { min_contributors_bps: 10_000, allowed_model_owners: vec![a.clone()] };
+        assert_eq!(model_terms(Some(&ok), &p).unwrap(), ok);
+        for (bad, code) in [
+            (ModelTerms { min_contributors_bps: 10_001, allowed_model_owners: vec![] }, 2),
+            (ModelTerms { min_contributors_bps: 0, allowed_model_owners: vec![a.clone(), a.clone()] }, 2),
+            (ModelTerms { min_contributors_bps: 0, allowed_model_owners: vec!["open1nope".into()] }, 13),
+        ] {
+            let e = model_terms(Some(&bad), &p).unwrap_err();
+            assert_eq!((e.codespace, e.code), (error::CODESPACE, code), "{bad:?}: {}", e.message);
+        }
     }
 }

@@ -6,7 +6,10 @@ use openledger_framework::index::{be, IndexWrite};
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{MsgUpdateDatanet, MsgUpdateDatanetResponse};
 
-use super::fields::{address, addresses, distinct_addresses, min_stake, policy, policy_value, positive_id, tags, terms, text, uopen};
+use super::fields::{
+    address, addresses, distinct_addresses, min_stake, model_terms, model_terms_shape, policy, policy_value, positive_id, tags, terms,
+    text, uopen,
+};
 use crate::records::get_datanet;
 use crate::state_ext::{DatanetRead, DatanetWrite};
 use crate::{error, state_key};
@@ -30,6 +33,9 @@ pub fn check(m: &MsgUpdateDatanet) -> Result<Address, ChainError> {
     }
     if m.min_stake.is_some() {
         uopen(m.min_stake.as_ref(), "min_stake")?;
+    }
+    if let Some(t) = &m.model_terms {
+        model_terms_shape(t)?;
     }
     Ok(owner)
 }
@@ -75,6 +81,9 @@ pub async fn execute<S: StateWrite>(
     d.policy = policy(d.policy, &d.allow_list)? as i32;
     if m.min_stake.is_some() {
         d.min_stake = Some(min_stake(m.min_stake.as_ref(), &p)?);
+    }
+    if m.model_terms.is_some() {
+        d.model_terms = Some(model_terms(m.model_terms.as_ref(), &p)?);
     }
     if m.terms.is_some() {
         d.terms = Some(terms(m.terms.as_ref())?);

@@ -8,7 +8,7 @@ use openledger_token::state_ext::TokenWrite;
 use openledger_token::DENOM;
 
 use super::fields::{address, distinct_operators, fee_split, price, required, training_set_shape, uopen};
-use crate::records::{check_model, coin_str, index_model, min_bond};
+use crate::records::{check_model, coin_str, index_model, meets_datanet_terms, min_bond, split_str};
 use crate::state_ext::{ModelRead, ModelWrite};
 use crate::{error, BONDS};
 
@@ -55,6 +55,7 @@ pub async fn execute<S: StateWrite>(
         terms_version: 1,
     };
     let bond = check_model(state, &p, &mut model).await?;
+    meets_datanet_terms(state, &model).await?;
     let min = min_bond(&p)?;
     // A registered model's bond may have been slashed below the minimum since, so
     // records are not held to it; a new one is.
@@ -65,7 +66,6 @@ pub async fn execute<S: StateWrite>(
     model.id = state.take_model_id().await?;
     index_model(state, &model).await?;
     state.put_model(&model);
-    let split = model.fee_split.unwrap_or_default();
     let training: Vec<String> = model.training_set.iter().map(|e| format!("{}/{}:{}", e.datanet_id, e.version, e.weight_bps)).collect();
     state.record(typed(openledger_proto::openledger::model::v1::EventModelRegistered {
         model_id: model.id.to_string(),
@@ -75,7 +75,7 @@ pub async fn execute<S: StateWrite>(
         training_set: training.join(","),
         operators: model.operators.join(","),
         price_per_unit: coin_str(model.price_per_unit.as_ref()),
-        fee_split: format!("{}/{}/{}/{}", split.owner_bps, split.contributors_bps, split.datanet_owners_bps, split.protocol_bps),
+        fee_split: split_str(model.fee_split.as_ref()),
         bond: coin_str(model.bond.as_ref()),
         terms_version: model.terms_version.to_string(),
     }));

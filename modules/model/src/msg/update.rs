@@ -5,9 +5,9 @@ use openledger_framework::events::typed;
 use openledger_framework::{sdk, Address, ChainError, MsgCtx};
 use openledger_proto::openledger::model::v1::{ModelStatus, MsgUpdateModel, MsgUpdateModelResponse};
 
-use super::fields::{address, distinct_operators, operators, price};
+use super::fields::{address, distinct_operators, fee_split, operators, price};
 use crate::error;
-use crate::records::{coin_str, get_model, status_name};
+use crate::records::{coin_str, get_model, meets_datanet_terms, split_str, status_name};
 use crate::state_ext::{ModelRead, ModelWrite};
 
 /// Without state: the owner, the model id, the status value, a positive price if
@@ -22,11 +22,14 @@ pub fn check(m: &MsgUpdateModel) -> Result<Address, ChainError> {
     if !m.set_operators && !m.operators.is_empty() {
         return Err(error::invalid_field("operators are given but set_operators is false"));
     }
-    if m.price_per_unit.is_none() && m.status == ModelStatus::Unspecified as i32 && !m.set_operators {
-        return Err(error::invalid_field("nothing to update: give price_per_unit, status or set_operators"));
+    if m.price_per_unit.is_none() && m.status == ModelStatus::Unspecified as i32 && !m.set_operators && m.fee_split.is_none() {
+        return Err(error::invalid_field("nothing to update: give price_per_unit, fee_split, status or set_operators"));
     }
     if m.price_per_unit.is_some() {
         price(m.price_per_unit.as_ref())?;
+    }
+    if m.fee_split.is_some() {
+        fee_split(m.fee_split.as_ref())?;
     }
     if m.set_operators {
         distinct_operators(&m.operators)?;
@@ -73,6 +76,18 @@ pub async fn execute<S: StateWrite>(
             terms_changed = true;
         }
     }
+    if m.fee_split.is_some() {
+        let new = fee_split(m.fee_split.as_ref())?;
+        if model.fee_split != Some(new) {
+            model.fee_split = Some(new);
+            terms_changed = true;
+        }
+    }
+    // Retiring is always possible (it is the way out); anything else must meet the
+    // training datanets' terms as they are now.
+    if !retire {
+        meets_datanet_terms(state, &model).await?;
+    }
     if terms_changed {
         model.terms_version = model.terms_version.checked_add(1).ok_or_else(|| sdk::internal("terms_version overflows"))?;
     }
@@ -91,6 +106,7 @@ pub async fn execute<S: StateWrite>(
         terms_changed: terms_changed.to_string(),
         retired: retire.to_string(),
         updated_height: model.updated_height.to_string(),
+        fee_split: split_str(model.fee_split.as_ref()),
     }));
     Ok(MsgUpdateModelResponse { terms_version: model.terms_version })
 }
@@ -99,6 +115,7 @@ pub async fn execute<S: StateWrite>(
 mod tests {
     use super::*;
     use openledger_proto::cosmos::base::v1beta1::Coin;
+    use openledger_proto::openledger::model::v1::FeeSplit;
 
     fn valid() -> MsgUpdateModel {
         MsgUpdateModel { owner: Address([1; 20]).to_string(), model_id: 1, status: ModelStatus::Retired as i32, ..Default::default() }
@@ -115,10 +132,14 @@ mod tests {
             (MsgUpdateModel { operators: vec![Address([2; 20]).to_string()], ..valid() }, 2),
             (MsgUpdateModel { price_per_unit: Some(Coin { denom: "uopen".into(), amount: "0".into() }), ..valid() }, 10),
             (MsgUpdateModel { set_operators: true, operators: vec![], ..valid() }, 12),
+            (MsgUpdateModel { fee_split: Some(FeeSplit { owner_bps: 5000, ..Default::default() }), ..valid() }, 6),
         ];
         for (m, code) in cases {
             let e = check(&m).unwrap_err();
             assert_eq!((e.codespace, e.code), (error::CODESPACE, code), "{m:?}: {}", e.message);
         }
+        // A fee split alone is a change.
+        let split = FeeSplit { owner_bps: 5000, contributors_bps: 5000, datanet_owners_bps: 0, protocol_bps: 0 };
+        assert!(check(&MsgUpdateModel { status: 0, fee_split: Some(split), ..valid() }).is_ok());
     }
 }
