@@ -424,6 +424,27 @@ fn verifiable_reports_are_scored_by_the_chain_and_challenges_are_judged_by_score
     let (code, log, _) = run(&mut n, CHALLENGER, challenge(1));
     assert_eq!(code, 11, "{log}");
     assert!(log.contains("is in the report"), "{log}");
+    // Attack: the model's owner or its operator challenges its own report, to recover
+    // half of the slash as the challenger (and use up the inference's one challenge).
+    // Refused: each pays its fee, the bond is untouched.
+    let insiders = [MODEL_OWNER, OPERATOR];
+    let before: Vec<u128> = insiders.iter().map(|i| n.balance(&test_key(*i).address())).collect();
+    let txs: Vec<Vec<u8>> = insiders
+        .iter()
+        .map(|&i| {
+            let own = any(
+                "attribution",
+                "MsgChallengeAttribution",
+                &at::MsgChallengeAttribution { challenger: addr(i), inference_id: 1, contribution_id: 4 },
+            );
+            n.msg_tx(&test_key(i), vec![own], FEE, GAS)
+        })
+        .collect();
+    for (k, r) in n.execute_block(txs).tx_results.iter().enumerate() {
+        assert_eq!(r.code, 11, "{}", r.log);
+        assert!(r.log.contains("own side cannot challenge"), "{}", r.log);
+        assert_eq!(n.balance(&test_key(insiders[k]).address()), before[k] - FEE);
+    }
     let challenger_before = n.balance(&test_key(CHALLENGER).address());
     let up: at::MsgChallengeAttributionResponse = ok(&mut n, CHALLENGER, challenge(4));
     // 10% of the 1,000,000 bond: half to the challenger, half credited to contribution 4.

@@ -863,3 +863,39 @@ fn models_must_meet_each_training_datanets_terms() {
     let c = n.check_tx(&tx);
     assert_eq!((c.codespace.as_str(), c.code), ("datanet", 2), "{}", c.log);
 }
+
+/// Attack: a copier submits someone's file first, to lock its real author out of the
+/// datanet (the same content cannot be submitted twice). A curator rejects the copy;
+/// the rejection frees the content, and the author's own submission is then accepted.
+#[test]
+fn a_rejected_contribution_does_not_lock_its_content_out() {
+    let mut n = node();
+    let (owner, author, copier) = (0, 1, 2);
+    let text: &[u8] = b"an original essay on the migration of arctic terns written by its author";
+    let id = published_datanet(&mut n, owner, 3, None, b"a first contribution so the datanet has a version");
+    let to = |who: u64| {
+        let mut m = dn::MsgSubmitContribution::decode(submit(who, text, 10_000).value.as_slice()).unwrap();
+        m.datanet_id = id;
+        any("MsgSubmitContribution", &m)
+    };
+    let copy = dn::MsgSubmitContributionResponse::decode(ok(&mut n, copier, to(copier)).as_slice()).unwrap().contribution_id;
+    refused(&mut n, author, to(author), 5, &format!("as contribution {copy}"));
+    let r = any(
+        "MsgReviewContribution",
+        &dn::MsgReviewContribution {
+            curator: test_key(owner).address().to_string(),
+            contribution_id: copy,
+            accept: false,
+            quality_bps: 0,
+            reason: "copied".into(),
+        },
+    );
+    ok(&mut n, owner, r);
+    let mine = dn::MsgSubmitContributionResponse::decode(ok(&mut n, author, to(author)).as_slice()).unwrap().contribution_id;
+    ok(&mut n, owner, review(owner, mine, true, 9000));
+    let c: dn::QueryContributionResponse = query(&n, "Contribution", dn::QueryContributionRequest { id: mine });
+    let c = c.contribution.unwrap();
+    assert_eq!((c.status, c.contributor), (dn::ContributionStatus::Accepted as i32, test_key(author).address().to_string()));
+    // The copy, accepted content's duplicate, is refused again while the author's stands.
+    refused(&mut n, copier, to(copier), 5, &format!("as contribution {mine}"));
+}

@@ -69,7 +69,7 @@ impl Module for DatanetModule {
                 .map_err(|e| error::invalid_genesis(format!("contribution {}: {}", c.id, e.message)))?;
             let status =
                 ContributionStatus::try_from(c.status).map_err(|_| error::invalid_genesis(format!("contribution {}: bad status", c.id)))?;
-            if !matches!(status, ContributionStatus::Withdrawn) {
+            if !matches!(status, ContributionStatus::Withdrawn | ContributionStatus::Rejected) {
                 state.put_u64(state_key::content(c.datanet_id, &c.content_hash), c.id);
             }
             if matches!(status, ContributionStatus::Accepted | ContributionStatus::Invalidated) {

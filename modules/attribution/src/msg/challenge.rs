@@ -6,6 +6,7 @@ use cnidarium::StateWrite;
 use openledger_datanet::fingerprint;
 use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx};
+use openledger_model::state_ext::ModelRead;
 use openledger_proto::openledger::attribution::v1::{
     EarningKind, InferenceStatus, MsgChallengeAttribution, MsgChallengeAttributionResponse,
 };
@@ -42,6 +43,17 @@ pub async fn execute<S: StateWrite>(
             "the challenge window of inference {} closed at height {}",
             inf.id,
             inf.settled_height.saturating_add(p.challenge_window_blocks)
+        )));
+    }
+    // The bond's own side cannot challenge: an owner or operator would recover part of
+    // the slashed bond as the challenger's reward (and use up the one challenge slot).
+    let model =
+        state.model(inf.model_id).await?.ok_or_else(|| openledger_framework::sdk::internal(format!("model {} missing", inf.model_id)))?;
+    let who = challenger.to_string();
+    if model.owner == who || model.operators.contains(&who) || report.operator == who {
+        return Err(error::challenge_refused(format!(
+            "{who} is the owner or an operator of model {}: a model's own side cannot challenge its reports",
+            model.id
         )));
     }
     if inf.challenged_by_contribution != 0 {

@@ -87,6 +87,9 @@ pub async fn execute<S: StateWrite>(
             state.send_from_module(&ESCROW, &contributor, refunded, Some(ctx.msg_index)).await?;
         }
         c.reject_reason = m.reason.clone();
+        // A rejected contribution does not hold its content: a copier whose submission
+        // of someone's file is rejected must not lock the file's real author out.
+        state.delete(state_key::content(c.datanet_id, &c.content_hash));
         set_status(state, &mut c, ContributionStatus::Rejected).await?;
         MsgReviewContributionResponse { weight: "0".into(), slashed: slashed.to_string(), refunded: refunded.to_string() }
     };
