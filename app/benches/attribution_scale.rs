@@ -21,9 +21,10 @@
 //!
 //! 1. block 1 registers the model (trained on version 1; 16 operators; 40/40/10/10);
 //! 2. reported settlement — pairs of blocks: B_r `MsgPayInference` txs (one per
-//!    consumer), then B_r `MsgSubmitAttribution` txs naming K contributions each (every
-//!    other report verifiable: an output fingerprint the chain scores the entries
-//!    against). A block's B_r × K entries are distinct contributions (B_r = the smallest
+//!    consumer), then B_r `MsgSubmitAttribution` txs, each delivering the consumer's
+//!    signed receipt (every other one "verifiable": an output touching K contributions,
+//!    which the chain finds through the fingerprint index and scores; the others an
+//!    output touching none, "plain"). A block's B_r × K entries are distinct contributions (B_r = the smallest
 //!    size / K, 125 by default), so every size credits the same number of distinct
 //!    contributions per block — with entries drawn at random from 1,000 contributions,
 //!    blocks of 1,000 reports would credit each ~8 times and merge the writes, at
@@ -340,25 +341,35 @@ fn random_entries(cfg: &Cfg, span: usize, verifiable: bool, rng: &mut rand::rngs
     }
 }
 
-/// A report on `inference_id` naming the contributions at indexes `idx` (ids idx + 1),
-/// weights 1,000 bps each; `verifiable`: with an output sharing `j + 1` hashes with
-/// entry `j`'s fingerprint, so the chain's scores differ.
-fn report_msg(cfg: &Cfg, idx: &[usize], operator: &Address, inference_id: u64, verifiable: bool) -> at::MsgSubmitAttribution {
+/// An operator's delivery of the consumer's signed receipt for `inference_id`.
+/// `verifiable`: the output shares `j + 1` hashes with the fingerprint of the
+/// contribution at index `idx[j]` (id idx + 1), so the chain finds those K and scores
+/// them apart; otherwise the output touches no contribution (everything goes to the
+/// pools), which measures the receipt's fixed cost.
+fn report_msg(
+    cfg: &Cfg,
+    idx: &[usize],
+    operator: &Address,
+    consumer: &SignerKey,
+    inference_id: u64,
+    verifiable: bool,
+) -> at::MsgSubmitAttribution {
     let output = if verifiable {
         let mut out: Vec<u64> = idx.iter().enumerate().flat_map(|(j, &i)| fingerprint(i, cfg.fp_hashes).into_iter().take(j + 1)).collect();
         out.sort_unstable();
         out.dedup();
         out
     } else {
-        vec![]
+        fingerprint(usize::MAX - inference_id as usize, cfg.k)
     };
-    at::MsgSubmitAttribution {
-        operator: operator.to_string(),
+    let receipt = at::Receipt {
+        chain_id: openledger_test_driver::TEST_CHAIN_ID.into(),
         inference_id,
-        entries: idx.iter().map(|&i| at::AttributionEntry { contribution_id: i as u64 + 1, weight_bps: 1_000 }).collect(),
-        evidence_hash: Sha256::digest(inference_id.to_be_bytes()).to_vec(),
+        output_hash: Sha256::digest(inference_id.to_be_bytes()).to_vec(),
         output_fingerprint: output,
-    }
+    };
+    let receipt_signature = consumer.sign(&openledger_types::receipt::sign_bytes(&receipt));
+    at::MsgSubmitAttribution { operator: operator.to_string(), inference_id, receipt: Some(receipt), receipt_signature }
 }
 
 fn claim_msg(contributor: &Address) -> at::MsgClaimRewards {
@@ -511,7 +522,7 @@ fn time_settle(node: &TestNode, ids: &[u64]) -> f64 {
             let mut delta = StateDelta::new(storage.latest_snapshot());
             let inf = delta.inference(*id).await.expect("read").expect("inference");
             let t = Instant::now();
-            openledger_attribution::settle::settle(&mut delta, &inf, &[], height, None).await.expect("settle");
+            openledger_attribution::settle::settle(&mut delta, &inf, &[], 0, height, None).await.expect("settle");
             times.push(t.elapsed().as_secs_f64() * 1e6);
         }
         median(&times)
@@ -819,12 +830,13 @@ impl<'a> Chain<'a> {
     /// The report handler alone (µs, median of REPS), plain then verifiable, each run
     /// with K fresh entries among the first `span` on one of the inferences `ids`.
     fn time_reports(&mut self, span: usize, ids: &[u64]) -> (f64, f64) {
-        let (cfg, a) = (self.cfg, self.addrs);
+        let (cfg, a, keys) = (self.cfg, self.addrs, self.keys);
         let mut time = |verifiable: bool| {
             let msgs: Vec<AttributionMsg> = (0..cfg.reps)
                 .map(|r| {
                     let op = a[OPERATOR0 + r % OPERATORS];
-                    checked(&report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, ids[r % ids.len()], verifiable))
+                    let (id, consumer) = (ids[r % ids.len()], &keys[cfg.consumer(r % ids.len())]);
+                    checked(&report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, consumer, id, verifiable))
                 })
                 .collect();
             time_handler(&self.node, &msgs)
@@ -836,7 +848,7 @@ impl<'a> Chain<'a> {
     /// of the whole datanet, or of the hot set); at pair 1, the handlers alone between
     /// the two.
     fn pair(&mut self, pair: usize, hot: bool) {
-        let (cfg, a, b, n) = (self.cfg, self.addrs, self.cfg.report_block, self.n);
+        let (cfg, a, b, n, keys) = (self.cfg, self.addrs, self.cfg.report_block, self.n, self.keys);
         let span = if hot { cfg.hot.min(n) } else { n };
         let (pay, ids) = self.pay_block(b);
         if pair == 1 && !hot {
@@ -862,7 +874,7 @@ impl<'a> Chain<'a> {
                     vec![any(
                         "attribution",
                         "MsgSubmitAttribution",
-                        &report_msg(cfg, idx, &a[op], *id, j % 2 == 1 && idx.iter().all(|&i| cfg.fingerprinted(i))),
+                        &report_msg(cfg, idx, &a[op], &keys[cfg.consumer(j)], *id, j % 2 == 1 && idx.iter().all(|&i| cfg.fingerprinted(i))),
                     )],
                     TX_GAS,
                 )

@@ -20,7 +20,7 @@ use crate::exec::tx;
 use crate::genesis::{init_genesis, AppState};
 use crate::mempool::Mempool;
 
-const CHAIN_ID_KEY: &str = "app/chain_id";
+use openledger_framework::store::CHAIN_ID_KEY;
 /// Written every block: the height and block time (seconds) the state was produced at.
 /// Besides being useful to modules, it makes every version non-empty, so the store's
 /// latest version always equals the last committed height (an empty JMT version would

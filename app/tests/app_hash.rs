@@ -104,12 +104,12 @@ fn scripted_run() -> Vec<String> {
 
 /// Pinned values; regenerate with `PRINT_APP_HASHES=1 cargo test -p openledger-app --test app_hash -- --nocapture`.
 const PINNED: [&str; 6] = [
-    "566638e23e9cea67669f015cd86e29ff3839d4ad613635ea1f6212543cdd1469",
-    "3ed10add9a86cded5c24922aaaf6ab6073b770e6b30a76ada5fa2b24819d3b2c",
-    "87eedbc3dc05c9d73026239f8538dde504b72a4aff194613cb438736a873c4e8",
-    "41173e43e28cef6978b5b16f01211e9c0c92fd7562daf8822a935c6f95970bae",
-    "acbfae4666e086285d476941befaae912b2a627b5e4ad7162258aaa1626d82ab",
-    "0e69fe8b22fe60b418f7f14afd7ba5d486adc65e01137fd35ae0bf41105dd960",
+    "b95bf998782aedd8e9dafac1ea345db3513349f5f6f5f04909b80daddf13de42",
+    "b2a5c3e61af8f0f77b97086233d6426cb7a5501f5f8d788fa29c4460decf0cfa",
+    "dcffd245b1df89a3629748b9ca23a4aa3013d4697541a4b20a92538808924626",
+    "84bf09e7ab277f9db1410da84d27df3aacb902c53952dfe8c4ec03f8362ccc38",
+    "790a134fbdc6cd96505d8727efc7ca05116ddf7b79aa417cf13795e4b9ff450d",
+    "78c90aa5d7e556e4d78995ca5a77546c317d200056381aae20fe851b8c810584",
 ];
 
 #[test]

@@ -1,7 +1,8 @@
 //! Proof of attribution through the real app (ABCI driver, RocksDB; after every block
 //! the driver checks token conservation and the attribution books, pools included).
 //! A worked example asserted to the last uopen; default settlement; terms changed after
-//! payment; verifiable mode and challenges; every refusal leaving state untouched.
+//! payment; receipts scored by the chain, and every way a paid party might try to steer
+//! them; every refusal leaving state untouched.
 use cosmos_sdk_proto::Any;
 use openledger_app::genesis::AppState;
 use openledger_proto::cosmos::base::v1beta1::Coin;
@@ -15,11 +16,10 @@ const FUND: u128 = 100_000_000;
 const FEE: u128 = 20_000;
 const GAS: u64 = 2_000_000;
 const REPORT_WINDOW: u64 = 5;
-const CHALLENGE_WINDOW: u64 = 5;
 const BOND: u128 = 1_000_000;
 
 // Keys: datanet owners A=0, B=1; contributors 2, 3, 4; curator 5; model owner 6;
-// operator 7; consumer 8; challenger 9.
+// operator 7; consumer 8; challenger / another consumer 9.
 const OWNER_A: u64 = 0;
 const OWNER_B: u64 = 1;
 const CURATOR: u64 = 5;
@@ -51,7 +51,6 @@ fn node_from(builder: TestNodeBuilder, report_window: u64) -> TestNode {
     state.model.params = Some(mp);
     let mut ap = openledger_attribution::component::default_params();
     ap.report_window_blocks = report_window;
-    ap.challenge_window_blocks = CHALLENGE_WINDOW;
     ap.max_default_settlements_per_block = 2;
     state.attribution.params = Some(ap);
     builder.with_app_state(state).build()
@@ -144,7 +143,7 @@ const TEXTS: [&str; 4] = [
     "blood pressure is measured in millimetres of mercury with a cuff on the upper arm of the patient",
     "the patient heart rate at rest is sixty to one hundred beats per minute in healthy people",
 ];
-/// The output the verifiable tests report on: shares most with text 0, then text 3.
+/// The output most tests take a receipt of: shares most with text 0, then text 3.
 const OUTPUT: &str = "the patient heart rate at rest is sixty to one hundred beats per minute for most adults and children";
 
 fn world() -> World {
@@ -199,22 +198,40 @@ fn pay(n: &mut TestNode, model: u64, units: u64) -> at::MsgPayInferenceResponse 
     ok(n, CONSUMER, pay_msg(model, units, u128::from(units) * 1000))
 }
 
-fn report_msg(inference_id: u64, entries: &[(u64, u32)], output: &[u64]) -> Any {
-    report_msg_by(OPERATOR, inference_id, entries, output)
+/// The receipt of an output: its SHA-256 and its fingerprint (every shingle, as the
+/// test datanets sample), for this chain.
+fn receipt_of(inference_id: u64, output: &str) -> at::Receipt {
+    use sha2::Digest;
+    at::Receipt {
+        chain_id: openledger_test_driver::TEST_CHAIN_ID.into(),
+        inference_id,
+        output_hash: sha2::Sha256::digest(output.as_bytes()).to_vec(),
+        output_fingerprint: openledger_datanet::fingerprint::compute(output, 1, 1024),
+    }
 }
 
-fn report_msg_by(operator: u64, inference_id: u64, entries: &[(u64, u32)], output: &[u64]) -> Any {
+/// The operator delivers the consumer's signed receipt of `output`.
+fn report_msg(inference_id: u64, output: &str) -> Any {
+    report_signed(OPERATOR, CONSUMER, &receipt_of(inference_id, output))
+}
+
+/// `operator` delivers `receipt`, signed by `signer`.
+fn report_signed(operator: u64, signer: u64, receipt: &at::Receipt) -> Any {
     any(
         "attribution",
         "MsgSubmitAttribution",
         &at::MsgSubmitAttribution {
             operator: addr(operator),
-            inference_id,
-            entries: entries.iter().map(|(c, w)| at::AttributionEntry { contribution_id: *c, weight_bps: *w }).collect(),
-            evidence_hash: vec![7; 32],
-            output_fingerprint: output.to_vec(),
+            inference_id: receipt.inference_id,
+            receipt: Some(receipt.clone()),
+            receipt_signature: test_key(signer).sign(&openledger_types::receipt::sign_bytes(receipt)),
         },
     )
+}
+
+/// `who` delivers a receipt itself (as the consumer).
+fn receipt_msg(who: u64, receipt: &at::Receipt) -> Any {
+    any("attribution", "MsgSubmitReceipt", &at::MsgSubmitReceipt { consumer: addr(who), receipt: Some(receipt.clone()) })
 }
 
 fn claim_msg(who: u64, ids: &[u64]) -> Any {
@@ -241,7 +258,7 @@ fn collector(n: &TestNode) -> u128 {
 
 #[test]
 fn worked_example_pays_every_recipient_to_the_last_uopen() {
-    let World { mut n, a, b, model } = world();
+    let World { mut n, a, model, .. } = world();
     let keys = [OWNER_A, OWNER_B, 2, 3, 4, MODEL_OWNER, OPERATOR, CONSUMER];
     let before = balances(&n, &keys);
     let collector_before = collector(&n);
@@ -254,31 +271,37 @@ fn worked_example_pays_every_recipient_to_the_last_uopen() {
     let inf = inf.inference.unwrap();
     assert_eq!((inf.status, inf.terms.as_ref().unwrap().terms_version), (at::InferenceStatus::Pending as i32, 1));
 
-    // The operator names contributions 1 (50%), 3 (20%) and 4 (10%) of the contributors' part.
-    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, &[(1, 5000), (3, 2000), (4, 1000)], &[]));
+    // The operator delivers the consumer's receipt; the chain chooses the entries. The
+    // output shares its first 10 shingles with contribution 1 (datanet A) and 7 of them
+    // with contribution 4 (datanet B), each hash held by one contribution of its
+    // datanet: scores 10 × 10⁶ and 7 × 10⁶; contributions 2 and 3 share nothing.
+    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, OUTPUT));
+    let entries: Vec<(u64, u64, &str)> = r.entries.iter().map(|e| (e.contribution_id, e.score, e.amount.as_str())).collect();
+    // owner 40%, datanet owners 10% (70/30), protocol 10%, contributors 40% = 400,000,
+    // split 10:7 over the total score: ⌊235,294.1⌋ and ⌊164,705.9⌋; the 1 uopen of
+    // rounding goes to the pools (70/30 by training weight: all of it to A's).
+    assert_eq!(entries, vec![(1, 10_000_000, "235294"), (4, 7_000_000, "164705")]);
     let s = r.settlement.unwrap();
-    // owner 40%, datanet owners 10% (70/30), protocol 10%, contributors 40% = 400,000:
-    // credits 200,000 + 80,000 + 40,000; the uncovered 80,000 to the pools 70/30.
     assert_eq!(
         [s.model_owner.as_str(), &s.datanet_owners, &s.protocol, &s.contributor_credits, &s.version_pools, &s.datanet_treasuries],
-        ["400000", "100000", "100000", "320000", "80000", "0"]
+        ["400000", "100000", "100000", "399999", "1", "0"]
     );
-    let pool_a: at::QueryVersionPoolResponse = query(&n, "VersionPool", at::QueryVersionPoolRequest { datanet_id: a, version: 1 });
-    let pool_b: at::QueryVersionPoolResponse = query(&n, "VersionPool", at::QueryVersionPoolRequest { datanet_id: b, version: 1 });
-    assert_eq!((pool_a.pool.unwrap().paid_in.as_str(), pool_b.pool.unwrap().paid_in.as_str()), ("56000", "24000"));
+    // The report keeps the receipt and what the chain computed.
+    let inf: at::QueryInferenceResponse = query(&n, "Inference", at::QueryInferenceRequest { id: 1 });
+    let report = inf.inference.unwrap().report.unwrap();
+    assert_eq!((report.submitter.as_str(), report.total_score, report.candidates), (addr(OPERATOR).as_str(), 17_000_000, 2));
+    assert_eq!(report.receipt.unwrap(), receipt_of(1, OUTPUT));
+    assert_eq!(report.receipt_signature.len(), 64);
 
-    // Claimable before claiming: key 2 has contribution 1 (200,000 credit + 60% of
-    // 56,000) and contribution 4 (40,000 + 50% of 24,000).
+    // Claimable before claiming: key 2 has contributions 1 and 4 (60% of A's 1 uopen
+    // pool is less than a uopen: dust).
     let cl: at::QueryClaimableResponse = query(&n, "Claimable", at::QueryClaimableRequest { address: addr(2), pagination: None });
     let per: Vec<(u64, &str, &str)> = cl.contributions.iter().map(|c| (c.contribution_id, c.credit.as_str(), c.pools.as_str())).collect();
-    assert_eq!(per, vec![(1, "200000", "33600"), (4, "40000", "12000")]);
-    assert_eq!(cl.total, "285600");
+    assert_eq!(per, vec![(1, "235294", "0"), (4, "164705", "0")]);
+    assert_eq!(cl.total, "399999");
+    let r: at::MsgClaimRewardsResponse = ok(&mut n, 2, claim_msg(2, &[1, 4]));
+    assert_eq!(r.claimed, "399999");
 
-    // Contributors claim (each pays the tx fee).
-    for (who, ids, expect) in [(2u64, vec![1u64, 4], "285600"), (3, vec![2], "22400"), (4, vec![3], "92000")] {
-        let r: at::MsgClaimRewardsResponse = ok(&mut n, who, claim_msg(who, &ids));
-        assert_eq!(r.claimed, expect, "key {who}");
-    }
     let after = balances(&n, &keys);
     let delta: Vec<i128> = after.iter().zip(&before).map(|(a, b)| *a as i128 - *b as i128).collect();
     let fee = FEE as i128;
@@ -287,38 +310,38 @@ fn worked_example_pays_every_recipient_to_the_last_uopen() {
         vec![
             70_000,           // owner of A: 70% of the datanet owners' 100,000
             30_000,           // owner of B: 30%
-            285_600 - fee,    // contributions 1 and 4, one claim
-            22_400 - fee,     // contribution 2
-            92_000 - fee,     // contribution 3
+            399_999 - fee,    // contributions 1 and 4, one claim
+            0,                // contribution 2: nothing of it in the output
+            0,                // contribution 3
             400_000,          // model owner: 40%
             -fee,             // operator: the report's tx fee
             -1_000_000 - fee, // consumer
         ]
     );
-    // The protocol's 100,000 reached the fee collector with the five txs' fees (no
+    // The protocol's 100,000 reached the fee collector with the three txs' fees (no
     // validators in this driver, so the collector keeps them).
-    assert_eq!(collector(&n) - collector_before, 100_000 + 5 * FEE);
+    assert_eq!(collector(&n) - collector_before, 100_000 + 3 * FEE);
 
-    // Books: everything paid in was paid out; nothing escrowed, credited or pooled.
+    // Books: everything paid in was paid out but the 1 uopen of dust in A's pool.
     let b = books(&n);
     assert_eq!(
         [b.paid_in.as_str(), &b.paid_out, &b.escrowed, &b.credits_outstanding, &b.pools_outstanding],
-        ["1000000", "1000000", "0", "0", "0"]
+        ["1000000", "999999", "0", "0", "1"]
     );
-    assert_eq!(n.balance(&openledger_attribution::rewards()), 0);
+    assert_eq!(n.balance(&openledger_attribution::rewards()), 1);
     // Stats and history.
     let ms: at::QueryModelStatsResponse = query(&n, "ModelStats", at::QueryModelStatsRequest { model_id: model });
     let ms = ms.stats.unwrap();
     assert_eq!((ms.inferences, ms.settled_reported, ms.revenue.as_str()), (1, 1, "1000000"));
     let ds: at::QueryDatanetStatsResponse = query(&n, "DatanetStats", at::QueryDatanetStatsRequest { datanet_id: a });
     let ds = ds.stats.unwrap();
-    // A: owner 70,000 + pool 56,000 + credit to contribution 1 200,000.
-    assert_eq!((ds.revenue.as_str(), ds.contributors_paid, ds.claimed.as_str()), ("326000", 2, "256000"));
+    // A: owner 70,000 + the credit to contribution 1, 235,294 + its pool's 1.
+    assert_eq!((ds.revenue.as_str(), ds.contributors_paid, ds.claimed.as_str()), ("305295", 1, "235294"));
     let h: at::QueryContributionEarningsResponse =
         query(&n, "ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 1, pagination: None });
     let kinds: Vec<(i32, &str)> = h.history.iter().map(|r| (r.kind, r.amount.as_str())).collect();
-    assert_eq!(kinds, vec![(at::EarningKind::ReportCredit as i32, "200000"), (at::EarningKind::Claim as i32, "233600")]);
-    assert_eq!(h.rewards.unwrap().claimed_total, "233600");
+    assert_eq!(kinds, vec![(at::EarningKind::ReportCredit as i32, "235294"), (at::EarningKind::Claim as i32, "235294")]);
+    assert_eq!(h.rewards.unwrap().claimed_total, "235294");
 }
 
 #[test]
@@ -352,7 +375,7 @@ fn unreported_inferences_settle_by_training_weights_under_the_terms_they_were_pa
     }
     // The first block past the deadline: a report in it is too late (its txs run before
     // the end of the block settles); two settle by default, the third waits a block.
-    let (code, log, _) = run(&mut n, OPERATOR, report_msg(3, &[(1, 5000)], &[]));
+    let (code, log, _) = run(&mut n, OPERATOR, report_msg(3, OUTPUT));
     assert_eq!(code, 7, "{log}");
     assert!(log.contains("report window of inference 3 closed"), "{log}");
     let status = |n: &TestNode, id: u64| {
@@ -376,91 +399,261 @@ fn unreported_inferences_settle_by_training_weights_under_the_terms_they_were_pa
         let p: at::QueryVersionPoolResponse = query(&n, "VersionPool", at::QueryVersionPoolRequest { datanet_id: d, version: 1 });
         assert_eq!(p.pool.unwrap().paid_in, expect);
     }
-    // A late report is refused.
-    let (code, log, _) = run(&mut n, OPERATOR, report_msg(1, &[(1, 5000)], &[]));
+    // A late receipt is refused, from the operator or the consumer.
+    let (code, log, _) = run(&mut n, CONSUMER, receipt_msg(CONSUMER, &receipt_of(1, OUTPUT)));
+    assert_eq!(code, 5, "{log}");
+    let (code, log, _) = run(&mut n, OPERATOR, report_msg(1, OUTPUT));
     assert_eq!(code, 5, "{log}");
     // Contribution 2 (A, weight 40%) claims 40% of A's 84,000 pool.
     let r: at::MsgClaimRewardsResponse = ok(&mut n, 3, claim_msg(3, &[]));
     assert_eq!((r.claimed.as_str(), r.contributions, r.next_start_after), ("33600", 1, 0));
 }
 
-#[test]
-fn verifiable_reports_are_scored_by_the_chain_and_challenges_are_judged_by_score() {
-    let World { mut n, model, .. } = world();
-    let output = openledger_datanet::fingerprint::compute(OUTPUT, 1, 1024);
-    // Reference scores, computed here from the specification (shingles of 8 lower-cased
-    // words, first 8 bytes of SHA-256, set intersection), not with the chain's code.
-    let reference = |text: &str| -> std::collections::BTreeSet<u64> {
-        use sha2::Digest;
-        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-        words.windows(8).map(|w| u64::from_be_bytes(sha2::Sha256::digest(w.join(" ").as_bytes())[..8].try_into().unwrap())).collect()
-    };
-    let out_set = reference(OUTPUT);
-    assert_eq!(output, out_set.iter().copied().collect::<Vec<_>>(), "the chain's fingerprint function matches the specification");
-    let score = |text: &str| reference(&String::from_utf8(content(text)).unwrap()).intersection(&out_set).count() as u64;
-    let (s1, s3, s4) = (score(TEXTS[0]), score(TEXTS[2]), score(TEXTS[3]));
-    assert!(s1 > s4 && s4 > s3, "test texts: scores {s1} {s4} {s3}");
+/// The specification's shingles of a text: 8 lower-cased words, first 8 bytes of SHA-256.
+fn shingles(text: &str) -> std::collections::BTreeSet<u64> {
+    use sha2::Digest;
+    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    words.windows(8).map(|w| u64::from_be_bytes(sha2::Sha256::digest(w.join(" ").as_bytes())[..8].try_into().unwrap())).collect()
+}
 
-    // Report 1 names contributions 1 and 3 (not 4): scores replace the weights.
-    pay(&mut n, model, 1000);
-    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, &[(1, 5000), (3, 5000)], &output));
-    assert_eq!(r.scores, vec![s1, s3]);
-    let total = s1 + s3;
-    let expect_w = |s: u64| u32::try_from(10_000 * u128::from(s) / u128::from(total)).unwrap();
-    assert_eq!(r.settled_weight_bps, vec![expect_w(s1), expect_w(s3)]);
-
-    // A challenge naming contribution 2 (scores below the lowest entry) is refused; one
-    // naming contribution 4 (outscores contribution 3) is upheld.
-    let challenge = |c: u64| {
-        any(
-            "attribution",
-            "MsgChallengeAttribution",
-            &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: c },
-        )
-    };
-    let (code, log, _) = run(&mut n, CHALLENGER, challenge(2));
-    assert_eq!(code, 11, "{log}");
-    assert!(log.contains("not above the lowest scored entry"), "{log}");
-    let (code, log, _) = run(&mut n, CHALLENGER, challenge(1));
-    assert_eq!(code, 11, "{log}");
-    assert!(log.contains("is in the report"), "{log}");
-    // Attack: the model's owner or its operator challenges its own report, to recover
-    // half of the slash as the challenger (and use up the inference's one challenge).
-    // Refused: each pays its fee, the bond is untouched.
-    let insiders = [MODEL_OWNER, OPERATOR];
-    let before: Vec<u128> = insiders.iter().map(|i| n.balance(&test_key(*i).address())).collect();
-    let txs: Vec<Vec<u8>> = insiders
+/// The scores the rule gives, computed here from the specification, not with the
+/// chain's code: `contributions` are (id, datanet, text) of the accepted contributions
+/// in the training versions; a shared hash counts 10⁶ / (contributions of its datanet
+/// with it), nothing above `max_sharing`. Returns (id, score) by score, then id.
+fn reference_scores(output: &str, contributions: &[(u64, u64, String)], max_sharing: u64) -> Vec<(u64, u64)> {
+    let out = shingles(output);
+    let fps: Vec<(u64, u64, std::collections::BTreeSet<u64>)> = contributions.iter().map(|(id, d, t)| (*id, *d, shingles(t))).collect();
+    let mut scores: Vec<(u64, u64)> = fps
         .iter()
-        .map(|&i| {
-            let own = any(
-                "attribution",
-                "MsgChallengeAttribution",
-                &at::MsgChallengeAttribution { challenger: addr(i), inference_id: 1, contribution_id: 4 },
-            );
-            n.msg_tx(&test_key(i), vec![own], FEE, GAS)
+        .map(|(id, d, fp)| {
+            let s = fp
+                .intersection(&out)
+                .map(|h| {
+                    let df = fps.iter().filter(|(_, d2, f2)| d2 == d && f2.contains(h)).count() as u64;
+                    if df > max_sharing {
+                        0
+                    } else {
+                        1_000_000 / df
+                    }
+                })
+                .sum();
+            (*id, s)
         })
+        .filter(|(_, s)| *s > 0)
         .collect();
-    for (k, r) in n.execute_block(txs).tx_results.iter().enumerate() {
-        assert_eq!(r.code, 11, "{}", r.log);
-        assert!(r.log.contains("own side cannot challenge"), "{}", r.log);
-        assert_eq!(n.balance(&test_key(insiders[k]).address()), before[k] - FEE);
+    scores.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    scores
+}
+
+fn world_texts() -> Vec<(u64, u64, String)> {
+    // Contributions 1, 2 in datanet 1 (A); 3, 4 in datanet 2 (B).
+    [(1, 1, 0), (2, 1, 1), (3, 2, 2), (4, 2, 3)].iter().map(|&(id, d, t)| (id, d, String::from_utf8(content(TEXTS[t])).unwrap())).collect()
+}
+
+/// The chain's choice is the rule's, to the last uopen: each output below is scored here
+/// from the specification and by the chain. The padding every test contribution ends
+/// with ("pad pad …") is shared by both contributions of each datanet, so it counts half.
+#[test]
+fn receipts_are_scored_by_rarity_exactly_as_specified() {
+    let World { mut n, model, .. } = world();
+    let pad = " pad".repeat(12);
+    let outputs = [OUTPUT.to_string(), format!("{OUTPUT}{pad}"), format!("{}{pad}", TEXTS[1]), TEXTS[2].to_string(), pad.clone()];
+    for (i, output) in outputs.iter().enumerate() {
+        let id = pay(&mut n, model, 1000).inference_id;
+        let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(id, output));
+        let expect = reference_scores(output, &world_texts(), 32);
+        let total: u128 = expect.iter().map(|(_, s)| u128::from(*s)).sum();
+        let got: Vec<(u64, u64)> = r.entries.iter().map(|e| (e.contribution_id, e.score)).collect();
+        assert_eq!(got, expect, "output {i}");
+        let credited: u128 = r.entries.iter().map(|e| e.amount.parse::<u128>().unwrap()).sum();
+        for e in &r.entries {
+            assert_eq!(e.amount.parse::<u128>().unwrap(), 400_000 * u128::from(e.score) / total, "output {i}");
+        }
+        let s = r.settlement.unwrap();
+        assert_eq!(
+            (s.contributor_credits.parse::<u128>().unwrap(), s.version_pools.parse::<u128>().unwrap()),
+            (credited, 400_000 - credited)
+        );
     }
-    let challenger_before = n.balance(&test_key(CHALLENGER).address());
-    let up: at::MsgChallengeAttributionResponse = ok(&mut n, CHALLENGER, challenge(4));
-    // 10% of the 1,000,000 bond: half to the challenger, half credited to contribution 4.
-    assert_eq!((up.score, up.lowest_included_score, up.slashed.as_str(), up.paid_to_challenger.as_str()), (s4, s3, "100000", "50000"));
-    assert_eq!(n.balance(&test_key(CHALLENGER).address()), challenger_before - FEE + 50_000);
-    let m: md::QueryModelResponse = {
-        let r = n.query("/openledger.model.v1.Query/Model", md::QueryModelRequest { id: model }.encode_to_vec(), 0);
-        md::QueryModelResponse::decode(r.value.as_ref()).unwrap()
-    };
-    assert_eq!(m.model.unwrap().bond.unwrap().amount, "900000");
-    let e: at::QueryContributionEarningsResponse =
-        query(&n, "ContributionEarnings", at::QueryContributionEarningsRequest { contribution_id: 4, pagination: None });
-    assert_eq!(e.rewards.unwrap().credit, "50000");
-    // Only one upheld challenge per inference.
-    let (code, log, _) = run(&mut n, CHALLENGER, challenge(4));
-    assert_eq!(code, 5, "{log}");
+    // Output 1 by hand: 10.5 : 0.5 : 0.5 : 7.5 (× 10⁶) of 19 × 10⁶; the 2 uopen of
+    // rounding go to the pools.
+    let inf: at::QueryInferenceResponse = query(&n, "Inference", at::QueryInferenceRequest { id: 2 });
+    let report = inf.inference.unwrap().report.unwrap();
+    let e: Vec<(u64, u64, &str)> = report.entries.iter().map(|e| (e.contribution_id, e.score, e.amount.as_str())).collect();
+    assert_eq!(e, vec![(1, 10_500_000, "221052"), (4, 7_500_000, "157894"), (2, 500_000, "10526"), (3, 500_000, "10526")]);
+    assert_eq!((report.total_score, report.candidates), (19_000_000, 4));
+}
+
+/// Only the top `max_entries` are credited, but each of its share of *every*
+/// candidate's score: with K = 2, contributions 2 and 3's shares go to the pools, not to
+/// the top two — pushing others out of the top K earns nothing.
+#[test]
+fn crowding_others_out_of_the_top_entries_earns_nothing() {
+    let builder = TestNode::builder().funded_accounts(10, FUND);
+    let mut state = builder.app_state();
+    let mut ap = openledger_attribution::component::default_params();
+    ap.report_window_blocks = REPORT_WINDOW;
+    ap.max_entries = 2;
+    state.attribution.params = Some(ap);
+    let mut mp = openledger_model::component::default_params();
+    mp.min_operator_bond = BOND.to_string();
+    state.model.params = Some(mp);
+    let World { mut n, model, .. } = world_on(builder.with_app_state(state).build());
+    pay(&mut n, model, 1000);
+    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, &format!("{OUTPUT}{}", " pad".repeat(12))));
+    let e: Vec<(u64, &str)> = r.entries.iter().map(|e| (e.contribution_id, e.amount.as_str())).collect();
+    assert_eq!(e, vec![(1, "221052"), (4, "157894")]);
+    let s = r.settlement.unwrap();
+    // 2 and 3's 10,526 each, and the rounding, to the pools.
+    assert_eq!((s.contributor_credits.as_str(), s.version_pools.as_str()), ("378946", "21054"));
+}
+
+/// Every way a party paid by an inference might direct its fee, refused or unprofitable:
+/// the operator signing its own receipt, altering the consumer's, replaying it on another
+/// inference or chain; a stranger delivering a receipt; an owner who is the operator and
+/// a contributor; a consumer who is a contributor. The honest paths: the operator
+/// withholds the receipt, and the consumer delivers it itself.
+#[test]
+fn no_paid_party_can_steer_a_receipt() {
+    let World { mut n, model, .. } = world_with(1000);
+    pay(&mut n, model, 1000);
+    let watched = [OPERATOR, MODEL_OWNER, 2, 3, 4, CHALLENGER];
+    let before = balances(&n, &watched);
+    let honest = receipt_of(1, OUTPUT);
+    // Aimed at contribution 3 (key 4) alone.
+    let steered = at::Receipt { output_fingerprint: openledger_datanet::fingerprint::compute(TEXTS[2], 1, 1024), ..honest.clone() };
+    let consumer_sig = test_key(CONSUMER).sign(&openledger_types::receipt::sign_bytes(&honest));
+    let forged = any(
+        "attribution",
+        "MsgSubmitAttribution",
+        &at::MsgSubmitAttribution {
+            operator: addr(OPERATOR),
+            inference_id: 1,
+            receipt: Some(steered.clone()),
+            receipt_signature: consumer_sig.clone(),
+        },
+    );
+    let other_chain = at::Receipt { chain_id: "another-chain".into(), ..honest.clone() };
+    let cases: Vec<(u64, Any, u32, &str)> = vec![
+        // The operator makes up an output and signs it itself.
+        (OPERATOR, report_signed(OPERATOR, OPERATOR, &steered), 18, "not signed by its consumer"),
+        // The operator swaps the consumer's fingerprint, keeping its signature.
+        (OPERATOR, forged, 18, "not signed by its consumer"),
+        // A receipt for another chain (signed by the consumer) is refused.
+        (OPERATOR, report_signed(OPERATOR, CONSUMER, &other_chain), 17, "is for chain"),
+        // The owner, a contributor (key 2), is no operator; a contributor's own
+        // signature makes no receipt either.
+        (2, report_signed(2, 2, &steered), 3, "not an operator"),
+        // A stranger delivering a receipt as if it were the consumer.
+        (CHALLENGER, receipt_msg(CHALLENGER, &steered), 3, "is not the consumer of inference 1"),
+    ];
+    for (who, msg, code, needle) in cases {
+        let (c, log, _) = run(&mut n, who, msg);
+        assert_eq!(c, code, "{needle}: {log}");
+        assert!(log.contains(needle), "{log:?} should contain {needle:?}");
+    }
+    // A consumer's receipt for inference 1 replayed on inference 2 is refused before any
+    // state is read (the receipt names its inference).
+    pay(&mut n, model, 1000);
+    let replay = any(
+        "attribution",
+        "MsgSubmitAttribution",
+        &at::MsgSubmitAttribution {
+            operator: addr(OPERATOR),
+            inference_id: 2,
+            receipt: Some(honest.clone()),
+            receipt_signature: consumer_sig,
+        },
+    );
+    let (c, log, _) = run(&mut n, OPERATOR, replay);
+    assert_eq!(c, 17, "{log}");
+    // Every attacker paid its fees and nothing else moved.
+    let after = balances(&n, &watched);
+    // Refusals that need state are charged their fee; the replay never reached a block.
+    let fees = [3 * FEE, 0, FEE, 0, 0, FEE];
+    for (k, who) in watched.iter().enumerate() {
+        assert_eq!(after[k], before[k] - fees[k], "key {who}");
+    }
+    // The operator withholds the receipt; the consumer delivers it itself.
+    let r: at::MsgSubmitReceiptResponse = ok(&mut n, CONSUMER, receipt_msg(CONSUMER, &honest));
+    assert_eq!(r.entries.iter().map(|e| e.contribution_id).collect::<Vec<_>>(), vec![1, 4]);
+    let inf: at::QueryInferenceResponse = query(&n, "Inference", at::QueryInferenceRequest { id: 1 });
+    let report = inf.inference.unwrap().report.unwrap();
+    assert_eq!((report.submitter, report.receipt_signature.len()), (addr(CONSUMER), 0));
+    let (c, _, _) = run(&mut n, OPERATOR, report_msg(1, OUTPUT));
+    assert_eq!(c, 5, "settled once");
+
+    // A consumer who is also a contributor (key 2, contributions 1 and 4) pays and
+    // aims its own receipt at its own data: it gets back at most the contributors'
+    // 40%, and loses the rest.
+    ok::<at::MsgClaimRewardsResponse>(&mut n, 2, claim_msg(2, &[]));
+    let k2 = n.balance(&test_key(2).address());
+    let paid: at::MsgPayInferenceResponse = ok(&mut n, 2, {
+        let m = at::MsgPayInference { consumer: addr(2), model_id: model, units: 1000, max_fee: uopen(1_000_000) };
+        any("attribution", "MsgPayInference", &m)
+    });
+    let own = receipt_of(paid.inference_id, TEXTS[0]);
+    let r: at::MsgSubmitReceiptResponse = ok(&mut n, 2, receipt_msg(2, &own));
+    assert_eq!(r.entries[0].contribution_id, 1);
+    ok::<at::MsgClaimRewardsResponse>(&mut n, 2, claim_msg(2, &[]));
+    let gained = n.balance(&test_key(2).address()) as i128 - k2 as i128;
+    // It paid 1,000,000 and three fees, and got its own data's 40% back: 225,000 + 175,000.
+    assert_eq!(gained, -1_000_000 + 400_000 - 3 * FEE as i128, "self-dealing consumer");
+}
+
+/// A receipt credits only what the model was trained on: a contribution accepted after
+/// the training version was published scores nothing even on an output copied from it,
+/// and one invalidated by an upheld challenge stops earning at once.
+#[test]
+fn receipts_credit_only_the_training_versions_and_never_invalidated_data() {
+    let World { mut n, a, model, .. } = world();
+    // Contribution 5 in A: the output itself, accepted, not in version 1.
+    let c5 = submit(&mut n, 3, a, OUTPUT);
+    accept(&mut n, c5, 10_000);
+    pay(&mut n, model, 1000);
+    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, OUTPUT));
+    // 5 is not credited; being accepted, it does make the 10 hashes it shares with 1
+    // less rare (each counts half for 1): 1 scores 5 × 10⁶, 4 scores 7 × 10⁶.
+    let e: Vec<(u64, u64)> = r.entries.iter().map(|e| (e.contribution_id, e.score)).collect();
+    assert_eq!(e, vec![(4, 7_000_000), (1, 5_000_000)]);
+    // Contribution 1 is challenged and invalidated.
+    let ch =
+        dn::MsgChallengeContribution { challenger: addr(CHALLENGER), contribution_id: 1, reason: "copied".into(), bond: uopen(1_000_000) };
+    let ch: dn::MsgChallengeContributionResponse = ok(&mut n, CHALLENGER, any("datanet", "MsgChallengeContribution", &ch));
+    let res = dn::MsgResolveChallenge { curator: addr(CURATOR), challenge_id: ch.challenge_id, uphold: true, resolution: "yes".into() };
+    ok::<dn::MsgResolveChallengeResponse>(&mut n, CURATOR, any("datanet", "MsgResolveChallenge", &res));
+    pay(&mut n, model, 1000);
+    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(2, OUTPUT));
+    let e: Vec<(u64, &str)> = r.entries.iter().map(|e| (e.contribution_id, e.amount.as_str())).collect();
+    assert_eq!(e, vec![(4, "400000")]);
+}
+
+/// Boilerplate pays nobody: with `max_fingerprint_sharing` 1, the padding every
+/// contribution shares is saturated, so an output of padding alone credits no
+/// contribution and its contributors' part goes to the pools by training weight.
+#[test]
+fn boilerplate_scores_nothing_however_often_it_appears() {
+    let builder = TestNode::builder().funded_accounts(10, FUND);
+    let mut state = builder.app_state();
+    let mut dp = openledger_datanet::component::default_params();
+    dp.max_fingerprint_sharing = 1;
+    state.datanet.params = Some(dp);
+    let World { mut n, model, .. } = world_on(node_from(builder.with_app_state(state), REPORT_WINDOW));
+    pay(&mut n, model, 1000);
+    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, &" pad".repeat(20)));
+    assert!(r.entries.is_empty(), "{:?}", r.entries);
+    let s = r.settlement.unwrap();
+    assert_eq!((s.contributor_credits.as_str(), s.version_pools.as_str()), ("0", "400000"));
+    let inf: at::QueryInferenceResponse = query(&n, "Inference", at::QueryInferenceRequest { id: 1 });
+    let report = inf.inference.unwrap().report.unwrap();
+    assert_eq!((report.candidates, report.uncounted_hashes, report.total_score), (0, 1, 0));
+    // The rare part of an output still scores: the reference agrees with the chain.
+    pay(&mut n, model, 1000);
+    let output = format!("{OUTPUT}{}", " pad".repeat(12));
+    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(2, &output));
+    let got: Vec<(u64, u64)> = r.entries.iter().map(|e| (e.contribution_id, e.score)).collect();
+    assert_eq!(got, reference_scores(&output, &world_texts(), 1));
+    assert_eq!(got, vec![(1, 10_000_000), (4, 7_000_000)]);
 }
 
 /// Every refusal: a clear code, and no module state or balance moved.
@@ -476,52 +669,24 @@ fn refused_attribution_messages_change_nothing() {
                 .unwrap()
         })
     };
-    let fp_ok = vec![16, 32];
+    let good = receipt_of(1, OUTPUT);
+    let too_long = at::Receipt { output_fingerprint: (1..=1025).map(|h| h * 16).collect(), ..good.clone() };
     let cases: Vec<(u64, Any, u32, &str)> = vec![
         (CONSUMER, pay_msg(model, 10, 9_999), 6, "above max_fee"),
         (CONSUMER, pay_msg(model, 0, 10_000), 2, "units must be positive"),
         (CONSUMER, pay_msg(99, 1, 10_000), 4, "model 99 not found"),
         (CONSUMER, pay_msg(model, 1_000_000, u128::MAX), 2, "insufficient funds"), // token code 2
-        (2, report_msg_by(2, 1, &[(1, 5000)], &[]), 3, "not an operator"),
-        (OPERATOR, report_msg(9, &[(1, 5000)], &[]), 4, "inference 9 not found"),
-        (OPERATOR, report_msg(1, &[], &[]), 8, "0 entries"),
-        (OPERATOR, report_msg(1, &(1..=17).map(|c| (c, 1)).collect::<Vec<_>>(), &[]), 8, "17 entries"),
-        (OPERATOR, report_msg(1, &[(1, 6000), (3, 5000)], &[]), 8, "more than 10000"),
-        (OPERATOR, report_msg(1, &[(1, 0)], &[]), 8, "weight 0"),
-        (OPERATOR, report_msg(1, &[(1, 10), (1, 10)], &[]), 8, "listed twice"),
-        (OPERATOR, report_msg(1, &[(99, 10)], &[]), 4, "contribution 99 not found"),
-        (OPERATOR, report_msg(1, &[(1, 10)], &[32, 16]), 10, "sorted"),
+        (2, report_signed(2, CONSUMER, &good), 3, "not an operator"),
+        (OPERATOR, report_signed(OPERATOR, CONSUMER, &receipt_of(9, OUTPUT)), 4, "inference 9 not found"),
+        (OPERATOR, report_signed(OPERATOR, CONSUMER, &receipt_of(1, "too short to shingle")), 17, "fingerprint is empty"),
+        (OPERATOR, report_signed(OPERATOR, CONSUMER, &too_long), 17, "cap is 1024"),
+        (OPERATOR, report_signed(OPERATOR, 9, &good), 18, "not signed by its consumer"),
+        (CONSUMER, receipt_msg(CONSUMER, &at::Receipt { output_hash: vec![1; 31], ..good.clone() }), 17, "32-byte"),
+        (CONSUMER, receipt_msg(CONSUMER, &at::Receipt { output_fingerprint: vec![32, 16], ..good.clone() }), 17, "sorted"),
+        (CONSUMER, receipt_msg(CONSUMER, &at::Receipt { inference_id: 9, ..good.clone() }), 4, "inference 9 not found"),
         (2, claim_msg(2, &[2]), 3, "belongs to"),
         (2, claim_msg(2, &[1, 1]), 2, "listed twice"),
-        (
-            CHALLENGER,
-            any(
-                "attribution",
-                "MsgChallengeAttribution",
-                &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 },
-            ),
-            5,
-            "no verifiable report",
-        ),
     ];
-    // A contribution outside the training set: a third datanet's.
-    let c = create_datanet(&mut n, OWNER_A, "C");
-    let stray = submit(&mut n, 2, c, "words that were never in any training set at all for sure");
-    accept(&mut n, stray, 5000);
-    let evidence_short = any(
-        "attribution",
-        "MsgSubmitAttribution",
-        &at::MsgSubmitAttribution {
-            operator: addr(OPERATOR),
-            inference_id: 1,
-            entries: vec![at::AttributionEntry { contribution_id: 1, weight_bps: 1 }],
-            evidence_hash: vec![1; 31],
-            output_fingerprint: fp_ok,
-        },
-    );
-    let mut cases = cases;
-    cases.push((OPERATOR, report_msg(1, &[(stray, 10)], &[]), 9, "not an accepted contribution of a version model"));
-    cases.push((OPERATOR, evidence_short, 2, "32-byte"));
     let before = (export(&n), n.balance(&openledger_attribution::escrow()), n.balance(&openledger_attribution::rewards()));
     for (who, msg, code, needle) in cases {
         let (c, log, _) = run(&mut n, who, msg);
@@ -547,8 +712,9 @@ impl Rng {
     }
 }
 
-/// Hundreds of blocks of random pays, reports (plain and verifiable), claims,
-/// challenges, new contributions and reviews, price changes and transfers; the driver
+/// Hundreds of blocks of random pays, receipts (delivered by the operator or the
+/// consumer; strangers' refused), claims, new contributions and reviews, price changes
+/// and transfers; the driver
 /// checks conservation and the books (pools included) after every block. Ends by
 /// settling everything and claiming everything: what remains in the module is only
 /// rounding dust, less than one uopen per contribution and pool.
@@ -556,10 +722,8 @@ impl Rng {
 fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
     let World { mut n, a, b, model } = world_with(8);
     let mut rng = Rng(0x005e_ed0f_a77b);
-    let output = openledger_datanet::fingerprint::compute(OUTPUT, 1, 1024);
-    // Paid and not yet reported; reported verifiably (challengeable).
+    // Paid and not yet settled by a receipt.
     let mut inferences: Vec<u64> = Vec::new();
-    let mut verifiable: Vec<u64> = Vec::new();
     let mut pending_review: Vec<u64> = Vec::new();
     let mut ok_count = std::collections::BTreeMap::<&str, u32>::new();
     let mut next_text = 0u64;
@@ -581,37 +745,37 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                     let i = if rng.below(4) == 0 { rng.below(inferences.len() as u64) as usize } else { inferences.len() - 1 };
                     let id = inferences[i];
                     target = id;
-                    let mut entries: Vec<(u64, u32)> = Vec::new();
-                    let mut budget = 10_000u32;
-                    for c in 1..=4u64 {
-                        if rng.below(2) == 0 && budget > 0 {
-                            let w = 1 + rng.below(u64::from(budget)) as u32;
-                            entries.push((c, w));
-                            budget -= w;
+                    // An output drawn from the contributions' texts, the padding, or
+                    // unrelated words; delivered by the operator or the consumer.
+                    let mut output = String::new();
+                    for t in TEXTS {
+                        if rng.below(2) == 0 {
+                            output.push_str(t);
+                            output.push(' ');
                         }
                     }
-                    if entries.is_empty() {
-                        entries.push((1 + rng.below(4), 1 + rng.below(10_000) as u32));
+                    output.push_str(
+                        ["", " pad pad pad pad pad pad pad pad pad", "nothing anyone ever wrote down in any datanet so far"]
+                            [rng.below(3) as usize],
+                    );
+                    if shingles(&output).is_empty() {
+                        output.push_str(OUTPUT);
                     }
-                    let (fp, kind): (&[u64], &str) = if rng.below(2) == 0 { (&output, "verifiable report") } else { (&[], "report") };
-                    (OPERATOR, kind, report_msg(id, &entries, fp))
+                    let receipt = receipt_of(id, &output);
+                    if rng.below(3) == 0 {
+                        (CONSUMER, "consumer receipt", receipt_msg(CONSUMER, &receipt))
+                    } else {
+                        (OPERATOR, "report", report_signed(OPERATOR, CONSUMER, &receipt))
+                    }
                 }
                 4 => {
                     let who = 2 + rng.below(3);
                     (who, "claim", claim_msg(who, &[]))
                 }
-                5 if !verifiable.is_empty() => {
-                    let id = verifiable[verifiable.len() - 1 - rng.below(verifiable.len().min(3) as u64) as usize];
-                    let c = 1 + rng.below(4);
-                    (
-                        CHALLENGER,
-                        "challenge",
-                        any(
-                            "attribution",
-                            "MsgChallengeAttribution",
-                            &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: id, contribution_id: c },
-                        ),
-                    )
+                5 => {
+                    // A receipt someone other than the consumer tries to deliver: refused.
+                    let id = inferences.last().copied().unwrap_or(1);
+                    (CHALLENGER, "stranger receipt", receipt_msg(CHALLENGER, &receipt_of(id, OUTPUT)))
                 }
                 6 => {
                     // A new contribution (not in the trained version: reports naming it are refused).
@@ -689,22 +853,18 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
             let value = &data.msg_responses[0].value;
             match *kind {
                 "pay" => inferences.push(at::MsgPayInferenceResponse::decode(value.as_slice()).unwrap().inference_id),
-                "report" | "verifiable report" => {
-                    inferences.retain(|i| *i != *target);
-                    if *kind == "verifiable report" {
-                        verifiable.push(*target);
-                    }
-                }
+                "report" | "consumer receipt" => inferences.retain(|i| *i != *target),
+                "stranger receipt" => panic!("a stranger's receipt was accepted"),
                 "submit" => pending_review.push(dn::MsgSubmitContributionResponse::decode(value.as_slice()).unwrap().contribution_id),
                 _ => {}
             }
         }
     }
-    // Not vacuous: every kind of step happened, including verifiable-report challenges.
-    for kind in ["pay", "report", "verifiable report", "claim", "challenge", "submit", "review", "update", "send"] {
+    // Not vacuous: every kind of step happened.
+    for kind in ["pay", "report", "consumer receipt", "claim", "submit", "review", "update", "send"] {
         assert!(ok_count.get(kind).copied().unwrap_or(0) > 0, "no successful {kind}: {ok_count:?}");
     }
-    assert!(ok_count["pay"] >= 30 && ok_count["report"] + ok_count["verifiable report"] >= 20 && ok_count["claim"] >= 10, "{ok_count:?}");
+    assert!(ok_count["pay"] >= 30 && ok_count["report"] + ok_count["consumer receipt"] >= 20 && ok_count["claim"] >= 10, "{ok_count:?}");
     // Let every inference settle, then everyone claims everything.
     for _ in 0..20 {
         n.execute_block(vec![]);
@@ -722,27 +882,22 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
     eprintln!("random sequence: {ok_count:?}; paid in {} uopen, dust {dust}", books.paid_in);
 }
 
-/// Inference 1 reported verifiably (80% covered, the rest to the pools), challenged
-/// and partly claimed; inference 2 paid and pending.
+/// Inference 1 settled by a receipt (credits), inference 2 by default (pools), some
+/// rewards claimed; inference 3 paid and pending.
 fn inferences_mid_flight(n: &mut TestNode, model: u64) {
-    let output = openledger_datanet::fingerprint::compute(OUTPUT, 1, 1024);
     pay(n, model, 1000);
-    ok::<at::MsgSubmitAttributionResponse>(n, OPERATOR, report_msg(1, &[(1, 5000), (3, 3000)], &output));
-    ok::<at::MsgChallengeAttributionResponse>(
-        n,
-        CHALLENGER,
-        any(
-            "attribution",
-            "MsgChallengeAttribution",
-            &at::MsgChallengeAttribution { challenger: addr(CHALLENGER), inference_id: 1, contribution_id: 4 },
-        ),
-    );
+    ok::<at::MsgSubmitAttributionResponse>(n, OPERATOR, report_msg(1, &format!("{OUTPUT}{}", " pad".repeat(12))));
+    pay(n, model, 1000);
+    let due = n.height + REPORT_WINDOW + 1;
+    while n.height < due {
+        n.execute_block(vec![]);
+    }
     ok::<at::MsgClaimRewardsResponse>(n, 3, claim_msg(3, &[]));
     pay(n, model, 10);
 }
 
 /// Export the datanet, model and attribution state mid-flight (one inference pending,
-/// one settled verifiably and challenged, some rewards claimed), import it into a new
+/// one settled by a receipt, one by default, some rewards claimed), import it into a new
 /// chain whose genesis funds the module accounts with what they held, and get the same
 /// state back — books balanced, the pending inference still settling.
 #[test]
@@ -760,7 +915,7 @@ fn attribution_genesis_export_then_import_gives_identical_state() {
         })
     };
     let exported = export(&n);
-    assert_eq!((exported.2.inferences.len(), exported.2.pools.len()), (2, 2));
+    assert_eq!((exported.2.inferences.len(), exported.2.pools.len()), (3, 2));
     assert!(!exported.2.histories.is_empty() && !exported.2.pool_claims.is_empty() && !exported.2.paid_contributors.is_empty());
 
     let builder = TestNode::builder().funded_accounts(10, FUND);
@@ -802,10 +957,10 @@ fn attribution_genesis_export_then_import_gives_identical_state() {
     assert_eq!(export(&m), exported);
     m.rt().block_on(openledger_attribution::component::check_books(&m.app.storage().latest_snapshot())).unwrap();
     // The pending inference still settles by default once its window has passed.
-    while m.height <= REPORT_WINDOW + 30 {
+    while m.height <= REPORT_WINDOW + 60 {
         m.execute_block(vec![]);
     }
-    let r: at::QueryInferenceResponse = query(&m, "Inference", at::QueryInferenceRequest { id: 2 });
+    let r: at::QueryInferenceResponse = query(&m, "Inference", at::QueryInferenceRequest { id: 3 });
     assert_eq!(r.inference.unwrap().status, at::InferenceStatus::SettledDefault as i32);
 }
 
@@ -855,7 +1010,7 @@ fn attribution_queries_refuse_bad_input() {
 }
 
 /// `openledgerd export` of every module: a chain where transfers, datanets, a model and
-/// inferences (one pending, one reported, challenged and claimed) happened is exported;
+/// inferences (one pending, one settled by a receipt, one by default, claims) happened is exported;
 /// a new chain started from the export holds the same key/value state in every module
 /// store (verifiable and index), exports the same genesis again, and carries on —
 /// account numbers and sequences included. The export refuses a store in use, heights
@@ -932,9 +1087,9 @@ fn export_starts_a_new_chain_with_identical_module_state() {
     let tx = m.send_tx(&test_key(1), &fresh, 11, FEE, GAS);
     assert_eq!(m.execute_block(vec![tx]).tx_results[0].code, 0);
     assert_eq!(m.balance(&fresh), 23);
-    while m.height <= REPORT_WINDOW + 30 {
+    while m.height <= REPORT_WINDOW + 60 {
         m.execute_block(vec![]);
     }
-    let r: at::QueryInferenceResponse = query(&m, "Inference", at::QueryInferenceRequest { id: 2 });
+    let r: at::QueryInferenceResponse = query(&m, "Inference", at::QueryInferenceRequest { id: 3 });
     assert_eq!(r.inference.unwrap().status, at::InferenceStatus::SettledDefault as i32);
 }

@@ -94,17 +94,30 @@ fn malformed(a: &str) -> Vec<(Any, &'static str, u32)> {
             any(&attribution::MsgSubmitAttribution {
                 operator: a.clone(),
                 inference_id: 1,
-                entries: vec![
-                    attribution::AttributionEntry { contribution_id: 1, weight_bps: 6000 },
-                    attribution::AttributionEntry { contribution_id: 2, weight_bps: 4001 },
-                ],
-                evidence_hash: vec![9; 32],
-                output_fingerprint: vec![],
+                receipt: Some(attribution::Receipt {
+                    chain_id: "c".into(),
+                    inference_id: 2,
+                    output_hash: vec![7; 32],
+                    output_fingerprint: vec![16],
+                }),
+                receipt_signature: vec![1; 64],
             }),
             "attribution",
-            8,
+            17,
         ),
-        (any(&attribution::MsgChallengeAttribution { challenger: a.clone(), inference_id: 0, contribution_id: 1 }), "attribution", 2),
+        (
+            any(&attribution::MsgSubmitReceipt {
+                consumer: a.clone(),
+                receipt: Some(attribution::Receipt {
+                    chain_id: "c".into(),
+                    inference_id: 1,
+                    output_hash: vec![7; 32],
+                    output_fingerprint: vec![],
+                }),
+            }),
+            "attribution",
+            17,
+        ),
         (any(&attribution::MsgClaimRewards { contributor: a, contribution_ids: vec![3, 3], start_after: 0 }), "attribution", 2),
     ]
 }

@@ -181,7 +181,12 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     step(t0, "three contributions; duplicate and non-curator review refused");
 
     // Reviews: accept two, reject the spam (20% slashed to the treasury).
-    tx(&cli, &["tx", "datanet", "review", "1", "accept", "--quality-bps", "9000", "--from", "bob"]);
+    // Accepting writes the contribution's 512 fingerprint hashes into the datanet's index:
+    // gas by simulation.
+    let v = tx_auto(&cli, &["tx", "datanet", "review", "1", "accept", "--quality-bps", "9000", "--from", "bob"]);
+    let gas_used = v["gas_used"].as_u64().expect("gas_used");
+    assert!(gas_used > 512 * 3000, "indexing 512 hashes is charged: {gas_used} gas");
+    eprintln!("accepting a 512-hash contribution: {gas_used} gas");
     tx(&cli, &["tx", "datanet", "review", "2", "accept", "--quality-bps", "6000", "--from", "bob"]);
     let erin_before = cli_uopen(&cli, &addr("erin"));
     let v = tx(&cli, &["tx", "datanet", "review", "3", "reject", "--reason", "spam", "--from", "bob"]);

@@ -469,8 +469,8 @@ pub struct Cli<'a> {
 impl Cli<'_> {
     pub fn run(&self, args: &[&str]) -> Output {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        // `keys` and `tx` take the keyring flags; `tx`, `q` and `status` the node flags.
-        if matches!(args.first(), Some(&"keys" | &"tx")) {
+        // `keys`, `tx` and `receipt` take the keyring flags; all but `keys` and `verify-proof` the node flags.
+        if matches!(args.first(), Some(&"keys" | &"tx" | &"receipt")) {
             all.extend(["--home".into(), self.home.display().to_string(), "--keyring-backend".into(), "test".into()]);
         }
         if !matches!(args.first(), Some(&"keys" | &"verify-proof")) {

@@ -32,23 +32,23 @@ pub enum AttributionTxCmd {
         #[command(flatten)]
         signer: Signer,
     },
-    /// Report which contributions an inference drew on (operators of the model).
+    /// Deliver the consumer's signed receipt for an inference (operators of the model):
+    /// the chain scores the output and settles it. You name no contributions.
     Attribute {
         inference_id: u64,
-        /// CONTRIBUTION:WEIGHT_BPS (bps of the contributors' share); repeat, at most the
-        /// chain's K, weights summing to at most 10000.
-        #[arg(long = "entry", required = true)]
-        entries: Vec<String>,
-        /// The evidence, hashed here (or give --evidence-hash).
-        #[arg(long, conflicts_with = "evidence_hash")]
-        evidence_file: Option<PathBuf>,
-        /// SHA-256 of the evidence, hex.
+        /// The receipt the consumer made with `openledger receipt make`.
         #[arg(long)]
-        evidence_hash: Option<String>,
-        /// The inference output: its fingerprint (same function as contributions', at
-        /// the training datanets' finest sampling) makes the report verifiable.
+        receipt_file: PathBuf,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Settle an inference you paid for with a receipt of the output you received
+    /// (consumers): the chain scores the output and settles it.
+    Receipt {
+        inference_id: u64,
+        /// The output you received.
         #[arg(long)]
-        output_file: Option<PathBuf>,
+        output_file: PathBuf,
         #[command(flatten)]
         signer: Signer,
     },
@@ -61,13 +61,30 @@ pub enum AttributionTxCmd {
         #[command(flatten)]
         signer: Signer,
     },
-    /// Challenge a verifiable report by naming a contribution it left out that scores
-    /// higher than its lowest scored entry.
-    Challenge {
+}
+
+/// `openledger receipt …`: receipts are made by the consumer and checked by anyone.
+#[derive(Subcommand)]
+pub enum ReceiptCmd {
+    /// Sign a receipt for an inference you paid for, over the output you received; give
+    /// the file it writes to the model's operator.
+    Make {
         inference_id: u64,
-        contribution_id: u64,
-        #[command(flatten)]
-        signer: Signer,
+        #[arg(long)]
+        output_file: PathBuf,
+        /// The consumer's key (name in the keyring, or its address).
+        #[arg(long)]
+        from: String,
+        /// Where to write the receipt (JSON); default: standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a receipt: this chain, a real inference, signed by its consumer's key on
+    /// chain, and — with --output-file — for exactly that output.
+    Check {
+        receipt_file: PathBuf,
+        #[arg(long)]
+        output_file: Option<PathBuf>,
     },
 }
 
@@ -119,20 +136,10 @@ async fn client(node: &NodeOpts) -> Result<at::query_client::QueryClient<Channel
     at::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))
 }
 
-/// `CONTRIBUTION:WEIGHT_BPS`.
-fn entry(s: &str) -> Result<at::AttributionEntry> {
-    let (c, w) = s.split_once(':').ok_or_else(|| anyhow!("--entry {s:?}: expected CONTRIBUTION:WEIGHT_BPS"))?;
-    Ok(at::AttributionEntry {
-        contribution_id: c.parse().map_err(|_| anyhow!("--entry {s:?}: {c:?} is not a contribution id"))?,
-        weight_bps: w.parse().map_err(|_| anyhow!("--entry {s:?}: {w:?} is not a number of bps"))?,
-    })
-}
-
-/// The output fingerprint for an inference: sampled at the finest modulus of the
-/// model's training datanets, capped at the chain's maximum.
-async fn output_fingerprint(node: &NodeOpts, inference_id: u64, path: &std::path::Path) -> Result<Vec<u64>> {
-    let inf = client(node).await?.inference(at::QueryInferenceRequest { id: inference_id }).await.map_err(status_error)?.into_inner();
-    let terms = inf.inference.and_then(|i| i.terms).ok_or_else(|| anyhow!("inference {inference_id}: no terms"))?;
+/// How an inference's output is fingerprinted: at the finest modulus of the model's
+/// training datanets, capped at the chain's maximum.
+async fn output_sampling(node: &NodeOpts, inference_id: u64) -> Result<(u64, usize)> {
+    let terms = inference(node, inference_id).await?.terms.ok_or_else(|| anyhow!("inference {inference_id}: no terms"))?;
     let params = client(node).await?.params(at::QueryParamsRequest {}).await.map_err(status_error)?.into_inner().params.unwrap_or_default();
     let mut dc =
         dn::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))?;
@@ -142,11 +149,7 @@ async fn output_fingerprint(node: &NodeOpts, inference_id: u64, path: &std::path
             dc.datanet(dn::QueryDatanetRequest { id: t.datanet_id }).await.map_err(status_error)?.into_inner().datanet.unwrap_or_default();
         modulus = modulus.min(d.fingerprint.map_or(openledger_types::fingerprint::DEFAULT_MODULUS, |f| f.modulus));
     }
-    let digest = crate::content::digest_file(path, Some((modulus.max(1), params.max_output_fingerprint as usize)))?;
-    match digest.fingerprint {
-        Some(f) => Ok(f),
-        None => bail!("{}: {}", path.display(), digest.fingerprint_skipped.unwrap_or_else(|| "no fingerprint".into())),
-    }
+    Ok((modulus.max(1), params.max_output_fingerprint as usize))
 }
 
 pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<()> {
@@ -174,28 +177,29 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<(
             let summary = format!("pay for {units} units of model {model_id} (at most {max_fee}uopen)");
             (signer, Intent { msgs: vec![any(&m)], spend: max_fee, summary })
         }
-        AttributionTxCmd::Attribute { inference_id, entries, evidence_file, evidence_hash, output_file, signer } => {
+        AttributionTxCmd::Attribute { inference_id, receipt_file, signer } => {
             let operator = kr.resolve(&signer.from)?.address;
-            let evidence_hash = match (evidence_file, evidence_hash) {
-                (Some(p), _) => crate::content::digest_file(&p, None)?.sha256.to_vec(),
-                (None, Some(h)) => hex::decode(h.trim_start_matches("0x")).map_err(|e| anyhow!("--evidence-hash is not hex: {e}"))?,
-                (None, None) => bail!("give the evidence: --evidence-file PATH or --evidence-hash HEX"),
-            };
-            let output_fingerprint = match &output_file {
-                Some(p) => output_fingerprint(node, inference_id, p).await?,
-                None => vec![],
-            };
-            if output_file.is_some() {
-                eprintln!("output fingerprint: {} hashes", output_fingerprint.len());
+            let signed = read_receipt(&receipt_file)?;
+            let receipt = signed.receipt.ok_or_else(|| anyhow!("{}: no receipt in the file", receipt_file.display()))?;
+            if receipt.inference_id != inference_id {
+                bail!("{} is a receipt for inference {}, not {inference_id}", receipt_file.display(), receipt.inference_id);
             }
             let m = at::MsgSubmitAttribution {
                 operator: operator.to_string(),
                 inference_id,
-                entries: entries.iter().map(|e| entry(e)).collect::<Result<_>>()?,
-                evidence_hash,
-                output_fingerprint,
+                receipt: Some(receipt),
+                receipt_signature: signed.signature,
             };
-            let summary = format!("attribute inference {inference_id} to {} contributions", m.entries.len());
+            let summary = format!("deliver the consumer's receipt for inference {inference_id}");
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
+        }
+        AttributionTxCmd::Receipt { inference_id, output_file, signer } => {
+            let consumer = kr.resolve(&signer.from)?.address;
+            let chain_id = signer.flags.chain_id.clone();
+            let receipt = make_receipt(node, &chain_id, inference_id, &output_file).await?;
+            eprintln!("output fingerprint: {} hashes", receipt.output_fingerprint.len());
+            let m = at::MsgSubmitReceipt { consumer: consumer.to_string(), receipt: Some(receipt) };
+            let summary = format!("settle inference {inference_id} by your receipt of {}", output_file.display());
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
         AttributionTxCmd::Claim { contributions, signer } => {
@@ -226,12 +230,6 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<(
                 start_after = next;
             }
             bail!("stopped after 10,000 claim pages");
-        }
-        AttributionTxCmd::Challenge { inference_id, contribution_id, signer } => {
-            let challenger = kr.resolve(&signer.from)?.address;
-            let m = at::MsgChallengeAttribution { challenger: challenger.to_string(), inference_id, contribution_id };
-            let summary = format!("challenge the report of inference {inference_id} with contribution {contribution_id}");
-            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
     };
     let key = kr.resolve(&signer.from)?;
@@ -284,15 +282,89 @@ pub async fn query(node: &NodeOpts, cmd: AttributionQueryCmd) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The receipt for `inference_id` over the output in `path`: its SHA-256, and its
+/// fingerprint at the finest sampling of the model's training datanets.
+async fn make_receipt(node: &NodeOpts, chain_id: &str, inference_id: u64, path: &std::path::Path) -> Result<at::Receipt> {
+    let (modulus, max) = output_sampling(node, inference_id).await?;
+    let digest = crate::content::digest_file(path, Some((modulus, max)))?;
+    let output_fingerprint = match digest.fingerprint {
+        Some(f) if !f.is_empty() => f,
+        Some(_) => bail!("{}: the output has no fingerprint hash (too short, or none sampled): it cannot be scored", path.display()),
+        None => bail!("{}: {}", path.display(), digest.fingerprint_skipped.unwrap_or_else(|| "no fingerprint".into())),
+    };
+    Ok(at::Receipt { chain_id: chain_id.to_string(), inference_id, output_hash: digest.sha256.to_vec(), output_fingerprint })
+}
 
-    #[test]
-    fn entries_parse_or_say_why_not() {
-        assert_eq!(entry("12:2500").unwrap(), at::AttributionEntry { contribution_id: 12, weight_bps: 2500 });
-        assert!(entry("12").unwrap_err().to_string().contains("CONTRIBUTION:WEIGHT_BPS"));
-        assert!(entry("x:1").unwrap_err().to_string().contains("not a contribution id"));
-        assert!(entry("1:y").unwrap_err().to_string().contains("not a number of bps"));
+fn read_receipt(path: &std::path::Path) -> Result<at::SignedReceipt> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a receipt file", path.display()))
+}
+
+pub async fn receipt(kr: Keyring, node: &NodeOpts, cmd: ReceiptCmd) -> Result<()> {
+    match cmd {
+        ReceiptCmd::Make { inference_id, output_file, from, out } => {
+            let key = kr.resolve(&from)?;
+            let chain_id = openledger_client::rpc::CometRpc::new(&node.node).chain_id().await?;
+            let inf = inference(node, inference_id).await?;
+            if inf.consumer != key.address.to_string() {
+                bail!("inference {inference_id} was paid by {}, not by {from} ({})", inf.consumer, key.address);
+            }
+            let receipt = make_receipt(node, &chain_id, inference_id, &output_file).await?;
+            let pass = broadcast::passphrase_for(&kr, false)?;
+            let signer = openledger_client::txbuilder::SignerKey::Secp256k1(kr.signing_key(&key.name, pass.as_deref())?);
+            let signature = signer.sign(&openledger_types::receipt::sign_bytes(&receipt));
+            let hashes = receipt.output_fingerprint.len();
+            let json = serde_json::to_string_pretty(&at::SignedReceipt { receipt: Some(receipt), signature })?;
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, json + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+                    eprintln!("receipt for inference {inference_id} ({hashes} output hashes) written to {}", p.display());
+                }
+                None => println!("{json}"),
+            }
+            Ok(())
+        }
+        ReceiptCmd::Check { receipt_file, output_file } => {
+            let signed = read_receipt(&receipt_file)?;
+            let r = signed.receipt.clone().ok_or_else(|| anyhow!("{}: no receipt in the file", receipt_file.display()))?;
+            openledger_types::receipt::check(&r, u32::MAX).map_err(|e| anyhow!("{e}"))?;
+            let chain_id = openledger_client::rpc::CometRpc::new(&node.node).chain_id().await?;
+            if r.chain_id != chain_id {
+                bail!("the receipt is for chain {:?}; the node is on {chain_id:?}", r.chain_id);
+            }
+            let inf = inference(node, r.inference_id).await?;
+            let consumer = openledger_types::Address::parse(&inf.consumer).map_err(|e| anyhow!("{e}"))?;
+            let acct = broadcast::account_info(&node.grpc, &consumer).await?;
+            let key = acct.pub_key.ok_or_else(|| anyhow!("consumer {consumer} has no public key on chain"))?;
+            let key = openledger_types::keys::PubKey::from_any(&cosmos_sdk_proto::Any { type_url: key.type_url, value: key.value })
+                .map_err(|e| anyhow!("{}", e.message))?;
+            if !openledger_types::receipt::verify(&r, &key, &signed.signature) {
+                bail!("the receipt is NOT signed by inference {}'s consumer {consumer}", r.inference_id);
+            }
+            if let Some(p) = output_file {
+                let fresh = make_receipt(node, &chain_id, r.inference_id, &p).await?;
+                if fresh.output_hash != r.output_hash || fresh.output_fingerprint != r.output_fingerprint {
+                    bail!("the receipt is not for {}: its hash or fingerprint differs", p.display());
+                }
+            }
+            println!(
+                "receipt ok: chain {chain_id}, inference {}, signed by consumer {consumer}, output {} ({} fingerprint hashes)",
+                r.inference_id,
+                hex::encode(&r.output_hash),
+                r.output_fingerprint.len()
+            );
+            Ok(())
+        }
     }
+}
+
+async fn inference(node: &NodeOpts, id: u64) -> Result<at::Inference> {
+    client(node)
+        .await?
+        .inference(at::QueryInferenceRequest { id })
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .inference
+        .ok_or_else(|| anyhow!("inference {id}: empty answer"))
 }

@@ -114,7 +114,7 @@ pub fn grpc_unreachable(grpc: &str) -> String {
     format!("cannot reach gRPC at {grpc} (is openledgerd running? see --grpc)")
 }
 
-async fn account_info(grpc: &str, addr: &Address) -> Result<auth::BaseAccount> {
+pub(crate) async fn account_info(grpc: &str, addr: &Address) -> Result<auth::BaseAccount> {
     let mut c = auth::query_client::QueryClient::connect(grpc.to_string()).await.with_context(|| grpc_unreachable(grpc))?;
     let resp = match c.account(auth::QueryAccountRequest { address: addr.to_string() }).await {
         Ok(r) => r.into_inner(),

@@ -11,7 +11,7 @@ mod watch_cmd;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
-use attribution_cmd::{AttributionQueryCmd, AttributionTxCmd};
+use attribution_cmd::{AttributionQueryCmd, AttributionTxCmd, ReceiptCmd};
 use broadcast::{confirm, parse_address, parse_uopen, passphrase_for, read_secret, Intent, TxFlags};
 use clap::{Args, Parser, Subcommand};
 use datanet_cmd::{DatanetQueryCmd, DatanetTxCmd, VerifyProof};
@@ -102,6 +102,11 @@ enum Cmd {
         #[command(flatten)]
         args: watch_cmd::WatchArgs,
     },
+    /// Inference receipts: a consumer signs what it received; anyone checks one.
+    Receipt {
+        #[command(subcommand)]
+        cmd: ReceiptCmd,
+    },
     /// Load generation: bench accounts, a load run at a fixed rate, a saturation search.
     Bench {
         #[command(subcommand)]
@@ -153,7 +158,7 @@ enum TxCmd {
         #[command(subcommand)]
         cmd: ModelTxCmd,
     },
-    /// Proof of attribution: pay for inferences, report, claim, challenge.
+    /// Proof of attribution: pay for inferences, deliver receipts, claim.
     Attribution {
         #[command(subcommand)]
         cmd: AttributionTxCmd,
@@ -244,6 +249,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Q { cmd } => query(&node, cmd).await,
         Cmd::VerifyProof(args) => datanet_cmd::verify_proof(args),
         Cmd::Watch { args } => watch_cmd::watch(&node, args).await,
+        Cmd::Receipt { cmd } => attribution_cmd::receipt(kr.keyring()?, &node, cmd).await,
         Cmd::Bench { cmd } => bench_cmd::run(cmd, &node).await,
         Cmd::Status => {
             let s = CometRpc::new(&node.node).status().await?;

@@ -29,7 +29,7 @@ pub fn to_json(type_url: &str, bytes: &[u8]) -> Value {
         "openledger.model.v1.MsgUpdateModelResponse" => decoded::<md::MsgUpdateModelResponse>,
         "openledger.attribution.v1.MsgPayInferenceResponse" => decoded::<at::MsgPayInferenceResponse>,
         "openledger.attribution.v1.MsgSubmitAttributionResponse" => decoded::<at::MsgSubmitAttributionResponse>,
-        "openledger.attribution.v1.MsgChallengeAttributionResponse" => decoded::<at::MsgChallengeAttributionResponse>,
+        "openledger.attribution.v1.MsgSubmitReceiptResponse" => decoded::<at::MsgSubmitReceiptResponse>,
         "openledger.attribution.v1.MsgClaimRewardsResponse" => decoded::<at::MsgClaimRewardsResponse>,
         _ => return json!({ "@type": type_url }),
     };

@@ -10,6 +10,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod keys;
 pub mod merkle;
+pub mod receipt;
 pub mod type_url;
 
 pub use address::Address;

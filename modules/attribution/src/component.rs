@@ -13,7 +13,7 @@ use prost::Message;
 
 use crate::msg::fields::address;
 use crate::msg::AttributionMsg;
-use crate::settle::{self, BPS};
+use crate::settle;
 use crate::state_ext::{amount, AttributionRead, AttributionWrite, Books};
 use crate::{error, escrow, rewards, state_key, ESCROW, REWARDS, SCALE};
 
@@ -230,12 +230,9 @@ impl Module for AttributionModule {
 pub fn default_params() -> Params {
     Params {
         report_window_blocks: 100,
-        challenge_window_blocks: 100,
         max_entries: 16,
         max_output_fingerprint: 1024,
         max_default_settlements_per_block: 100,
-        challenge_slash_bps: 1000,
-        challenger_reward_bps: 5000,
         max_claim_contributions: 100,
     }
 }
@@ -253,8 +250,8 @@ pub fn validate_params(p: &Params) -> Result<(), String> {
     if p.report_window_blocks == 0 {
         return Err("params.report_window_blocks must be positive".into());
     }
-    if p.challenge_slash_bps > BPS || p.challenger_reward_bps > BPS {
-        return Err("params: basis points must be at most 10000".into());
+    if p.max_output_fingerprint == 0 {
+        return Err("params.max_output_fingerprint must be positive".into());
     }
     Ok(())
 }
@@ -265,7 +262,7 @@ const MAX_DUE_HEIGHTS_PER_BLOCK: u64 = 1000;
 
 async fn settle_default<S: StateWrite>(state: &mut S, id: u64, deadline: u64, height: u64) -> Result<(), ChainError> {
     let mut inf = state.inference(id).await?.ok_or_else(|| sdk::internal(format!("queued inference {id} missing")))?;
-    let settlement = settle::settle(state, &inf, &[], height, None).await?;
+    let (settlement, _) = settle::settle(state, &inf, &[], 0, height, None).await?;
     inf.status = InferenceStatus::SettledDefault as i32;
     inf.settled_height = height;
     inf.settlement = Some(settlement);

@@ -4,24 +4,20 @@
 //! - **Pay**: the consumer pays `units × price` of an active model into escrow; the
 //!   model's terms at that moment (price, fee split, training set, owner) are recorded
 //!   with the inference and are what it settles by.
-//! - **Report**: within the report window an operator of the model names up to K
-//!   contributions with weights (bps of the contributors' part). With an output
-//!   fingerprint the report is *verifiable*: the chain scores each named contribution
-//!   that has a fingerprint by shared hashes and those scores replace the operator's
-//!   weights. A report settles the inference at once.
-//! - **Default**: with no report in the window, the inference settles at end of block
+//! - **Receipt**: within the report window the consumer's receipt — the output's hash
+//!   and fingerprint, signed with the consumer's account key — settles the inference,
+//!   delivered by an operator of the model (`MsgSubmitAttribution`) or by the consumer
+//!   (`MsgSubmitReceipt`). The chain chooses the credited contributions itself from the
+//!   output (`score.rs`): nobody paid by the inference decides how its fee is split.
+//! - **Default**: with no receipt in the window, the inference settles at end of block
 //!   (a bounded number per block) by the training weights alone.
 //! - **Settle**: owner / datanet owners / protocol shares are `⌊fee × bps / 10⁴⌋`; the
-//!   contributors get the rest: reported entries by weight as direct credits, and what
-//!   the report does not cover into the reward pools of the training versions by
-//!   training weight.
+//!   contributors get the rest: the top-scored contributions their share of the total
+//!   score as direct credits, and the rest into the reward pools of the training
+//!   versions by training weight.
 //! - **Pools** (`settle.rs`): a version pool is a reward-per-weight accumulator in
 //!   fixed point (× 10¹⁸) with an exact remainder, so paying a version costs O(1)
 //!   whatever its size, and a contribution claims `weight × acc − claimed`.
-//! - **Challenge**: within the challenge window after a verifiable settlement, anyone
-//!   may name an omitted contribution that outscores the lowest scored entry; upheld
-//!   at once, it slashes part of the operator bond to the challenger and the
-//!   contribution.
 //! - **Conservation**: `paid_in = paid_out + escrowed + credits + pools` at every height,
 //!   with the module accounts holding exactly the last three (`component::check_books`).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -29,7 +25,9 @@ pub mod component;
 pub mod error;
 pub mod msg;
 pub mod query;
+pub mod receipt;
 mod records;
+pub mod score;
 pub mod settle;
 pub mod state_ext;
 pub mod state_key;

@@ -27,8 +27,6 @@ pub mod role {
     pub const CONTRIBUTOR_CREDIT: &str = "contributor_credit";
     pub const VERSION_POOL: &str = "version_pool";
     pub const DATANET_TREASURY: &str = "datanet_treasury";
-    pub const CHALLENGER: &str = "challenger";
-    pub const CHALLENGE_CREDIT: &str = "challenge_credit";
     pub const CLAIM: &str = "claim";
 }
 
@@ -143,16 +141,28 @@ pub fn split_by_bps(total: Amount, weights: &[u32]) -> Vec<Amount> {
     shares
 }
 
-/// Settle a pending inference: pay the owner, datanet owners and protocol shares, credit
-/// `credits` (contribution, weight in bps of the contributors' part), and pool the rest
-/// by training weight. The fee leaves escrow entirely.
+/// `⌊a × b / c⌋` for `b ≤ c` (a share of `a`), without overflowing: with `a = q·c + r`
+/// it is `q·b + ⌊r·b / c⌋`, and `r·b < c·b`.
+pub fn share_of(a: Amount, b: u128, c: u128) -> Amount {
+    if c == 0 {
+        return 0;
+    }
+    let b = b.min(c);
+    (a / c) * b + (a % c).saturating_mul(b) / c
+}
+
+/// Settle a pending inference: pay the owner, datanet owners and protocol shares,
+/// credit each scored contribution `⌊contributors' part × score / total_score⌋`, and pool
+/// the rest by training weight. The fee leaves escrow entirely. Returns the settlement
+/// and each credit, in `credits` order.
 pub async fn settle<S: StateWrite>(
     state: &mut S,
     inf: &Inference,
-    credits: &[(Contribution, u32)],
+    credits: &[(Contribution, u64)],
+    total_score: u128,
     height: u64,
     msg_index: Option<u32>,
-) -> Result<Settlement, ChainError> {
+) -> Result<(Settlement, Vec<Amount>), ChainError> {
     let terms = inf.terms.clone().unwrap_or_default();
     let fee = amount(inf.fee.as_ref().map_or("", |c| c.amount.as_str()), "fee")?;
     let split = terms.fee_split.unwrap_or_default();
@@ -195,8 +205,10 @@ pub async fn settle<S: StateWrite>(
     // Contributors: reported credits, then the pools.
     let mut credited: Amount = 0;
     let mut to_rewards: Amount = 0;
-    for (c, w) in credits {
-        let a = bps_of(contributors_part, *w);
+    let mut amounts = Vec::with_capacity(credits.len());
+    for (c, s) in credits {
+        let a = share_of(contributors_part, u128::from(*s), total_score);
+        amounts.push(a);
         if a == 0 {
             continue;
         }
@@ -246,7 +258,7 @@ pub async fn settle<S: StateWrite>(
     out.contributor_credits = credited.to_string();
     out.version_pools = pooled.to_string();
     out.datanet_treasuries = treasuries.to_string();
-    Ok(out)
+    Ok((out, amounts))
 }
 
 /// What a contribution can claim now: (direct credit, pool rewards, and per pool the
@@ -349,5 +361,19 @@ mod tests {
         assert_eq!(split_by_bps(10, &[3333, 3333, 3334]), vec![4, 3, 3]);
         assert_eq!(split_by_bps(u128::MAX, &[10_000]), vec![u128::MAX]);
         assert_eq!(split_by_bps(7, &[]), Vec::<u128>::new());
+    }
+
+    #[test]
+    fn shares_are_exact_floors_without_overflow() {
+        assert_eq!(share_of(1000, 1, 3), 333);
+        assert_eq!(share_of(1000, 3, 3), 1000);
+        assert_eq!(share_of(7, 5, 0), 0);
+        assert_eq!(share_of(u128::MAX, 1_000_000_000, 1_000_000_000), u128::MAX);
+        assert_eq!(share_of(u128::MAX, 1, 2), u128::MAX / 2);
+        // Shares of one total never add up to more than it.
+        let scores = [7u128, 11, 13, 1];
+        let total: u128 = scores.iter().sum::<u128>() + 5;
+        let given: u128 = scores.iter().map(|s| share_of(999_999, *s, total)).sum();
+        assert!(given <= 999_999);
     }
 }

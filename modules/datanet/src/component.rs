@@ -15,7 +15,7 @@ use crate::msg::fields::{address, addresses, model_terms, policy, tags, text, uo
 use crate::msg::DatanetMsg;
 use crate::records::{import_contribution_index, index_datanet, refund_if_due};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, merkle, state_key, ESCROW};
+use crate::{error, fp_index, merkle, state_key, ESCROW};
 
 /// Datanets: contributions, reviews, challenges, versions.
 pub struct DatanetModule;
@@ -56,6 +56,7 @@ impl Module for DatanetModule {
         // Contribution id → its datanet.
         let mut contributions: BTreeMap<u64, u64> = BTreeMap::new();
         let mut lists = IndexImport::default();
+        let mut fingerprints = fp_index::IndexBuild::default();
         // Tree replay: (datanet, epoch, position, leaf), applied in that order.
         let mut writes: Vec<(u64, u64, u64, merkle::Hash)> = Vec::new();
         for c in &g.contributions {
@@ -81,6 +82,7 @@ impl Module for DatanetModule {
                 if status == ContributionStatus::Invalidated {
                     writes.push((c.datanet_id, c.invalidated_version, c.position, merkle::leaf_hash(c.id, &c.content_hash, 0)));
                 }
+                fingerprints.add(params.max_fingerprint_sharing, c, status == ContributionStatus::Accepted);
                 if c.stake_release_height != 0 {
                     state.put_raw(state_key::release(c.stake_release_height, c.id), vec![]);
                 }
@@ -89,6 +91,7 @@ impl Module for DatanetModule {
             state.put_contribution(c);
         }
         lists.finish(state);
+        fingerprints.finish(state);
         let max_c = contributions.keys().next_back().copied().unwrap_or(0);
         replay_trees(state, writes).await?;
         for v in &g.versions {
@@ -219,6 +222,7 @@ pub fn default_params() -> Params {
         min_challenge_bond: "1000000".into(),
         min_stake_floor: "1000".into(),
         default_min_contributors_bps: 1000,
+        max_fingerprint_sharing: 32,
     }
 }
 
@@ -229,6 +233,9 @@ fn check_params(p: &Params) -> Result<(), ChainError> {
     }
     if u128::from(p.default_min_contributors_bps) > openledger_framework::amount::BPS {
         return Err(error::invalid_genesis("datanet params: default_min_contributors_bps must be at most 10000"));
+    }
+    if p.max_fingerprint_sharing == 0 {
+        return Err(error::invalid_genesis("datanet params: max_fingerprint_sharing must be positive"));
     }
     if p.max_name_length == 0 || p.max_uri_length == 0 || p.max_reason_length == 0 || p.challenge_resolution_blocks == 0 {
         return Err(error::invalid_genesis("datanet params: length limits and the resolution window must be positive"));

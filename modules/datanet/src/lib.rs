@@ -12,6 +12,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod component;
 pub mod error;
+pub mod fp_index;
 pub mod merkle;
 pub mod msg;
 pub mod query;

@@ -47,6 +47,10 @@ pub fn challenge_prefix() -> &'static str {
 pub fn content(datanet_id: u64, hash: &[u8]) -> String {
     format!("datanet/hash/{datanet_id:016x}/{}", hex::encode(hash))
 }
+/// The fingerprint index: (datanet, hash) → the accepted contributions with the hash.
+pub fn posting(datanet_id: u64, hash: u64) -> String {
+    format!("datanet/fp/{datanet_id:016x}/{hash:016x}")
+}
 /// Stakes to refund at the end of block `height`.
 pub fn release(height: u64, contribution_id: u64) -> String {
     format!("datanet/release/{height:016x}/{contribution_id:016x}")

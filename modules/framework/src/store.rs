@@ -7,7 +7,20 @@ use prost::Message;
 
 use crate::error::ChainError;
 
+/// Where the app records the chain id at InitChain (verifiable, outside every substore).
+pub const CHAIN_ID_KEY: &str = "app/chain_id";
+
 pub trait StoreRead: StateRead {
+    /// The chain id recorded at InitChain: what signed payloads of this chain (a
+    /// consumer's receipt) must name.
+    fn chain_id(&self) -> impl Future<Output = Result<String, ChainError>> + Send {
+        let fut = self.get_raw(CHAIN_ID_KEY);
+        async move {
+            let bytes = fut.await?.ok_or_else(|| crate::error::sdk::internal("chain id missing"))?;
+            String::from_utf8(bytes).map_err(|_| crate::error::sdk::internal("corrupt chain id"))
+        }
+    }
+
     fn get_proto<T: Message + Default>(&self, key: &str) -> impl Future<Output = Result<Option<T>, ChainError>> + Send {
         let fut = self.get_raw(key);
         let key = key.to_string();

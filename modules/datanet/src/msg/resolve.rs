@@ -11,7 +11,7 @@ use openledger_token::state_ext::TokenWrite;
 use super::fields::{address, positive_id, text, uopen};
 use crate::records::{amount_of, get_contribution, get_datanet, is_curator, refund_if_due, set_status};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, merkle, state_key, treasury, ESCROW};
+use crate::{error, fp_index, merkle, state_key, treasury, ESCROW};
 
 /// Without state: the curator and the challenge id.
 pub fn check(m: &MsgResolveChallenge) -> Result<Address, ChainError> {
@@ -57,6 +57,7 @@ pub async fn execute<S: StateWrite>(
         d.accepted_weight = amount_of(&d.accepted_weight)?.saturating_sub(weight).to_string();
         merkle::set_leaf(state, d.id, c.position, d.tree_size, merkle::leaf_hash(c.id, &c.content_hash, 0), d.latest_version + 1).await?;
         c.invalidated_version = d.latest_version + 1;
+        fp_index::remove(state, &c).await?;
         c.stake_release_height = 0;
         set_status(state, &mut c, ContributionStatus::Invalidated).await?;
         ch.status = ChallengeStatus::Upheld as i32;

@@ -11,7 +11,7 @@ use openledger_token::state_ext::TokenWrite;
 use super::fields::{address, positive_id, required, text, uopen};
 use crate::records::{amount_of, get_contribution, get_datanet, is_curator, set_status, status_name};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, merkle, reward_weight, state_key, treasury, ESCROW};
+use crate::{error, fp_index, merkle, reward_weight, state_key, treasury, ESCROW};
 
 /// Without state: the curator, the contribution id, an acceptance's quality of 1 to
 /// 10,000 bps, a rejection's reason.
@@ -73,6 +73,7 @@ pub async fn execute<S: StateWrite>(
         let leaf = merkle::leaf_hash(c.id, &c.content_hash, weight);
         merkle::set_leaf(state, d.id, c.position, d.tree_size, leaf, d.latest_version + 1).await?;
         state.put_raw(state_key::release(c.stake_release_height, c.id), vec![]);
+        fp_index::add(state, p.max_fingerprint_sharing, &c).await?;
         set_status(state, &mut c, ContributionStatus::Accepted).await?;
         MsgReviewContributionResponse { weight: weight.to_string(), slashed: "0".into(), refunded: "0".into() }
     } else {

@@ -1,0 +1,91 @@
+//! The chain's choice of the contributions a receipt credits. Nobody paid by the
+//! inference has a say: the output comes from the consumer's signed receipt, and the
+//! entries and their shares follow from it and the training versions by this rule.
+//!
+//! - **Candidates**: for each output hash and each training datanet, the fingerprint
+//!   index entry (one read) lists the accepted contributions with the hash; those whose
+//!   leaf is inside a training version (position below the version's contribution
+//!   count) are candidates.
+//! - **Score**: a candidate earns `RARITY_SCALE / n` for each output hash it shares,
+//!   where `n` is the number of contributions of its datanet ever accepted with the
+//!   hash. A hash shared by more than `max_fingerprint_sharing` counts for nothing.
+//!   Boilerplate scores little or nothing, however many outputs it appears in.
+//! - **Entries**: the top `max_entries` candidates by score, ties to the lower id.
+//! - **Shares**: entry `i` is credited `⌊contributors' part × sᵢ / S⌋`, where `S` is the
+//!   total score of *every* candidate, so pushing others out of the top K earns
+//!   nothing: what the others would have earned goes to the pools with the rest.
+//!
+//! Cost: at most `max_output_fingerprint × training datanets` index reads, one version
+//! read per training entry and `max_entries` contribution reads, whatever the size of
+//! the datanets.
+use std::collections::BTreeMap;
+
+use cnidarium::StateRead;
+use openledger_datanet::fp_index::{self, RARITY_SCALE};
+use openledger_datanet::state_ext::DatanetRead;
+use openledger_framework::{sdk, ChainError};
+use openledger_proto::openledger::attribution::v1::Terms;
+use openledger_proto::openledger::datanet::v1::{Contribution, ContributionStatus};
+
+/// What the chain computed for one output.
+pub struct Scored {
+    /// The top entries, best first, with their scores.
+    pub entries: Vec<(Contribution, u64)>,
+    /// Every candidate's score, summed.
+    pub total: u128,
+    pub candidates: u32,
+    /// Output hashes no candidate had (absent from the index, saturated, or only in
+    /// contributions outside the training versions).
+    pub uncounted_hashes: u32,
+}
+
+pub async fn score<S: StateRead>(state: &S, terms: &Terms, output: &[u64], max_entries: u32) -> Result<Scored, ChainError> {
+    // Per training datanet: the largest contribution count of its training versions (a
+    // model trained on several versions of one datanet has every leaf below it).
+    let mut limits: BTreeMap<u64, u64> = BTreeMap::new();
+    for t in &terms.training_set {
+        let v = state
+            .datanet_version(t.datanet_id, t.version)
+            .await?
+            .ok_or_else(|| sdk::internal(format!("training version {}/{} missing", t.datanet_id, t.version)))?;
+        let l = limits.entry(t.datanet_id).or_insert(0);
+        *l = (*l).max(v.contribution_count);
+    }
+    let mut scores: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut uncounted_hashes: u32 = 0;
+    for h in output {
+        let mut counted = false;
+        for (dn, limit) in &limits {
+            let Some(p) = fp_index::posting(state, *dn, *h).await? else { continue };
+            if p.contribution_ids.is_empty() || p.accepted_ever == 0 {
+                continue;
+            }
+            let w = RARITY_SCALE / p.accepted_ever;
+            for (id, pos) in p.contribution_ids.iter().zip(&p.positions) {
+                if pos < limit {
+                    let s = scores.entry(*id).or_insert(0);
+                    *s = s.saturating_add(w);
+                    counted = true;
+                }
+            }
+        }
+        if !counted {
+            uncounted_hashes += 1;
+        }
+    }
+    let total: u128 = scores.values().map(|s| u128::from(*s)).sum();
+    let candidates = u32::try_from(scores.len()).unwrap_or(u32::MAX);
+    let mut ranked: Vec<(u64, u64)> = scores.into_iter().collect();
+    // Score descending, then id ascending: a total order, so the choice is unique.
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(max_entries as usize);
+    let mut entries = Vec::with_capacity(ranked.len());
+    for (id, s) in ranked {
+        let c = state.contribution(id).await?.ok_or_else(|| sdk::internal(format!("indexed contribution {id} missing")))?;
+        if c.status != ContributionStatus::Accepted as i32 {
+            return Err(sdk::internal(format!("indexed contribution {id} is not accepted")));
+        }
+        entries.push((c, s));
+    }
+    Ok(Scored { entries, total, candidates, uncounted_hashes })
+}

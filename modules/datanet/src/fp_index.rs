@@ -1,0 +1,145 @@
+//! The fingerprint index: for each (datanet, fingerprint hash), the accepted
+//! contributions that have the hash. Attribution reads one entry per output hash, so
+//! finding what an output touched costs the same at a thousand contributions as at a
+//! million. Entries are in the verifiable store: settlements decide payments by them.
+//!
+//! - Accepting a contribution adds it to the entry of each of its hashes; an upheld
+//!   challenge removes it (it stops earning from scores at once).
+//! - `accepted_ever` counts every contribution ever accepted with the hash. Above the
+//!   module's `max_fingerprint_sharing` the hash is boilerplate for good: its list is
+//!   emptied and it scores nothing. Counting acceptances rather than current members
+//!   makes the entry a function of the contributions' records alone, so a genesis
+//!   import rebuilds exactly what the live chain wrote.
+use std::collections::BTreeMap;
+
+use cnidarium::StateWrite;
+use openledger_framework::{ChainError, StoreRead, StoreWrite};
+use openledger_proto::openledger::datanet::v1::{Contribution, FingerprintPosting};
+
+use crate::state_key;
+
+/// A hash shared by `n` contributions scores `RARITY_SCALE / n` for each of them.
+pub const RARITY_SCALE: u64 = 1_000_000;
+
+pub async fn posting<S: StoreRead>(state: &S, datanet_id: u64, hash: u64) -> Result<Option<FingerprintPosting>, ChainError> {
+    state.get_proto(&state_key::posting(datanet_id, hash)).await
+}
+
+/// What one contribution adds to the entry of each of its hashes: (id, position) kept
+/// in id order, unless the hash is saturated.
+fn insert(p: &mut FingerprintPosting, max_sharing: u32, id: u64, position: u64) {
+    p.accepted_ever += 1;
+    if p.accepted_ever > u64::from(max_sharing) {
+        p.contribution_ids.clear();
+        p.positions.clear();
+        return;
+    }
+    if let Err(at) = p.contribution_ids.binary_search(&id) {
+        p.contribution_ids.insert(at, id);
+        p.positions.insert(at, position);
+    }
+}
+
+/// Index a contribution just accepted (its position set).
+pub async fn add<S: StateWrite>(state: &mut S, max_sharing: u32, c: &Contribution) -> Result<(), ChainError> {
+    for h in &c.fingerprint {
+        let key = state_key::posting(c.datanet_id, *h);
+        let mut p: FingerprintPosting = state.get_proto(&key).await?.unwrap_or_default();
+        insert(&mut p, max_sharing, c.id, c.position);
+        state.put_proto(key, &p);
+    }
+    Ok(())
+}
+
+/// Take an invalidated contribution out of the lists (it stays counted).
+pub async fn remove<S: StateWrite>(state: &mut S, c: &Contribution) -> Result<(), ChainError> {
+    for h in &c.fingerprint {
+        let key = state_key::posting(c.datanet_id, *h);
+        let Some(mut p) = state.get_proto::<FingerprintPosting>(&key).await? else { continue };
+        if let Ok(at) = p.contribution_ids.binary_search(&c.id) {
+            p.contribution_ids.remove(at);
+            p.positions.remove(at);
+            state.put_proto(key, &p);
+        }
+    }
+    Ok(())
+}
+
+/// The index a genesis import writes: what accepting each contribution (and
+/// invalidating the invalidated ones) would have written.
+#[derive(Default)]
+pub struct IndexBuild {
+    entries: BTreeMap<(u64, u64), FingerprintPosting>,
+}
+
+impl IndexBuild {
+    /// An accepted (`listed`) or invalidated contribution, in any order.
+    pub fn add(&mut self, max_sharing: u32, c: &Contribution, listed: bool) {
+        for h in &c.fingerprint {
+            let p = self.entries.entry((c.datanet_id, *h)).or_default();
+            if listed {
+                insert(p, max_sharing, c.id, c.position);
+            } else {
+                p.accepted_ever += 1;
+                if p.accepted_ever > u64::from(max_sharing) {
+                    p.contribution_ids.clear();
+                    p.positions.clear();
+                }
+            }
+        }
+    }
+
+    pub fn finish<S: StateWrite>(self, state: &mut S) {
+        for ((dn, h), p) in self.entries {
+            state.put_proto(state_key::posting(dn, h), &p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(id: u64, position: u64, fingerprint: Vec<u64>) -> Contribution {
+        Contribution { id, datanet_id: 1, position, fingerprint, ..Default::default() }
+    }
+
+    #[test]
+    fn entries_keep_id_order_and_saturate_for_good() {
+        let mut p = FingerprintPosting::default();
+        for (id, pos) in [(5, 0), (2, 1), (9, 2)] {
+            insert(&mut p, 3, id, pos);
+        }
+        assert_eq!((p.contribution_ids.clone(), p.positions.clone(), p.accepted_ever), (vec![2, 5, 9], vec![1, 0, 2], 3));
+        insert(&mut p, 3, 11, 3);
+        assert_eq!((p.contribution_ids.len(), p.positions.len(), p.accepted_ever), (0, 0, 4));
+        insert(&mut p, 3, 12, 4);
+        assert!(p.contribution_ids.is_empty(), "a saturated hash lists nobody again");
+    }
+
+    #[test]
+    fn an_import_builds_what_accepting_and_invalidating_wrote() {
+        // Live: accept 1..=4 (hash 7 shared by all, max 3), invalidate 2.
+        let all = [c(1, 0, vec![7, 8]), c(2, 1, vec![7, 9]), c(3, 2, vec![7]), c(4, 3, vec![7, 8])];
+        let mut live: BTreeMap<u64, FingerprintPosting> = BTreeMap::new();
+        for x in &all {
+            for h in &x.fingerprint {
+                insert(live.entry(*h).or_default(), 3, x.id, x.position);
+            }
+        }
+        let p9 = live.get_mut(&9).unwrap();
+        let at = p9.contribution_ids.binary_search(&2).unwrap();
+        p9.contribution_ids.remove(at);
+        p9.positions.remove(at);
+        // Import, in reverse order, 2 as invalidated.
+        let mut b = IndexBuild::default();
+        for x in all.iter().rev() {
+            b.add(3, x, x.id != 2);
+        }
+        let imported: BTreeMap<u64, FingerprintPosting> = b.entries.into_iter().map(|((_, h), p)| (h, p)).collect();
+        assert_eq!(imported, live);
+        assert_eq!(live[&7].accepted_ever, 4);
+        assert!(live[&7].contribution_ids.is_empty());
+        assert_eq!((live[&8].contribution_ids.clone(), live[&9].accepted_ever), (vec![1, 4], 1));
+    }
+}
