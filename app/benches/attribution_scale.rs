@@ -367,6 +367,7 @@ fn report_msg(
         inference_id,
         output_hash: Sha256::digest(inference_id.to_be_bytes()).to_vec(),
         output_fingerprint: output,
+        operator: operator.to_string(),
     };
     let receipt_signature = consumer.sign(&openledger_types::receipt::sign_bytes(&receipt));
     at::MsgSubmitAttribution { operator: operator.to_string(), inference_id, receipt: Some(receipt), receipt_signature }
@@ -460,7 +461,7 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
         allow_list: vec![],
         min_stake: uopen(STAKE),
         terms: Some(terms),
-        fingerprint: Some(dn::FingerprintParams { modulus: 16, max_hashes: 512 }),
+        fingerprint: Some(dn::FingerprintParams { modulus: 16, max_hashes: 512, near_duplicate_bps: 0 }),
         treasury: openledger_datanet::treasury(DATANET).to_string(),
         created_height: 0,
         latest_version: 1,
@@ -522,7 +523,7 @@ fn time_settle(node: &TestNode, ids: &[u64]) -> f64 {
             let mut delta = StateDelta::new(storage.latest_snapshot());
             let inf = delta.inference(*id).await.expect("read").expect("inference");
             let t = Instant::now();
-            openledger_attribution::settle::settle(&mut delta, &inf, &[], 0, height, None).await.expect("settle");
+            openledger_attribution::settle::settle(&mut delta, &inf, Default::default(), height, None).await.expect("settle");
             times.push(t.elapsed().as_secs_f64() * 1e6);
         }
         median(&times)
@@ -764,7 +765,13 @@ impl<'a> Chain<'a> {
             training_set: vec![md::TrainingEntry { datanet_id: DATANET, version: 1, weight_bps: 10_000 }],
             operators: (0..OPERATORS).map(|o| a[OPERATOR0 + o].to_string()).collect(),
             price_per_unit: uopen(PRICE),
-            fee_split: Some(md::FeeSplit { owner_bps: 4_000, contributors_bps: 4_000, datanet_owners_bps: 1_000, protocol_bps: 1_000 }),
+            fee_split: Some(md::FeeSplit {
+                owner_bps: 4_000,
+                contributors_bps: 4_000,
+                datanet_owners_bps: 1_000,
+                protocol_bps: 1_000,
+                operator_bps: 0,
+            }),
             bond: uopen(BOND),
         };
         let (txs, _) = self.sign(vec![(MODEL_OWNER, vec![any("model", "MsgRegisterModel", &register)], TX_GAS)]);

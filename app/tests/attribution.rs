@@ -115,7 +115,7 @@ fn create_datanet(n: &mut TestNode, owner: u64, name: &str) -> u64 {
         policy: dn::ContributionPolicy::Open as i32,
         min_stake: uopen(1000),
         // Every 8-word shingle kept: the test texts are short.
-        fingerprint: Some(dn::FingerprintParams { modulus: 1, max_hashes: 512 }),
+        fingerprint: Some(dn::FingerprintParams { modulus: 1, max_hashes: 512, near_duplicate_bps: 0 }),
         ..Default::default()
     };
     ok::<dn::MsgCreateDatanetResponse>(n, owner, any("datanet", "MsgCreateDatanet", &m)).id
@@ -179,7 +179,13 @@ fn world_on(mut n: TestNode) -> World {
         ],
         operators: vec![addr(OPERATOR)],
         price_per_unit: uopen(1000),
-        fee_split: Some(md::FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
+        fee_split: Some(md::FeeSplit {
+            owner_bps: 4000,
+            contributors_bps: 4000,
+            datanet_owners_bps: 1000,
+            protocol_bps: 1000,
+            operator_bps: 0,
+        }),
         bond: uopen(BOND),
     };
     let model = ok::<md::MsgRegisterModelResponse>(&mut n, MODEL_OWNER, any("model", "MsgRegisterModel", &m)).model_id;
@@ -207,6 +213,7 @@ fn receipt_of(inference_id: u64, output: &str) -> at::Receipt {
         inference_id,
         output_hash: sha2::Sha256::digest(output.as_bytes()).to_vec(),
         output_fingerprint: openledger_datanet::fingerprint::compute(output, 1, 1024),
+        operator: String::new(),
     }
 }
 
@@ -601,14 +608,66 @@ fn no_paid_party_can_steer_a_receipt() {
     assert_eq!(gained, -1_000_000 + 400_000 - 3 * FEE as i128, "self-dealing consumer");
 }
 
+/// Operators are paid for serving: the operator share goes to the operator the
+/// consumer's receipt names, one of the model's operators *when the inference was
+/// paid*. Attacks: the owner swaps the operators after payment and the new one tries to
+/// deliver the receipt, or to be named in it — refused. A receipt naming no operator
+/// gives the share to the contributors; no receipt, to the pools.
+#[test]
+fn operators_are_paid_for_receipts_under_the_terms_of_payment() {
+    let World { mut n, model, .. } = world();
+    let split = md::FeeSplit { owner_bps: 3000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000, operator_bps: 1000 };
+    let upd = md::MsgUpdateModel { owner: addr(MODEL_OWNER), model_id: model, fee_split: Some(split), ..Default::default() };
+    ok::<md::MsgUpdateModelResponse>(&mut n, MODEL_OWNER, any("model", "MsgUpdateModel", &upd));
+    pay(&mut n, model, 1000);
+    // After payment the owner makes key 9 the only operator.
+    let swap = md::MsgUpdateModel {
+        owner: addr(MODEL_OWNER),
+        model_id: model,
+        operators: vec![addr(CHALLENGER)],
+        set_operators: true,
+        ..Default::default()
+    };
+    ok::<md::MsgUpdateModelResponse>(&mut n, MODEL_OWNER, any("model", "MsgUpdateModel", &swap));
+    let (op, newcomer) = (n.balance(&test_key(OPERATOR).address()), n.balance(&test_key(CHALLENGER).address()));
+    let naming = |who: u64| at::Receipt { operator: addr(who), ..receipt_of(1, OUTPUT) };
+    let (c, log, _) = run(&mut n, CHALLENGER, report_signed(CHALLENGER, CONSUMER, &naming(CHALLENGER)));
+    assert!(c == 17 && log.contains("not an operator of model 1 when inference 1 was paid"), "{c} {log}");
+    let (c, log, _) = run(&mut n, CHALLENGER, report_signed(CHALLENGER, CONSUMER, &naming(OPERATOR)));
+    assert!(c == 3 && log.contains("under the terms inference 1 was paid under"), "{c} {log}");
+    // The operator of the terms delivers the receipt naming it: 10% of 1,000,000.
+    let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_signed(OPERATOR, CONSUMER, &naming(OPERATOR)));
+    let s = r.settlement.unwrap();
+    assert_eq!((s.operator.as_str(), s.model_owner.as_str(), s.contributor_credits.as_str()), ("100000", "300000", "399999"));
+    assert_eq!(n.balance(&test_key(OPERATOR).address()), op + 100_000 - FEE);
+    assert_eq!(n.balance(&test_key(CHALLENGER).address()), newcomer - 2 * FEE);
+    // A receipt naming no operator: its share joins the contributors' (500,000 by score).
+    pay(&mut n, model, 1000);
+    let r: at::MsgSubmitReceiptResponse = ok(&mut n, CONSUMER, receipt_msg(CONSUMER, &receipt_of(2, OUTPUT)));
+    let e: Vec<(u64, &str)> = r.entries.iter().map(|e| (e.contribution_id, e.amount.as_str())).collect();
+    assert_eq!(e, vec![(1, "294117"), (4, "205882")]);
+    assert_eq!(r.settlement.unwrap().operator, "0");
+    // No receipt: the operator share goes to the pools with the contributors' part.
+    pay(&mut n, model, 1000);
+    let paid_at = n.height;
+    while n.height <= paid_at + REPORT_WINDOW {
+        n.execute_block(vec![]);
+    }
+    let inf: at::QueryInferenceResponse = query(&n, "Inference", at::QueryInferenceRequest { id: 3 });
+    let s = inf.inference.unwrap().settlement.unwrap();
+    assert_eq!((s.operator.as_str(), s.version_pools.as_str()), ("0", "500000"));
+}
+
 /// A receipt credits only what the model was trained on: a contribution accepted after
 /// the training version was published scores nothing even on an output copied from it,
 /// and one invalidated by an upheld challenge stops earning at once.
 #[test]
 fn receipts_credit_only_the_training_versions_and_never_invalidated_data() {
     let World { mut n, a, model, .. } = world();
-    // Contribution 5 in A: the output itself, accepted, not in version 1.
-    let c5 = submit(&mut n, 3, a, OUTPUT);
+    // Contribution 5 in A: the output itself and more (not a near-duplicate of 1),
+    // accepted, not in version 1.
+    let more: Vec<String> = (0..40).map(|i| format!("note{i}")).collect();
+    let c5 = submit(&mut n, 3, a, &format!("{OUTPUT} {}", more.join(" ")));
     accept(&mut n, c5, 10_000);
     pay(&mut n, model, 1000);
     let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, OUTPUT));

@@ -209,7 +209,13 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         training_set: vec![md::TrainingEntry { datanet_id: 1, version: 1, weight_bps: 10_000 }],
         operators: vec![test_key(5).address().to_string()],
         price_per_unit: uopen(50),
-        fee_split: Some(md::FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
+        fee_split: Some(md::FeeSplit {
+            owner_bps: 4000,
+            contributors_bps: 4000,
+            datanet_owners_bps: 1000,
+            protocol_bps: 1000,
+            operator_bps: 0,
+        }),
         bond: uopen(MODEL_BOND),
     };
     let unpublished = md::MsgRegisterModel {
@@ -771,7 +777,13 @@ fn models_must_meet_each_training_datanets_terms() {
         training_set: vec![md::TrainingEntry { datanet_id, version: 1, weight_bps: 10_000 }],
         operators: vec![test_key(who).address().to_string()],
         price_per_unit: uopen(50),
-        fee_split: Some(md::FeeSplit { owner_bps: 9000 - contributors_bps, contributors_bps, datanet_owners_bps: 500, protocol_bps: 500 }),
+        fee_split: Some(md::FeeSplit {
+            owner_bps: 9000 - contributors_bps,
+            contributors_bps,
+            datanet_owners_bps: 500,
+            protocol_bps: 500,
+            operator_bps: 0,
+        }),
         bond: uopen(MODEL_BOND),
     };
     let attempt = |n: &mut TestNode, who: u64, m: &md::MsgRegisterModel, contains: &str| {
@@ -825,7 +837,7 @@ fn models_must_meet_each_training_datanets_terms() {
         ..Default::default()
     };
     refused(&mut n, bob, model_any("MsgUpdateModel", &update(60, None)), 13, "at least 3000 bps");
-    let fair = md::FeeSplit { owner_bps: 6000, contributors_bps: 3000, datanet_owners_bps: 500, protocol_bps: 500 };
+    let fair = md::FeeSplit { owner_bps: 6000, contributors_bps: 3000, datanet_owners_bps: 500, protocol_bps: 500, operator_bps: 0 };
     let r = md::MsgUpdateModelResponse::decode(ok(&mut n, bob, model_any("MsgUpdateModel", &update(60, Some(fair)))).as_slice()).unwrap();
     assert_eq!(r.terms_version, 2);
     let m: md::QueryModelResponse = query_service(&n, "openledger.model.v1", "Model", md::QueryModelRequest { id: bobs });
@@ -898,4 +910,55 @@ fn a_rejected_contribution_does_not_lock_its_content_out() {
     assert_eq!((c.status, c.contributor), (dn::ContributionStatus::Accepted as i32, test_key(author).address().to_string()));
     // The copy, accepted content's duplicate, is refused again while the author's stands.
     refused(&mut n, copier, to(copier), 5, &format!("as contribution {mine}"));
+}
+
+/// Near-duplicates. Attacks: a copier resubmits a file already accepted in the datanet
+/// with its case or whitespace changed, with one word edited, or cut down to a piece of
+/// it — each passes the content-hash check, and each is refused (datanet code 16, naming
+/// the contribution it copies) before its stake is taken, so the copier loses only its
+/// fee. A genuinely different file is accepted. A near-duplicate submitted while its
+/// original was still pending is refused at review, once the original is accepted.
+#[test]
+fn near_duplicates_are_refused_naming_the_contribution_they_copy() {
+    let mut n = node();
+    let (owner, author, copier) = (0, 1, 2);
+    // 1,000 distinct words: about 62 hashes at the default sampling (1 in 16).
+    let words = |stem: &str| (0..1000).map(|i| format!("{stem}{i}")).collect::<Vec<_>>();
+    let original = words("tern").join(" ");
+    let id = published_datanet(&mut n, owner, author, None, original.as_bytes());
+    assert_eq!(id, 1, "`submit` writes to datanet 1");
+    let fp = openledger_datanet::fingerprint::compute(&original, 16, 512);
+    assert!(fp.len() > 30, "a fingerprint worth testing: {} hashes", fp.len());
+    let mut edited = words("tern");
+    edited[500] = "gull".into();
+    let variants = [
+        ("upper case", original.to_uppercase()),
+        ("other whitespace", original.replace(' ', "\n\t ")),
+        ("one word edited", edited.join(" ")),
+        ("its first half", words("tern")[..500].join(" ")),
+    ];
+    let before = n.balance(&test_key(copier).address());
+    for (what, text) in &variants {
+        let c = n.balance(&test_key(copier).address());
+        refused(&mut n, copier, submit(copier, text.as_bytes(), 10_000), 16, "near-duplicate of contribution 1");
+        assert_eq!(n.balance(&test_key(copier).address()), c - FEE, "{what}: only the fee is charged");
+    }
+    assert_eq!(n.balance(&test_key(copier).address()), before - 4 * FEE);
+    // A different file is accepted.
+    let other = words("gull").join(" ");
+    let id2 = dn::MsgSubmitContributionResponse::decode(ok(&mut n, copier, submit(copier, other.as_bytes(), 10_000)).as_slice())
+        .unwrap()
+        .contribution_id;
+    // A copy of it submitted while it is pending passes submission (nothing accepted to
+    // compare with), and is refused at review once the original is accepted.
+    let mut copy = words("gull");
+    copy[10] = "tern".into();
+    let id3 = dn::MsgSubmitContributionResponse::decode(ok(&mut n, author, submit(author, copy.join(" ").as_bytes(), 10_000)).as_slice())
+        .unwrap()
+        .contribution_id;
+    ok(&mut n, owner, review(owner, id2, true, 8000));
+    refused(&mut n, owner, review(owner, id3, true, 8000), 16, &format!("near-duplicate of contribution {id2}"));
+    ok(&mut n, owner, review(owner, id3, false, 0));
+    let c: dn::QueryContributionResponse = query(&n, "Contribution", dn::QueryContributionRequest { id: id3 });
+    assert_eq!(c.contribution.unwrap().status, dn::ContributionStatus::Rejected as i32);
 }

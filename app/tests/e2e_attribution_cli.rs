@@ -112,7 +112,7 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
             "--price",
             "100uopen",
             "--fee-split",
-            "4000,4000,1000,1000",
+            "3000,4000,1000,1000,1000",
             "--bond",
             "100000000uopen",
         ],
@@ -131,7 +131,8 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
 
     // erin signs a receipt of the output she received; anyone can check it.
     let receipt = dir.path().join("receipt.json").display().to_string();
-    cli.ok(&["receipt", "make", "1", "--output-file", &out_file, "--from", "erin", "--out", &receipt]);
+    let dave = addr("dave");
+    cli.ok(&["receipt", "make", "1", "--output-file", &out_file, "--from", "erin", "--operator", &dave, "--out", &receipt]);
     let checked = cli.ok(&["receipt", "check", &receipt, "--output-file", &out_file]);
     assert!(checked.contains("receipt ok") && checked.contains(&addr("erin")), "{checked}");
     // A copy whose fingerprint was swapped for carol's text is not erin's receipt.
@@ -169,7 +170,10 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
     // dave delivers erin's receipt; the chain chooses and scores the entries. The output
     // is frank's text; carol's shares its first 7 shingles, so those 7 count half
     // (both contributions have them) and the rest of frank's count whole.
+    let dave_before = cli_uopen(&cli, &dave);
     let v = tx(&cli, &["tx", "attribution", "attribute", "1", "--receipt-file", &receipt, "--from", "dave"]);
+    // dave served it and erin's receipt says so: the operator share, 10%.
+    assert_eq!(cli_uopen(&cli, &dave), dave_before + 10_000 - FEE);
     let r = first_response(&v);
     let n_out = openledger_datanet::fingerprint::compute(&output, 1, 1024).len() as u128;
     let (frank_score, carol_score) = (7 * 500_000 + (n_out - 7) * 1_000_000, 7 * 500_000u128);
@@ -196,23 +200,27 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
         "{v}"
     );
     let s = &r["settlement"];
-    // 40% owner, 10% datanet owner (alice), 10% protocol; the contributors' 40,000 by score.
+    // 30% owner, 10% operator (dave), 10% datanet owner (alice), 10% protocol; the
+    // contributors' 40,000 by score.
     assert_eq!(
-        [&s["model_owner"], &s["datanet_owners"], &s["protocol"], &s["contributor_credits"]].map(|x| x.as_str().unwrap_or("0").to_string()),
-        ["40000", "10000", "10000", &(frank_amount + carol_amount).to_string()].map(String::from),
+        [&s["model_owner"], &s["operator"], &s["datanet_owners"], &s["protocol"], &s["contributor_credits"]]
+            .map(|x| x.as_str().unwrap_or("0").to_string()),
+        ["30000", "10000", "10000", "10000", &(frank_amount + carol_amount).to_string()].map(String::from),
         "{v}"
     );
     step(t0, &format!("inference 1 settled by erin's receipt (scores {frank_score}, {carol_score})"));
 
-    // erin pays again and delivers her receipt herself.
+    // erin pays again and delivers her receipt herself, naming no operator: the
+    // operator's 10% joins the contributors' share (50,000 by score).
     tx(&cli, &["tx", "attribution", "pay", "1", "--units", "1000", "--from", "erin"]);
     let v = tx(&cli, &["tx", "attribution", "receipt", "2", "--output-file", &out_file, "--from", "erin"]);
-    assert_eq!(first_response(&v)["entries"][0]["amount"].as_str(), Some(frank_amount.to_string().as_str()), "{v}");
+    let (frank_2, carol_2) = (50_000 * frank_score / total, 50_000 * carol_score / total);
+    assert_eq!(first_response(&v)["entries"][0]["amount"].as_str(), Some(frank_2.to_string().as_str()), "{v}");
     let inf = cli.ok(&["q", "attribution", "inference", "2"]);
     assert!(inf.contains("status: INFERENCE_STATUS_SETTLED_REPORTED") && inf.contains(&format!("submitter: {}", addr("erin"))), "{inf}");
 
     // Claims: each contributor gets its two credits (and its share of any rounding in the pool).
-    for (who, credits) in [("carol", 2 * carol_amount), ("frank", 2 * frank_amount)] {
+    for (who, credits) in [("carol", carol_amount + carol_2), ("frank", frank_amount + frank_2)] {
         let before = cli_uopen(&cli, &addr(who));
         tx(&cli, &["tx", "attribution", "claim", "--from", who]);
         let got = cli_uopen(&cli, &addr(who)) + FEE - before;

@@ -49,6 +49,9 @@ pub enum AttributionTxCmd {
         /// The output you received.
         #[arg(long)]
         output_file: PathBuf,
+        /// The operator that served it (key name or address): paid the operator share.
+        #[arg(long)]
+        operator: Option<String>,
         #[command(flatten)]
         signer: Signer,
     },
@@ -75,6 +78,10 @@ pub enum ReceiptCmd {
         /// The consumer's key (name in the keyring, or its address).
         #[arg(long)]
         from: String,
+        /// The operator that served the output (key name or address): paid the
+        /// operator share. Without it, that share goes to the contributors.
+        #[arg(long)]
+        operator: Option<String>,
         /// Where to write the receipt (JSON); default: standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -193,10 +200,11 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: AttributionTxCmd) -> Result<(
             let summary = format!("deliver the consumer's receipt for inference {inference_id}");
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
-        AttributionTxCmd::Receipt { inference_id, output_file, signer } => {
+        AttributionTxCmd::Receipt { inference_id, output_file, operator, signer } => {
             let consumer = kr.resolve(&signer.from)?.address;
             let chain_id = signer.flags.chain_id.clone();
-            let receipt = make_receipt(node, &chain_id, inference_id, &output_file).await?;
+            let operator = operator.map(|o| address_or_key(&kr, &o)).transpose()?;
+            let receipt = make_receipt(node, &chain_id, inference_id, &output_file, operator).await?;
             eprintln!("output fingerprint: {} hashes", receipt.output_fingerprint.len());
             let m = at::MsgSubmitReceipt { consumer: consumer.to_string(), receipt: Some(receipt) };
             let summary = format!("settle inference {inference_id} by your receipt of {}", output_file.display());
@@ -284,7 +292,13 @@ pub async fn query(node: &NodeOpts, cmd: AttributionQueryCmd) -> Result<()> {
 
 /// The receipt for `inference_id` over the output in `path`: its SHA-256, and its
 /// fingerprint at the finest sampling of the model's training datanets.
-async fn make_receipt(node: &NodeOpts, chain_id: &str, inference_id: u64, path: &std::path::Path) -> Result<at::Receipt> {
+async fn make_receipt(
+    node: &NodeOpts,
+    chain_id: &str,
+    inference_id: u64,
+    path: &std::path::Path,
+    operator: Option<String>,
+) -> Result<at::Receipt> {
     let (modulus, max) = output_sampling(node, inference_id).await?;
     let digest = crate::content::digest_file(path, Some((modulus, max)))?;
     let output_fingerprint = match digest.fingerprint {
@@ -292,7 +306,21 @@ async fn make_receipt(node: &NodeOpts, chain_id: &str, inference_id: u64, path: 
         Some(_) => bail!("{}: the output has no fingerprint hash (too short, or none sampled): it cannot be scored", path.display()),
         None => bail!("{}: {}", path.display(), digest.fingerprint_skipped.unwrap_or_else(|| "no fingerprint".into())),
     };
-    Ok(at::Receipt { chain_id: chain_id.to_string(), inference_id, output_hash: digest.sha256.to_vec(), output_fingerprint })
+    Ok(at::Receipt {
+        chain_id: chain_id.to_string(),
+        inference_id,
+        output_hash: digest.sha256.to_vec(),
+        output_fingerprint,
+        operator: operator.unwrap_or_default(),
+    })
+}
+
+/// An address as given, or the address of a key of the keyring.
+fn address_or_key(kr: &Keyring, s: &str) -> Result<String> {
+    match openledger_types::Address::parse(s) {
+        Ok(a) => Ok(a.to_string()),
+        Err(_) => Ok(kr.resolve(s)?.address.to_string()),
+    }
 }
 
 fn read_receipt(path: &std::path::Path) -> Result<at::SignedReceipt> {
@@ -302,14 +330,15 @@ fn read_receipt(path: &std::path::Path) -> Result<at::SignedReceipt> {
 
 pub async fn receipt(kr: Keyring, node: &NodeOpts, cmd: ReceiptCmd) -> Result<()> {
     match cmd {
-        ReceiptCmd::Make { inference_id, output_file, from, out } => {
+        ReceiptCmd::Make { inference_id, output_file, from, operator, out } => {
             let key = kr.resolve(&from)?;
             let chain_id = openledger_client::rpc::CometRpc::new(&node.node).chain_id().await?;
             let inf = inference(node, inference_id).await?;
             if inf.consumer != key.address.to_string() {
                 bail!("inference {inference_id} was paid by {}, not by {from} ({})", inf.consumer, key.address);
             }
-            let receipt = make_receipt(node, &chain_id, inference_id, &output_file).await?;
+            let operator = operator.map(|o| address_or_key(&kr, &o)).transpose()?;
+            let receipt = make_receipt(node, &chain_id, inference_id, &output_file, operator).await?;
             let pass = broadcast::passphrase_for(&kr, false)?;
             let signer = openledger_client::txbuilder::SignerKey::Secp256k1(kr.signing_key(&key.name, pass.as_deref())?);
             let signature = signer.sign(&openledger_types::receipt::sign_bytes(&receipt));
@@ -342,7 +371,7 @@ pub async fn receipt(kr: Keyring, node: &NodeOpts, cmd: ReceiptCmd) -> Result<()
                 bail!("the receipt is NOT signed by inference {}'s consumer {consumer}", r.inference_id);
             }
             if let Some(p) = output_file {
-                let fresh = make_receipt(node, &chain_id, r.inference_id, &p).await?;
+                let fresh = make_receipt(node, &chain_id, r.inference_id, &p, None).await?;
                 if fresh.output_hash != r.output_hash || fresh.output_fingerprint != r.output_fingerprint {
                     bail!("the receipt is not for {}: its hash or fingerprint differs", p.display());
                 }

@@ -155,6 +155,10 @@ pub enum DatanetTxCmd {
         /// Most hashes in a fingerprint (default 512). Fixed at creation.
         #[arg(long)]
         fingerprint_max: Option<u32>,
+        /// Refuse a contribution sharing this share (bps) of its fingerprint with one
+        /// already accepted (default 5000). Fixed at creation.
+        #[arg(long)]
+        near_duplicate_bps: Option<u32>,
         #[command(flatten)]
         model_terms: ModelTermsArgs,
         #[command(flatten)]
@@ -339,6 +343,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             terms,
             fingerprint_modulus,
             fingerprint_max,
+            near_duplicate_bps,
             model_terms,
             signer,
         } => {
@@ -350,9 +355,12 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             } else {
                 None
             };
-            let fingerprint = (fingerprint_modulus.is_some() || fingerprint_max.is_some()).then(|| dn::FingerprintParams {
-                modulus: fingerprint_modulus.unwrap_or(openledger_types::fingerprint::DEFAULT_MODULUS),
-                max_hashes: fingerprint_max.unwrap_or(openledger_types::fingerprint::DEFAULT_MAX_HASHES),
+            let fingerprint = (fingerprint_modulus.is_some() || fingerprint_max.is_some() || near_duplicate_bps.is_some()).then(|| {
+                dn::FingerprintParams {
+                    modulus: fingerprint_modulus.unwrap_or(openledger_types::fingerprint::DEFAULT_MODULUS),
+                    max_hashes: fingerprint_max.unwrap_or(openledger_types::fingerprint::DEFAULT_MAX_HASHES),
+                    near_duplicate_bps: near_duplicate_bps.unwrap_or(0),
+                }
             });
             let m = dn::MsgCreateDatanet {
                 owner: owner.to_string(),

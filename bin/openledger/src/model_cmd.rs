@@ -46,7 +46,7 @@ pub enum ModelTxCmd {
         /// Price per inference unit, e.g. 50uopen.
         #[arg(long)]
         price: String,
-        /// Fee split OWNER,CONTRIBUTORS,DATANET_OWNERS,PROTOCOL in bps, summing to 10000.
+        /// Fee split OWNER,CONTRIBUTORS,DATANET_OWNERS,PROTOCOL[,OPERATOR] in bps, summing to 10000.
         #[arg(long)]
         fee_split: String,
         /// Operator bond held by the module, e.g. 100000000uopen.
@@ -66,7 +66,7 @@ pub enum ModelTxCmd {
         /// Replace the operators (repeat for several).
         #[arg(long = "operator")]
         operators: Vec<String>,
-        /// A new fee split OWNER,CONTRIBUTORS,DATANET_OWNERS,PROTOCOL in bps (a new terms version).
+        /// A new fee split OWNER,CONTRIBUTORS,DATANET_OWNERS,PROTOCOL[,OPERATOR] in bps (a new terms version).
         #[arg(long = "fee-split")]
         fee_split: Option<String>,
         #[command(flatten)]
@@ -118,14 +118,17 @@ fn fee_split(s: &str) -> Result<md::FeeSplit> {
         .split(',')
         .map(|p| p.trim().parse::<u32>().map_err(|_| anyhow!("--fee-split {s:?}: {p:?} is not a number of bps")))
         .collect::<Result<Vec<_>>>()?;
+    let split = |p: &[u32], operator_bps: u32| md::FeeSplit {
+        owner_bps: p[0],
+        contributors_bps: p[1],
+        datanet_owners_bps: p[2],
+        protocol_bps: p[3],
+        operator_bps,
+    };
     match parts.as_slice() {
-        [owner_bps, contributors_bps, datanet_owners_bps, protocol_bps] => Ok(md::FeeSplit {
-            owner_bps: *owner_bps,
-            contributors_bps: *contributors_bps,
-            datanet_owners_bps: *datanet_owners_bps,
-            protocol_bps: *protocol_bps,
-        }),
-        _ => bail!("--fee-split {s:?}: expected four numbers OWNER,CONTRIBUTORS,DATANET_OWNERS,PROTOCOL"),
+        [_, _, _, _] => Ok(split(&parts, 0)),
+        [_, _, _, _, operator] => Ok(split(&parts, *operator)),
+        _ => bail!("--fee-split {s:?}: expected OWNER,CONTRIBUTORS,DATANET_OWNERS,PROTOCOL[,OPERATOR] in bps"),
     }
 }
 
@@ -232,5 +235,6 @@ mod tests {
         assert!(training_entry("1", true).is_err());
         assert_eq!(fee_split("4000, 4000,1000,1000").unwrap().datanet_owners_bps, 1000);
         assert!(fee_split("4000,4000,2000").is_err());
+        assert_eq!(fee_split("3000,4000,1000,1000,1000").unwrap().operator_bps, 1000);
     }
 }

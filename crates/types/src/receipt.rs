@@ -46,7 +46,13 @@ mod tests {
     use super::*;
 
     fn valid() -> Receipt {
-        Receipt { chain_id: "c".into(), inference_id: 1, output_hash: vec![1; 32], output_fingerprint: vec![16, 32] }
+        Receipt {
+            chain_id: "c".into(),
+            inference_id: 1,
+            output_hash: vec![1; 32],
+            output_fingerprint: vec![16, 32],
+            operator: String::new(),
+        }
     }
 
     #[test]

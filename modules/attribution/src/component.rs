@@ -262,7 +262,7 @@ const MAX_DUE_HEIGHTS_PER_BLOCK: u64 = 1000;
 
 async fn settle_default<S: StateWrite>(state: &mut S, id: u64, deadline: u64, height: u64) -> Result<(), ChainError> {
     let mut inf = state.inference(id).await?.ok_or_else(|| sdk::internal(format!("queued inference {id} missing")))?;
-    let (settlement, _) = settle::settle(state, &inf, &[], 0, height, None).await?;
+    let (settlement, _) = settle::settle(state, &inf, settle::Credits::default(), height, None).await?;
     inf.status = InferenceStatus::SettledDefault as i32;
     inf.settled_height = height;
     inf.settlement = Some(settlement);

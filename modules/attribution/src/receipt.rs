@@ -54,13 +54,28 @@ pub async fn settle_by_receipt<S: StateWrite>(
     }
     receipt::check(r, p.max_output_fingerprint).map_err(error::invalid_receipt)?;
     let consumer = Address::parse(&inf.consumer).map_err(|e| openledger_framework::sdk::internal(format!("inference {}: {e}", inf.id)))?;
+    let terms = inf.terms.clone().unwrap_or_default();
+    // The operators are those of the terms the inference was paid under: an owner who
+    // changes them later cannot hand an inference already paid to someone else.
+    let served_by = if r.operator.is_empty() {
+        None
+    } else {
+        let o = Address::parse(&r.operator).map_err(|e| error::invalid_receipt(format!("receipt operator: {e}")))?;
+        if !terms.operators.contains(&o.to_string()) {
+            return Err(error::invalid_receipt(format!(
+                "the receipt names {o}, not an operator of model {} when inference {} was paid",
+                inf.model_id, inf.id
+            )));
+        }
+        Some(o)
+    };
     let (submitter, signature) = match delivery {
         Delivery::Operator { operator, signature } => {
-            let model = openledger_model::state_ext::ModelRead::model(state, inf.model_id)
-                .await?
-                .ok_or_else(|| openledger_framework::sdk::internal(format!("model {} missing", inf.model_id)))?;
-            if !model.operators.contains(&operator.to_string()) {
-                return Err(error::unauthorized(format!("{operator} is not an operator of model {}", model.id)));
+            if !terms.operators.contains(&operator.to_string()) {
+                return Err(error::unauthorized(format!(
+                    "{operator} is not an operator of model {} under the terms inference {} was paid under",
+                    inf.model_id, inf.id
+                )));
             }
             let key = state.account_state(&consumer).await?.and_then(|a| a.pub_key).ok_or_else(|| {
                 error::invalid_receipt(format!("consumer {consumer} has no public key on chain to check its receipt with"))
@@ -81,9 +96,9 @@ pub async fn settle_by_receipt<S: StateWrite>(
             (consumer, vec![])
         }
     };
-    let terms = inf.terms.clone().unwrap_or_default();
     let scored = score::score(state, &terms, &r.output_fingerprint, p.max_entries).await?;
-    let (settlement, amounts) = settle::settle(state, &inf, &scored.entries, scored.total, ctx.height, Some(ctx.msg_index)).await?;
+    let credits = settle::Credits { entries: &scored.entries, total_score: scored.total, operator: served_by.as_ref() };
+    let (settlement, amounts) = settle::settle(state, &inf, credits, ctx.height, Some(ctx.msg_index)).await?;
     let entries: Vec<ScoredEntry> = scored
         .entries
         .iter()

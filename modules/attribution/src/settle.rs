@@ -22,6 +22,7 @@ pub const BPS: u32 = 10_000;
 /// Payout roles (the `role` attribute of `EventPayout`).
 pub mod role {
     pub const MODEL_OWNER: &str = "model_owner";
+    pub const OPERATOR: &str = "operator";
     pub const DATANET_OWNER: &str = "datanet_owner";
     pub const PROTOCOL: &str = "protocol";
     pub const CONTRIBUTOR_CREDIT: &str = "contributor_credit";
@@ -151,25 +152,36 @@ pub fn share_of(a: Amount, b: u128, c: u128) -> Amount {
     (a / c) * b + (a % c).saturating_mul(b) / c
 }
 
-/// Settle a pending inference: pay the owner, datanet owners and protocol shares,
-/// credit each scored contribution `⌊contributors' part × score / total_score⌋`, and pool
-/// the rest by training weight. The fee leaves escrow entirely. Returns the settlement
-/// and each credit, in `credits` order.
+/// What a receipt adds to a settlement: the scored contributions and their total score,
+/// and the operator it names. A default settlement has none of them.
+#[derive(Clone, Copy, Default)]
+pub struct Credits<'a> {
+    pub entries: &'a [(Contribution, u64)],
+    pub total_score: u128,
+    pub operator: Option<&'a Address>,
+}
+
+/// Settle a pending inference: pay the owner, datanet owners and protocol shares, and
+/// the operator share to the operator the receipt names (with none, it joins the
+/// contributors' part); credit each scored contribution `⌊contributors' part × score /
+/// total_score⌋`, and pool the rest by training weight. The fee leaves escrow entirely.
+/// Returns the settlement and each credit, in `credits.entries` order.
 pub async fn settle<S: StateWrite>(
     state: &mut S,
     inf: &Inference,
-    credits: &[(Contribution, u64)],
-    total_score: u128,
+    credits: Credits<'_>,
     height: u64,
     msg_index: Option<u32>,
 ) -> Result<(Settlement, Vec<Amount>), ChainError> {
+    let Credits { entries: credits, total_score, operator } = credits;
     let terms = inf.terms.clone().unwrap_or_default();
     let fee = amount(inf.fee.as_ref().map_or("", |c| c.amount.as_str()), "fee")?;
     let split = terms.fee_split.unwrap_or_default();
     let owner_part = bps_of(fee, split.owner_bps);
     let datanet_owners_part = bps_of(fee, split.datanet_owners_bps);
     let protocol_part = bps_of(fee, split.protocol_bps);
-    let contributors_part = fee - owner_part - datanet_owners_part - protocol_part;
+    let operator_part = if operator.is_some() { bps_of(fee, split.operator_bps) } else { 0 };
+    let contributors_part = fee - owner_part - datanet_owners_part - protocol_part - operator_part;
     let id = inf.id;
     let mut books = state.books().await?;
     books.escrowed = sub(books.escrowed, fee, "escrowed")?;
@@ -186,7 +198,11 @@ pub async fn settle<S: StateWrite>(
         state.send_from_module(&ESCROW, &fee_collector(), protocol_part, msg_index).await?;
         state.record(payout_event(id, role::PROTOCOL, fee_collector().to_string(), protocol_part, None));
     }
-    paid_out += owner_part + protocol_part;
+    if let (Some(op), true) = (operator, operator_part > 0) {
+        state.send_from_module(&ESCROW, op, operator_part, msg_index).await?;
+        state.record(payout_event(id, role::OPERATOR, op.to_string(), operator_part, None));
+    }
+    paid_out += owner_part + protocol_part + operator_part;
 
     // Datanet owners, by training weight.
     let training_weights: Vec<u32> = terms.training_set.iter().map(|t| t.weight_bps).collect();
@@ -258,6 +274,7 @@ pub async fn settle<S: StateWrite>(
     out.contributor_credits = credited.to_string();
     out.version_pools = pooled.to_string();
     out.datanet_treasuries = treasuries.to_string();
+    out.operator = operator_part.to_string();
     Ok((out, amounts))
 }
 

@@ -255,6 +255,9 @@ fn check_datanet(p: &Params, d: &Datanet) -> Result<(), ChainError> {
     text(&d.description, "description", p.max_description_length, false)?;
     text(&d.metadata_uri, "metadata_uri", p.max_uri_length, false)?;
     tags(&d.tags, p)?;
+    if d.fingerprint.is_some_and(|f| f.near_duplicate_bps > 10_000) {
+        return Err(error::invalid_fingerprint("fingerprint.near_duplicate_bps must be at most 10000"));
+    }
     // Absent in a genesis written before datanets had model terms: no requirement.
     if let Some(t) = &d.model_terms {
         if model_terms(Some(t), p)? != *t {

@@ -16,4 +16,5 @@ openledger_framework::module_errors! { CODESPACE;
     invalid_address = 13;
     invalid_coins = 14;
     challenge_open = 15;
+    near_duplicate = 16;
 }

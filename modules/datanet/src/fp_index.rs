@@ -14,12 +14,50 @@ use std::collections::BTreeMap;
 
 use cnidarium::StateWrite;
 use openledger_framework::{ChainError, StoreRead, StoreWrite};
-use openledger_proto::openledger::datanet::v1::{Contribution, FingerprintPosting};
+use openledger_proto::openledger::datanet::v1::{Contribution, FingerprintParams, FingerprintPosting};
 
 use crate::state_key;
 
 /// A hash shared by `n` contributions scores `RARITY_SCALE / n` for each of them.
 pub const RARITY_SCALE: u64 = 1_000_000;
+
+/// A datanet's near-duplicate threshold when it set none.
+pub const DEFAULT_NEAR_DUPLICATE_BPS: u32 = 5000;
+
+/// The threshold in force for a datanet's fingerprint parameters.
+pub fn near_duplicate_bps(fp: &FingerprintParams) -> u32 {
+    if fp.near_duplicate_bps == 0 {
+        DEFAULT_NEAR_DUPLICATE_BPS
+    } else {
+        fp.near_duplicate_bps
+    }
+}
+
+/// The accepted contribution of `datanet_id` that `fingerprint` near-duplicates, if any:
+/// the one sharing the most of its listed (not saturated) hashes, ties to the lower id,
+/// when `shared × 10⁴ ≥ threshold × |fingerprint|`. One index read per hash. Returns
+/// (contribution id, hashes shared).
+pub async fn near_duplicate<S: StoreRead>(
+    state: &S,
+    datanet_id: u64,
+    fingerprint: &[u64],
+    threshold_bps: u32,
+) -> Result<Option<(u64, u64)>, ChainError> {
+    if fingerprint.is_empty() {
+        return Ok(None);
+    }
+    let mut shared: BTreeMap<u64, u64> = BTreeMap::new();
+    for h in fingerprint {
+        if let Some(p) = posting(state, datanet_id, *h).await? {
+            for id in &p.contribution_ids {
+                *shared.entry(*id).or_insert(0) += 1;
+            }
+        }
+    }
+    // Most shared, then the lower id: `max_by` keeps the last maximum, so compare ids reversed.
+    let best = shared.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+    Ok(best.filter(|(_, n)| u128::from(*n) * 10_000 >= u128::from(threshold_bps) * fingerprint.len() as u128))
+}
 
 pub async fn posting<S: StoreRead>(state: &S, datanet_id: u64, hash: u64) -> Result<Option<FingerprintPosting>, ChainError> {
     state.get_proto(&state_key::posting(datanet_id, hash)).await

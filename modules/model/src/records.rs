@@ -97,10 +97,10 @@ pub(crate) fn status_name(s: i32) -> &'static str {
     ModelStatus::try_from(s).map(|s| s.as_str_name()).unwrap_or("MODEL_STATUS_UNSPECIFIED")
 }
 
-/// A fee split as events show it: owner/contributors/datanet owners/protocol, bps.
+/// A fee split as events show it: owner/contributors/datanet owners/protocol/operator, bps.
 pub(crate) fn split_str(f: Option<&openledger_proto::openledger::model::v1::FeeSplit>) -> String {
     let f = f.copied().unwrap_or_default();
-    format!("{}/{}/{}/{}", f.owner_bps, f.contributors_bps, f.datanet_owners_bps, f.protocol_bps)
+    format!("{}/{}/{}/{}/{}", f.owner_bps, f.contributors_bps, f.datanet_owners_bps, f.protocol_bps, f.operator_bps)
 }
 
 pub(crate) fn coin_str(c: Option<&Coin>) -> String {

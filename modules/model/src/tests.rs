@@ -90,7 +90,13 @@ fn register_msg(owner: &Address) -> MsgRegisterModel {
         training_set: vec![entry(1, 1, 6000), entry(2, 1, 4000)],
         operators: vec![addr(10).to_string()],
         price_per_unit: Some(uopen(5)),
-        fee_split: Some(FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
+        fee_split: Some(FeeSplit {
+            owner_bps: 4000,
+            contributors_bps: 4000,
+            datanet_owners_bps: 1000,
+            protocol_bps: 1000,
+            operator_bps: 0,
+        }),
         bond: Some(uopen(1000)),
     }
 }
@@ -155,7 +161,7 @@ async fn register_update_and_retire() {
     assert_eq!(attr(ev, "model_id"), "1");
     assert_eq!(attr(ev, "owner"), owner.to_string());
     assert_eq!(attr(ev, "training_set"), "1/1:6000,2/1:4000");
-    assert_eq!(attr(ev, "fee_split"), "4000/4000/1000/1000");
+    assert_eq!(attr(ev, "fee_split"), "4000/4000/1000/1000/0");
     assert_eq!(attr(ev, "price_per_unit"), "5uopen");
     assert_eq!(attr(ev, "bond"), "1000uopen");
     assert_eq!(attr(ev, "artifact_hash"), hex::encode([7u8; 32]));
@@ -174,7 +180,13 @@ async fn register_update_and_retire() {
             training_set: vec![entry(1, 1, 6000), entry(2, 1, 4000)],
             operators: vec![addr(10).to_string()],
             price_per_unit: Some(uopen(5)),
-            fee_split: Some(FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
+            fee_split: Some(FeeSplit {
+                owner_bps: 4000,
+                contributors_bps: 4000,
+                datanet_owners_bps: 1000,
+                protocol_bps: 1000,
+                operator_bps: 0
+            }),
             bond: Some(uopen(1000)),
             status: ModelStatus::Active as i32,
             registered_height: 7,
@@ -294,7 +306,8 @@ async fn register_refusals() {
         (
             "fee split below 10000",
             with(&|m| {
-                m.fee_split = Some(FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 999 })
+                m.fee_split =
+                    Some(FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 999, operator_bps: 0 })
             }),
             error::invalid_fee_split(""),
             "= 9999 bps",
@@ -302,7 +315,13 @@ async fn register_refusals() {
         (
             "fee split above 10000",
             with(&|m| {
-                m.fee_split = Some(FeeSplit { owner_bps: u32::MAX, contributors_bps: u32::MAX, datanet_owners_bps: 1, protocol_bps: 1 })
+                m.fee_split = Some(FeeSplit {
+                    owner_bps: u32::MAX,
+                    contributors_bps: u32::MAX,
+                    datanet_owners_bps: 1,
+                    protocol_bps: 1,
+                    operator_bps: 0,
+                })
             }),
             error::invalid_fee_split(""),
             "must be exactly 10000",
@@ -412,7 +431,7 @@ async fn register_refusals() {
     // ...and four distinct published versions at the maximum count pass.
     state.put_version(&Version { datanet_id: 2, version: 2, merkle_root: vec![2; 32], ..Default::default() });
     m.training_set = vec![entry(1, 1, 2500), entry(1, 2, 2500), entry(2, 1, 4999), entry(2, 2, 1)];
-    m.fee_split = Some(FeeSplit { owner_bps: 10000, contributors_bps: 0, datanet_owners_bps: 0, protocol_bps: 0 });
+    m.fee_split = Some(FeeSplit { owner_bps: 10000, contributors_bps: 0, datanet_owners_bps: 0, protocol_bps: 0, operator_bps: 0 });
     assert_eq!(register(&mut state, &m, 5).await.unwrap(), 1);
 
     // Decoding: a bad signer is refused before any state is read; other type URLs are

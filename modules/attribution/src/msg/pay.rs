@@ -57,6 +57,7 @@ pub async fn execute<S: StateWrite>(
         fee_split: model.fee_split,
         training_set: model.training_set.clone(),
         model_owner: model.owner.clone(),
+        operators: model.operators.clone(),
     };
     let inf = Inference {
         id,

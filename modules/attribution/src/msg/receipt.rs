@@ -36,7 +36,13 @@ mod tests {
     fn valid() -> MsgSubmitReceipt {
         MsgSubmitReceipt {
             consumer: Address([1; 20]).to_string(),
-            receipt: Some(Receipt { chain_id: "c".into(), inference_id: 1, output_hash: vec![9; 32], output_fingerprint: vec![1, 2, 3] }),
+            receipt: Some(Receipt {
+                chain_id: "c".into(),
+                inference_id: 1,
+                output_hash: vec![9; 32],
+                output_fingerprint: vec![1, 2, 3],
+                operator: String::new(),
+            }),
         }
     }
 

@@ -52,7 +52,13 @@ mod tests {
         MsgSubmitAttribution {
             operator: Address([1; 20]).to_string(),
             inference_id: 1,
-            receipt: Some(Receipt { chain_id: "c".into(), inference_id: 1, output_hash: vec![9; 32], output_fingerprint: vec![1, 2, 3] }),
+            receipt: Some(Receipt {
+                chain_id: "c".into(),
+                inference_id: 1,
+                output_hash: vec![9; 32],
+                output_fingerprint: vec![1, 2, 3],
+                operator: String::new(),
+            }),
             receipt_signature: vec![5; 64],
         }
     }

@@ -56,11 +56,16 @@ pub async fn execute<S: StateWrite>(
     let min_stake = min_stake(m.min_stake.as_ref(), &p)?;
     let terms = terms(m.terms.as_ref())?;
     let model_terms = model_terms(m.model_terms.as_ref(), &p)?;
-    let fp = m.fingerprint.unwrap_or(FingerprintParams {
+    let mut fp = m.fingerprint.unwrap_or(FingerprintParams {
         modulus: fingerprint::DEFAULT_MODULUS,
         max_hashes: fingerprint::DEFAULT_MAX_HASHES.min(p.max_fingerprint_hashes),
+        near_duplicate_bps: 0,
     });
+    fp.near_duplicate_bps = crate::fp_index::near_duplicate_bps(&fp);
     modulus(fp.modulus)?;
+    if fp.near_duplicate_bps > 10_000 {
+        return Err(error::invalid_fingerprint(format!("near_duplicate_bps {} must be at most 10000", fp.near_duplicate_bps)));
+    }
     if fp.max_hashes == 0 || fp.max_hashes > p.max_fingerprint_hashes {
         return Err(error::invalid_fingerprint(format!(
             "fingerprint max_hashes {} must be between 1 and {}",
@@ -124,7 +129,7 @@ mod tests {
             (MsgCreateDatanet { allow_list: vec![Address([2; 20]).to_string(); 2], policy: 2, ..valid() }, 2),
             (MsgCreateDatanet { policy: 7, ..valid() }, 2),
             (MsgCreateDatanet { terms: Some(ContributionTerms { reject_slash_bps: 10_001, challenge_reward_bps: 0 }), ..valid() }, 2),
-            (MsgCreateDatanet { fingerprint: Some(FingerprintParams { modulus: 3, max_hashes: 1 }), ..valid() }, 8),
+            (MsgCreateDatanet { fingerprint: Some(FingerprintParams { modulus: 3, max_hashes: 1, near_duplicate_bps: 0 }), ..valid() }, 8),
         ];
         for (m, code) in cases {
             let e = check(&m).unwrap_err();

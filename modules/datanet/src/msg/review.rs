@@ -60,6 +60,8 @@ pub async fn execute<S: StateWrite>(
         if !m.reason.is_empty() {
             text(&m.reason, "reason", p.max_reason_length, false)?;
         }
+        // A near-duplicate of a contribution accepted since this one was submitted.
+        super::submit::refuse_near_duplicate(state, d.id, &d.fingerprint.unwrap_or_default(), &c.fingerprint).await?;
         let weight = reward_weight(m.quality_bps, c.size);
         c.quality_bps = m.quality_bps;
         c.weight = weight.to_string();

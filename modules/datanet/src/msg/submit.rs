@@ -4,7 +4,7 @@ use cnidarium::StateWrite;
 use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::{
-    Contribution, ContributionPolicy, ContributionStatus, MsgSubmitContribution, MsgSubmitContributionResponse,
+    Contribution, ContributionPolicy, ContributionStatus, FingerprintParams, MsgSubmitContribution, MsgSubmitContributionResponse,
 };
 use openledger_token::state_ext::TokenWrite;
 use openledger_token::{uopen_coin, DENOM};
@@ -12,7 +12,7 @@ use openledger_token::{uopen_coin, DENOM};
 use super::fields::{address, positive_id, required, text, uopen};
 use crate::records::{get_datanet, index_contribution};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, fingerprint, state_key, ESCROW};
+use crate::{error, fingerprint, fp_index, state_key, ESCROW};
 
 /// Without state: the contributor, the datanet id, a 32-byte content hash, a positive
 /// size, a URI, a fingerprint of sorted unique hashes, and the stake's coin.
@@ -31,6 +31,26 @@ pub fn check(m: &MsgSubmitContribution) -> Result<Address, ChainError> {
     }
     uopen(m.stake.as_ref(), "stake")?;
     Ok(contributor)
+}
+
+/// Refuse a fingerprint that near-duplicates an accepted contribution of the datanet
+/// (`fp_index::near_duplicate`): a case, whitespace or one-word edit of a file already
+/// there, or a piece cut out of one.
+pub(crate) async fn refuse_near_duplicate<S: StoreRead>(
+    state: &S,
+    datanet_id: u64,
+    fp: &FingerprintParams,
+    fingerprint: &[u64],
+) -> Result<(), ChainError> {
+    let threshold = fp_index::near_duplicate_bps(fp);
+    if let Some((existing, shared)) = fp_index::near_duplicate(state, datanet_id, fingerprint, threshold).await? {
+        return Err(error::near_duplicate(format!(
+            "the fingerprint shares {shared} of its {} hashes with contribution {existing} of datanet {datanet_id} \
+             (the datanet refuses {threshold} bps or more): a near-duplicate of contribution {existing}",
+            fingerprint.len()
+        )));
+    }
+    Ok(())
 }
 
 pub async fn execute<S: StateWrite>(
@@ -60,6 +80,7 @@ pub async fn execute<S: StateWrite>(
             d.id
         )));
     }
+    refuse_near_duplicate(state, d.id, &fp, &m.fingerprint).await?;
     state.send_to_module(contributor, &ESCROW, stake, Some(ctx.msg_index)).await?;
     let id = state.take_id(state_key::NEXT_CONTRIBUTION_ID).await?;
     let c = Contribution {

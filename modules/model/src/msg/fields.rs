@@ -43,11 +43,15 @@ pub(crate) fn operators(list: &[String], max: u32) -> Result<Vec<String>, ChainE
 
 pub(crate) fn fee_split(f: Option<&FeeSplit>) -> Result<FeeSplit, ChainError> {
     let f = f.copied().ok_or_else(|| error::invalid_fee_split("fee_split is required"))?;
-    let sum = u64::from(f.owner_bps) + u64::from(f.contributors_bps) + u64::from(f.datanet_owners_bps) + u64::from(f.protocol_bps);
+    let sum = u64::from(f.owner_bps)
+        + u64::from(f.contributors_bps)
+        + u64::from(f.datanet_owners_bps)
+        + u64::from(f.protocol_bps)
+        + u64::from(f.operator_bps);
     if sum != BPS {
         return Err(error::invalid_fee_split(format!(
-            "fee_split owner {} + contributors {} + datanet_owners {} + protocol {} = {sum} bps, must be exactly {BPS}",
-            f.owner_bps, f.contributors_bps, f.datanet_owners_bps, f.protocol_bps
+            "fee_split owner {} + contributors {} + datanet_owners {} + protocol {} + operator {} = {sum} bps, must be exactly {BPS}",
+            f.owner_bps, f.contributors_bps, f.datanet_owners_bps, f.protocol_bps, f.operator_bps
         )));
     }
     Ok(f)

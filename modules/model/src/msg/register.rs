@@ -105,7 +105,13 @@ mod tests {
             ],
             operators: vec![Address([2; 20]).to_string()],
             price_per_unit: uopen(5),
-            fee_split: Some(FeeSplit { owner_bps: 4000, contributors_bps: 4000, datanet_owners_bps: 1000, protocol_bps: 1000 }),
+            fee_split: Some(FeeSplit {
+                owner_bps: 4000,
+                contributors_bps: 4000,
+                datanet_owners_bps: 1000,
+                protocol_bps: 1000,
+                operator_bps: 0,
+            }),
             bond: uopen(1000),
         }
     }
@@ -128,7 +134,13 @@ mod tests {
             (MsgRegisterModel { price_per_unit: uopen(0), ..valid() }, 10),
             (
                 MsgRegisterModel {
-                    fee_split: Some(FeeSplit { owner_bps: 10_000, contributors_bps: 1, datanet_owners_bps: 0, protocol_bps: 0 }),
+                    fee_split: Some(FeeSplit {
+                        owner_bps: 10_000,
+                        contributors_bps: 1,
+                        datanet_owners_bps: 0,
+                        protocol_bps: 0,
+                        operator_bps: 0,
+                    }),
                     ..valid()
                 },
                 6,

@@ -139,7 +139,7 @@ mod tests {
             assert_eq!((e.codespace, e.code), (error::CODESPACE, code), "{m:?}: {}", e.message);
         }
         // A fee split alone is a change.
-        let split = FeeSplit { owner_bps: 5000, contributors_bps: 5000, datanet_owners_bps: 0, protocol_bps: 0 };
+        let split = FeeSplit { owner_bps: 5000, contributors_bps: 5000, datanet_owners_bps: 0, protocol_bps: 0, operator_bps: 0 };
         assert!(check(&MsgUpdateModel { status: 0, fee_split: Some(split), ..valid() }).is_ok());
     }
 }
