@@ -435,6 +435,7 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
                 quality_bps: quality,
                 weight: weight.to_string(),
                 submitted_height: 0,
+                claim_height: 0,
                 reviewed_height: 0,
                 reviewer: funded[CURATOR].clone(),
                 reject_reason: String::new(),

@@ -181,6 +181,7 @@ fn submit_msg(cfg: &Cfg, contributor: &Address, i: usize) -> dn::MsgSubmitContri
         uri: format!("ipfs://bafkrei{:052x}", i),
         fingerprint: if fingerprinted(i) { fingerprint(i, cfg.fp_hashes) } else { vec![] },
         stake: uopen(STAKE),
+        salt: vec![],
     }
 }
 

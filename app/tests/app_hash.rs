@@ -45,6 +45,7 @@ fn datanet_txs(n: &TestNode, h: u64) -> Vec<Vec<u8>> {
                         uri: "ipfs://pinned".into(),
                         fingerprint: vec![16, 32, 48],
                         stake: coin(1000),
+                        salt: vec![],
                     },
                 )],
                 20_000,
@@ -108,8 +109,8 @@ const PINNED: [&str; 6] = [
     "b2a5c3e61af8f0f77b97086233d6426cb7a5501f5f8d788fa29c4460decf0cfa",
     "dcffd245b1df89a3629748b9ca23a4aa3013d4697541a4b20a92538808924626",
     "84bf09e7ab277f9db1410da84d27df3aacb902c53952dfe8c4ec03f8362ccc38",
-    "c4484f78e9890781081cfd2f8092f63c5be18654fcf264f41dd6852bed3f4d03",
-    "890011e9a595b2267b9b9e6575477685324cc5d8ee62db7359447d5ea236cdcc",
+    "08777f303b5f8203fe36ebcbfc3cbc66aa8371a884df6a2abfe5382a266229d3",
+    "28489ca5042045681e9116531b7858f31f740179e53030016dc6ac7bc491e8b7",
 ];
 
 #[test]

@@ -98,6 +98,7 @@ fn submit(n: &mut TestNode, who: u64, datanet_id: u64, text: &str) -> u64 {
         uri: "ipfs://c".into(),
         fingerprint: openledger_datanet::fingerprint::compute(std::str::from_utf8(&data).unwrap(), 1, 512),
         stake: uopen(1000),
+        salt: vec![],
     };
     ok::<dn::MsgSubmitContributionResponse>(n, who, any("datanet", "MsgSubmitContribution", &m)).contribution_id
 }
@@ -850,6 +851,7 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                         uri: "ipfs://n".into(),
                         fingerprint: vec![],
                         stake: uopen(1000),
+                        salt: vec![],
                     };
                     (who, "submit", any("datanet", "MsgSubmitContribution", &m))
                 }

@@ -49,6 +49,7 @@ fn malformed(a: &str) -> Vec<(Any, &'static str, u32)> {
                 uri: "ipfs://x".into(),
                 fingerprint: vec![],
                 stake: uopen(1000),
+                salt: vec![],
             }),
             "datanet",
             2,
@@ -71,6 +72,7 @@ fn malformed(a: &str) -> Vec<(Any, &'static str, u32)> {
             "datanet",
             2,
         ),
+        (any(&datanet::MsgCommitContribution { contributor: a.clone(), datanet_id: 1, commitment: vec![1; 31] }), "datanet", 2),
         (any(&datanet::MsgResolveChallenge { curator: a.clone(), challenge_id: 0, uphold: true, resolution: String::new() }), "datanet", 2),
         (
             any(&model::MsgRegisterModel {

@@ -96,6 +96,7 @@ fn submit(who: u64, content: &[u8], stake: u128) -> Any {
             uri: format!("ipfs://{}", content.len()),
             fingerprint: openledger_datanet::fingerprint::compute(std::str::from_utf8(content).unwrap(), 16, 512),
             stake: uopen(stake),
+            salt: vec![],
         },
     )
 }
@@ -961,4 +962,75 @@ fn near_duplicates_are_refused_naming_the_contribution_they_copy() {
     ok(&mut n, owner, review(owner, id3, false, 0));
     let c: dn::QueryContributionResponse = query(&n, "Contribution", dn::QueryContributionRequest { id: id3 });
     assert_eq!(c.contribution.unwrap().status, dn::ContributionStatus::Rejected as i32);
+}
+
+/// Commit–reveal. Attack: a copier watches the mempool, sees an author's reveal and
+/// gets the same content in first — in the same block, ahead of it. The author had
+/// committed a block earlier, so its claim is earlier: the copy is rejected in its
+/// favour and the copier loses its fee and the slashed part of its stake. A copier who
+/// commits only after seeing the content is refused as a duplicate; nobody can reveal
+/// against someone else's commitment (it binds the contributor); a reveal in the
+/// commitment's own block is refused.
+#[test]
+fn a_mempool_copier_loses_to_the_earliest_commitment() {
+    let mut n = node();
+    let (owner, author, copier) = (0, 1, 2);
+    let create = dn::MsgCreateDatanet {
+        owner: test_key(owner).address().to_string(),
+        name: "Terns".into(),
+        curators: vec![test_key(owner).address().to_string()],
+        policy: dn::ContributionPolicy::Open as i32,
+        min_stake: uopen(10_000),
+        terms: Some(dn::ContributionTerms { reject_slash_bps: 5000, challenge_reward_bps: 5000 }),
+        ..Default::default()
+    };
+    ok(&mut n, owner, any("MsgCreateDatanet", &create));
+    let text = b"an original essay on the migration of arctic terns, written by its author over a long winter";
+    let salt = vec![42u8; 32];
+    let reveal = |who: u64, salt: &[u8]| {
+        let mut m = dn::MsgSubmitContribution::decode(submit(who, text, 10_000).value.as_slice()).unwrap();
+        m.salt = salt.to_vec();
+        any("MsgSubmitContribution", &m)
+    };
+    let commit = |who: u64, salt: &[u8]| {
+        use sha2::Digest;
+        let addr = test_key(who).address();
+        let c = openledger_datanet::msg::commit::commitment(1, &addr, &sha2::Sha256::digest(text), salt);
+        any("MsgCommitContribution", &dn::MsgCommitContribution { contributor: addr.to_string(), datanet_id: 1, commitment: c.to_vec() })
+    };
+    ok(&mut n, author, commit(author, &salt));
+    // The copier's plain submission lands first in the block, the author's reveal after.
+    let copier_before = n.balance(&test_key(copier).address());
+    let txs = vec![
+        n.msg_tx(&test_key(copier), vec![submit(copier, text, 10_000)], FEE, GAS),
+        n.msg_tx(&test_key(author), vec![reveal(author, &salt)], FEE, GAS),
+    ];
+    let r = n.execute_block(txs);
+    assert!(r.tx_results.iter().all(|t| t.code == 0), "{:?}", r.tx_results);
+    let status = |n: &TestNode, id: u64| {
+        let c: dn::QueryContributionResponse = query(n, "Contribution", dn::QueryContributionRequest { id });
+        c.contribution.unwrap()
+    };
+    let (copy, original) = (status(&n, 1), status(&n, 2));
+    assert_eq!((copy.status, copy.contributor), (dn::ContributionStatus::Rejected as i32, test_key(copier).address().to_string()));
+    assert!(copy.reject_reason.contains("earlier claim"), "{}", copy.reject_reason);
+    assert_eq!((original.status, original.claim_height + 1), (dn::ContributionStatus::Pending as i32, original.submitted_height));
+    // Half its 10,000 stake slashed, and the fee: the copier is worse off.
+    assert_eq!(n.balance(&test_key(copier).address()), copier_before - FEE - 5_000);
+    // Committing after seeing the content does not help: the author's claim is earlier.
+    let late = vec![3u8; 16];
+    ok(&mut n, copier, commit(copier, &late));
+    refused(&mut n, copier, reveal(copier, &late), 5, "as contribution 2");
+    // Someone else's salt proves nothing (the commitment binds its contributor), and a
+    // consumed commitment cannot be revealed twice.
+    refused(&mut n, copier, reveal(copier, &salt), 4, "no commitment by");
+    refused(&mut n, author, reveal(author, &salt), 4, "no commitment by");
+    // A reveal in its commitment's own block is refused.
+    let fresh = vec![9u8; 16];
+    let txs = vec![n.msg_tx(&test_key(3), vec![commit(3, &fresh), reveal(3, &fresh)], FEE, GAS)];
+    let r = n.execute_block(txs);
+    assert!(r.tx_results[0].code == 10 && r.tx_results[0].log.contains("reveal it in a later block"), "{:?}", r.tx_results[0]);
+    // The author's contribution is accepted as usual.
+    ok(&mut n, owner, review(owner, 2, true, 9000));
+    assert_eq!(status(&n, 2).status, dn::ContributionStatus::Accepted as i32);
 }

@@ -135,31 +135,44 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     ];
     let mut contribution = Vec::new();
     for (who, file) in ["carol", "dave", "erin"].into_iter().zip(&files) {
-        let out = cli.run(&[
-            "tx",
-            "datanet",
-            "contribute",
-            "1",
-            "--file",
-            file,
-            "--uri",
-            &format!("ipfs://{who}"),
-            "--from",
-            who,
-            "--chain-id",
-            DEV_CHAIN_ID,
-            "--gas",
-            "auto",
-            "-y",
-            "-o",
-            "json",
-        ]);
+        // dave commits first and reveals in a later block (two transactions).
+        let commit_first: &[&str] = if who == "dave" { &["--commit-first"] } else { &[] };
+        let out = cli.run(
+            &[
+                "tx",
+                "datanet",
+                "contribute",
+                "1",
+                "--file",
+                file,
+                "--uri",
+                &format!("ipfs://{who}"),
+                "--from",
+                who,
+                "--chain-id",
+                DEV_CHAIN_ID,
+                "--gas",
+                "auto",
+                "-y",
+                "-o",
+                "json",
+            ]
+            .iter()
+            .chain(commit_first)
+            .copied()
+            .collect::<Vec<_>>(),
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "contribute {who}: {stderr}");
         if who == "carol" {
             assert!(stderr.contains("100% 9/9 MiB"), "no progress bar for a 9 MiB file: {stderr}");
         }
-        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        // One JSON result a transaction: the last is the contribution's.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let v: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("json");
+        if who == "dave" {
+            assert_eq!(stdout.lines().count(), 2, "a commitment, then the reveal: {stdout}");
+        }
         contribution.push(first_response(&v)["contribution_id"].as_str().expect("contribution_id").to_string());
     }
     assert_eq!(contribution, ["1", "2", "3"]);

@@ -145,6 +145,20 @@ pub struct Intent {
     pub summary: String,
 }
 
+/// Wait (at most 30 s) until the node has committed a block above `height`.
+pub async fn wait_past(node: &NodeOpts, height: u64) -> Result<()> {
+    let rpc = CometRpc::new(&node.node);
+    for _ in 0..300 {
+        let s = rpc.status().await?;
+        let latest: u64 = s["sync_info"]["latest_block_height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0);
+        if latest > height {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bail!("the node committed no block above {height} within 30 s")
+}
+
 /// Sign with `key`, broadcast, wait for the block, print. Fails (exit 1) when the tx is
 /// refused or fails in the block.
 pub async fn broadcast(kr: &Keyring, node: &NodeOpts, key: &KeyRecord, intent: Intent, flags: &TxFlags) -> Result<TxResult> {

@@ -212,6 +212,11 @@ pub enum DatanetTxCmd {
         /// Submit without a fingerprint.
         #[arg(long)]
         no_fingerprint: bool,
+        /// Commit to the contribution first (one transaction), then reveal it in a later
+        /// block (a second): nobody who sees the reveal in the mempool can claim the
+        /// content before you.
+        #[arg(long)]
+        commit_first: bool,
         #[command(flatten)]
         signer: Signer,
     },
@@ -418,7 +423,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             let summary = format!("update datanet {datanet_id}");
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
-        DatanetTxCmd::Contribute { datanet_id, file, uri, stake, no_fingerprint, signer } => {
+        DatanetTxCmd::Contribute { datanet_id, file, uri, stake, no_fingerprint, commit_first, signer } => {
             let contributor = kr.resolve(&signer.from)?.address;
             let d = get_datanet(node, datanet_id).await?;
             let stake = match stake {
@@ -446,6 +451,23 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
                 uri,
                 fingerprint,
                 stake: uopen(stake),
+                salt: vec![],
+            };
+            let m = if commit_first {
+                use rand::RngCore;
+                let mut salt = vec![0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut salt);
+                let commitment = openledger_types::commit::commitment(datanet_id, &contributor, &digest.sha256, &salt);
+                let c = dn::MsgCommitContribution { contributor: contributor.to_string(), datanet_id, commitment: commitment.to_vec() };
+                let key = kr.resolve(&signer.from)?;
+                let intent =
+                    Intent { msgs: vec![any(&c)], spend: 0, summary: format!("commit to {} in datanet {datanet_id}", file.display()) };
+                let committed = broadcast::broadcast(&kr, node, &key, intent, &signer.flags).await?;
+                // The reveal must land in a later block than the commitment.
+                broadcast::wait_past(node, committed.height).await?;
+                dn::MsgSubmitContribution { salt, ..m }
+            } else {
+                m
             };
             let summary = format!("contribute {} ({} bytes) to datanet {datanet_id} staking {stake}uopen", file.display(), digest.size);
             (signer, Intent { msgs: vec![any(&m)], spend: stake, summary })

@@ -123,6 +123,16 @@ impl Module for DatanetModule {
             state.put_challenge(ch);
         }
         let max_ch = challenges.last().copied().unwrap_or(0);
+        for pc in &g.commitments {
+            if !datanets.contains_key(&pc.datanet_id) || pc.commitment.len() != 32 {
+                return Err(error::invalid_genesis(format!(
+                    "commitment {}: unknown datanet {} or not 32 bytes",
+                    hex::encode(&pc.commitment),
+                    pc.datanet_id
+                )));
+            }
+            state.put_u64(state_key::commitment(pc.datanet_id, &pc.commitment), pc.height);
+        }
         state.put_u64(state_key::NEXT_DATANET_ID.to_string(), g.next_datanet_id.max(max_dn.saturating_add(1)));
         state.put_u64(state_key::NEXT_CONTRIBUTION_ID.to_string(), g.next_contribution_id.max(max_c.saturating_add(1)));
         state.put_u64(state_key::NEXT_CHALLENGE_ID.to_string(), g.next_challenge_id.max(max_ch.saturating_add(1)));
@@ -139,6 +149,7 @@ impl Module for DatanetModule {
             next_datanet_id: state.next_id(state_key::NEXT_DATANET_ID).await?,
             next_contribution_id: state.next_id(state_key::NEXT_CONTRIBUTION_ID).await?,
             next_challenge_id: state.next_id(state_key::NEXT_CHALLENGE_ID).await?,
+            commitments: commitments(state).await?,
         })
     }
 
@@ -265,6 +276,22 @@ fn check_datanet(p: &Params, d: &Datanet) -> Result<(), ChainError> {
         }
     }
     Ok(())
+}
+
+/// Every commitment not yet revealed, in key order (datanet, then commitment).
+async fn commitments<S: StateRead>(state: &S) -> Result<Vec<PendingCommitment>, ChainError> {
+    let mut stream = std::pin::pin!(state.prefix_raw(state_key::commitment_prefix()));
+    let mut out = Vec::new();
+    while let Some(item) = stream.next().await {
+        let (key, value) = item?;
+        let bad = || openledger_framework::sdk::internal(format!("corrupt commitment key {key}"));
+        let mut parts = key.trim_start_matches(state_key::commitment_prefix()).split('/');
+        let datanet_id = u64::from_str_radix(parts.next().ok_or_else(bad)?, 16).map_err(|_| bad())?;
+        let commitment = hex::decode(parts.next().ok_or_else(bad)?).map_err(|_| bad())?;
+        let height = u64::from_be_bytes(<[u8; 8]>::try_from(value.as_slice()).map_err(|_| bad())?);
+        out.push(PendingCommitment { datanet_id, commitment, height });
+    }
+    Ok(out)
 }
 
 async fn due_ids<S: StateRead>(state: &S, prefix: &str) -> Result<Vec<(String, u64)>, ChainError> {

@@ -33,6 +33,32 @@ pub(crate) fn amount_of(s: &str) -> Result<Amount, ChainError> {
     s.parse().map_err(|_| openledger_framework::sdk::internal(format!("corrupt amount {s:?}")))
 }
 
+/// Reject a pending contribution: the datanet's share of its stake (by the terms it was
+/// submitted under) slashed to the treasury, the rest refunded. A rejected contribution
+/// does not hold its content: a copier whose submission of someone's file is rejected
+/// must not lock the file's real author out. Returns (slashed, refunded).
+pub(crate) async fn reject<S: StateWrite>(
+    state: &mut S,
+    c: &mut Contribution,
+    reason: String,
+    msg_index: Option<u32>,
+) -> Result<(Amount, Amount), ChainError> {
+    let stake = uopen(c.stake.as_ref(), "stake")?;
+    let contributor = address(&c.contributor, "contributor")?;
+    let slashed = openledger_framework::amount::bps_of(stake, c.terms.map_or(0, |t| t.reject_slash_bps));
+    let refunded = stake - slashed;
+    if slashed > 0 {
+        state.send_from_module(&ESCROW, &crate::treasury(c.datanet_id), slashed, msg_index).await?;
+    }
+    if refunded > 0 {
+        state.send_from_module(&ESCROW, &contributor, refunded, msg_index).await?;
+    }
+    c.reject_reason = reason;
+    state.delete(state_key::content(c.datanet_id, &c.content_hash));
+    set_status(state, c, ContributionStatus::Rejected).await?;
+    Ok((slashed, refunded))
+}
+
 /// Move a contribution between status lists.
 pub(crate) async fn set_status<S: StateWrite>(state: &mut S, c: &mut Contribution, status: ContributionStatus) -> Result<(), ChainError> {
     state.index_remove(&state_key::ix_datanet_status(c.datanet_id, c.status), &be(c.id)).await?;

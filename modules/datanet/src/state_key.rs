@@ -51,6 +51,13 @@ pub fn content(datanet_id: u64, hash: &[u8]) -> String {
 pub fn posting(datanet_id: u64, hash: u64) -> String {
     format!("datanet/fp/{datanet_id:016x}/{hash:016x}")
 }
+/// A commitment to a contribution not yet revealed → the height it was made at.
+pub fn commitment(datanet_id: u64, commitment: &[u8]) -> String {
+    format!("datanet/commit/{datanet_id:016x}/{}", hex::encode(commitment))
+}
+pub fn commitment_prefix() -> &'static str {
+    "datanet/commit/"
+}
 /// Stakes to refund at the end of block `height`.
 pub fn release(height: u64, contribution_id: u64) -> String {
     format!("datanet/release/{height:016x}/{contribution_id:016x}")

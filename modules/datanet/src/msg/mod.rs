@@ -6,6 +6,7 @@
 use openledger_proto::openledger::datanet::v1::*;
 
 pub mod challenge;
+pub mod commit;
 pub mod create;
 pub(crate) mod fields;
 pub mod publish;
@@ -20,6 +21,7 @@ openledger_framework::module_msgs! {
     pub DatanetMsg, module "datanet" {
         Create(MsgCreateDatanet) => create,
         Update(MsgUpdateDatanet) => update,
+        Commit(MsgCommitContribution) => commit,
         Submit(MsgSubmitContribution) => submit,
         Review(MsgReviewContribution) => review,
         Withdraw(MsgWithdrawContribution) => withdraw,

@@ -2,16 +2,15 @@
 //! score (its reward weight follows) or rejects it (part of its stake is slashed to the
 //! datanet's treasury, by the terms it was submitted under).
 use cnidarium::StateWrite;
-use openledger_framework::amount::{bps_of, BPS};
+use openledger_framework::amount::BPS;
 use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{ContributionStatus, MsgReviewContribution, MsgReviewContributionResponse};
-use openledger_token::state_ext::TokenWrite;
 
-use super::fields::{address, positive_id, required, text, uopen};
-use crate::records::{amount_of, get_contribution, get_datanet, is_curator, set_status, status_name};
+use super::fields::{address, positive_id, required, text};
+use crate::records::{amount_of, get_contribution, get_datanet, is_curator, reject, set_status, status_name};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, fp_index, merkle, reward_weight, state_key, treasury, ESCROW};
+use crate::{error, fp_index, merkle, reward_weight, state_key};
 
 /// Without state: the curator, the contribution id, an acceptance's quality of 1 to
 /// 10,000 bps, a rejection's reason.
@@ -51,8 +50,6 @@ pub async fn execute<S: StateWrite>(
     if c.status != ContributionStatus::Pending as i32 {
         return Err(error::wrong_status(format!("contribution {} is {}, only pending ones are reviewed", c.id, status_name(c.status))));
     }
-    let stake = uopen(c.stake.as_ref(), "stake")?;
-    let contributor = address(&c.contributor, "contributor")?;
     c.reviewed_height = ctx.height;
     c.reviewer = curator.to_string();
     let resp = if m.accept {
@@ -80,20 +77,7 @@ pub async fn execute<S: StateWrite>(
         MsgReviewContributionResponse { weight: weight.to_string(), slashed: "0".into(), refunded: "0".into() }
     } else {
         text(&m.reason, "reason", p.max_reason_length, true)?;
-        let slash_bps = c.terms.map_or(0, |t| t.reject_slash_bps);
-        let slashed = bps_of(stake, slash_bps);
-        let refunded = stake - slashed;
-        if slashed > 0 {
-            state.send_from_module(&ESCROW, &treasury(d.id), slashed, Some(ctx.msg_index)).await?;
-        }
-        if refunded > 0 {
-            state.send_from_module(&ESCROW, &contributor, refunded, Some(ctx.msg_index)).await?;
-        }
-        c.reject_reason = m.reason.clone();
-        // A rejected contribution does not hold its content: a copier whose submission
-        // of someone's file is rejected must not lock the file's real author out.
-        state.delete(state_key::content(c.datanet_id, &c.content_hash));
-        set_status(state, &mut c, ContributionStatus::Rejected).await?;
+        let (slashed, refunded) = reject(state, &mut c, m.reason.clone(), Some(ctx.msg_index)).await?;
         MsgReviewContributionResponse { weight: "0".into(), slashed: slashed.to_string(), refunded: refunded.to_string() }
     };
     state.put_contribution(&c);

@@ -1,8 +1,9 @@
-//! `MsgSubmitContribution`: staked data offered to a datanet. The same content cannot be
-//! submitted twice to one datanet.
+//! `MsgSubmitContribution`: staked data offered to a datanet, revealing an earlier
+//! commitment or not. The same content cannot be held twice in one datanet: the
+//! earliest claim wins it (`claim_content`).
 use cnidarium::StateWrite;
 use openledger_framework::events::typed;
-use openledger_framework::{Address, ChainError, MsgCtx, StoreRead, StoreWrite};
+use openledger_framework::{Address, Amount, ChainError, MsgCtx, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::{
     Contribution, ContributionPolicy, ContributionStatus, FingerprintParams, MsgSubmitContribution, MsgSubmitContributionResponse,
 };
@@ -10,7 +11,7 @@ use openledger_token::state_ext::TokenWrite;
 use openledger_token::{uopen_coin, DENOM};
 
 use super::fields::{address, positive_id, required, text, uopen};
-use crate::records::{get_datanet, index_contribution};
+use crate::records::{get_contribution, get_datanet, index_contribution, reject};
 use crate::state_ext::{DatanetRead, DatanetWrite};
 use crate::{error, fingerprint, fp_index, state_key, ESCROW};
 
@@ -30,7 +31,61 @@ pub fn check(m: &MsgSubmitContribution) -> Result<Address, ChainError> {
         return Err(error::invalid_fingerprint(format!("fingerprint hashes must be sorted and unique ({} before {})", w[0], w[1])));
     }
     uopen(m.stake.as_ref(), "stake")?;
+    if !m.salt.is_empty() && !(16..=64).contains(&m.salt.len()) {
+        return Err(error::invalid_field(format!("salt must be 16 to 64 bytes, got {}", m.salt.len())));
+    }
     Ok(contributor)
+}
+
+/// The height this submission claims its content at: its commitment's (made in an
+/// earlier block, and consumed), or this block's without a salt.
+async fn claim_height<S: StateWrite>(
+    state: &mut S,
+    m: &MsgSubmitContribution,
+    contributor: &Address,
+    height: u64,
+) -> Result<u64, ChainError> {
+    if m.salt.is_empty() {
+        return Ok(height);
+    }
+    let c = super::commit::commitment(m.datanet_id, contributor, &m.content_hash, &m.salt);
+    let key = state_key::commitment(m.datanet_id, &c);
+    let at = state
+        .get_u64(&key)
+        .await?
+        .ok_or_else(|| error::not_found(format!("no commitment by {contributor} to this content and salt in datanet {}", m.datanet_id)))?;
+    if at >= height {
+        return Err(error::window_closed(format!("the commitment was made at height {at}: reveal it in a later block")));
+    }
+    state.delete(key);
+    Ok(at)
+}
+
+/// Take the content key for a new contribution claimed at `claim`. Held by an accepted
+/// (or invalidated, or pending with an earlier or equal claim) contribution: refused as
+/// a duplicate. Held by a pending contribution with a later claim — a copy of a file
+/// whose author committed first — that one is rejected in favour of the earlier claim,
+/// its stake slashed by its terms. Returns the displaced contribution, if any.
+async fn claim_content<S: StateWrite>(
+    state: &mut S,
+    datanet_id: u64,
+    content_hash: &[u8],
+    claim: u64,
+    msg_index: u32,
+) -> Result<Option<(Contribution, Amount, Amount)>, ChainError> {
+    let Some(existing) = state.get_u64(&state_key::content(datanet_id, content_hash)).await? else { return Ok(None) };
+    let mut e = get_contribution(state, existing).await?;
+    let e_claim = if e.claim_height == 0 { e.submitted_height } else { e.claim_height };
+    if e.status != ContributionStatus::Pending as i32 || e_claim <= claim {
+        return Err(error::duplicate_content(format!(
+            "content {} is already in datanet {datanet_id} as contribution {existing}",
+            hex::encode(content_hash)
+        )));
+    }
+    let (slashed, refunded) =
+        reject(state, &mut e, format!("an earlier claim (height {claim}) to the same content was revealed"), Some(msg_index)).await?;
+    state.put_contribution(&e);
+    Ok(Some((e, slashed, refunded)))
 }
 
 /// Refuse a fingerprint that near-duplicates an accepted contribution of the datanet
@@ -73,13 +128,8 @@ pub async fn execute<S: StateWrite>(
         return Err(error::insufficient_stake(format!("stake {stake}{DENOM} is below datanet {}'s minimum of {min}{DENOM}", d.id)));
     }
     let content_key = state_key::content(d.id, &m.content_hash);
-    if let Some(existing) = state.get_u64(&content_key).await? {
-        return Err(error::duplicate_content(format!(
-            "content {} is already in datanet {} as contribution {existing}",
-            hex::encode(&m.content_hash),
-            d.id
-        )));
-    }
+    let claim = claim_height(state, m, contributor, ctx.height).await?;
+    let displaced = claim_content(state, d.id, &m.content_hash, claim, ctx.msg_index).await?;
     refuse_near_duplicate(state, d.id, &fp, &m.fingerprint).await?;
     state.send_to_module(contributor, &ESCROW, stake, Some(ctx.msg_index)).await?;
     let id = state.take_id(state_key::NEXT_CONTRIBUTION_ID).await?;
@@ -95,6 +145,7 @@ pub async fn execute<S: StateWrite>(
         status: ContributionStatus::Pending as i32,
         weight: "0".into(),
         submitted_height: ctx.height,
+        claim_height: claim,
         terms: d.terms,
         ..Default::default()
     };
@@ -110,6 +161,15 @@ pub async fn execute<S: StateWrite>(
         content_hash: hex::encode(&c.content_hash),
         stake: stake.to_string(),
     }));
+    if let Some((e, slashed, refunded)) = displaced {
+        state.record(typed(openledger_proto::openledger::datanet::v1::EventContributionDisplaced {
+            contribution_id: e.id.to_string(),
+            datanet_id: d.id.to_string(),
+            by_contribution_id: id.to_string(),
+            slashed: slashed.to_string(),
+            refunded: refunded.to_string(),
+        }));
+    }
     Ok(MsgSubmitContributionResponse { contribution_id: id })
 }
 
@@ -127,6 +187,7 @@ mod tests {
             uri: "ipfs://x".into(),
             fingerprint: vec![64, 128],
             stake: Some(Coin { denom: "uopen".into(), amount: "1000".into() }),
+            salt: vec![],
         }
     }
 
@@ -136,6 +197,8 @@ mod tests {
         let cases: Vec<(MsgSubmitContribution, u32)> = vec![
             (MsgSubmitContribution { contributor: String::new(), ..valid() }, 13),
             (MsgSubmitContribution { datanet_id: 0, ..valid() }, 2),
+            (MsgSubmitContribution { salt: vec![1; 15], ..valid() }, 2),
+            (MsgSubmitContribution { salt: vec![1; 65], ..valid() }, 2),
             (MsgSubmitContribution { content_hash: vec![7; 31], ..valid() }, 2),
             (MsgSubmitContribution { size: 0, ..valid() }, 2),
             (MsgSubmitContribution { uri: " ".into(), ..valid() }, 2),
