@@ -97,6 +97,7 @@ fn malformed(a: &str) -> Vec<(Any, &'static str, u32)> {
             6,
         ),
         (any(&model::MsgUpdateModel { owner: a.clone(), model_id: 1, status: 7, ..Default::default() }), "model", 2),
+        (any(&model::MsgWithdrawBond { owner: a.clone(), model_id: 0 }), "model", 2),
         (any(&attribution::MsgPayInference { consumer: a.clone(), model_id: 1, units: 0, max_fee: uopen(10) }), "attribution", 2),
         (
             any(&attribution::MsgSubmitAttribution {

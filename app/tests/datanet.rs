@@ -31,6 +31,7 @@ fn model_any<M: Message>(name: &str, m: &M) -> Any {
 }
 
 const MODEL_BOND: u128 = 1_000_000;
+const UNBONDING: u64 = 5;
 
 fn node() -> TestNode {
     let builder = TestNode::builder().funded_accounts(6, FUND);
@@ -42,6 +43,7 @@ fn node() -> TestNode {
     state.datanet.params = Some(p);
     let mut mp = openledger_model::component::default_params();
     mp.min_operator_bond = MODEL_BOND.to_string();
+    mp.bond_unbonding_blocks = UNBONDING;
     state.model.params = Some(mp);
     builder.with_app_state(state).build()
 }
@@ -864,6 +866,23 @@ fn models_must_meet_each_training_datanets_terms() {
     };
     refused(&mut n, carol, model_any("MsgUpdateModel", &carol_update(md::ModelStatus::Unspecified)), 13, "admits models of");
     ok(&mut n, carol, model_any("MsgUpdateModel", &carol_update(md::ModelStatus::Retired)));
+    let retired_at = n.height;
+    // Bonds: only a retired model's, only its owner's, only after unbonding, only once.
+    let withdraw = |who: u64, model_id: u64| {
+        model_any("MsgWithdrawBond", &md::MsgWithdrawBond { owner: test_key(who).address().to_string(), model_id })
+    };
+    refused(&mut n, bob, withdraw(bob, carols), 3, "only the owner");
+    refused(&mut n, bob, withdraw(bob, bobs), 14, "is active: retire it first");
+    refused(&mut n, carol, withdraw(carol, carols), 14, &format!("unbonds at height {}", retired_at + UNBONDING));
+    while n.height + 1 < retired_at + UNBONDING {
+        n.execute_block(vec![]);
+    }
+    let (carol_before, bonds_before) = (n.balance(&test_key(carol).address()), n.balance(&openledger_model::bonds()));
+    let r = md::MsgWithdrawBondResponse::decode(ok(&mut n, carol, withdraw(carol, carols)).as_slice()).unwrap();
+    assert_eq!(r.withdrawn, MODEL_BOND.to_string());
+    assert_eq!(n.balance(&test_key(carol).address()), carol_before + MODEL_BOND - FEE);
+    assert_eq!(n.balance(&openledger_model::bonds()), bonds_before - MODEL_BOND);
+    refused(&mut n, carol, withdraw(carol, carols), 14, "already withdrawn");
     // Model terms in a datanet message are checked statelessly too.
     let bad_terms = dn::MsgCreateDatanet {
         owner: test_key(owner).address().to_string(),

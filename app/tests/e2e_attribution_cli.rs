@@ -208,6 +208,22 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
         ["30000", "10000", "10000", "10000", &(frank_amount + carol_amount).to_string()].map(String::from),
         "{v}"
     );
+    // In words, for the people paid.
+    let why = cli.ok(&["q", "attribution", "explain", "inference", "1"]);
+    for needle in [
+        format!("delivered by {dave}"),
+        format!("served by operator {dave}"),
+        format!("contribution 2 (datanet 1, by {}): score {frank_score} of {total}", addr("frank")),
+        format!("-> {carol_amount}uopen"),
+    ] {
+        assert!(why.contains(&needle), "explain inference lacks {needle:?}:\n{why}");
+    }
+    assert!(
+        why.lines().any(|l| l.trim_start().starts_with("operator ") && l.ends_with(" 10000uopen  10.00%")),
+        "the operator's line: {why}"
+    );
+    let why = cli.ok(&["q", "attribution", "explain", "contribution", "1"]);
+    assert!(why.contains(&format!("+{carol_amount}uopen from inference 1 (score {carol_score} of {total}")), "{why}");
     step(t0, &format!("inference 1 settled by erin's receipt (scores {frank_score}, {carol_score})"));
 
     // erin pays again and delivers her receipt herself, naming no operator: the

@@ -137,6 +137,25 @@ pub enum AttributionQueryCmd {
     },
     /// The module's books: paid in = paid out + escrowed + credits + pools.
     Accounting,
+    /// In words: where an inference's fee went, to the last uopen; or what a
+    /// contribution earned, from which inferences, and what it claimed.
+    Explain {
+        #[command(subcommand)]
+        what: ExplainCmd,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ExplainCmd {
+    /// An inference: its terms, its receipt, the scores, the split.
+    Inference { id: u64 },
+    /// A contribution: every credit (with the inference's score), every claim, paged,
+    /// and what it can claim now.
+    Contribution {
+        id: u64,
+        #[command(flatten)]
+        page: PageArgs,
+    },
 }
 
 async fn client(node: &NodeOpts) -> Result<at::query_client::QueryClient<Channel>> {
@@ -285,6 +304,14 @@ pub async fn query(node: &NodeOpts, cmd: AttributionQueryCmd) -> Result<()> {
         AttributionQueryCmd::Accounting => {
             output::to_value(&c.accounting(at::QueryAccountingRequest {}).await.map_err(status_error)?.into_inner())?
         }
+        AttributionQueryCmd::Explain { what } => {
+            let text = match what {
+                ExplainCmd::Inference { id } => explain_inference(node, &inference(node, id).await?).await?,
+                ExplainCmd::Contribution { id, page } => explain_contribution(node, id, &page).await?,
+            };
+            print!("{text}");
+            return Ok(());
+        }
     };
     output::print(&value, format);
     Ok(())
@@ -396,4 +423,173 @@ async fn inference(node: &NodeOpts, id: u64) -> Result<at::Inference> {
         .into_inner()
         .inference
         .ok_or_else(|| anyhow!("inference {id}: empty answer"))
+}
+
+fn uopen_of(s: &str) -> u128 {
+    s.parse().unwrap_or(0)
+}
+
+/// `part` of `whole` as a percentage with two decimals, in integers.
+fn percent(part: u128, whole: u128) -> String {
+    if whole == 0 {
+        return "-".into();
+    }
+    let bp = part.saturating_mul(10_000) / whole;
+    format!("{}.{:02}%", bp / 100, bp % 100)
+}
+
+async fn contribution(node: &NodeOpts, id: u64) -> Result<dn::Contribution> {
+    let mut dc =
+        dn::query_client::QueryClient::connect(node.grpc.clone()).await.with_context(|| broadcast::grpc_unreachable(&node.grpc))?;
+    dc.contribution(dn::QueryContributionRequest { id })
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .contribution
+        .ok_or_else(|| anyhow!("contribution {id}: empty answer"))
+}
+
+async fn explain_inference(node: &NodeOpts, inf: &at::Inference) -> Result<String> {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let terms = inf.terms.clone().unwrap_or_default();
+    let fee = uopen_of(inf.fee.as_ref().map_or("0", |c| c.amount.as_str()));
+    let split = terms.fee_split.unwrap_or_default();
+    writeln!(
+        o,
+        "inference {} of model {}: {} units, {fee}uopen paid by {} at height {}",
+        inf.id, inf.model_id, inf.units, inf.consumer, inf.paid_height
+    )?;
+    writeln!(
+        o,
+        "terms version {}: owner {} bps, contributors {} bps, datanet owners {} bps, protocol {} bps, operator {} bps; operators {}",
+        terms.terms_version,
+        split.owner_bps,
+        split.contributors_bps,
+        split.datanet_owners_bps,
+        split.protocol_bps,
+        split.operator_bps,
+        terms.operators.join(", ")
+    )?;
+    let status = at::InferenceStatus::try_from(inf.status).unwrap_or(at::InferenceStatus::Unspecified);
+    match status {
+        at::InferenceStatus::Pending => {
+            writeln!(
+                o,
+                "pending: a receipt may settle it until height {}; after that it settles by training weights",
+                inf.report_deadline
+            )?;
+            return Ok(o);
+        }
+        at::InferenceStatus::SettledDefault => {
+            writeln!(o, "settled at height {} by training weights: no receipt arrived in the report window", inf.settled_height)?
+        }
+        _ => {}
+    }
+    if let Some(r) = &inf.report {
+        let by = if r.receipt_signature.is_empty() { "the consumer itself" } else { "an operator, with the consumer's signature" };
+        writeln!(o, "settled at height {} by the consumer's receipt, delivered by {} ({by})", r.height, r.submitter)?;
+        if let Some(rc) = &r.receipt {
+            writeln!(o, "  output sha256 {}, {} fingerprint hashes", hex::encode(&rc.output_hash), rc.output_fingerprint.len())?;
+            if !rc.operator.is_empty() {
+                writeln!(o, "  served by operator {}", rc.operator)?;
+            }
+        }
+        writeln!(
+            o,
+            "  the chain scored {} contributions of the training versions (total score {}); {} output hashes matched none (or only boilerplate)",
+            r.candidates, r.total_score, r.uncounted_hashes
+        )?;
+    }
+    let s = inf.settlement.clone().unwrap_or_default();
+    writeln!(o, "where the {fee}uopen went:")?;
+    for (what, v) in [
+        ("model owner", &s.model_owner),
+        ("operator", &s.operator),
+        ("datanet owners", &s.datanet_owners),
+        ("protocol (validators)", &s.protocol),
+        ("contributions, by score", &s.contributor_credits),
+        ("version pools, by training weight", &s.version_pools),
+        ("datanet treasuries", &s.datanet_treasuries),
+    ] {
+        let v = uopen_of(v);
+        writeln!(o, "  {what:<34} {v:>14}uopen  {}", percent(v, fee))?;
+    }
+    if let Some(r) = &inf.report {
+        for e in &r.entries {
+            let c = contribution(node, e.contribution_id).await?;
+            writeln!(
+                o,
+                "    contribution {} (datanet {}, by {}): score {} of {} = {} -> {}uopen",
+                e.contribution_id,
+                c.datanet_id,
+                c.contributor,
+                e.score,
+                r.total_score,
+                percent(u128::from(e.score), u128::from(r.total_score)),
+                e.amount
+            )?;
+        }
+    }
+    Ok(o)
+}
+
+async fn explain_contribution(node: &NodeOpts, id: u64, page: &PageArgs) -> Result<String> {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let c = contribution(node, id).await?;
+    let status = dn::ContributionStatus::try_from(c.status).map(|s| s.as_str_name()).unwrap_or("?");
+    writeln!(
+        o,
+        "contribution {id} in datanet {} by {}: {status}, weight {}, first in version {}",
+        c.datanet_id, c.contributor, c.weight, c.first_version
+    )?;
+    let e = client(node)
+        .await?
+        .contribution_earnings(at::QueryContributionEarningsRequest { contribution_id: id, pagination: page.request()? })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let r = e.rewards.unwrap_or_default();
+    writeln!(
+        o,
+        "credited in all {}uopen directly; claimed in all {}uopen; unclaimed credit {}uopen",
+        r.credited_total, r.claimed_total, r.credit
+    )?;
+    for rec in &e.history {
+        match at::EarningKind::try_from(rec.kind).unwrap_or(at::EarningKind::Unspecified) {
+            at::EarningKind::ReportCredit => {
+                let inf = inference(node, rec.inference_id).await?;
+                let report = inf.report.unwrap_or_default();
+                let score = report.entries.iter().find(|x| x.contribution_id == id).map_or(0, |x| x.score);
+                writeln!(
+                    o,
+                    "  height {:>8}: +{}uopen from inference {} (score {score} of {}, {})",
+                    rec.height,
+                    rec.amount,
+                    rec.inference_id,
+                    report.total_score,
+                    percent(u128::from(score), u128::from(report.total_score))
+                )?;
+            }
+            at::EarningKind::Claim => writeln!(o, "  height {:>8}: claimed {}uopen (credits and pools)", rec.height, rec.amount)?,
+            _ => writeln!(o, "  height {:>8}: {}uopen", rec.height, rec.amount)?,
+        }
+    }
+    if let Some(next) = e.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
+        use base64::Engine;
+        writeln!(o, "  more: --page-key {}", base64::engine::general_purpose::STANDARD.encode(next))?;
+    }
+    let cl = client(node)
+        .await?
+        .claimable(at::QueryClaimableRequest { address: c.contributor.clone(), pagination: None })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    if let Some(x) = cl.contributions.iter().find(|x| x.contribution_id == id) {
+        writeln!(o, "claimable now: {}uopen credit + {}uopen from version pools = {}uopen", x.credit, x.pools, x.total)?;
+    } else {
+        writeln!(o, "claimable now: nothing on the first page of `q attribution claimable {}`", c.contributor)?;
+    }
+    Ok(o)
 }

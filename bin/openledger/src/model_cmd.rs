@@ -72,6 +72,12 @@ pub enum ModelTxCmd {
         #[command(flatten)]
         signer: Signer,
     },
+    /// Take back the bond of a model you retired, once the unbonding period has passed.
+    WithdrawBond {
+        model_id: u64,
+        #[command(flatten)]
+        signer: Signer,
+    },
 }
 
 #[derive(Subcommand)]
@@ -190,6 +196,11 @@ pub async fn tx(kr: Keyring, node: &crate::NodeOpts, cmd: ModelTxCmd) -> Result<
                 fee_split: split.as_deref().map(fee_split).transpose()?,
             };
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary: format!("update model {model_id}") })
+        }
+        ModelTxCmd::WithdrawBond { model_id, signer } => {
+            let owner = kr.resolve(&signer.from)?.address;
+            let m = md::MsgWithdrawBond { owner: owner.to_string(), model_id };
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary: format!("withdraw the bond of retired model {model_id}") })
         }
     };
     let key = kr.resolve(&signer.from)?;

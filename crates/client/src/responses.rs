@@ -30,6 +30,8 @@ pub fn to_json(type_url: &str, bytes: &[u8]) -> Value {
         "openledger.attribution.v1.MsgPayInferenceResponse" => decoded::<at::MsgPayInferenceResponse>,
         "openledger.attribution.v1.MsgSubmitAttributionResponse" => decoded::<at::MsgSubmitAttributionResponse>,
         "openledger.attribution.v1.MsgSubmitReceiptResponse" => decoded::<at::MsgSubmitReceiptResponse>,
+        "openledger.model.v1.MsgWithdrawBondResponse" => decoded::<md::MsgWithdrawBondResponse>,
+        "openledger.datanet.v1.MsgCommitContributionResponse" => decoded::<dn::MsgCommitContributionResponse>,
         "openledger.attribution.v1.MsgClaimRewardsResponse" => decoded::<at::MsgClaimRewardsResponse>,
         _ => return json!({ "@type": type_url }),
     };

@@ -84,6 +84,7 @@ pub fn default_params() -> Params {
         max_operators: 16,
         // 100 OPEN.
         min_operator_bond: "100000000".into(),
+        bond_unbonding_blocks: 1200,
     }
 }
 

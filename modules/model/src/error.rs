@@ -14,4 +14,5 @@ openledger_framework::module_errors! { CODESPACE;
     invalid_genesis = 11;
     invalid_operators = 12;
     below_datanet_terms = 13;
+    bond_locked = 14;
 }

@@ -42,6 +42,7 @@ fn test_params() -> Params {
         max_training_entries: 4,
         max_operators: 3,
         min_operator_bond: "1000".into(),
+        bond_unbonding_blocks: 10,
     }
 }
 
