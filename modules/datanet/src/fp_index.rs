@@ -63,13 +63,21 @@ pub async fn posting<S: StoreRead>(state: &S, datanet_id: u64, hash: u64) -> Res
     state.get_proto(&state_key::posting(datanet_id, hash)).await
 }
 
-/// What one contribution adds to the entry of each of its hashes: (id, position) kept
-/// in id order, unless the hash is saturated.
-fn insert(p: &mut FingerprintPosting, max_sharing: u32, id: u64, position: u64) {
+/// Count one more acceptance of the hash; false once it is saturated (its list emptied).
+fn count(p: &mut FingerprintPosting, max_sharing: u32) -> bool {
     p.accepted_ever += 1;
     if p.accepted_ever > u64::from(max_sharing) {
         p.contribution_ids.clear();
         p.positions.clear();
+        return false;
+    }
+    true
+}
+
+/// What one contribution adds to the entry of each of its hashes: (id, position) kept
+/// in id order, unless the hash is saturated.
+fn insert(p: &mut FingerprintPosting, max_sharing: u32, id: u64, position: u64) {
+    if !count(p, max_sharing) {
         return;
     }
     if let Err(at) = p.contribution_ids.binary_search(&id) {
@@ -118,11 +126,7 @@ impl IndexBuild {
             if listed {
                 insert(p, max_sharing, c.id, c.position);
             } else {
-                p.accepted_ever += 1;
-                if p.accepted_ever > u64::from(max_sharing) {
-                    p.contribution_ids.clear();
-                    p.positions.clear();
-                }
+                count(p, max_sharing);
             }
         }
     }

@@ -9,7 +9,6 @@
 //! payment can record the terms it was made under — changes never apply
 //! retroactively.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-pub mod bond;
 pub mod component;
 pub mod error;
 pub mod msg;

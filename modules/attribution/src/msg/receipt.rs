@@ -22,7 +22,7 @@ pub async fn execute<S: StateWrite>(
     consumer: &Address,
     ctx: MsgCtx,
 ) -> Result<MsgSubmitReceiptResponse, ChainError> {
-    let r = receipt::check(m.receipt.as_ref())?;
+    let r = receipt::given(m.receipt.as_ref())?;
     let (settlement, entries) = receipt::settle_by_receipt(state, r, Delivery::Consumer { consumer }, ctx).await?;
     Ok(MsgSubmitReceiptResponse { settlement: Some(settlement), entries })
 }

@@ -37,7 +37,7 @@ pub async fn execute<S: StateWrite>(
     operator: &Address,
     ctx: MsgCtx,
 ) -> Result<MsgSubmitAttributionResponse, ChainError> {
-    let r = receipt::check(m.receipt.as_ref())?;
+    let r = receipt::given(m.receipt.as_ref())?;
     let (settlement, entries) =
         receipt::settle_by_receipt(state, r, Delivery::Operator { operator, signature: &m.receipt_signature }, ctx).await?;
     Ok(MsgSubmitAttributionResponse { settlement: Some(settlement), entries })
