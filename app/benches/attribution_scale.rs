@@ -56,6 +56,14 @@
 //! verifications, which cancels the VM's drift block by block).
 //!
 //!     cargo bench -p openledger-app --bench attribution_scale
+//!     ATTRIBUTION_BENCH_FINGERPRINTS=boilerplate cargo bench -p openledger-app --bench attribution_scale
+//!
+//! Every receipt's output has ATTRIBUTION_BENCH_OUTPUT_HASHES (512, the cap) hashes:
+//! those touching the report's K entries, then, realistic, hashes of new text (absent
+//! from the index) or, adversarial (`FINGERPRINTS=boilerplate`), boilerplate hashes —
+//! every contribution then also carries 16 hashes shared by its group of 32 (the most a
+//! hash can be shared and still count), so each such output hash reads an index entry
+//! of 32 contributions and scores its first holder.
 //!
 //! Environment: ATTRIBUTION_BENCH_SIZES (comma-separated, default
 //! 1000,100000,1000000), ATTRIBUTION_BENCH_BLOCK (B, inferences per default-settlement and claim-phase block,
@@ -140,6 +148,13 @@ struct Cfg {
     hot: usize,
     fp_every: usize,
     fp_hashes: usize,
+    /// Hashes of every receipt's output fingerprint (512: the cap).
+    output_hashes: usize,
+    /// Boilerplate-heavy: every contribution also carries BOILER hashes shared by its
+    /// group of `max_fingerprint_sharing` contributions (the largest list the index
+    /// keeps), and receipts fill up with such hashes; otherwise receipts fill up with
+    /// hashes absent from the index (new text).
+    boilerplate: bool,
 }
 
 impl Cfg {
@@ -169,6 +184,8 @@ impl Cfg {
             hot,
             fp_every: env("ATTRIBUTION_BENCH_FP_EVERY", 1).max(1),
             fp_hashes: 16,
+            output_hashes: env("ATTRIBUTION_BENCH_OUTPUT_HASHES", 512).max(1),
+            boilerplate: std::env::var("ATTRIBUTION_BENCH_FINGERPRINTS").is_ok_and(|v| v == "boilerplate"),
         };
         for &n in &cfg.sizes {
             assert!(n >= cfg.claimed_total(), "size {n} is below the claimants' {} contributions", cfg.claimed_total());
@@ -326,6 +343,46 @@ fn fingerprint(i: usize, k: usize) -> Vec<u64> {
     set.into_iter().collect()
 }
 
+/// Boilerplate hashes per contribution, and the group size sharing each (the default
+/// `max_fingerprint_sharing`: the most a hash can be shared and still count).
+const BOILER: usize = 16;
+const GROUP: usize = 32;
+
+/// Boilerplate hash `t` of group `g`.
+fn boiler(g: usize, t: usize) -> u64 {
+    let d = Sha256::digest(format!("boilerplate {g} {t}"));
+    u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) & !(openledger_datanet::fingerprint::DEFAULT_MODULUS - 1)
+}
+
+/// The fingerprint of contribution `i`: its own hashes, and its group's boilerplate.
+fn contribution_fingerprint(cfg: &Cfg, i: usize) -> Vec<u64> {
+    let mut fp = fingerprint(i, cfg.fp_hashes);
+    if cfg.boilerplate {
+        fp.extend((0..BOILER).map(|t| boiler(i / GROUP, t)));
+        fp.sort_unstable();
+        fp.dedup();
+    }
+    fp
+}
+
+/// Fill an output fingerprint up to the receipt size: boilerplate of random groups, or
+/// hashes no contribution has.
+fn fill_output(cfg: &Cfg, out: &mut Vec<u64>, n: usize, seed: u64) {
+    let mut j = 0usize;
+    while out.len() < cfg.output_hashes {
+        let h = if cfg.boilerplate {
+            let g = (Sha256::digest(format!("group pick {seed} {j}"))[0] as usize * 7919 + j * 104_729) % n.div_ceil(GROUP).max(1);
+            boiler(g, j % BOILER)
+        } else {
+            fingerprint(usize::MAX - seed as usize, j + 1)[j]
+        };
+        if let Err(at) = out.binary_search(&h) {
+            out.insert(at, h);
+        }
+        j += 1;
+    }
+}
+
 fn pay_msg(consumer: &Address) -> at::MsgPayInference {
     at::MsgPayInference { consumer: consumer.to_string(), model_id: MODEL, units: UNITS, max_fee: uopen(PRICE * u128::from(UNITS)) }
 }
@@ -346,22 +403,24 @@ fn random_entries(cfg: &Cfg, span: usize, verifiable: bool, rng: &mut rand::rngs
 /// contribution at index `idx[j]` (id idx + 1), so the chain finds those K and scores
 /// them apart; otherwise the output touches no contribution (everything goes to the
 /// pools), which measures the receipt's fixed cost.
+#[allow(clippy::too_many_arguments)]
 fn report_msg(
     cfg: &Cfg,
+    n: usize,
     idx: &[usize],
     operator: &Address,
     consumer: &SignerKey,
     inference_id: u64,
     verifiable: bool,
 ) -> at::MsgSubmitAttribution {
-    let output = if verifiable {
-        let mut out: Vec<u64> = idx.iter().enumerate().flat_map(|(j, &i)| fingerprint(i, cfg.fp_hashes).into_iter().take(j + 1)).collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+    let mut output: Vec<u64> = if verifiable {
+        idx.iter().enumerate().flat_map(|(j, &i)| fingerprint(i, cfg.fp_hashes).into_iter().take(j + 1)).collect()
     } else {
-        fingerprint(usize::MAX - inference_id as usize, cfg.k)
+        vec![]
     };
+    output.sort_unstable();
+    output.dedup();
+    fill_output(cfg, &mut output, n, inference_id);
     let receipt = at::Receipt {
         chain_id: openledger_test_driver::TEST_CHAIN_ID.into(),
         inference_id,
@@ -417,7 +476,8 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
             let id = i as u64 + 1;
             let quality = 5_000 + (id * 37 % 5_001) as u32;
             let size = 2_048 + (i as u64 * 7_919) % 1_000_000;
-            let weight = openledger_datanet::reward_weight(quality, size);
+            // A stand-in for the hashes it brought (its weight's second factor).
+            let weight = openledger_datanet::reward_weight(quality, 1 + size % 512);
             let hash = content_hash(i);
             leaves.push(merkle::leaf_hash(id, &hash, weight));
             total_weight += weight;
@@ -429,7 +489,7 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
                 content_hash: hash,
                 size,
                 uri: format!("ipfs://bafkrei{i:052x}"),
-                fingerprint: if cfg.fingerprinted(i) { fingerprint(i, cfg.fp_hashes) } else { vec![] },
+                fingerprint: if cfg.fingerprinted(i) { contribution_fingerprint(cfg, i) } else { vec![] },
                 stake: uopen(STAKE),
                 status: dn::ContributionStatus::Accepted as i32,
                 quality_bps: quality,
@@ -844,7 +904,7 @@ impl<'a> Chain<'a> {
                 .map(|r| {
                     let op = a[OPERATOR0 + r % OPERATORS];
                     let (id, consumer) = (ids[r % ids.len()], &keys[cfg.consumer(r % ids.len())]);
-                    checked(&report_msg(cfg, &random_entries(cfg, span, verifiable, &mut self.rng), &op, consumer, id, verifiable))
+                    checked(&report_msg(cfg, self.n, &random_entries(cfg, span, verifiable, &mut self.rng), &op, consumer, id, verifiable))
                 })
                 .collect();
             time_handler(&self.node, &msgs)
@@ -882,7 +942,15 @@ impl<'a> Chain<'a> {
                     vec![any(
                         "attribution",
                         "MsgSubmitAttribution",
-                        &report_msg(cfg, idx, &a[op], &keys[cfg.consumer(j)], *id, j % 2 == 1 && idx.iter().all(|&i| cfg.fingerprinted(i))),
+                        &report_msg(
+                            cfg,
+                            n,
+                            idx,
+                            &a[op],
+                            &keys[cfg.consumer(j)],
+                            *id,
+                            j % 2 == 1 && idx.iter().all(|&i| cfg.fingerprinted(i)),
+                        ),
                     )],
                     TX_GAS,
                 )
@@ -1065,6 +1133,19 @@ fn main() {
     println!(
         "attribution_scale: sizes {:?} (genesis import); blocks of {} inferences, {} measured pay + report pairs (+1 warm-up), {} default rounds, K = {} entries (every other report verifiable), claimants owning {:?} contributions ({} each), {} handler runs, {threads} threads",
         cfg.sizes, cfg.per_block, cfg.blocks, cfg.default_blocks, cfg.k, cfg.claim_cs, cfg.claimants, cfg.reps
+    );
+    println!(
+        "receipts of {} output hashes; fingerprints {} ({} own hashes per contribution{})",
+        cfg.output_hashes,
+        if cfg.boilerplate { "boilerplate-heavy" } else { "realistic" },
+        cfg.fp_hashes,
+        if cfg.boilerplate {
+            format!(
+                " + {BOILER} shared by each group of {GROUP}; receipts filled with boilerplate, each hash listing {GROUP} contributions"
+            )
+        } else {
+            "; receipts filled with hashes of new text".to_string()
+        }
     );
     let start = Instant::now();
     let mut chains: Vec<Chain> = cfg.sizes.iter().map(|&n| Chain::setup(&cfg, n, &keys, &addrs, threads)).collect();

@@ -77,14 +77,9 @@ fn ok<R: Message + Default>(n: &mut TestNode, who: u64, msg: Any) -> R {
     R::decode(data.as_slice()).unwrap()
 }
 
-/// Content of exactly 1,000 bytes (bit length 10), starting with `text`.
+/// The bytes of a contribution's text.
 fn content(text: &str) -> Vec<u8> {
-    let mut s = text.to_string();
-    while s.len() < 1000 {
-        s.push_str(" pad");
-    }
-    s.truncate(1000);
-    s.into_bytes()
+    text.as_bytes().to_vec()
 }
 
 fn submit(n: &mut TestNode, who: u64, datanet_id: u64, text: &str) -> u64 {
@@ -96,7 +91,7 @@ fn submit(n: &mut TestNode, who: u64, datanet_id: u64, text: &str) -> u64 {
         content_hash: sha2::Sha256::digest(&data).to_vec(),
         size: data.len() as u64,
         uri: "ipfs://c".into(),
-        fingerprint: openledger_datanet::fingerprint::compute(std::str::from_utf8(&data).unwrap(), 1, 512),
+        fingerprint: openledger_datanet::fingerprint::compute(std::str::from_utf8(&data).unwrap(), 1, 512).unwrap(),
         stake: uopen(1000),
         salt: vec![],
     };
@@ -128,7 +123,7 @@ fn publish(n: &mut TestNode, datanet_id: u64) -> u64 {
 }
 
 /// Two datanets, A (contributions 1 by key 2, 2 by key 3) and B (3 by key 4, 4 by
-/// key 2), each of weight 60,000 / 40,000 and 50,000 / 50,000 (total 100,000), version
+/// key 2), texts of 17 words (10 shingles) each, of weight 60,000 / 40,000 and 50,000 / 50,000 (total 100,000), version
 /// 1 of each published; a model trained 70/30 on them, split 40/40/10/10, price 1,000
 /// per unit. Contribution texts share words with `OUTPUT` in decreasing measure.
 struct World {
@@ -140,8 +135,8 @@ struct World {
 
 const TEXTS: [&str; 4] = [
     "the patient heart rate at rest is sixty to one hundred beats per minute for most adults",
-    "fasting for eight hours before a glucose test is the usual advice given to most patients",
-    "blood pressure is measured in millimetres of mercury with a cuff on the upper arm of the patient",
+    "fasting for eight hours before a glucose test is the usual advice given to most adult patients",
+    "blood pressure is measured in millimetres of mercury with a cuff on the upper arm of patients",
     "the patient heart rate at rest is sixty to one hundred beats per minute in healthy people",
 ];
 /// The output most tests take a receipt of: shares most with text 0, then text 3.
@@ -155,41 +150,34 @@ fn world_with(report_window: u64) -> World {
     world_on(node(report_window))
 }
 
-fn world_on(mut n: TestNode) -> World {
+fn world_on(n: TestNode) -> World {
+    world_padded(n, "")
+}
+
+/// The world with `pad` appended to every contribution's text: a boilerplate ending
+/// ("pad pad …") makes one hash every contribution of a datanet shares.
+fn world_padded(mut n: TestNode, pad: &str) -> World {
     let a = create_datanet(&mut n, OWNER_A, "A");
     let b = create_datanet(&mut n, OWNER_B, "B");
-    let c1 = submit(&mut n, 2, a, TEXTS[0]);
-    let c2 = submit(&mut n, 3, a, TEXTS[1]);
-    let c3 = submit(&mut n, 4, b, TEXTS[2]);
-    let c4 = submit(&mut n, 2, b, TEXTS[3]);
+    let c1 = submit(&mut n, 2, a, &format!("{}{pad}", TEXTS[0]));
+    let c2 = submit(&mut n, 3, a, &format!("{}{pad}", TEXTS[1]));
+    let c3 = submit(&mut n, 4, b, &format!("{}{pad}", TEXTS[2]));
+    let c4 = submit(&mut n, 2, b, &format!("{}{pad}", TEXTS[3]));
     assert_eq!((c1, c2, c3, c4), (1, 2, 3, 4));
-    // Weight = quality × bit_length(1000) = quality × 10.
+    // Weight = quality × the hashes each is first to bring. Unpadded: 17 words, 10
+    // shingles, none shared within a datanet, so quality × 10.
     for (c, q) in [(c1, 6000), (c2, 4000), (c3, 5000), (c4, 5000)] {
         accept(&mut n, c, q);
     }
     assert_eq!((publish(&mut n, a), publish(&mut n, b)), (1, 1));
-    let m = md::MsgRegisterModel {
-        owner: addr(MODEL_OWNER),
-        name: "m".into(),
-        base_model: String::new(),
-        artifact_hash: vec![1; 32],
-        artifact_uri: "ipfs://m".into(),
-        training_set: vec![
+    let model = register_model(
+        &mut n,
+        "m",
+        vec![
             md::TrainingEntry { datanet_id: a, version: 1, weight_bps: 7000 },
             md::TrainingEntry { datanet_id: b, version: 1, weight_bps: 3000 },
         ],
-        operators: vec![addr(OPERATOR)],
-        price_per_unit: uopen(1000),
-        fee_split: Some(md::FeeSplit {
-            owner_bps: 4000,
-            contributors_bps: 4000,
-            datanet_owners_bps: 1000,
-            protocol_bps: 1000,
-            operator_bps: 0,
-        }),
-        bond: uopen(BOND),
-    };
-    let model = ok::<md::MsgRegisterModelResponse>(&mut n, MODEL_OWNER, any("model", "MsgRegisterModel", &m)).model_id;
+    );
     World { n, a, b, model }
 }
 
@@ -213,7 +201,7 @@ fn receipt_of(inference_id: u64, output: &str) -> at::Receipt {
         chain_id: openledger_test_driver::TEST_CHAIN_ID.into(),
         inference_id,
         output_hash: sha2::Sha256::digest(output.as_bytes()).to_vec(),
-        output_fingerprint: openledger_datanet::fingerprint::compute(output, 1, 1024),
+        output_fingerprint: openledger_datanet::fingerprint::compute(output, 1, 1024).unwrap(),
         operator: String::new(),
     }
 }
@@ -426,50 +414,49 @@ fn shingles(text: &str) -> std::collections::BTreeSet<u64> {
 
 /// The scores the rule gives, computed here from the specification, not with the
 /// chain's code: `contributions` are (id, datanet, text) of the accepted contributions
-/// in the training versions; a shared hash counts 10⁶ / (contributions of its datanet
-/// with it), nothing above `max_sharing`. Returns (id, score) by score, then id.
+/// in the training versions, in the order they were accepted; each output hash counts
+/// 10⁶ / (contributions of its datanet with it) for the first of them accepted, nothing
+/// above `max_sharing`. Returns (id, score) by score, then id.
 fn reference_scores(output: &str, contributions: &[(u64, u64, String)], max_sharing: u64) -> Vec<(u64, u64)> {
     let out = shingles(output);
     let fps: Vec<(u64, u64, std::collections::BTreeSet<u64>)> = contributions.iter().map(|(id, d, t)| (*id, *d, shingles(t))).collect();
-    let mut scores: Vec<(u64, u64)> = fps
-        .iter()
-        .map(|(id, d, fp)| {
-            let s = fp
-                .intersection(&out)
-                .map(|h| {
-                    let df = fps.iter().filter(|(_, d2, f2)| d2 == d && f2.contains(h)).count() as u64;
-                    if df > max_sharing {
-                        0
-                    } else {
-                        1_000_000 / df
-                    }
-                })
-                .sum();
-            (*id, s)
-        })
-        .filter(|(_, s)| *s > 0)
-        .collect();
+    let mut scores: std::collections::BTreeMap<u64, u64> = Default::default();
+    let datanets: std::collections::BTreeSet<u64> = fps.iter().map(|(_, d, _)| *d).collect();
+    for h in &out {
+        for d in &datanets {
+            let holders: Vec<u64> = fps.iter().filter(|(_, d2, f)| d2 == d && f.contains(h)).map(|(id, _, _)| *id).collect();
+            let df = holders.len() as u64;
+            if df == 0 || df > max_sharing {
+                continue;
+            }
+            *scores.entry(holders[0]).or_insert(0) += 1_000_000 / df;
+        }
+    }
+    let mut scores: Vec<(u64, u64)> = scores.into_iter().collect();
     scores.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     scores
 }
 
-fn world_texts() -> Vec<(u64, u64, String)> {
-    // Contributions 1, 2 in datanet 1 (A); 3, 4 in datanet 2 (B).
-    [(1, 1, 0), (2, 1, 1), (3, 2, 2), (4, 2, 3)].iter().map(|&(id, d, t)| (id, d, String::from_utf8(content(TEXTS[t])).unwrap())).collect()
+const PAD: &str = " pad pad pad pad pad pad pad pad pad pad";
+
+fn world_texts(pad: &str) -> Vec<(u64, u64, String)> {
+    // Contributions 1, 2 in datanet 1 (A); 3, 4 in datanet 2 (B), accepted in id order.
+    [(1, 1, 0), (2, 1, 1), (3, 2, 2), (4, 2, 3)].iter().map(|&(id, d, t)| (id, d, format!("{}{pad}", TEXTS[t]))).collect()
 }
 
 /// The chain's choice is the rule's, to the last uopen: each output below is scored here
-/// from the specification and by the chain. The padding every test contribution ends
-/// with ("pad pad …") is shared by both contributions of each datanet, so it counts half.
+/// from the specification and by the chain. The padding every contribution of this
+/// world ends with ("pad pad …") is in both contributions of each datanet: it counts
+/// half, for the first of them (1 in A, 3 in B).
 #[test]
 fn receipts_are_scored_by_rarity_exactly_as_specified() {
-    let World { mut n, model, .. } = world();
+    let World { mut n, model, .. } = world_padded(node(REPORT_WINDOW), PAD);
     let pad = " pad".repeat(12);
     let outputs = [OUTPUT.to_string(), format!("{OUTPUT}{pad}"), format!("{}{pad}", TEXTS[1]), TEXTS[2].to_string(), pad.clone()];
     for (i, output) in outputs.iter().enumerate() {
         let id = pay(&mut n, model, 1000).inference_id;
         let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(id, output));
-        let expect = reference_scores(output, &world_texts(), 32);
+        let expect = reference_scores(output, &world_texts(PAD), 32);
         let total: u128 = expect.iter().map(|(_, s)| u128::from(*s)).sum();
         let got: Vec<(u64, u64)> = r.entries.iter().map(|e| (e.contribution_id, e.score)).collect();
         assert_eq!(got, expect, "output {i}");
@@ -483,17 +470,18 @@ fn receipts_are_scored_by_rarity_exactly_as_specified() {
             (credited, 400_000 - credited)
         );
     }
-    // Output 1 by hand: 10.5 : 0.5 : 0.5 : 7.5 (× 10⁶) of 19 × 10⁶; the 2 uopen of
-    // rounding go to the pools.
+    // Output 1 by hand: 10.5 : 7 : 0.5 (× 10⁶) of 18 × 10⁶ — contribution 1 has the
+    // first 10 shingles and half the pad, 4 seven shingles, 3 the pad's other half (B's
+    // first holder); 2 holds nothing of it. The 1 uopen of rounding goes to the pools.
     let inf: at::QueryInferenceResponse = query(&n, "Inference", at::QueryInferenceRequest { id: 2 });
     let report = inf.inference.unwrap().report.unwrap();
     let e: Vec<(u64, u64, &str)> = report.entries.iter().map(|e| (e.contribution_id, e.score, e.amount.as_str())).collect();
-    assert_eq!(e, vec![(1, 10_500_000, "221052"), (4, 7_500_000, "157894"), (2, 500_000, "10526"), (3, 500_000, "10526")]);
-    assert_eq!((report.total_score, report.candidates), (19_000_000, 4));
+    assert_eq!(e, vec![(1, 10_500_000, "233333"), (4, 7_000_000, "155555"), (3, 500_000, "11111")]);
+    assert_eq!((report.total_score, report.candidates), (18_000_000, 3));
 }
 
 /// Only the top `max_entries` are credited, but each of its share of *every*
-/// candidate's score: with K = 2, contributions 2 and 3's shares go to the pools, not to
+/// candidate's score: with K = 2, contribution 3's share goes to the pools, not to
 /// the top two — pushing others out of the top K earns nothing.
 #[test]
 fn crowding_others_out_of_the_top_entries_earns_nothing() {
@@ -506,14 +494,14 @@ fn crowding_others_out_of_the_top_entries_earns_nothing() {
     let mut mp = openledger_model::component::default_params();
     mp.min_operator_bond = BOND.to_string();
     state.model.params = Some(mp);
-    let World { mut n, model, .. } = world_on(builder.with_app_state(state).build());
+    let World { mut n, model, .. } = world_padded(builder.with_app_state(state).build(), PAD);
     pay(&mut n, model, 1000);
     let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, &format!("{OUTPUT}{}", " pad".repeat(12))));
     let e: Vec<(u64, &str)> = r.entries.iter().map(|e| (e.contribution_id, e.amount.as_str())).collect();
-    assert_eq!(e, vec![(1, "221052"), (4, "157894")]);
+    assert_eq!(e, vec![(1, "233333"), (4, "155555")]);
     let s = r.settlement.unwrap();
-    // 2 and 3's 10,526 each, and the rounding, to the pools.
-    assert_eq!((s.contributor_credits.as_str(), s.version_pools.as_str()), ("378946", "21054"));
+    // 3's 11,111, and the rounding, to the pools.
+    assert_eq!((s.contributor_credits.as_str(), s.version_pools.as_str()), ("388888", "11112"));
 }
 
 /// Every way a party paid by an inference might direct its fee, refused or unprofitable:
@@ -529,7 +517,8 @@ fn no_paid_party_can_steer_a_receipt() {
     let before = balances(&n, &watched);
     let honest = receipt_of(1, OUTPUT);
     // Aimed at contribution 3 (key 4) alone.
-    let steered = at::Receipt { output_fingerprint: openledger_datanet::fingerprint::compute(TEXTS[2], 1, 1024), ..honest.clone() };
+    let steered =
+        at::Receipt { output_fingerprint: openledger_datanet::fingerprint::compute(TEXTS[2], 1, 1024).unwrap(), ..honest.clone() };
     let consumer_sig = test_key(CONSUMER).sign(&openledger_types::receipt::sign_bytes(&honest));
     let forged = any(
         "attribution",
@@ -688,6 +677,135 @@ fn receipts_credit_only_the_training_versions_and_never_invalidated_data() {
     assert_eq!(e, vec![(4, "400000")]);
 }
 
+/// MODEL_OWNER registers a model on `training_set`, served by OPERATOR, split 40/40/10/10.
+fn register_model(n: &mut TestNode, name: &str, training_set: Vec<md::TrainingEntry>) -> u64 {
+    let m = md::MsgRegisterModel {
+        owner: addr(MODEL_OWNER),
+        name: name.into(),
+        base_model: String::new(),
+        artifact_hash: vec![1; 32],
+        artifact_uri: "ipfs://m".into(),
+        training_set,
+        operators: vec![addr(OPERATOR)],
+        price_per_unit: uopen(1000),
+        fee_split: Some(md::FeeSplit {
+            owner_bps: 4000,
+            contributors_bps: 4000,
+            datanet_owners_bps: 1000,
+            protocol_bps: 1000,
+            operator_bps: 0,
+        }),
+        bond: uopen(BOND),
+    };
+    ok::<md::MsgRegisterModelResponse>(n, MODEL_OWNER, any("model", "MsgRegisterModel", &m)).model_id
+}
+
+/// A model trained on `versions` of datanet `a`, equal weights (10⁴ divisible by their count).
+fn register_on_versions(n: &mut TestNode, a: u64, versions: std::ops::RangeInclusive<u64>) -> u64 {
+    let k = versions.clone().count() as u32;
+    let training_set = versions.clone().map(|v| md::TrainingEntry { datanet_id: a, version: v, weight_bps: 10_000 / k }).collect();
+    register_model(n, &format!("m{}", versions.start()), training_set)
+}
+
+/// Pay `models` one inference each (1,000 units) and let them settle by default.
+fn pay_and_settle(n: &mut TestNode, models: &[u64]) {
+    for m in models {
+        pay(n, *m, 1000);
+    }
+    for _ in 0..REPORT_WINDOW + models.len() as u64 {
+        n.execute_block(vec![]);
+    }
+}
+
+/// A claim's gas and amount.
+fn claim_gas(n: &mut TestNode, who: u64, ids: &[u64]) -> (i64, u128) {
+    let tx = n.msg_tx(&test_key(who), vec![claim_msg(who, ids)], FEE, GAS);
+    let t = n.execute_block(vec![tx]).tx_results[0].clone();
+    assert_eq!(t.code, 0, "{}", t.log);
+    let data = cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(t.data.as_ref()).unwrap();
+    (t.gas_used, at::MsgClaimRewardsResponse::decode(data.msg_responses[0].value.as_slice()).unwrap().claimed.parse().unwrap())
+}
+
+fn claimable_of(n: &TestNode, who: u64, id: u64) -> u128 {
+    let cl: at::QueryClaimableResponse = query(n, "Claimable", at::QueryClaimableRequest { address: addr(who), pagination: None });
+    cl.contributions.iter().find(|c| c.contribution_id == id).map_or(0, |c| c.pools.parse().unwrap())
+}
+
+/// Claims always work, and invalidated data stops earning everywhere. Attacks: a
+/// contribution in every version of a long-lived datanet claiming everything at once
+/// (its claim must not run out of gas as versions are added); a contribution found
+/// copied after it entered many versions, still earning from the pools of the versions
+/// it was in. A contribution in 50 paid pools claims them all in one message for the
+/// gas of a claim on one pool (the pools' sums are a Fenwick tree: two prefix sums);
+/// once a challenge against contribution 2 is upheld its pool earnings are fixed at
+/// that moment in all 50 pools it was in, and later payments go to the others alone.
+#[test]
+fn one_claim_takes_every_pool_and_invalidated_data_stops_accruing_in_all_of_them() {
+    let mut n = node(REPORT_WINDOW);
+    let a = create_datanet(&mut n, OWNER_A, "A");
+    let (c1, c2) = (submit(&mut n, 2, a, TEXTS[0]), submit(&mut n, 3, a, TEXTS[1]));
+    accept(&mut n, c1, 6000);
+    accept(&mut n, c2, 4000);
+    assert_eq!(publish(&mut n, a), 1);
+    let m0 = register_on_versions(&mut n, a, 1..=1);
+    pay_and_settle(&mut n, &[m0]);
+    // One pool (version 1, weight 100,000): contribution 1 has 60% of 400,000.
+    let (gas_one_pool, got) = claim_gas(&mut n, 2, &[c1]);
+    assert_eq!(got, 240_000);
+
+    // 49 more versions, each with one more contribution; two models on 25 versions each.
+    let mut fillers = vec![];
+    for v in 2..=50u64 {
+        // 17 words of its own: 10 new hashes, weight 50,000.
+        let text: Vec<String> = (0..17).map(|i| format!("filler{v}word{i}")).collect();
+        let c = submit(&mut n, 4, a, &text.join(" "));
+        accept(&mut n, c, 5000);
+        assert_eq!(publish(&mut n, a), v);
+        fillers.push(c);
+    }
+    let (m1, m2) = (register_on_versions(&mut n, a, 1..=25), register_on_versions(&mut n, a, 26..=50));
+    pay_and_settle(&mut n, &[m1, m2]);
+    // Each model's 400,000 went to its 25 pools, 16,000 each. Version v weighs
+    // 100,000 + 50,000 × (v − 1); contribution 1 (60,000) earns 16,000 × 60,000 / W_v
+    // in each, in fixed point, floored once.
+    let scale: u128 = 1_000_000_000_000_000_000;
+    let earned: u128 = (1..=50u128).map(|v| 60_000 * (16_000 * scale / (100_000 + 50_000 * (v - 1)))).sum();
+    let (gas_fifty_pools, got) = claim_gas(&mut n, 2, &[c1]);
+    eprintln!("claim gas: one pool {gas_one_pool}, fifty pools {gas_fifty_pools}");
+    assert_eq!(got, earned / scale);
+    assert!(
+        gas_fifty_pools <= gas_one_pool + gas_one_pool / 10,
+        "a claim over 50 pools used {gas_fifty_pools} gas, over one {gas_one_pool}"
+    );
+
+    // Contribution 2 is invalidated: what it earned in its 50 pools until now is fixed.
+    let before = claimable_of(&n, 3, c2);
+    let expect: u128 = (40_000 * (400_000 * scale / 100_000)
+        + (1..=50u128).map(|v| 40_000 * (16_000 * scale / (100_000 + 50_000 * (v - 1)))).sum::<u128>())
+        / scale;
+    assert_eq!(before, expect);
+    let ch =
+        dn::MsgChallengeContribution { challenger: addr(CHALLENGER), contribution_id: c2, reason: "copied".into(), bond: uopen(1_000_000) };
+    let ch: dn::MsgChallengeContributionResponse = ok(&mut n, CHALLENGER, any("datanet", "MsgChallengeContribution", &ch));
+    let res = dn::MsgResolveChallenge { curator: addr(CURATOR), challenge_id: ch.challenge_id, uphold: true, resolution: "copied".into() };
+    ok::<dn::MsgResolveChallengeResponse>(&mut n, CURATOR, any("datanet", "MsgResolveChallenge", &res));
+    // Its pool earnings became credit; later payments into versions 1..=25 pay it nothing.
+    let cl: at::QueryClaimableResponse = query(&n, "Claimable", at::QueryClaimableRequest { address: addr(3), pagination: None });
+    assert_eq!((cl.contributions[0].credit.as_str(), cl.contributions[0].pools.as_str()), (before.to_string().as_str(), "0"));
+    pay_and_settle(&mut n, &[m0, m1]);
+    let cl: at::QueryClaimableResponse = query(&n, "Claimable", at::QueryClaimableRequest { address: addr(3), pagination: None });
+    assert_eq!(cl.total, before.to_string());
+    // Version 1's new 400,000 is contribution 1's alone now (its live weight is 60,000).
+    let pool: at::QueryVersionPoolResponse = query(&n, "VersionPool", at::QueryVersionPoolRequest { datanet_id: a, version: 1 });
+    assert_eq!(pool.pool.unwrap().total_weight, "60000");
+    let (_, got) = claim_gas(&mut n, 2, &[c1]);
+    let new_earned: u128 =
+        60_000 * (400_000 * scale / 60_000) + (1..=25u128).map(|v| 60_000 * (16_000 * scale / (60_000 + 50_000 * (v - 1)))).sum::<u128>();
+    assert!(got.abs_diff((earned + new_earned) / scale - earned / scale) <= 1, "got {got}");
+    let (_, got) = claim_gas(&mut n, 3, &[c2]);
+    assert_eq!(got, before);
+}
+
 /// Boilerplate pays nobody: with `max_fingerprint_sharing` 1, the padding every
 /// contribution shares is saturated, so an output of padding alone credits no
 /// contribution and its contributors' part goes to the pools by training weight.
@@ -698,7 +816,7 @@ fn boilerplate_scores_nothing_however_often_it_appears() {
     let mut dp = openledger_datanet::component::default_params();
     dp.max_fingerprint_sharing = 1;
     state.datanet.params = Some(dp);
-    let World { mut n, model, .. } = world_on(node_from(builder.with_app_state(state), REPORT_WINDOW));
+    let World { mut n, model, .. } = world_padded(node_from(builder.with_app_state(state), REPORT_WINDOW), PAD);
     pay(&mut n, model, 1000);
     let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(1, &" pad".repeat(20)));
     assert!(r.entries.is_empty(), "{:?}", r.entries);
@@ -712,7 +830,7 @@ fn boilerplate_scores_nothing_however_often_it_appears() {
     let output = format!("{OUTPUT}{}", " pad".repeat(12));
     let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(2, &output));
     let got: Vec<(u64, u64)> = r.entries.iter().map(|e| (e.contribution_id, e.score)).collect();
-    assert_eq!(got, reference_scores(&output, &world_texts(), 1));
+    assert_eq!(got, reference_scores(&output, &world_texts(PAD), 1));
     assert_eq!(got, vec![(1, 10_000_000), (4, 7_000_000)]);
 }
 
@@ -849,7 +967,7 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                         content_hash: sha2::Sha256::digest(&data).to_vec(),
                         size: 1000,
                         uri: "ipfs://n".into(),
-                        fingerprint: vec![],
+                        fingerprint: openledger_datanet::fingerprint::compute(std::str::from_utf8(&data).unwrap(), 1, 512).unwrap(),
                         stake: uopen(1000),
                         salt: vec![],
                     };
@@ -977,7 +1095,11 @@ fn attribution_genesis_export_then_import_gives_identical_state() {
     };
     let exported = export(&n);
     assert_eq!((exported.2.inferences.len(), exported.2.pools.len()), (3, 2));
-    assert!(!exported.2.histories.is_empty() && !exported.2.pool_claims.is_empty() && !exported.2.paid_contributors.is_empty());
+    assert!(
+        !exported.2.histories.is_empty()
+            && exported.2.rewards.iter().any(|r| r.pool_claimed != "0" && !r.pool_claimed.is_empty())
+            && !exported.2.paid_contributors.is_empty()
+    );
 
     let builder = TestNode::builder().funded_accounts(10, FUND);
     let mut state = builder.app_state();

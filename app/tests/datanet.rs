@@ -15,7 +15,7 @@ use prost::Message;
 
 const FUND: u128 = 100_000_000;
 const FEE: u128 = 20_000;
-const GAS: u64 = 800_000;
+const GAS: u64 = 6_000_000;
 const WINDOW: u64 = 30;
 
 fn uopen(n: u128) -> Option<Coin> {
@@ -52,7 +52,11 @@ fn node() -> TestNode {
 /// Send one tx as a node takes it: CheckTx refuses what needs no state (a malformed
 /// message never reaches a block); the rest runs in a block of its own.
 fn run(n: &mut TestNode, who: u64, msg: Any) -> (u32, String, Vec<u8>) {
-    let tx = n.msg_tx(&test_key(who), vec![msg], FEE, GAS);
+    run_with_gas(n, who, msg, GAS)
+}
+
+fn run_with_gas(n: &mut TestNode, who: u64, msg: Any, gas: u64) -> (u32, String, Vec<u8>) {
+    let tx = n.msg_tx(&test_key(who), vec![msg], FEE, gas);
     let c = n.check_tx(&tx);
     if c.code != 0 {
         return (c.code, c.log, vec![]);
@@ -86,6 +90,16 @@ fn query_service<Req: Message, Resp: Message + Default>(n: &TestNode, service: &
     Resp::decode(r.value.as_ref()).unwrap()
 }
 
+/// The fingerprinting of this file's datanets: every shingle kept (modulus 1), so short
+/// test texts have fingerprints, and contribution weights count them.
+fn test_fp() -> Option<dn::FingerprintParams> {
+    Some(dn::FingerprintParams { modulus: 1, max_hashes: 1024, near_duplicate_bps: 0 })
+}
+
+fn fp_of(content: &[u8]) -> Vec<u64> {
+    openledger_datanet::fingerprint::compute(std::str::from_utf8(content).unwrap(), 1, 1024).unwrap()
+}
+
 fn submit(who: u64, content: &[u8], stake: u128) -> Any {
     use sha2::Digest;
     any(
@@ -96,7 +110,7 @@ fn submit(who: u64, content: &[u8], stake: u128) -> Any {
             content_hash: sha2::Sha256::digest(content).to_vec(),
             size: content.len() as u64,
             uri: format!("ipfs://{}", content.len()),
-            fingerprint: openledger_datanet::fingerprint::compute(std::str::from_utf8(content).unwrap(), 16, 512),
+            fingerprint: fp_of(content),
             stake: uopen(stake),
             salt: vec![],
         },
@@ -137,7 +151,7 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         allow_list: vec![],
         min_stake: uopen(10_000),
         terms: Some(dn::ContributionTerms { reject_slash_bps: 2000, challenge_reward_bps: 5000 }),
-        fingerprint: None,
+        fingerprint: test_fp(),
         model_terms: None,
     };
     refused(&mut n, owner, any("MsgCreateDatanet", &dn::MsgCreateDatanet { name: String::new(), ..create.clone() }), 2, "name is required");
@@ -183,8 +197,9 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     refused(&mut n, 5, publish.clone(), 11, "nothing changed");
     let version: dn::QueryVersionResponse = query(&n, "Version", dn::QueryVersionRequest { datanet_id: 1, version: 1 });
     let version = version.version.unwrap();
-    let weight_1 = openledger_datanet::reward_weight(9000, texts[0].len() as u64);
-    let weight_2 = openledger_datanet::reward_weight(6000, texts[1].len() as u64);
+    // Each weighs its quality times the hashes it brought (all of them: nothing shared).
+    let weight_1 = openledger_datanet::reward_weight(9000, fp_of(texts[0]).len() as u64);
+    let weight_2 = openledger_datanet::reward_weight(6000, fp_of(texts[1]).len() as u64);
     assert_eq!((version.contribution_count, version.total_weight.clone()), (2, (weight_1 + weight_2).to_string()));
     let proof: dn::QueryInclusionProofResponse =
         query(&n, "InclusionProof", dn::QueryInclusionProofRequest { datanet_id: 1, version: 1, contribution_id: 1 });
@@ -421,6 +436,7 @@ fn refused_datanet_messages_change_no_module_state() {
     let create = dn::MsgCreateDatanet {
         owner: test_key(owner).address().to_string(),
         name: "Allow-listed".into(),
+        fingerprint: test_fp(),
         policy: dn::ContributionPolicy::AllowList as i32,
         allow_list: vec![test_key(alice).address().to_string()],
         min_stake: uopen(10_000),
@@ -450,7 +466,8 @@ fn refused_datanet_messages_change_no_module_state() {
     let cases: Vec<(u64, Any, u32, &str)> = vec![
         (bob, submit(bob, b"bob is not on the allow list at all", 10_000), 9, "not on the allow-list"),
         (alice, bad_fingerprint(vec![32, 16]), 8, "sorted and unique"),
-        (alice, bad_fingerprint(vec![17]), 8, "not divisible"),
+        (alice, bad_fingerprint(vec![]), 8, "fingerprint is empty"),
+        (alice, bad_fingerprint((1..=1025).collect()), 8, "the datanet's cap is 1024"),
         (alice, any("MsgSubmitContribution", &short_hash), 2, "32-byte"),
         (
             alice,
@@ -662,6 +679,7 @@ fn datanet_genesis_import_refuses_records_messages_could_not_have_written() {
     let create = dn::MsgCreateDatanet {
         owner: test_key(0).address().to_string(),
         name: "g".into(),
+        fingerprint: test_fp(),
         tags: vec!["t".into()],
         curators: vec![test_key(5).address().to_string()],
         policy: dn::ContributionPolicy::Open as i32,
@@ -740,6 +758,7 @@ fn published_datanet(n: &mut TestNode, owner: u64, contributor: u64, model_terms
     let create = dn::MsgCreateDatanet {
         owner: test_key(owner).address().to_string(),
         name: "Consent".into(),
+        fingerprint: test_fp(),
         curators: vec![test_key(owner).address().to_string()],
         policy: dn::ContributionPolicy::Open as i32,
         min_stake: uopen(10_000),
@@ -769,7 +788,8 @@ fn models_must_meet_each_training_datanets_terms() {
     let d: dn::QueryDatanetResponse = query(&n, "Datanet", dn::QueryDatanetRequest { id: open });
     assert_eq!(d.datanet.unwrap().model_terms, Some(dn::ModelTerms { min_contributors_bps: default_min, allowed_model_owners: vec![] }));
     let strict_terms = dn::ModelTerms { min_contributors_bps: 5000, allowed_model_owners: vec![test_key(carol).address().to_string()] };
-    let strict = published_datanet(&mut n, owner, alice, Some(strict_terms.clone()), b"a datanet whose owner chose strict terms");
+    let strict =
+        published_datanet(&mut n, owner, alice, Some(strict_terms.clone()), b"a datanet whose owner chose strict terms for its models");
 
     let model = |who: u64, datanet_id: u64, contributors_bps: u32| md::MsgRegisterModel {
         owner: test_key(who).address().to_string(),
@@ -942,12 +962,12 @@ fn a_rejected_contribution_does_not_lock_its_content_out() {
 fn near_duplicates_are_refused_naming_the_contribution_they_copy() {
     let mut n = node();
     let (owner, author, copier) = (0, 1, 2);
-    // 1,000 distinct words: about 62 hashes at the default sampling (1 in 16).
+    // 1,000 distinct words: 993 hashes (every shingle kept).
     let words = |stem: &str| (0..1000).map(|i| format!("{stem}{i}")).collect::<Vec<_>>();
     let original = words("tern").join(" ");
     let id = published_datanet(&mut n, owner, author, None, original.as_bytes());
     assert_eq!(id, 1, "`submit` writes to datanet 1");
-    let fp = openledger_datanet::fingerprint::compute(&original, 16, 512);
+    let fp = fp_of(original.as_bytes());
     assert!(fp.len() > 30, "a fingerprint worth testing: {} hashes", fp.len());
     let mut edited = words("tern");
     edited[500] = "gull".into();
@@ -997,6 +1017,7 @@ fn a_mempool_copier_loses_to_the_earliest_commitment() {
     let create = dn::MsgCreateDatanet {
         owner: test_key(owner).address().to_string(),
         name: "Terns".into(),
+        fingerprint: test_fp(),
         curators: vec![test_key(owner).address().to_string()],
         policy: dn::ContributionPolicy::Open as i32,
         min_stake: uopen(10_000),
@@ -1052,4 +1073,157 @@ fn a_mempool_copier_loses_to_the_earliest_commitment() {
     // The author's contribution is accepted as usual.
     ok(&mut n, owner, review(owner, 2, true, 9000));
     assert_eq!(status(&n, 2).status, dn::ContributionStatus::Accepted as i32);
+}
+
+/// A datanet of this owner with `fp` fingerprinting; returns its id.
+fn datanet_with(n: &mut TestNode, owner: u64, fp: dn::FingerprintParams) -> u64 {
+    let create = dn::MsgCreateDatanet {
+        owner: test_key(owner).address().to_string(),
+        name: "Weights".into(),
+        curators: vec![test_key(owner).address().to_string()],
+        policy: dn::ContributionPolicy::Open as i32,
+        min_stake: uopen(10_000),
+        fingerprint: Some(fp),
+        ..Default::default()
+    };
+    dn::MsgCreateDatanetResponse::decode(ok(n, owner, any("MsgCreateDatanet", &create)).as_slice()).unwrap().id
+}
+
+/// Submit `fingerprint` for `text` to datanet `id` and accept it at `quality`; returns
+/// its weight, or the refusal's code.
+fn contribute_weighed(
+    n: &mut TestNode,
+    who: u64,
+    curator: u64,
+    id: u64,
+    text: &str,
+    fingerprint: Vec<u64>,
+    quality: u32,
+) -> Result<u128, u32> {
+    use sha2::Digest;
+    let m = dn::MsgSubmitContribution {
+        contributor: test_key(who).address().to_string(),
+        datanet_id: id,
+        content_hash: sha2::Sha256::digest(text.as_bytes()).to_vec(),
+        size: text.len() as u64,
+        uri: "ipfs://piece".into(),
+        fingerprint,
+        stake: uopen(10_000),
+        salt: vec![],
+    };
+    let decode = |data: Vec<u8>| {
+        cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData::decode(data.as_slice()).unwrap().msg_responses[0].value.clone()
+    };
+    let (code, _, data) = run_with_gas(n, who, any("MsgSubmitContribution", &m), 10_000_000);
+    if code != 0 {
+        return Err(code);
+    }
+    let c = dn::MsgSubmitContributionResponse::decode(decode(data).as_slice()).unwrap().contribution_id;
+    let (code, log, data) = run_with_gas(n, curator, review(curator, c, true, quality), 10_000_000);
+    assert_eq!(code, 0, "{log}");
+    let r = dn::MsgReviewContributionResponse::decode(decode(data).as_slice()).unwrap();
+    Ok(r.weight.parse().unwrap())
+}
+
+/// The weight rule (quality × the fingerprint hashes a contribution is first to bring).
+/// Attacks: a contributor splits a file into 1,000 pieces, or into 10; repeats it inside
+/// itself; pads it with content already in the datanet; stitches others' pieces
+/// together. None gains: the pieces weigh no more than the whole (the shingles across
+/// each cut are lost), a repetition adds only the shingles across its seam, padding
+/// adds exactly the new shingles it brings, and a stitch of held hashes is refused
+/// (code 17, nothing new). A file over the cap is refused, never cut to chosen hashes.
+#[test]
+fn splitting_repeating_or_padding_a_file_does_not_raise_its_weight() {
+    let mut n = node();
+    let (owner, attacker) = (0, 1);
+    let q = 8000u32;
+    let words: Vec<String> = (0..8000).map(|i| format!("w{i}")).collect();
+    let whole = words.join(" ");
+    let sampled = dn::FingerprintParams { modulus: 16, max_hashes: 1024, near_duplicate_bps: 0 };
+    let fp_whole = openledger_datanet::fingerprint::compute(&whole, 16, 1024).unwrap();
+    assert!(fp_whole.len() > 400, "{}", fp_whole.len());
+
+    // The whole file, in a datanet of its own.
+    let d_whole = datanet_with(&mut n, owner, sampled);
+    let w_whole = contribute_weighed(&mut n, attacker, owner, d_whole, &whole, fp_whole.clone(), q).unwrap();
+    assert_eq!(w_whole, u128::from(q) * fp_whole.len() as u128);
+
+    // 1,000 pieces of 8 words: each has one shingle, sampled one time in 16. The
+    // pieces without a hash are refused (code 8, the fee only); the rest weigh one hash.
+    let d_pieces = datanet_with(&mut n, owner, sampled);
+    let (mut w_pieces, mut refused_pieces) = (0u128, 0);
+    for piece in words.chunks(8) {
+        let text = piece.join(" ");
+        let fp = openledger_datanet::fingerprint::compute(&text, 16, 1024).unwrap();
+        assert!(fp.iter().all(|h| fp_whole.contains(h)), "a piece's hashes are the whole's");
+        match contribute_weighed(&mut n, attacker, owner, d_pieces, &text, fp, q) {
+            Ok(w) => w_pieces += w,
+            Err(code) => {
+                assert_eq!(code, 8);
+                refused_pieces += 1;
+            }
+        }
+    }
+    assert!(refused_pieces > 800, "{refused_pieces}");
+    assert!(w_pieces < w_whole / 4, "1,000 pieces weigh {w_pieces}, the whole {w_whole}");
+
+    // 10 pieces of 800 words: together, the whole less the 7 shingles across each cut.
+    let d_ten = datanet_with(&mut n, owner, sampled);
+    let mut w_ten = 0u128;
+    for piece in words.chunks(800) {
+        let text = piece.join(" ");
+        let fp = openledger_datanet::fingerprint::compute(&text, 16, 1024).unwrap();
+        w_ten += contribute_weighed(&mut n, attacker, owner, d_ten, &text, fp, q).unwrap();
+    }
+    assert!(w_ten <= w_whole && w_whole - w_ten <= u128::from(q) * 9 * 7, "10 pieces {w_ten}, whole {w_whole}");
+
+    // The file twice over, in a fresh datanet: the seam's shingles only.
+    let d_twice = datanet_with(&mut n, owner, dn::FingerprintParams { max_hashes: 1024, ..sampled });
+    let twice = format!("{whole} {whole}");
+    let fp_twice = openledger_datanet::fingerprint::compute(&twice, 16, 1024).unwrap();
+    let w_twice = contribute_weighed(&mut n, owner + 2, owner, d_twice, &twice, fp_twice, q).unwrap();
+    assert!(w_twice >= w_whole && w_twice - w_whole <= u128::from(q) * 7, "twice {w_twice}, once {w_whole}");
+
+    // Padded with content the datanet holds: only the new part and its seam count.
+    let fresh: Vec<String> = (0..4000).map(|i| format!("v{i}")).collect();
+    let padded = format!("{} {}", fresh.join(" "), words[..2000].join(" "));
+    let fp_padded = openledger_datanet::fingerprint::compute(&padded, 16, 1024).unwrap();
+    let new_hashes = fp_padded.iter().filter(|h| !fp_whole.contains(h)).count() as u128;
+    let fp_fresh = openledger_datanet::fingerprint::compute(&fresh.join(" "), 16, 1024).unwrap();
+    let w_padded = contribute_weighed(&mut n, owner + 2, owner, d_whole, &padded, fp_padded, q).unwrap();
+    assert_eq!(w_padded, u128::from(q) * new_hashes);
+    assert!(new_hashes >= fp_fresh.len() as u128 && new_hashes <= fp_fresh.len() as u128 + 7);
+
+    // A stitch of a third of each of three pieces' hashes: no piece is near-duplicated
+    // (a third < half), but every hash has a holder: refused, nothing new.
+    let thirds: Vec<u64> = words
+        .chunks(800)
+        .take(3)
+        .flat_map(|p| {
+            let fp = openledger_datanet::fingerprint::compute(&p.join(" "), 16, 1024).unwrap();
+            let k = fp.len() / 3;
+            fp.into_iter().take(k).collect::<Vec<_>>()
+        })
+        .collect::<std::collections::BTreeSet<u64>>()
+        .into_iter()
+        .collect();
+    let before = n.balance(&test_key(attacker).address());
+    refused(
+        &mut n,
+        attacker,
+        {
+            let mut m = dn::MsgSubmitContribution::decode(submit(attacker, b"a stitch of three pieces", 10_000).value.as_slice()).unwrap();
+            m.datanet_id = d_ten;
+            m.fingerprint = thirds;
+            any("MsgSubmitContribution", &m)
+        },
+        17,
+        "none of the fingerprint's",
+    );
+    assert_eq!(n.balance(&test_key(attacker).address()), before - FEE);
+
+    // Over the cap: the client refuses to choose, and so does the chain.
+    assert!(openledger_datanet::fingerprint::compute(&whole, 16, 256).unwrap_err().contains("split it"));
+    let d_small = datanet_with(&mut n, owner, dn::FingerprintParams { modulus: 16, max_hashes: 256, near_duplicate_bps: 0 });
+    assert_eq!(contribute_weighed(&mut n, attacker, owner, d_small, &whole, fp_whole, q), Err(8));
 }

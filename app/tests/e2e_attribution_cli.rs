@@ -137,7 +137,7 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
     assert!(checked.contains("receipt ok") && checked.contains(&addr("erin")), "{checked}");
     // A copy whose fingerprint was swapped for carol's text is not erin's receipt.
     let mut forged: Value = serde_json::from_str(&std::fs::read_to_string(&receipt).expect("receipt")).expect("json");
-    let carol_fp = openledger_datanet::fingerprint::compute(&std::fs::read_to_string(&files[0]).expect("carol"), 1, 1024);
+    let carol_fp = openledger_datanet::fingerprint::compute(&std::fs::read_to_string(&files[0]).expect("carol"), 1, 1024).unwrap();
     forged["receipt"]["output_fingerprint"] = serde_json::json!(carol_fp.iter().map(|h| h.to_string()).collect::<Vec<_>>());
     let forged_path = write("forged.json", &forged.to_string());
     let out = cli.run(&["receipt", "check", &forged_path]);
@@ -168,15 +168,16 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
     assert!(!out.status.success() && err.contains("not signed by its consumer"), "{err}");
 
     // dave delivers erin's receipt; the chain chooses and scores the entries. The output
-    // is frank's text; carol's shares its first 7 shingles, so those 7 count half
-    // (both contributions have them) and the rest of frank's count whole.
+    // is frank's text; carol's shares its first 7 shingles, so those 7 count half (both
+    // contributions have them), for carol, whose contribution brought them first; the
+    // rest of frank's count whole.
     let dave_before = cli_uopen(&cli, &dave);
     let v = tx(&cli, &["tx", "attribution", "attribute", "1", "--receipt-file", &receipt, "--from", "dave"]);
     // dave served it and erin's receipt says so: the operator share, 10%.
     assert_eq!(cli_uopen(&cli, &dave), dave_before + 10_000 - FEE);
     let r = first_response(&v);
-    let n_out = openledger_datanet::fingerprint::compute(&output, 1, 1024).len() as u128;
-    let (frank_score, carol_score) = (7 * 500_000 + (n_out - 7) * 1_000_000, 7 * 500_000u128);
+    let n_out = openledger_datanet::fingerprint::compute(&output, 1, 1024).unwrap().len() as u128;
+    let (frank_score, carol_score) = ((n_out - 7) * 1_000_000, 7 * 500_000u128);
     let total = frank_score + carol_score;
     let entries: Vec<(String, String, String)> = r["entries"]
         .as_array()

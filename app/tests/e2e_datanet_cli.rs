@@ -48,11 +48,14 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 /// Text of `words` words (distinct per `seed`), at least `min_bytes` long.
+/// At least `min_bytes` of text: 500 distinct sentences, repeated as needed, so even a
+/// 9 MiB file stays under a contribution's fingerprint cap (repetition adds no hashes).
 fn text(seed: &str, min_bytes: usize) -> String {
     let mut s = String::with_capacity(min_bytes + 64);
     let mut i = 0u64;
     while s.len() < min_bytes {
-        s.push_str(&format!("{seed} sentence {i} about clinical question {} answer pairs\n", i * 7919 % 10007));
+        let k = i % 500;
+        s.push_str(&format!("{seed} sentence {k} about clinical question {} answer pairs\n", k * 7919 % 10007));
         i += 1;
     }
     s
@@ -181,7 +184,9 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     let carol_size = std::fs::metadata(&files[0]).expect("stat").len();
     assert_eq!(c1["size"].as_str(), Some(carol_size.to_string().as_str()), "size of {}", files[0]);
     let fp = c1["fingerprint"].as_array().expect("fingerprint");
-    assert!(fp.len() == 512, "a 9 MiB text samples the full 512 hashes: {}", fp.len());
+    let carol_fp =
+        openledger_datanet::fingerprint::compute(&std::fs::read_to_string(&files[0]).expect("carol"), 16, 512).expect("under the cap");
+    assert!(fp.len() == carol_fp.len() && fp.len() > 200, "every sampled hash of the 9 MiB text: {} of {}", fp.len(), carol_fp.len());
     let escrow = openledger_datanet::escrow().to_string();
     assert_eq!(cli_uopen(&cli, &escrow), 30_000, "three stakes held in escrow");
 
@@ -194,12 +199,13 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     step(t0, "three contributions; duplicate and non-curator review refused");
 
     // Reviews: accept two, reject the spam (20% slashed to the treasury).
-    // Accepting writes the contribution's 512 fingerprint hashes into the datanet's index:
-    // gas by simulation.
+    // Accepting writes the contribution's fingerprint hashes into the datanet's index:
+    // gas by simulation. Its weight is the quality times the hashes it brings.
     let v = tx_auto(&cli, &["tx", "datanet", "review", "1", "accept", "--quality-bps", "9000", "--from", "bob"]);
     let gas_used = v["gas_used"].as_u64().expect("gas_used");
-    assert!(gas_used > 512 * 3000, "indexing 512 hashes is charged: {gas_used} gas");
-    eprintln!("accepting a 512-hash contribution: {gas_used} gas");
+    assert!(gas_used > carol_fp.len() as u64 * 3000, "indexing the hashes is charged: {gas_used} gas");
+    assert_eq!(first_response(&v)["weight"].as_str(), Some((9000 * carol_fp.len()).to_string().as_str()), "{v}");
+    eprintln!("accepting a {}-hash contribution: {gas_used} gas", carol_fp.len());
     tx(&cli, &["tx", "datanet", "review", "2", "accept", "--quality-bps", "6000", "--from", "bob"]);
     let erin_before = cli_uopen(&cli, &addr("erin"));
     let v = tx(&cli, &["tx", "datanet", "review", "3", "reject", "--reason", "spam", "--from", "bob"]);

@@ -318,7 +318,8 @@ pub async fn query(node: &NodeOpts, cmd: AttributionQueryCmd) -> Result<()> {
 }
 
 /// The receipt for `inference_id` over the output in `path`: its SHA-256, and its
-/// fingerprint at the finest sampling of the model's training datanets.
+/// fingerprint at the finest sampling of the model's training datanets (over the cap,
+/// the hashes ranking lowest under the inference's key).
 async fn make_receipt(
     node: &NodeOpts,
     chain_id: &str,
@@ -327,7 +328,9 @@ async fn make_receipt(
     operator: Option<String>,
 ) -> Result<at::Receipt> {
     let (modulus, max) = output_sampling(node, inference_id).await?;
-    let digest = crate::content::digest_file(path, Some((modulus, max)))?;
+    let key = openledger_types::fingerprint::output_key(chain_id, inference_id);
+    let fp = openledger_types::fingerprint::Fingerprinter::keyed(modulus, max, key);
+    let digest = crate::content::digest_file(path, Some(fp))?;
     let output_fingerprint = match digest.fingerprint {
         Some(f) if !f.is_empty() => f,
         Some(_) => bail!("{}: the output has no fingerprint hash (too short, or none sampled): it cannot be scored", path.display()),

@@ -64,13 +64,13 @@ impl Progress {
     }
 }
 
-/// Hash (and fingerprint, with `fingerprint = Some((modulus, max))`) a file.
-pub fn digest_file(path: &Path, fingerprint: Option<(u64, usize)>) -> Result<FileDigest> {
+/// Hash (and fingerprint, with a fingerprinter) a file.
+pub fn digest_file(path: &Path, fingerprint: Option<Fingerprinter>) -> Result<FileDigest> {
     let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let total = file.metadata().with_context(|| format!("cannot stat {}", path.display()))?.len();
     let mut progress = Progress::new(total);
     let mut hasher = Sha256::new();
-    let mut fp = fingerprint.map(|(modulus, max)| Fingerprinter::new(modulus, max));
+    let mut fp = fingerprint;
     let mut skipped = None;
     let mut buf = vec![0u8; CHUNK];
     let mut size = 0u64;
@@ -119,16 +119,19 @@ mod tests {
             i += 1;
         }
         std::fs::write(&path, &text).unwrap();
-        let d = digest_file(&path, Some((16, 512))).unwrap();
+        let d = digest_file(&path, Some(Fingerprinter::new(16, 1 << 20))).unwrap();
         assert_eq!(d.size, text.len() as u64);
         assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(text.as_bytes())));
-        let expected = openledger_types::fingerprint::compute(&text, 16, 512);
+        let expected = openledger_types::fingerprint::compute(&text, 16, 1 << 20).unwrap();
         assert!(!expected.is_empty());
         assert_eq!(d.fingerprint, Some(expected));
+        // Over a contribution's cap: no fingerprint, and the reason says to split.
+        let d = digest_file(&path, Some(Fingerprinter::new(16, 512))).unwrap();
+        assert!(d.fingerprint.is_none() && d.fingerprint_skipped.unwrap().contains("split it"));
 
         // Binary data: hashed, not fingerprinted, and the reason is given.
         std::fs::write(&path, [0u8, 0xff, 0xfe, 0x41]).unwrap();
-        let d = digest_file(&path, Some((16, 512))).unwrap();
+        let d = digest_file(&path, Some(Fingerprinter::new(16, 512))).unwrap();
         assert_eq!((d.size, d.fingerprint.is_none()), (4, true));
         assert!(d.fingerprint_skipped.unwrap().contains("not UTF-8"));
         assert!(digest_file(&dir.path().join("missing"), None).is_err());

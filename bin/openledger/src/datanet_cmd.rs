@@ -209,9 +209,6 @@ pub enum DatanetTxCmd {
         /// Stake to post, e.g. 10000uopen (default: the datanet's minimum).
         #[arg(long)]
         stake: Option<String>,
-        /// Submit without a fingerprint.
-        #[arg(long)]
-        no_fingerprint: bool,
         /// Commit to the contribution first (one transaction), then reveal it in a later
         /// block (a second): nobody who sees the reveal in the mempool can claim the
         /// content before you.
@@ -423,7 +420,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             let summary = format!("update datanet {datanet_id}");
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
-        DatanetTxCmd::Contribute { datanet_id, file, uri, stake, no_fingerprint, commit_first, signer } => {
+        DatanetTxCmd::Contribute { datanet_id, file, uri, stake, commit_first, signer } => {
             let contributor = kr.resolve(&signer.from)?.address;
             let d = get_datanet(node, datanet_id).await?;
             let stake = match stake {
@@ -431,11 +428,20 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
                 None => d.min_stake.as_ref().and_then(|c| c.amount.parse().ok()).unwrap_or(0),
             };
             let fp = d.fingerprint.unwrap_or_default();
-            let digest = crate::content::digest_file(&file, (!no_fingerprint).then_some((fp.modulus, fp.max_hashes as usize)))?;
+            let fingerprinter = openledger_types::fingerprint::Fingerprinter::new(fp.modulus, fp.max_hashes as usize);
+            let digest = crate::content::digest_file(&file, Some(fingerprinter))?;
             if let Some(why) = &digest.fingerprint_skipped {
-                eprintln!("note: no fingerprint: {why}");
+                bail!("cannot contribute {}: {why}", file.display());
             }
             let fingerprint = digest.fingerprint.unwrap_or_default();
+            if fingerprint.is_empty() {
+                bail!(
+                    "cannot contribute {}: it has no fingerprint hash (fewer than 8 words, or none sampled at 1 in {}), \
+                     and a contribution's weight counts its hashes",
+                    file.display(),
+                    fp.modulus
+                );
+            }
             eprintln!(
                 "{}: {} bytes, sha256 {}, {} fingerprint hashes",
                 file.display(),

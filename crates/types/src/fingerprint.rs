@@ -3,9 +3,17 @@
 //! The content is lower-cased and split on whitespace; every run of 8 consecutive
 //! words, joined by single spaces, is hashed to the first 8 bytes of its SHA-256 read
 //! as a big-endian u64; hashes divisible by the sampling modulus (a power of two) are
-//! kept, de-duplicated, sorted, and capped at the `max` smallest. Clients compute it
-//! (`openledger tx datanet contribute --file`); the chain checks its shape
-//! (`check`) and, for attribution, counts overlaps (`overlap`) in integers.
+//! kept, de-duplicated and sorted. Clients compute it (`openledger tx datanet
+//! contribute --file`); the chain checks its shape (`check`) and, for attribution,
+//! counts overlaps in integers.
+//!
+//! Nothing selects among a contribution's sampled hashes: its fingerprint is all of
+//! them, and content with more than the datanet's cap is refused (split it; splitting
+//! never changes a contribution's weight, see the datanet module). So which hashes of
+//! a contribution count is not the contributor's choice. An inference *output* longer
+//! than the cap keeps the `max` hashes that rank lowest under a key derived from the
+//! inference (`output_key`), which no contributor knows when their content is fixed:
+//! content cannot be shaped to land in every output's sketch.
 use std::collections::{BTreeSet, VecDeque};
 
 use sha2::{Digest, Sha256};
@@ -14,10 +22,49 @@ pub const WORDS_PER_SHINGLE: usize = 8;
 pub const DEFAULT_MODULUS: u64 = 16;
 pub const DEFAULT_MAX_HASHES: u32 = 512;
 
-pub fn compute(content: &str, modulus: u64, max: usize) -> Vec<u64> {
+/// Domain of the output-sketch key.
+pub const OUTPUT_KEY_DOMAIN: &[u8] = b"openledger.attribution.v1.OutputSketch\0";
+
+/// The fingerprint of a contribution's content: every sampled hash, refused when there
+/// are more than `max`.
+pub fn compute(content: &str, modulus: u64, max: usize) -> Result<Vec<u64>, String> {
     let mut f = Fingerprinter::new(modulus, max);
     f.push_str(content);
     f.finish()
+}
+
+/// The fingerprint of an inference's output: every sampled hash, or the `max` ranking
+/// lowest under `key` when there are more.
+pub fn compute_output(content: &str, modulus: u64, max: usize, key: [u8; 32]) -> Vec<u64> {
+    let mut f = Fingerprinter::keyed(modulus, max, key);
+    f.push_str(content);
+    f.finish().unwrap_or_default()
+}
+
+/// The key that ranks an output's hashes: fixed by the chain and the inference, so it
+/// is known only once the inference exists.
+pub fn output_key(chain_id: &str, inference_id: u64) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(OUTPUT_KEY_DOMAIN);
+    h.update(chain_id.as_bytes());
+    h.update([0u8]);
+    h.update(inference_id.to_be_bytes());
+    h.finalize().into()
+}
+
+fn rank(key: &[u8; 32], hash: u64) -> u64 {
+    let d = Sha256::new().chain_update(key).chain_update(hash.to_be_bytes()).finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// What happens past `max` sampled hashes.
+enum Cap {
+    /// A contribution: more is an error.
+    Refuse,
+    /// An output: keep the `max` lowest-ranked under the key.
+    Keyed([u8; 32]),
 }
 
 /// The fingerprint of content read in pieces (a file in chunks): the same result as
@@ -27,27 +74,41 @@ pub fn compute(content: &str, modulus: u64, max: usize) -> Vec<u64> {
 pub struct Fingerprinter {
     modulus: u64,
     max: usize,
+    cap: Cap,
     window: VecDeque<String>,
     /// The word being read; it may continue in the next piece.
     word: String,
-    /// The smallest `max` distinct sampled hashes so far.
-    kept: BTreeSet<u64>,
+    /// Sampled hashes so far, as (rank, hash); the rank is 0 unless keyed.
+    kept: BTreeSet<(u64, u64)>,
+    /// Refuse mode: more than `max` distinct hashes were seen.
+    over: bool,
     /// An incomplete UTF-8 sequence at the end of the last byte piece.
     pending: Vec<u8>,
 }
 
 impl Fingerprinter {
+    /// A contribution's fingerprinter: every sampled hash, at most `max`.
     pub fn new(modulus: u64, max: usize) -> Fingerprinter {
+        Fingerprinter::with_cap(modulus, max, Cap::Refuse)
+    }
+
+    /// An output's fingerprinter: the `max` lowest-ranked under `key`.
+    pub fn keyed(modulus: u64, max: usize, key: [u8; 32]) -> Fingerprinter {
+        Fingerprinter::with_cap(modulus, max, Cap::Keyed(key))
+    }
+
+    fn with_cap(modulus: u64, max: usize, cap: Cap) -> Fingerprinter {
         Fingerprinter {
             modulus,
             max,
+            cap,
             window: VecDeque::with_capacity(WORDS_PER_SHINGLE + 1),
             word: String::new(),
             kept: BTreeSet::new(),
+            over: false,
             pending: Vec::new(),
         }
     }
-
     /// Text, continuing the text pushed before.
     pub fn push_str(&mut self, text: &str) {
         for c in text.chars() {
@@ -91,7 +152,7 @@ impl Fingerprinter {
         if self.window.len() > WORDS_PER_SHINGLE {
             self.window.pop_front();
         }
-        if self.window.len() < WORDS_PER_SHINGLE || self.modulus == 0 || self.max == 0 {
+        if self.window.len() < WORDS_PER_SHINGLE || self.modulus == 0 || self.over {
             return;
         }
         let mut hasher = Sha256::new();
@@ -105,16 +166,41 @@ impl Fingerprinter {
         let mut first = [0u8; 8];
         first.copy_from_slice(&digest[..8]);
         let h = u64::from_be_bytes(first);
-        if h % self.modulus == 0 && self.kept.insert(h) && self.kept.len() > self.max {
-            self.kept.pop_last();
+        if h % self.modulus != 0 {
+            return;
+        }
+        let r = match &self.cap {
+            Cap::Refuse => 0,
+            Cap::Keyed(key) => rank(key, h),
+        };
+        if self.kept.insert((r, h)) && self.kept.len() > self.max {
+            match self.cap {
+                Cap::Refuse => {
+                    self.over = true;
+                    self.kept.clear();
+                }
+                Cap::Keyed(_) => {
+                    self.kept.pop_last();
+                }
+            }
         }
     }
 
-    /// The fingerprint: sorted, unique, at most `max` hashes. For content pushed as
-    /// bytes use `finish_bytes`, which also refuses a truncated last character.
-    pub fn finish(mut self) -> Vec<u64> {
+    /// The fingerprint: sorted, unique, at most `max` hashes; for a contribution, an
+    /// error when its content has more. For content pushed as bytes use
+    /// `finish_bytes`, which also refuses a truncated last character.
+    pub fn finish(mut self) -> Result<Vec<u64>, String> {
         self.end_word();
-        self.kept.into_iter().collect()
+        if self.over {
+            return Err(format!(
+                "the content has more than {} sampled fingerprint hashes, the datanet's cap: split it into smaller \
+                 contributions (splitting does not change its weight)",
+                self.max
+            ));
+        }
+        let mut hashes: Vec<u64> = self.kept.into_iter().map(|(_, h)| h).collect();
+        hashes.sort_unstable();
+        Ok(hashes)
     }
 
     /// As `finish`, for content pushed as bytes: refuses a truncated last character.
@@ -122,7 +208,7 @@ impl Fingerprinter {
         if !self.pending.is_empty() {
             return Err("not UTF-8 text: the content ends inside a character".into());
         }
-        Ok(self.finish())
+        self.finish()
     }
 }
 
@@ -164,7 +250,7 @@ mod tests {
     #[test]
     fn fingerprint_follows_the_specification() {
         let text = "The quick brown fox jumps over the lazy dog and keeps on running far away";
-        let all = compute(text, 1, 10_000);
+        let all = compute(text, 1, 10_000).unwrap();
         // 15 words → 8 shingles, each hashed by hand here.
         let words: Vec<String> = text.to_lowercase().split_whitespace().map(String::from).collect();
         let mut expected: Vec<u64> = words
@@ -179,13 +265,15 @@ mod tests {
         assert_eq!(all, expected);
         assert_eq!(all.len(), 8);
         // Case and spacing do not matter.
-        assert_eq!(compute("THE quick\tbrown  fox\njumps over the lazy dog and keeps on running far away", 1, 10_000), all);
-        // Sampling keeps exactly the hashes divisible by the modulus; the cap keeps the smallest.
-        let sampled = compute(text, 4, 10_000);
+        assert_eq!(compute("THE quick\tbrown  fox\njumps over the lazy dog and keeps on running far away", 1, 10_000).unwrap(), all);
+        // Sampling keeps exactly the hashes divisible by the modulus.
+        let sampled = compute(text, 4, 10_000).unwrap();
         assert_eq!(sampled, all.iter().copied().filter(|h| h % 4 == 0).collect::<Vec<_>>());
-        assert_eq!(compute(text, 1, 3), all[..3].to_vec());
+        // A contribution over the cap is refused, never cut down to a chosen few.
+        assert_eq!(compute(text, 1, 8).unwrap(), all);
+        assert!(compute(text, 1, 7).unwrap_err().contains("split it"));
         // Fewer than 8 words: nothing.
-        assert!(compute("too short to shingle", 1, 10).is_empty());
+        assert!(compute("too short to shingle", 1, 10).unwrap().is_empty());
         assert_eq!(check(&all, 1, 8), Ok(()));
     }
 
@@ -194,7 +282,7 @@ mod tests {
         // Multi-byte characters, mixed whitespace, a Greek final sigma, words cut by the
         // piece boundaries at every offset.
         let text = "Ο ΔΡΌΜΟΣ είναι μακρύς και ΟΔΟΣ στενή\u{2003}naïve café RÉSUMÉ über straße 日本語 テキスト and\tsome more words here to fill the window again";
-        let whole = compute(text, 1, 10_000);
+        let whole = compute(text, 1, 10_000).unwrap();
         assert!(whole.len() > 10);
         let bytes = text.as_bytes();
         for cut in 1..bytes.len() {
@@ -203,12 +291,13 @@ mod tests {
             f.push_bytes(&bytes[cut..]).unwrap();
             assert_eq!(f.finish_bytes().unwrap(), whole, "cut at byte {cut}");
         }
-        // One byte at a time, with sampling and a cap.
-        let mut f = Fingerprinter::new(4, 3);
+        // One byte at a time, with sampling and a keyed cap.
+        let key = output_key("c", 1);
+        let mut f = Fingerprinter::keyed(4, 3, key);
         for b in bytes {
             f.push_bytes(std::slice::from_ref(b)).unwrap();
         }
-        assert_eq!(f.finish_bytes().unwrap(), compute(text, 4, 3));
+        assert_eq!(f.finish_bytes().unwrap(), compute_output(text, 4, 3, key));
         // Lower-casing the whole text first and splitting gives the same words.
         let words: Vec<String> = text.to_lowercase().split_whitespace().map(String::from).collect();
         let by_hand: BTreeSet<u64> =
@@ -216,9 +305,30 @@ mod tests {
         assert_eq!(whole, by_hand.into_iter().collect::<Vec<_>>());
         // Not UTF-8, or cut inside the last character: refused.
         assert!(Fingerprinter::new(16, 512).push_bytes(&[0x61, 0xff, 0x62]).is_err());
+        assert_eq!(compute(text, 1, 10_000).unwrap(), whole);
         let mut f = Fingerprinter::new(16, 512);
         f.push_bytes(&"é".as_bytes()[..1]).unwrap();
         assert!(f.finish_bytes().is_err());
+    }
+
+    #[test]
+    fn an_outputs_sketch_is_chosen_by_the_inference_not_by_hash_size() {
+        let text: String = (0..400).map(|i| format!("w{} ", i * 7919 % 10_007)).collect();
+        let all = compute(&text, 1, 10_000).unwrap();
+        assert_eq!(all.len(), 393);
+        // Under the cap: every hash, whatever the key.
+        assert_eq!(compute_output(&text, 1, 10_000, output_key("c", 1)), all);
+        // Over it: `max` of them, sorted, and a different few for another inference.
+        let a = compute_output(&text, 1, 64, output_key("c", 1));
+        let b = compute_output(&text, 1, 64, output_key("c", 2));
+        assert_eq!((a.len(), b.len()), (64, 64));
+        assert!(a.windows(2).all(|w| w[0] < w[1]) && a.iter().all(|h| all.contains(h)));
+        assert_ne!(a, b);
+        // Not the smallest hashes: content with small hashes gains no place in sketches.
+        assert_ne!(a, all[..64].to_vec());
+        let in_both = overlap(&a, &b);
+        assert!(in_both < 32, "two keys pick mostly different hashes ({in_both} of 64 shared)");
+        assert_ne!(output_key("c", 1), output_key("d", 1));
     }
 
     #[test]

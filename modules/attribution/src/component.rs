@@ -59,20 +59,47 @@ impl Module for AttributionModule {
                 .datanet_version(pool.datanet_id, pool.version)
                 .await?
                 .ok_or_else(|| invalid(format!("pool names unknown version {}/{}", pool.datanet_id, pool.version)))?;
-            if v.total_weight != pool.total_weight {
-                return Err(invalid(format!("pool {}/{}: total_weight differs from the version's", pool.datanet_id, pool.version)));
+            let num = |s: &str, what: &str| amount(s, what).map_err(|e| invalid(e.message));
+            let (w, version_w) = (num(&pool.total_weight, "total_weight")?, num(&v.total_weight, "version weight")?);
+            let (paid_in, distributed, rem) =
+                (num(&pool.paid_in, "paid_in")?, num(&pool.distributed, "distributed")?, num(&pool.remainder, "remainder")?);
+            if w == 0 || w > version_w || paid_in.checked_mul(SCALE) != distributed.checked_add(rem) {
+                return Err(invalid(format!(
+                    "pool {}/{}: live weight {w} (version {version_w}) or paid_in × SCALE = distributed + remainder fails",
+                    pool.datanet_id, pool.version
+                )));
             }
             state.put_version_pool(pool);
         }
+        let mut closed = std::collections::BTreeSet::new();
         for r in &g.rewards {
             if state.contribution(r.contribution_id).await?.is_none() {
                 return Err(invalid(format!("rewards of unknown contribution {}", r.contribution_id)));
             }
+            if r.pools_closed {
+                closed.insert(r.contribution_id);
+            }
             state.put_contribution_rewards(r);
         }
-        for pc in &g.pool_claims {
-            let claimed = amount(&pc.claimed, "claimed").map_err(|e| invalid(e.message))?;
-            state.put_pool_claim(pc.contribution_id, pc.version, claimed);
+        // The pool trees follow from the pools and the invalidated contributions, whose
+        // pools every committed state has closed.
+        let contributions: Vec<openledger_proto::openledger::datanet::v1::Contribution> =
+            state.all_protos(openledger_datanet::state_key::contribution_prefix()).await?;
+        let invalidated: Vec<_> = contributions
+            .into_iter()
+            .filter(|c| c.status == openledger_proto::openledger::datanet::v1::ContributionStatus::Invalidated as i32)
+            .collect();
+        crate::pools::rebuild_trees(state, &g.pools, &invalidated).await?;
+        // An invalidated contribution whose pools are not closed (a datanet imported
+        // without its attribution state) had nothing to close: close them now, so no
+        // later payment into its old versions accrues to it.
+        for c in invalidated.iter().filter(|c| !closed.contains(&c.id)) {
+            if crate::pools::earned(state, c).await? != 0 {
+                return Err(invalid(format!("contribution {} is invalidated and earned from pools, but its pools are not closed", c.id)));
+            }
+            let mut r = state.contribution_rewards(c.id).await?;
+            r.pools_closed = true;
+            state.put_contribution_rewards(&r);
         }
         for h in &g.histories {
             // The history's length lives in the contribution's rewards record.
@@ -118,22 +145,6 @@ impl Module for AttributionModule {
 
     async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
         let rewards: Vec<ContributionRewards> = state.all_protos(state_key::REWARDS).await?;
-        let mut pool_claims = Vec::new();
-        {
-            let stream = state.prefix_raw(state_key::POOL_CLAIMS);
-            let mut stream = std::pin::pin!(stream);
-            while let Some(item) = stream.next().await {
-                let (key, v) = item?;
-                let mut parts = key.trim_start_matches(state_key::POOL_CLAIMS).split('/');
-                let parse = |s: Option<&str>| s.and_then(|h| u64::from_str_radix(h, 16).ok());
-                let (Some(contribution_id), Some(version)) = (parse(parts.next()), parse(parts.next())) else {
-                    return Err(sdk::internal(format!("corrupt pool claim key {key}")));
-                };
-                let claimed =
-                    <[u8; 16]>::try_from(v.as_slice()).map(u128::from_be_bytes).map_err(|_| sdk::internal("corrupt pool claim"))?;
-                pool_claims.push(PoolClaim { contribution_id, version, claimed: claimed.to_string() });
-            }
-        }
         let mut histories = Vec::new();
         {
             let stream = state.nonverifiable_prefix_raw(state_key::IX_HISTORY);
@@ -166,7 +177,6 @@ impl Module for AttributionModule {
             next_inference_id: state.next_inference_id().await?,
             pools: state.all_protos(state_key::POOLS).await?,
             rewards,
-            pool_claims,
             histories,
             model_stats: state.all_protos(state_key::MODEL_STATS).await?,
             datanet_stats: state.all_protos(state_key::DATANET_STATS).await?,
@@ -181,6 +191,9 @@ impl Module for AttributionModule {
     /// over the deletions of the queue's settled past.
     async fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx<'_>) -> Result<(), ChainError> {
         let height = ctx.height;
+        // Whatever this block invalidated leaves the pools now: between blocks the
+        // datanet's queue is empty.
+        crate::pools::take_invalidations(state, height).await?;
         if state.get_u64(state_key::DUE_COUNT).await?.unwrap_or(0) == 0 {
             return Ok(());
         }
@@ -281,7 +294,8 @@ async fn settle_default<S: StateWrite>(state: &mut S, id: u64, deadline: u64, he
 /// Conservation, checked against the token balances and every record: the books
 /// balance; the module accounts hold exactly what the books say; escrow is the fees of
 /// pending inferences; credits are the contributions' credits; each pool's identity
-/// `paid_in × SCALE = W × acc + remainder` holds; and what contributions can claim
+/// `paid_in × SCALE = distributed + remainder` holds; what the pools took in less what
+/// they paid out is what the books say they hold; and what contributions can claim
 /// from the pools never exceeds what the pools hold (the difference is rounding dust,
 /// less than one uopen per contribution and pool). Iterates everything: for tests and
 /// audits, never for block execution. Returns the books and the dust.
@@ -315,22 +329,21 @@ pub async fn check_books<S: StateRead>(state: &S) -> Result<(Books, Amount), Str
         return Err(format!("credits sum to {credits}, the books say {}", books.credits));
     }
     let pools: Vec<VersionPool> = state.all_protos(state_key::POOLS).await.map_err(e)?;
-    let mut outstanding: Amount = 0;
+    let mut pools_paid_in: Amount = 0;
     for p in &pools {
-        let (w, acc, rem, paid_in, claimed) = (
-            amount(&p.total_weight, "w").map_err(e)?,
-            amount(&p.acc, "acc").map_err(e)?,
-            amount(&p.remainder, "remainder").map_err(e)?,
+        let (paid_in, distributed, rem) = (
             amount(&p.paid_in, "paid_in").map_err(e)?,
-            amount(&p.claimed, "claimed").map_err(e)?,
+            amount(&p.distributed, "distributed").map_err(e)?,
+            amount(&p.remainder, "remainder").map_err(e)?,
         );
-        if rem >= w || paid_in.checked_mul(SCALE) != w.checked_mul(acc).and_then(|x| x.checked_add(rem)) {
-            return Err(format!("pool {}/{} breaks paid_in × SCALE = W × acc + remainder", p.datanet_id, p.version));
+        if paid_in.checked_mul(SCALE) != distributed.checked_add(rem) {
+            return Err(format!("pool {}/{} breaks paid_in × SCALE = distributed + remainder", p.datanet_id, p.version));
         }
-        outstanding += paid_in - claimed;
+        pools_paid_in += paid_in;
     }
-    if outstanding != books.pools {
-        return Err(format!("pools hold {outstanding}, the books say {}", books.pools));
+    let pools_paid: Amount = accounts.iter().map(|r| amount(&r.pools_paid, "pools_paid")).sum::<Result<Amount, _>>().map_err(e)?;
+    if pools_paid_in.checked_sub(pools_paid) != Some(books.pools) {
+        return Err(format!("pools took in {pools_paid_in} and paid {pools_paid}, the books say {} remain", books.pools));
     }
     let contributions: Vec<openledger_proto::openledger::datanet::v1::Contribution> =
         state.all_protos(openledger_datanet::state_key::contribution_prefix()).await.map_err(e)?;

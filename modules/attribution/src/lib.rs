@@ -15,15 +15,18 @@
 //!   contributors get the rest: the top-scored contributions their share of the total
 //!   score as direct credits, and the rest into the reward pools of the training
 //!   versions by training weight.
-//! - **Pools** (`settle.rs`): a version pool is a reward-per-weight accumulator in
-//!   fixed point (× 10¹⁸) with an exact remainder, so paying a version costs O(1)
-//!   whatever its size, and a contribution claims `weight × acc − claimed`.
+//! - **Pools** (`pools.rs`): a version pool is a reward-per-weight accumulator in
+//!   fixed point (× 10¹⁸) with an exact remainder, so paying a version costs the same
+//!   whatever its size; a datanet's accumulators are summed by a Fenwick tree, so a
+//!   contribution claims `weight × Σ acc − claimed` over every version it is in with
+//!   O(log versions) reads, and an invalidated contribution leaves every pool at once.
 //! - **Conservation**: `paid_in = paid_out + escrowed + credits + pools` at every height,
 //!   with the module accounts holding exactly the last three (`component::check_books`).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod component;
 pub mod error;
 pub mod msg;
+pub mod pools;
 pub mod query;
 pub mod receipt;
 mod records;

@@ -3,13 +3,16 @@
 //! entries and their shares follow from it and the training versions by this rule.
 //!
 //! - **Candidates**: for each output hash and each training datanet, the fingerprint
-//!   index entry (one read) lists the accepted contributions with the hash; those whose
-//!   leaf is inside a training version (position below the version's contribution
-//!   count) are candidates.
-//! - **Score**: a candidate earns `RARITY_SCALE / n` for each output hash it shares,
-//!   where `n` is the number of contributions of its datanet ever accepted with the
-//!   hash. A hash shared by more than `max_fingerprint_sharing` counts for nothing.
-//!   Boilerplate scores little or nothing, however many outputs it appears in.
+//!   index entry (one read) lists the accepted contributions with the hash; its first
+//!   holder whose leaf is inside a training version (position below the version's
+//!   contribution count) is a candidate.
+//! - **Score**: each output hash is worth `RARITY_SCALE / n` to its first holder (the
+//!   listed contribution accepted first; the others only copied it), where `n` is the
+//!   number of contributions of its datanet ever accepted with the hash. A hash shared
+//!   by more than `max_fingerprint_sharing` counts for nothing. Boilerplate scores
+//!   little or nothing, however many outputs it appears in; a copy, a piece split off
+//!   or a stitch of others' content scores nothing; and the pieces of a split file
+//!   together score what the file would.
 //! - **Entries**: the top `max_entries` candidates by score, ties to the lower id.
 //! - **Shares**: entry `i` is credited `⌊contributors' part × sᵢ / S⌋`, where `S` is the
 //!   total score of *every* candidate, so pushing others out of the top K earns
@@ -60,13 +63,10 @@ pub async fn score<S: StateRead>(state: &S, terms: &Terms, output: &[u64], max_e
             if p.contribution_ids.is_empty() || p.accepted_ever == 0 {
                 continue;
             }
-            let w = RARITY_SCALE / p.accepted_ever;
-            for (id, pos) in p.contribution_ids.iter().zip(&p.positions) {
-                if pos < limit {
-                    let s = scores.entry(*id).or_insert(0);
-                    *s = s.saturating_add(w);
-                    counted = true;
-                }
+            if let Some(id) = fp_index::first_holder(&p, *limit) {
+                let s = scores.entry(id).or_insert(0);
+                *s = s.saturating_add(RARITY_SCALE / p.accepted_ever);
+                counted = true;
             }
         }
         if !counted {

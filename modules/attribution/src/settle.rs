@@ -2,7 +2,6 @@
 //! here moves tokens and the books together, so `paid_in = paid_out + escrowed +
 //! credits + pools` holds after each call.
 use cnidarium::StateWrite;
-use futures::StreamExt;
 use openledger_datanet::state_ext::DatanetRead;
 use openledger_framework::amount::bps_of;
 use openledger_framework::events::typed;
@@ -15,7 +14,7 @@ use openledger_token::state_ext::TokenWrite;
 use prost::Message;
 
 use crate::state_ext::{add, amount, sub, AttributionRead, AttributionWrite, Books};
-use crate::{error, rewards, state_key, ESCROW, REWARDS, SCALE};
+use crate::{pools, rewards, state_key, ESCROW, REWARDS};
 
 pub const BPS: u32 = 10_000;
 
@@ -88,7 +87,7 @@ pub async fn credit<S: StateWrite>(
 
 /// Append to the contribution's earnings history; its length lives in the rewards
 /// record `r` (which the caller writes back), so appending reads nothing.
-fn record_history<S: StateWrite>(state: &mut S, r: &mut ContributionRewards, rec: EarningRecord) {
+pub(crate) fn record_history<S: StateWrite>(state: &mut S, r: &mut ContributionRewards, rec: EarningRecord) {
     state.index_append(&state_key::ix_history(r.contribution_id), r.history_count, rec.encode_to_vec());
     r.history_count += 1;
 }
@@ -100,34 +99,6 @@ async fn add_datanet_revenue<S: StateWrite>(state: &mut S, datanet_id: u64, amou
     let mut s = state.datanet_stats(datanet_id).await?;
     s.revenue = add(amount(&s.revenue, "revenue")?, amount_in, "datanet revenue")?.to_string();
     state.put_datanet_stats(&s);
-    Ok(())
-}
-
-/// Add `amount_in` to the pool of a version (tokens already in the rewards account):
-/// `acc += (amount × SCALE + remainder) / W`, the remainder kept exactly.
-async fn add_to_pool<S: StateWrite>(
-    state: &mut S,
-    datanet_id: u64,
-    version: u64,
-    total_weight: Amount,
-    amount_in: Amount,
-) -> Result<(), ChainError> {
-    let mut p = match state.version_pool(datanet_id, version).await? {
-        Some(p) => p,
-        None => VersionPool { datanet_id, version, total_weight: total_weight.to_string(), ..Default::default() },
-    };
-    let w = amount(&p.total_weight, "pool weight")?;
-    if w == 0 {
-        return Err(sdk::internal(format!("pool of datanet {datanet_id} version {version} has zero weight")));
-    }
-    let scaled = amount_in
-        .checked_mul(SCALE)
-        .and_then(|x| x.checked_add(amount(&p.remainder, "remainder").ok()?))
-        .ok_or_else(|| error::overflow("pool payment overflows"))?;
-    p.acc = add(amount(&p.acc, "acc")?, scaled / w, "pool accumulator")?.to_string();
-    p.remainder = (scaled % w).to_string();
-    p.paid_in = add(amount(&p.paid_in, "paid_in")?, amount_in, "pool paid_in")?.to_string();
-    state.put_version_pool(&p);
     Ok(())
 }
 
@@ -174,6 +145,9 @@ pub async fn settle<S: StateWrite>(
     msg_index: Option<u32>,
 ) -> Result<(Settlement, Vec<Amount>), ChainError> {
     let Credits { entries: credits, total_score, operator } = credits;
+    // Contributions invalidated earlier in this block leave the pools before anything
+    // is paid into them.
+    pools::take_invalidations(state, height).await?;
     let terms = inf.terms.clone().unwrap_or_default();
     let fee = amount(inf.fee.as_ref().map_or("", |c| c.amount.as_str()), "fee")?;
     let split = terms.fee_split.unwrap_or_default();
@@ -242,11 +216,7 @@ pub async fn settle<S: StateWrite>(
         if share == 0 {
             continue;
         }
-        let v = state
-            .datanet_version(t.datanet_id, t.version)
-            .await?
-            .ok_or_else(|| sdk::internal(format!("training version {}/{} missing", t.datanet_id, t.version)))?;
-        let w = amount(&v.total_weight, "version weight")?;
+        let w = pools::live_weight(state, t.datanet_id, t.version).await?;
         let pool_name = format!("datanet/{}/version/{}", t.datanet_id, t.version);
         if w == 0 {
             // Nobody in the version can claim: the datanet's treasury gets it.
@@ -254,7 +224,7 @@ pub async fn settle<S: StateWrite>(
             state.record(payout_event(id, role::DATANET_TREASURY, openledger_datanet::treasury(t.datanet_id).to_string(), share, None));
             treasuries += share;
         } else {
-            add_to_pool(state, t.datanet_id, t.version, w, share).await?;
+            pools::pay_pool(state, t.datanet_id, t.version, w, share).await?;
             state.record(payout_event(id, role::VERSION_POOL, pool_name, share, None));
             pooled += share;
         }
@@ -278,51 +248,20 @@ pub async fn settle<S: StateWrite>(
     Ok((out, amounts))
 }
 
-/// What a contribution can claim now: (direct credit, pool rewards, and per pool the
-/// new fixed-point claimed value and the uopen it pays).
+/// What a contribution can claim now: its direct credit, what it can take from the
+/// pools, and its fixed-point pool claim after taking it. An invalidated contribution
+/// whose pools are not yet closed (earlier in this block) is valued as when they close.
 pub struct Claimable {
     pub credit: Amount,
     pub pools: Amount,
-    pub pool_claims: Vec<(u64, Amount, Amount)>,
-}
-
-/// The pools of a datanet from version `from` on, in version order.
-async fn pools_from<S: cnidarium::StateRead>(state: &S, datanet_id: u64, from: u64) -> Result<Vec<VersionPool>, ChainError> {
-    let stream = state.prefix_raw(&state_key::datanet_pools(datanet_id));
-    let mut stream = std::pin::pin!(stream);
-    let mut out = Vec::new();
-    while let Some(item) = stream.next().await {
-        let (key, bytes) = item?;
-        let p = VersionPool::decode(bytes.as_slice()).map_err(|e| sdk::internal(format!("corrupt pool at {key}: {e}")))?;
-        if p.version >= from {
-            out.push(p);
-        }
-    }
-    Ok(out)
+    pub pool_claimed: Amount,
 }
 
 pub async fn claimable<S: cnidarium::StateRead>(state: &S, c: &Contribution) -> Result<Claimable, ChainError> {
     let r = state.contribution_rewards(c.id).await?;
     let credit = amount(&r.credit, "credit")?;
-    let mut pools: Amount = 0;
-    let mut pool_claims = Vec::new();
-    if c.first_version > 0 {
-        for p in pools_from(state, c.datanet_id, c.first_version).await? {
-            let w = weight_in_version(c, p.version)?;
-            if w == 0 {
-                continue;
-            }
-            let earned = w.checked_mul(amount(&p.acc, "acc")?).ok_or_else(|| error::overflow("pool claim overflows"))?;
-            let claimed = state.pool_claim(c.id, p.version).await?;
-            let owed = sub(earned, claimed, "pool claim")?;
-            let pay = owed / SCALE;
-            if pay > 0 {
-                pool_claims.push((p.version, claimed + pay * SCALE, pay));
-                pools = add(pools, pay, "claimable")?;
-            }
-        }
-    }
-    Ok(Claimable { credit, pools, pool_claims })
+    let (pools, pool_claimed) = pools::claimable(state, c, &r).await?;
+    Ok(Claimable { credit, pools, pool_claimed })
 }
 
 /// Pay a contribution's claimable rewards to its contributor; returns the amount.
@@ -338,14 +277,10 @@ pub async fn claim_contribution<S: StateWrite>(
     if total == 0 {
         return Ok(0);
     }
-    for (version, claimed, pay) in &cl.pool_claims {
-        state.put_pool_claim(c.id, *version, *claimed);
-        let mut p = state.version_pool(c.datanet_id, *version).await?.ok_or_else(|| sdk::internal("pool vanished"))?;
-        p.claimed = add(amount(&p.claimed, "claimed")?, *pay, "pool claimed")?.to_string();
-        state.put_version_pool(&p);
-    }
     let mut r = state.contribution_rewards(c.id).await?;
     r.credit = "0".into();
+    r.pool_claimed = cl.pool_claimed.to_string();
+    r.pools_paid = add(amount(&r.pools_paid, "pools_paid")?, cl.pools, "pools_paid")?.to_string();
     r.claimed_total = add(amount(&r.claimed_total, "claimed_total")?, total, "claimed_total")?.to_string();
     record_history(state, &mut r, EarningRecord { kind: EarningKind::Claim as i32, amount: total.to_string(), height, inference_id: 0 });
     state.put_contribution_rewards(&r);

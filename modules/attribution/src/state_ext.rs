@@ -85,11 +85,6 @@ pub trait AttributionRead: StateRead {
         let key = state_key::rewards(id);
         async move { Ok(self.get_proto(&key).await?.unwrap_or(ContributionRewards { contribution_id: id, ..Default::default() })) }
     }
-    /// Fixed-point amount a contribution has claimed from a version pool.
-    fn pool_claim(&self, contribution_id: u64, version: u64) -> impl Future<Output = Result<Amount, ChainError>> + Send {
-        let key = state_key::pool_claim(contribution_id, version);
-        async move { Ok(self.get_u128(&key).await?.unwrap_or(0)) }
-    }
     fn model_stats(&self, model_id: u64) -> impl Future<Output = Result<ModelStats, ChainError>> + Send {
         let key = state_key::model_stats(model_id);
         async move { Ok(self.get_proto(&key).await?.unwrap_or(ModelStats { model_id, ..Default::default() })) }
@@ -126,9 +121,6 @@ pub trait AttributionWrite: StateWrite {
     }
     fn put_contribution_rewards(&mut self, r: &ContributionRewards) {
         self.put_proto(state_key::rewards(r.contribution_id), r);
-    }
-    fn put_pool_claim(&mut self, contribution_id: u64, version: u64, claimed: Amount) {
-        self.put_u128(state_key::pool_claim(contribution_id, version), claimed);
     }
     fn put_model_stats(&mut self, s: &ModelStats) {
         self.put_proto(state_key::model_stats(s.model_id), s);

@@ -42,11 +42,11 @@ pub fn rewards(contribution_id: u64) -> String {
 }
 pub const REWARDS: &str = "attribution/cr/";
 
-/// A contribution's fixed-point claim on a version pool.
-pub fn pool_claim(contribution_id: u64, version: u64) -> String {
-    format!("attribution/pc/{contribution_id:016x}/{version:016x}")
+/// A node of one of a datanet's pool trees (`pools.rs`): `tree` is `acc`, `rmf` or
+/// `rmt`, `i` the Fenwick index.
+pub fn tree_node(tree: &str, datanet_id: u64, i: u64) -> String {
+    format!("attribution/tree/{tree}/{datanet_id:016x}/{i:016x}")
 }
-pub const POOL_CLAIMS: &str = "attribution/pc/";
 
 pub fn model_stats(model_id: u64) -> String {
     format!("attribution/ms/{model_id:016x}")

@@ -17,4 +17,5 @@ openledger_framework::module_errors! { CODESPACE;
     invalid_coins = 14;
     challenge_open = 15;
     near_duplicate = 16;
+    nothing_new = 17;
 }

@@ -5,6 +5,10 @@
 //!
 //! - Accepting a contribution adds it to the entry of each of its hashes; an upheld
 //!   challenge removes it (it stops earning from scores at once).
+//! - A hash belongs to its first holder: the listed contribution accepted first. Only
+//!   the first holder is credited for it in a score, and a contribution's weight counts
+//!   the hashes it is first to bring, so copying, splitting or repeating content
+//!   already in the datanet earns nothing.
 //! - `accepted_ever` counts every contribution ever accepted with the hash. Above the
 //!   module's `max_fingerprint_sharing` the hash is boilerplate for good: its list is
 //!   emptied and it scores nothing. Counting acceptances rather than current members
@@ -18,7 +22,8 @@ use openledger_proto::openledger::datanet::v1::{Contribution, FingerprintParams,
 
 use crate::state_key;
 
-/// A hash shared by `n` contributions scores `RARITY_SCALE / n` for each of them.
+/// A hash that `n` contributions were ever accepted with scores `RARITY_SCALE / n` (for
+/// its first holder).
 pub const RARITY_SCALE: u64 = 1_000_000;
 
 /// A datanet's near-duplicate threshold when it set none.
@@ -33,30 +38,57 @@ pub fn near_duplicate_bps(fp: &FingerprintParams) -> u32 {
     }
 }
 
-/// The accepted contribution of `datanet_id` that `fingerprint` near-duplicates, if any:
-/// the one sharing the most of its listed (not saturated) hashes, ties to the lower id,
-/// when `shared × 10⁴ ≥ threshold × |fingerprint|`. One index read per hash. Returns
-/// (contribution id, hashes shared).
-pub async fn near_duplicate<S: StoreRead>(
-    state: &S,
+/// What the index holds for a fingerprint's hashes, read once (one read per hash):
+/// enough to refuse a near-duplicate, count the hashes it would bring, and index it.
+pub struct Survey {
     datanet_id: u64,
-    fingerprint: &[u64],
-    threshold_bps: u32,
-) -> Result<Option<(u64, u64)>, ChainError> {
-    if fingerprint.is_empty() {
-        return Ok(None);
+    entries: Vec<(u64, FingerprintPosting)>,
+}
+
+impl Survey {
+    pub async fn read<S: StoreRead>(state: &S, datanet_id: u64, fingerprint: &[u64]) -> Result<Survey, ChainError> {
+        let mut entries = Vec::with_capacity(fingerprint.len());
+        for h in fingerprint {
+            entries.push((*h, posting(state, datanet_id, *h).await?.unwrap_or_default()));
+        }
+        Ok(Survey { datanet_id, entries })
     }
-    let mut shared: BTreeMap<u64, u64> = BTreeMap::new();
-    for h in fingerprint {
-        if let Some(p) = posting(state, datanet_id, *h).await? {
+
+    /// The accepted contribution the fingerprint near-duplicates, if any: the one
+    /// sharing the most of its listed (not saturated) hashes, ties to the lower id, when
+    /// `shared × 10⁴ ≥ threshold × |fingerprint|`. Returns (contribution id, hashes shared).
+    pub fn near_duplicate(&self, threshold_bps: u32) -> Option<(u64, u64)> {
+        let mut shared: BTreeMap<u64, u64> = BTreeMap::new();
+        for (_, p) in &self.entries {
             for id in &p.contribution_ids {
                 *shared.entry(*id).or_insert(0) += 1;
             }
         }
+        // Most shared, then the lower id: `max_by` keeps the last maximum, so compare ids reversed.
+        let best = shared.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+        best.filter(|(_, n)| u128::from(*n) * 10_000 >= u128::from(threshold_bps) * self.entries.len() as u128)
     }
-    // Most shared, then the lower id: `max_by` keeps the last maximum, so compare ids reversed.
-    let best = shared.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
-    Ok(best.filter(|(_, n)| u128::from(*n) * 10_000 >= u128::from(threshold_bps) * fingerprint.len() as u128))
+
+    /// The hashes the contribution would bring to the datanet: those no accepted
+    /// contribution lists now and that indexing it would not saturate. It becomes their
+    /// first holder, and its weight counts them.
+    pub fn new_hashes(&self, max_sharing: u32) -> u64 {
+        self.entries.iter().filter(|(_, p)| p.contribution_ids.is_empty() && p.accepted_ever < u64::from(max_sharing)).count() as u64
+    }
+
+    /// Index the contribution (just accepted, its position set) under every hash surveyed.
+    pub fn add<S: StateWrite>(self, state: &mut S, max_sharing: u32, c: &Contribution) {
+        for (h, mut p) in self.entries {
+            insert(&mut p, max_sharing, c.id, c.position);
+            state.put_proto(state_key::posting(self.datanet_id, h), &p);
+        }
+    }
+}
+
+/// The first holder of a hash among contributions whose leaf is below `limit`: the
+/// listed one accepted first (lowest position), which is the one that brought it.
+pub fn first_holder(p: &FingerprintPosting, limit: u64) -> Option<u64> {
+    p.contribution_ids.iter().zip(&p.positions).filter(|(_, pos)| **pos < limit).min_by_key(|(_, pos)| **pos).map(|(id, _)| *id)
 }
 
 pub async fn posting<S: StoreRead>(state: &S, datanet_id: u64, hash: u64) -> Result<Option<FingerprintPosting>, ChainError> {
@@ -84,17 +116,6 @@ fn insert(p: &mut FingerprintPosting, max_sharing: u32, id: u64, position: u64) 
         p.contribution_ids.insert(at, id);
         p.positions.insert(at, position);
     }
-}
-
-/// Index a contribution just accepted (its position set).
-pub async fn add<S: StateWrite>(state: &mut S, max_sharing: u32, c: &Contribution) -> Result<(), ChainError> {
-    for h in &c.fingerprint {
-        let key = state_key::posting(c.datanet_id, *h);
-        let mut p: FingerprintPosting = state.get_proto(&key).await?.unwrap_or_default();
-        insert(&mut p, max_sharing, c.id, c.position);
-        state.put_proto(key, &p);
-    }
-    Ok(())
 }
 
 /// Take an invalidated contribution out of the lists (it stays counted).
@@ -157,6 +178,25 @@ mod tests {
         assert_eq!((p.contribution_ids.len(), p.positions.len(), p.accepted_ever), (0, 0, 4));
         insert(&mut p, 3, 12, 4);
         assert!(p.contribution_ids.is_empty(), "a saturated hash lists nobody again");
+    }
+
+    #[test]
+    fn a_hash_belongs_to_its_first_holder_and_is_new_only_when_nobody_holds_it() {
+        let mut p = FingerprintPosting::default();
+        insert(&mut p, 4, 9, 0);
+        insert(&mut p, 4, 3, 5);
+        // Id 3 has the lower id, id 9 was accepted first (position 0): 9 holds the hash.
+        assert_eq!(first_holder(&p, 10), Some(9));
+        assert_eq!(first_holder(&p, 1), Some(9));
+        assert_eq!(first_holder(&p, 0), None, "outside the training version");
+        let q = FingerprintPosting { contribution_ids: vec![3], positions: vec![5], accepted_ever: 2 };
+        assert_eq!(first_holder(&q, 5), None);
+        let survey = |entries: Vec<FingerprintPosting>| Survey { datanet_id: 1, entries: entries.into_iter().map(|p| (0, p)).collect() };
+        let free = FingerprintPosting::default();
+        let freed = FingerprintPosting { accepted_ever: 2, ..Default::default() }; // its holders invalidated
+        let boilerplate = FingerprintPosting { accepted_ever: 4, ..Default::default() };
+        assert_eq!(survey(vec![free, freed, boilerplate, p.clone()]).new_hashes(4), 2);
+        assert_eq!(survey(vec![p.clone(), p]).near_duplicate(5000), Some((3, 2)));
     }
 
     #[test]

@@ -6,9 +6,15 @@
 //! and frozen into numbered versions committed by a Merkle root that anyone can check
 //! inclusion against offline. Models train on versions; attribution pays through them.
 //!
-//! Reward weight of an accepted contribution: `quality_bps × bit_length(size)` —
-//! quality counts linearly, size only logarithmically (doubling a file adds one unit),
-//! so padding data does not buy weight.
+//! Reward weight of an accepted contribution: `quality_bps × new hashes`, where its new
+//! hashes are the fingerprint hashes it is the first accepted contribution of the
+//! datanet to bring (not held by another, not boilerplate). A fingerprint is every
+//! sampled 8-word shingle of the content, so weight measures new content:
+//! - splitting a file into k pieces splits its hashes among them (the pieces weigh the
+//!   whole at most: shingles across a cut are lost);
+//! - repeating content inside a file adds nothing (hashes are unique), and repeating
+//!   content already in the datanet adds nothing (its hashes have a holder);
+//! - padding adds exactly the new shingles it brings, which curators judge by quality.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod component;
 pub mod error;
@@ -39,7 +45,7 @@ pub fn treasury(datanet_id: u64) -> Address {
     Address::module(&format!("datanet_treasury/{datanet_id}"))
 }
 
-/// `quality_bps × bit_length(size)`.
-pub fn reward_weight(quality_bps: u32, size: u64) -> u128 {
-    u128::from(quality_bps) * u128::from(64 - size.leading_zeros())
+/// `quality_bps × new_hashes`.
+pub fn reward_weight(quality_bps: u32, new_hashes: u64) -> u128 {
+    u128::from(quality_bps) * u128::from(new_hashes)
 }

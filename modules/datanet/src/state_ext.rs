@@ -51,3 +51,26 @@ pub trait DatanetWrite: StateWrite {
 }
 
 impl<S: StateWrite + ?Sized> DatanetWrite for S {}
+
+/// The contributions invalidated since the queue was last drained, in id order, and
+/// the queue emptied (see `state_key::invalidated`). The attribution module calls it.
+pub async fn take_invalidated<S: StateWrite>(state: &mut S) -> Result<Vec<u64>, ChainError> {
+    use futures::StreamExt;
+    let mut ids = Vec::new();
+    {
+        let stream = state.prefix_keys(state_key::INVALIDATED);
+        let mut stream = std::pin::pin!(stream);
+        while let Some(key) = stream.next().await {
+            let key = key?;
+            let id = key
+                .strip_prefix(state_key::INVALIDATED)
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+                .ok_or_else(|| openledger_framework::sdk::internal(format!("corrupt invalidation key {key}")))?;
+            ids.push(id);
+        }
+    }
+    for id in &ids {
+        state.delete(state_key::invalidated(*id));
+    }
+    Ok(ids)
+}

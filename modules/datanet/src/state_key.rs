@@ -51,6 +51,13 @@ pub fn content(datanet_id: u64, hash: &[u8]) -> String {
 pub fn posting(datanet_id: u64, hash: u64) -> String {
     format!("datanet/fp/{datanet_id:016x}/{hash:016x}")
 }
+/// Contributions invalidated in the current block, for the attribution module to take
+/// out of its reward pools (it drains the queue before any pool payment or claim and
+/// at the end of the block, so the queue is empty between blocks).
+pub fn invalidated(contribution_id: u64) -> String {
+    format!("datanet/invq/{contribution_id:016x}")
+}
+pub const INVALIDATED: &str = "datanet/invq/";
 /// A commitment to a contribution not yet revealed → the height it was made at.
 pub fn commitment(datanet_id: u64, commitment: &[u8]) -> String {
     format!("datanet/commit/{datanet_id:016x}/{}", hex::encode(commitment))

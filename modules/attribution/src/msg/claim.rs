@@ -9,6 +9,7 @@ use openledger_proto::openledger::attribution::v1::{MsgClaimRewards, MsgClaimRew
 
 use super::fields::{address, positive_id};
 use crate::error;
+use crate::pools::take_invalidations as settle_invalidations;
 use crate::records::get_contribution;
 use crate::settle;
 use crate::state_ext::{add, AttributionRead};
@@ -35,6 +36,7 @@ pub async fn execute<S: StateWrite>(
     contributor: &Address,
     ctx: MsgCtx,
 ) -> Result<MsgClaimRewardsResponse, ChainError> {
+    settle_invalidations(state, ctx.height).await?;
     let p = state.attribution_params().await?;
     let max = p.max_claim_contributions as usize;
     let mine = contributor.to_string();

@@ -58,6 +58,7 @@ pub async fn execute<S: StateWrite>(
         merkle::set_leaf(state, d.id, c.position, d.tree_size, merkle::leaf_hash(c.id, &c.content_hash, 0), d.latest_version + 1).await?;
         c.invalidated_version = d.latest_version + 1;
         fp_index::remove(state, &c).await?;
+        state.put_raw(state_key::invalidated(c.id), vec![]);
         c.stake_release_height = 0;
         set_status(state, &mut c, ContributionStatus::Invalidated).await?;
         ch.status = ChallengeStatus::Upheld as i32;

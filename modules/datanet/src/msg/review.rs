@@ -1,5 +1,5 @@
 //! `MsgReviewContribution`: a curator accepts a pending contribution with a quality
-//! score (its reward weight follows) or rejects it (part of its stake is slashed to the
+//! score (its reward weight is the quality times the fingerprint hashes it brings) or rejects it (part of its stake is slashed to the
 //! datanet's treasury, by the terms it was submitted under).
 use cnidarium::StateWrite;
 use openledger_framework::amount::BPS;
@@ -10,7 +10,7 @@ use openledger_proto::openledger::datanet::v1::{ContributionStatus, MsgReviewCon
 use super::fields::{address, positive_id, required, text};
 use crate::records::{amount_of, get_contribution, get_datanet, is_curator, reject, set_status, status_name};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, fp_index, merkle, reward_weight, state_key};
+use crate::{error, merkle, reward_weight, state_key};
 
 /// Without state: the curator, the contribution id, an acceptance's quality of 1 to
 /// 10,000 bps, a rejection's reason.
@@ -57,9 +57,11 @@ pub async fn execute<S: StateWrite>(
         if !m.reason.is_empty() {
             text(&m.reason, "reason", p.max_reason_length, false)?;
         }
-        // A near-duplicate of a contribution accepted since this one was submitted.
-        super::submit::refuse_near_duplicate(state, d.id, &d.fingerprint.unwrap_or_default(), &c.fingerprint).await?;
-        let weight = reward_weight(m.quality_bps, c.size);
+        // Checked again: contributions accepted since this one was submitted may hold its
+        // content now. Its weight counts the hashes it is first to bring.
+        let (survey, new_hashes) =
+            super::submit::admit(state, d.id, &d.fingerprint.unwrap_or_default(), p.max_fingerprint_sharing, &c.fingerprint).await?;
+        let weight = reward_weight(m.quality_bps, new_hashes);
         c.quality_bps = m.quality_bps;
         c.weight = weight.to_string();
         c.position = d.tree_size;
@@ -72,7 +74,7 @@ pub async fn execute<S: StateWrite>(
         let leaf = merkle::leaf_hash(c.id, &c.content_hash, weight);
         merkle::set_leaf(state, d.id, c.position, d.tree_size, leaf, d.latest_version + 1).await?;
         state.put_raw(state_key::release(c.stake_release_height, c.id), vec![]);
-        fp_index::add(state, p.max_fingerprint_sharing, &c).await?;
+        survey.add(state, p.max_fingerprint_sharing, &c);
         set_status(state, &mut c, ContributionStatus::Accepted).await?;
         MsgReviewContributionResponse { weight: weight.to_string(), slashed: "0".into(), refunded: "0".into() }
     } else {

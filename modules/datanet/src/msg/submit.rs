@@ -88,24 +88,42 @@ async fn claim_content<S: StateWrite>(
     Ok(Some((e, slashed, refunded)))
 }
 
-/// Refuse a fingerprint that near-duplicates an accepted contribution of the datanet
-/// (`fp_index::near_duplicate`): a case, whitespace or one-word edit of a file already
-/// there, or a piece cut out of one.
-pub(crate) async fn refuse_near_duplicate<S: StoreRead>(
+/// Admit a fingerprint to the datanet, or refuse it: a near-duplicate of an accepted
+/// contribution (`Survey::near_duplicate`: a case, whitespace or one-word edit of a file
+/// already there, or a piece cut out of one), or content that brings no hash the datanet
+/// does not already hold (its weight would be zero: copied, split-off or boilerplate
+/// content earns nothing, so it is not taken). Returns the survey and its new hashes.
+pub(crate) async fn admit<S: StoreRead>(
     state: &S,
     datanet_id: u64,
     fp: &FingerprintParams,
+    max_sharing: u32,
     fingerprint: &[u64],
-) -> Result<(), ChainError> {
+) -> Result<(fp_index::Survey, u64), ChainError> {
+    if fingerprint.is_empty() {
+        return Err(error::invalid_fingerprint(
+            "the fingerprint is empty: a contribution's weight counts the fingerprint hashes it brings, so one \
+             without any (under 8 words, or none sampled) cannot be weighed",
+        ));
+    }
+    let survey = fp_index::Survey::read(state, datanet_id, fingerprint).await?;
     let threshold = fp_index::near_duplicate_bps(fp);
-    if let Some((existing, shared)) = fp_index::near_duplicate(state, datanet_id, fingerprint, threshold).await? {
+    if let Some((existing, shared)) = survey.near_duplicate(threshold) {
         return Err(error::near_duplicate(format!(
             "the fingerprint shares {shared} of its {} hashes with contribution {existing} of datanet {datanet_id} \
              (the datanet refuses {threshold} bps or more): a near-duplicate of contribution {existing}",
             fingerprint.len()
         )));
     }
-    Ok(())
+    let new = survey.new_hashes(max_sharing);
+    if new == 0 {
+        return Err(error::nothing_new(format!(
+            "none of the fingerprint's {} hashes is new to datanet {datanet_id}: each is held by an accepted \
+             contribution or shared by more than {max_sharing} (boilerplate), so it would weigh nothing",
+            fingerprint.len()
+        )));
+    }
+    Ok((survey, new))
 }
 
 pub async fn execute<S: StateWrite>(
@@ -130,7 +148,7 @@ pub async fn execute<S: StateWrite>(
     let content_key = state_key::content(d.id, &m.content_hash);
     let claim = claim_height(state, m, contributor, ctx.height).await?;
     let displaced = claim_content(state, d.id, &m.content_hash, claim, ctx.msg_index).await?;
-    refuse_near_duplicate(state, d.id, &fp, &m.fingerprint).await?;
+    admit(state, d.id, &fp, p.max_fingerprint_sharing, &m.fingerprint).await?;
     state.send_to_module(contributor, &ESCROW, stake, Some(ctx.msg_index)).await?;
     let id = state.take_id(state_key::NEXT_CONTRIBUTION_ID).await?;
     let c = Contribution {
