@@ -669,8 +669,9 @@ fn receipts_credit_only_the_training_versions_and_never_invalidated_data() {
     let ch =
         dn::MsgChallengeContribution { challenger: addr(CHALLENGER), contribution_id: 1, reason: "copied".into(), bond: uopen(1_000_000) };
     let ch: dn::MsgChallengeContributionResponse = ok(&mut n, CHALLENGER, any("datanet", "MsgChallengeContribution", &ch));
-    let res = dn::MsgResolveChallenge { curator: addr(CURATOR), challenge_id: ch.challenge_id, uphold: true, resolution: "yes".into() };
-    ok::<dn::MsgResolveChallengeResponse>(&mut n, CURATOR, any("datanet", "MsgResolveChallenge", &res));
+    // The datanet owner judges: the curator accepted the contribution, so may not.
+    let res = dn::MsgResolveChallenge { curator: addr(OWNER_A), challenge_id: ch.challenge_id, uphold: true, resolution: "yes".into() };
+    ok::<dn::MsgResolveChallengeResponse>(&mut n, OWNER_A, any("datanet", "MsgResolveChallenge", &res));
     pay(&mut n, model, 1000);
     let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(2, OUTPUT));
     let e: Vec<(u64, &str)> = r.entries.iter().map(|e| (e.contribution_id, e.amount.as_str())).collect();
@@ -773,6 +774,20 @@ fn one_claim_takes_every_pool_and_invalidated_data_stops_accruing_in_all_of_them
     let (gas_fifty_pools, got) = claim_gas(&mut n, 2, &[c1]);
     eprintln!("claim gas: one pool {gas_one_pool}, fifty pools {gas_fifty_pools}");
     assert_eq!(got, earned / scale);
+    // Explained pool by pool, paged by version.
+    let pools_of = |n: &TestNode, id: u64, key: Vec<u8>, limit: u64| -> at::QueryContributionPoolsResponse {
+        let page = Some(openledger_proto::cosmos::base::query::v1beta1::PageRequest { key, limit, ..Default::default() });
+        query(n, "ContributionPools", at::QueryContributionPoolsRequest { contribution_id: id, pagination: page })
+    };
+    let p1 = pools_of(&n, c1, vec![], 30);
+    let p2 = pools_of(&n, c1, p1.pagination.clone().unwrap().next_key, 30);
+    assert_eq!((p1.pools.len(), p2.pools.len(), p2.pagination.clone().unwrap().next_key.len()), (30, 20, 0));
+    assert_eq!((p1.accrued_total.clone(), p1.taken.clone()), ((240_000 + earned / scale).to_string(), (240_000 + got).to_string()));
+    let versions: Vec<u64> = p1.pools.iter().chain(&p2.pools).map(|p| p.version).collect();
+    assert_eq!(versions, (1..=50).collect::<Vec<_>>());
+    let by_pool: u128 = p1.pools.iter().chain(&p2.pools).map(|p| p.accrued.parse::<u128>().unwrap()).sum();
+    assert!(by_pool <= 240_000 + earned / scale && 240_000 + earned / scale - by_pool < 50, "pool by pool {by_pool}");
+    assert_eq!((p1.pools[1].live_weight.as_str(), p1.pools[1].paid_in.as_str()), ("150000", "16000"));
     assert!(
         gas_fifty_pools <= gas_one_pool + gas_one_pool / 10,
         "a claim over 50 pools used {gas_fifty_pools} gas, over one {gas_one_pool}"
@@ -787,8 +802,8 @@ fn one_claim_takes_every_pool_and_invalidated_data_stops_accruing_in_all_of_them
     let ch =
         dn::MsgChallengeContribution { challenger: addr(CHALLENGER), contribution_id: c2, reason: "copied".into(), bond: uopen(1_000_000) };
     let ch: dn::MsgChallengeContributionResponse = ok(&mut n, CHALLENGER, any("datanet", "MsgChallengeContribution", &ch));
-    let res = dn::MsgResolveChallenge { curator: addr(CURATOR), challenge_id: ch.challenge_id, uphold: true, resolution: "copied".into() };
-    ok::<dn::MsgResolveChallengeResponse>(&mut n, CURATOR, any("datanet", "MsgResolveChallenge", &res));
+    let res = dn::MsgResolveChallenge { curator: addr(OWNER_A), challenge_id: ch.challenge_id, uphold: true, resolution: "copied".into() };
+    ok::<dn::MsgResolveChallengeResponse>(&mut n, OWNER_A, any("datanet", "MsgResolveChallenge", &res));
     // Its pool earnings became credit; later payments into versions 1..=25 pay it nothing.
     let cl: at::QueryClaimableResponse = query(&n, "Claimable", at::QueryClaimableRequest { address: addr(3), pagination: None });
     assert_eq!((cl.contributions[0].credit.as_str(), cl.contributions[0].pools.as_str()), (before.to_string().as_str(), "0"));
@@ -802,6 +817,9 @@ fn one_claim_takes_every_pool_and_invalidated_data_stops_accruing_in_all_of_them
     let new_earned: u128 =
         60_000 * (400_000 * scale / 60_000) + (1..=25u128).map(|v| 60_000 * (16_000 * scale / (60_000 + 50_000 * (v - 1)))).sum::<u128>();
     assert!(got.abs_diff((earned + new_earned) / scale - earned / scale) <= 1, "got {got}");
+    let closed = pools_of(&n, c2, vec![], 0);
+    assert!(closed.pools_closed && closed.accrued_total == before.to_string() && closed.last_version == 50);
+    assert!(closed.pools.len() == 50 && closed.pools.iter().all(|p| p.accrued.is_empty()));
     let (_, got) = claim_gas(&mut n, 3, &[c2]);
     assert_eq!(got, before);
 }
@@ -1174,6 +1192,28 @@ fn attribution_queries_refuse_bad_input() {
             at::QueryContributionEarningsRequest { contribution_id: 99, pagination: None }.encode_to_vec(),
             "NotFound",
             "contribution 99",
+        ),
+        (
+            "ContributionPools",
+            at::QueryContributionPoolsRequest { contribution_id: 99, pagination: None }.encode_to_vec(),
+            "NotFound",
+            "contribution 99",
+        ),
+        (
+            "ContributionPools",
+            at::QueryContributionPoolsRequest { contribution_id: 1, pagination: page(101) }.encode_to_vec(),
+            "InvalidArgument",
+            "limit",
+        ),
+        (
+            "ContributionPools",
+            at::QueryContributionPoolsRequest {
+                contribution_id: 1,
+                pagination: Some(openledger_proto::cosmos::base::query::v1beta1::PageRequest { key: vec![1, 2, 3], ..Default::default() }),
+            }
+            .encode_to_vec(),
+            "InvalidArgument",
+            "8 bytes",
         ),
         ("ModelStats", at::QueryModelStatsRequest { model_id: 9 }.encode_to_vec(), "NotFound", "model 9"),
         ("DatanetStats", at::QueryDatanetStatsRequest { datanet_id: 9 }.encode_to_vec(), "NotFound", "datanet 9"),

@@ -308,6 +308,9 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         )
     };
     refused(&mut n, alice, resolve(alice, ch1, true), 3, "not a curator");
+    // The curator who accepted a contribution does not judge the challenge against it.
+    refused(&mut n, owner, resolve(owner, ch1, true), 3, "a contribution they accepted");
+    refused(&mut n, 5, resolve(5, ch2, false), 3, "a contribution they accepted");
     let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, 5, resolve(5, ch1, true)).as_slice()).unwrap();
     assert_eq!((up.slashed.as_str(), up.paid_to_challenger.as_str()), ("10000", "6000"));
     assert_eq!(n.balance(&test_key(challenger).address()), challenger_before + 6000);
@@ -1226,4 +1229,54 @@ fn splitting_repeating_or_padding_a_file_does_not_raise_its_weight() {
     assert!(openledger_datanet::fingerprint::compute(&whole, 16, 256).unwrap_err().contains("split it"));
     let d_small = datanet_with(&mut n, owner, dn::FingerprintParams { modulus: 16, max_hashes: 256, near_duplicate_bps: 0 });
     assert_eq!(contribute_weighed(&mut n, attacker, owner, d_small, &whole, fp_whole, q), Err(8));
+}
+
+/// Conflicted curators. Attacks: a curator contributes to their own datanet and, when
+/// the contribution is challenged, dismisses the challenge themselves (keeping the
+/// stake the challenge puts at risk); the curator who accepted it dismisses the
+/// challenge to cover the acceptance. Both are refused (code 3) and pay only the fee;
+/// an uninvolved curator decides.
+#[test]
+fn a_curator_never_judges_a_challenge_against_their_own_data_or_acceptance() {
+    let mut n = node();
+    let (owner, challenger, author_curator, reviewer, judge) = (0, 1, 3, 4, 5);
+    let create = dn::MsgCreateDatanet {
+        owner: test_key(owner).address().to_string(),
+        name: "Curated".into(),
+        fingerprint: test_fp(),
+        curators: [author_curator, reviewer, judge].iter().map(|k| test_key(*k).address().to_string()).collect(),
+        policy: dn::ContributionPolicy::Open as i32,
+        min_stake: uopen(10_000),
+        ..Default::default()
+    };
+    ok(&mut n, owner, any("MsgCreateDatanet", &create));
+    let text: &[u8] = b"a curator's own contribution to the datanet they curate, nine words or more";
+    let id = dn::MsgSubmitContributionResponse::decode(ok(&mut n, author_curator, submit(author_curator, text, 10_000)).as_slice())
+        .unwrap()
+        .contribution_id;
+    refused(&mut n, author_curator, review(author_curator, id, true, 9000), 3, "their own contribution");
+    ok(&mut n, reviewer, review(reviewer, id, true, 9000));
+    let ch = any(
+        "MsgChallengeContribution",
+        &dn::MsgChallengeContribution {
+            challenger: test_key(challenger).address().to_string(),
+            contribution_id: id,
+            reason: "copied from elsewhere".into(),
+            bond: uopen(1000),
+        },
+    );
+    let ch = dn::MsgChallengeContributionResponse::decode(ok(&mut n, challenger, ch).as_slice()).unwrap().challenge_id;
+    let resolve = |who: u64, uphold: bool| {
+        any(
+            "MsgResolveChallenge",
+            &dn::MsgResolveChallenge { curator: test_key(who).address().to_string(), challenge_id: ch, uphold, resolution: "x".into() },
+        )
+    };
+    let before = n.balance(&test_key(author_curator).address());
+    refused(&mut n, author_curator, resolve(author_curator, false), 3, "their own contribution");
+    assert_eq!(n.balance(&test_key(author_curator).address()), before - FEE);
+    refused(&mut n, reviewer, resolve(reviewer, false), 3, "a contribution they accepted");
+    let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, judge, resolve(judge, true)).as_slice()).unwrap();
+    assert_eq!(up.slashed, "10000");
+    assert_eq!(n.balance(&test_key(author_curator).address()), before - FEE, "the stake is gone, nothing came back");
 }

@@ -225,6 +225,7 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
     );
     let why = cli.ok(&["q", "attribution", "explain", "contribution", "1"]);
     assert!(why.contains(&format!("+{carol_amount}uopen from inference 1 (score {carol_score} of {total}")), "{why}");
+    assert!(why.contains("version pools: ") && why.contains("accrued in all"), "{why}");
     step(t0, &format!("inference 1 settled by erin's receipt (scores {frank_score}, {carol_score})"));
 
     // erin pays again and delivers her receipt herself, naming no operator: the

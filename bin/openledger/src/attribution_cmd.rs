@@ -124,6 +124,12 @@ pub enum AttributionQueryCmd {
         #[command(flatten)]
         page: PageArgs,
     },
+    /// What a contribution accrued in each version pool it is in (paged by version).
+    Pools {
+        contribution_id: u64,
+        #[command(flatten)]
+        page: PageArgs,
+    },
     ModelStats {
         model_id: u64,
     },
@@ -288,6 +294,12 @@ pub async fn query(node: &NodeOpts, cmd: AttributionQueryCmd) -> Result<()> {
         )?,
         AttributionQueryCmd::Earnings { contribution_id, page } => output::to_value(
             &c.contribution_earnings(at::QueryContributionEarningsRequest { contribution_id, pagination: page.request()? })
+                .await
+                .map_err(status_error)?
+                .into_inner(),
+        )?,
+        AttributionQueryCmd::Pools { contribution_id, page } => output::to_value(
+            &c.contribution_pools(at::QueryContributionPoolsRequest { contribution_id, pagination: page.request()? })
                 .await
                 .map_err(status_error)?
                 .into_inner(),
@@ -582,6 +594,39 @@ async fn explain_contribution(node: &NodeOpts, id: u64, page: &PageArgs) -> Resu
     if let Some(next) = e.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
         use base64::Engine;
         writeln!(o, "  more: --page-key {}", base64::engine::general_purpose::STANDARD.encode(next))?;
+    }
+    let pools = client(node)
+        .await?
+        .contribution_pools(at::QueryContributionPoolsRequest { contribution_id: id, pagination: None })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    if pools.pools_closed {
+        writeln!(
+            o,
+            "version pools: closed when it was invalidated; it had accrued {}uopen from them, moved to its credit",
+            pools.accrued_total
+        )?;
+    } else {
+        writeln!(
+            o,
+            "version pools: {}uopen accrued in all (weight {} in each version from {}), {}uopen of it taken",
+            pools.accrued_total, pools.weight, pools.first_version, pools.taken
+        )?;
+        for p in &pools.pools {
+            writeln!(
+                o,
+                "  version {:>4}: {}uopen paid in, live weight {}: {}uopen accrued ({})",
+                p.version,
+                p.paid_in,
+                p.live_weight,
+                p.accrued,
+                percent(pools.weight.parse().unwrap_or(0), p.live_weight.parse().unwrap_or(0))
+            )?;
+        }
+        if pools.pagination.is_some_and(|p| !p.next_key.is_empty()) {
+            writeln!(o, "  (first 50 pools shown: `q attribution pools {id}` pages them all)")?;
+        }
     }
     let cl = client(node)
         .await?

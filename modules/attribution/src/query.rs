@@ -21,6 +21,7 @@ pub fn routes() -> Vec<QueryRoute> {
         "/openledger.attribution.v1.Query/InferencesByConsumer" => inferences_by_consumer;
         "/openledger.attribution.v1.Query/Claimable" => claimable;
         "/openledger.attribution.v1.Query/ContributionEarnings" => contribution_earnings;
+        "/openledger.attribution.v1.Query/ContributionPools" => contribution_pools;
         "/openledger.attribution.v1.Query/ModelStats" => model_stats;
         "/openledger.attribution.v1.Query/DatanetStats" => datanet_stats;
         "/openledger.attribution.v1.Query/VersionPool" => version_pool;
@@ -122,6 +123,62 @@ pub async fn contribution_earnings<S: StateRead>(
         .map(|v| EarningRecord::decode(v.as_slice()).map_err(|e| QueryError::internal(format!("corrupt history record: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(QueryContributionEarningsResponse { rewards: Some(rewards), history, pagination: Some(pagination) })
+}
+
+/// Pools of a contribution, a page of versions at a time: one pool read per version.
+pub async fn contribution_pools<S: StateRead>(
+    state: &S,
+    req: QueryContributionPoolsRequest,
+) -> Result<QueryContributionPoolsResponse, QueryError> {
+    const MAX_PAGE: u64 = 100;
+    let c = state
+        .contribution(req.contribution_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| QueryError::not_found(format!("contribution {} not found", req.contribution_id)))?;
+    let r = state.contribution_rewards(c.id).await.map_err(internal)?;
+    let weight = crate::state_ext::amount(&c.weight, "weight").map_err(internal)?;
+    let num = |s: &str, what: &str| crate::state_ext::amount(s, what).map_err(internal);
+    let taken = num(&r.pool_claimed, "pool_claimed")? / crate::SCALE;
+    let accrued_total = if r.pools_closed { taken } else { crate::pools::earned(state, &c).await.map_err(internal)? / crate::SCALE };
+    let last_version = if c.invalidated_version != 0 { c.invalidated_version.saturating_sub(1) } else { 0 };
+    let latest = state.datanet(c.datanet_id).await.map_err(internal)?.map_or(0, |d| d.latest_version);
+    let end = if last_version != 0 { last_version.min(latest) } else { latest };
+    let p = req.pagination.unwrap_or_default();
+    if p.limit > MAX_PAGE {
+        return Err(QueryError::invalid_argument(format!("limit {} exceeds the maximum of {MAX_PAGE} pools a page", p.limit)));
+    }
+    let limit = if p.limit == 0 { 50 } else { p.limit };
+    let start = match p.key.len() {
+        0 => c.first_version.max(1).saturating_add(p.offset),
+        8 => u64::from_be_bytes(p.key.as_slice().try_into().map_err(|_| QueryError::invalid_argument("page key must be 8 bytes"))?),
+        _ => return Err(QueryError::invalid_argument("page key must be 8 bytes (the next version)")),
+    };
+    let mut pools = Vec::new();
+    let mut v = start.max(c.first_version);
+    while c.first_version != 0 && v <= end && (v - start.max(c.first_version)) < limit {
+        if let Some(pool) = state.version_pool(c.datanet_id, v).await.map_err(internal)? {
+            let accrued = if r.pools_closed {
+                String::new()
+            } else {
+                let acc = num(&pool.acc, "acc")?;
+                (weight.checked_mul(acc).ok_or_else(|| QueryError::internal("accrual overflows"))? / crate::SCALE).to_string()
+            };
+            pools.push(ContributionPool { version: v, live_weight: pool.total_weight, paid_in: pool.paid_in, accrued });
+        }
+        v += 1;
+    }
+    let next_key = if c.first_version != 0 && v <= end { v.to_be_bytes().to_vec() } else { vec![] };
+    Ok(QueryContributionPoolsResponse {
+        weight: c.weight,
+        first_version: c.first_version,
+        last_version,
+        pools_closed: r.pools_closed,
+        accrued_total: accrued_total.to_string(),
+        taken: taken.to_string(),
+        pools,
+        pagination: Some(PageResponse { next_key, total: 0 }),
+    })
 }
 
 pub async fn model_stats<S: StateRead>(state: &S, req: QueryModelStatsRequest) -> Result<QueryModelStatsResponse, QueryError> {

@@ -1,4 +1,5 @@
-//! `MsgResolveChallenge`: a curator who is not the challenger upholds a challenge (the
+//! `MsgResolveChallenge`: a curator who is neither the challenger, nor the challenged
+//! contribution's contributor, nor its reviewer upholds a challenge (the
 //! contribution's weight is zeroed, its stake pays the challenger and the treasury) or
 //! dismisses it (the bond goes to the treasury).
 use cnidarium::StateWrite;
@@ -41,6 +42,14 @@ pub async fn execute<S: StateWrite>(
     }
     text(&m.resolution, "resolution", p.max_reason_length, false)?;
     let mut c = get_contribution(state, ch.contribution_id).await?;
+    // Nobody with a stake in the outcome decides it: not the contributor, and not the
+    // curator whose acceptance is being questioned.
+    if c.contributor == curator.to_string() {
+        return Err(error::unauthorized("a curator cannot resolve a challenge against their own contribution"));
+    }
+    if c.reviewer == curator.to_string() {
+        return Err(error::unauthorized("a curator cannot resolve a challenge against a contribution they accepted"));
+    }
     let challenger = address(&ch.challenger, "challenger")?;
     let bond = uopen(ch.bond.as_ref(), "bond")?;
     let mut resp = MsgResolveChallengeResponse { slashed: "0".into(), paid_to_challenger: "0".into() };
