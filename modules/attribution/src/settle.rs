@@ -46,25 +46,6 @@ pub fn payout_event(
     })
 }
 
-/// The weight a contribution has in version `version` of its datanet: its weight from
-/// the version it entered, zero from the version its invalidation took effect.
-pub fn weight_in_version(c: &Contribution, version: u64) -> Result<Amount, ChainError> {
-    if c.first_version == 0 || version < c.first_version || (c.invalidated_version != 0 && version >= c.invalidated_version) {
-        return Ok(0);
-    }
-    amount(&c.weight, "contribution weight")
-}
-
-/// Whether a contribution is in a version of the training set.
-pub fn in_training_set(c: &Contribution, terms: &Terms) -> Result<bool, ChainError> {
-    for t in &terms.training_set {
-        if t.datanet_id == c.datanet_id && weight_in_version(c, t.version)? > 0 {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 /// Credit a contribution directly (the tokens must already be in the rewards account).
 pub async fn credit<S: StateWrite>(
     state: &mut S,

@@ -31,10 +31,6 @@ pub const DUE_COUNT: &str = "attribution/due_count";
 pub fn pool(datanet_id: u64, version: u64) -> String {
     format!("attribution/pool/{datanet_id:016x}/{version:016x}")
 }
-/// The pools of one datanet, in version order.
-pub fn datanet_pools(datanet_id: u64) -> String {
-    format!("attribution/pool/{datanet_id:016x}/")
-}
 pub const POOLS: &str = "attribution/pool/";
 
 pub fn rewards(contribution_id: u64) -> String {

@@ -56,6 +56,9 @@ impl<S: StateWrite + ?Sized> DatanetWrite for S {}
 /// the queue emptied (see `state_key::invalidated`). The attribution module calls it.
 pub async fn take_invalidated<S: StateWrite>(state: &mut S) -> Result<Vec<u64>, ChainError> {
     use futures::StreamExt;
+    if state.get_u64(state_key::INVALIDATED_COUNT).await?.unwrap_or(0) == 0 {
+        return Ok(vec![]);
+    }
     let mut ids = Vec::new();
     {
         let stream = state.prefix_keys(state_key::INVALIDATED);
@@ -72,5 +75,6 @@ pub async fn take_invalidated<S: StateWrite>(state: &mut S) -> Result<Vec<u64>, 
     for id in &ids {
         state.delete(state_key::invalidated(*id));
     }
+    state.delete(state_key::INVALIDATED_COUNT.to_string());
     Ok(ids)
 }

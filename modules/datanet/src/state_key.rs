@@ -58,6 +58,8 @@ pub fn invalidated(contribution_id: u64) -> String {
     format!("datanet/invq/{contribution_id:016x}")
 }
 pub const INVALIDATED: &str = "datanet/invq/";
+/// Entries in that queue: a point read tells the hot path there is nothing to drain.
+pub const INVALIDATED_COUNT: &str = "datanet/invq_count";
 /// A commitment to a contribution not yet revealed → the height it was made at.
 pub fn commitment(datanet_id: u64, commitment: &[u8]) -> String {
     format!("datanet/commit/{datanet_id:016x}/{}", hex::encode(commitment))

@@ -5,7 +5,7 @@
 use cnidarium::StateWrite;
 use openledger_framework::amount::bps_of;
 use openledger_framework::events::typed;
-use openledger_framework::{Address, ChainError, MsgCtx};
+use openledger_framework::{Address, ChainError, MsgCtx, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::{ChallengeStatus, ContributionStatus, MsgResolveChallenge, MsgResolveChallengeResponse};
 use openledger_token::state_ext::TokenWrite;
 
@@ -68,6 +68,8 @@ pub async fn execute<S: StateWrite>(
         c.invalidated_version = d.latest_version + 1;
         fp_index::remove(state, &c).await?;
         state.put_raw(state_key::invalidated(c.id), vec![]);
+        let queued = state.get_u64(state_key::INVALIDATED_COUNT).await?.unwrap_or(0);
+        state.put_u64(state_key::INVALIDATED_COUNT.to_string(), queued + 1);
         c.stake_release_height = 0;
         set_status(state, &mut c, ContributionStatus::Invalidated).await?;
         ch.status = ChallengeStatus::Upheld as i32;
