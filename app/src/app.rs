@@ -155,7 +155,9 @@ impl App {
         let mut delta = StateDelta::new(snap);
         delta.put_raw(CHAIN_ID_KEY.to_string(), chain_id.as_bytes().to_vec());
         init_genesis(&mut delta, &app_state).await?;
+        let t = std::time::Instant::now();
         let root = storage.commit(delta).await?;
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "committed genesis");
         Ok(root.0.to_vec())
     }
 

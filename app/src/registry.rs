@@ -88,7 +88,11 @@ macro_rules! registry {
 
         /// Every module's genesis, in list order.
         pub async fn init_genesis<S: StateWrite>(state: &mut S, app_state: &AppState) -> Result<(), ChainError> {
-            $( <$module as Module>::init_genesis(state, &app_state.$name).await?; )*
+            $(
+                let t = std::time::Instant::now();
+                <$module as Module>::init_genesis(state, &app_state.$name).await?;
+                tracing::debug!(module = <$module as Module>::NAME, ms = t.elapsed().as_millis() as u64, "imported genesis");
+            )*
             Ok(())
         }
 
