@@ -428,6 +428,7 @@ fn main() {
         terms: Some(dn::ContributionTerms { reject_slash_bps: 2000, challenge_reward_bps: 5000 }),
         fingerprint: None,
         model_terms: None,
+        curators_bps: 0,
     };
     let one_tx = |who: usize, msgs: Vec<Any>, gas: u64, seqs: &mut Vec<u64>| {
         let (tx, _) = common::sign(&TxSpec::new(msgs, FEE, gas), &keys[who], who as u64, seqs[who]);
@@ -436,6 +437,15 @@ fn main() {
     };
     let tx = one_tx(OWNER, vec![any("MsgCreateDatanet", &create)], 400_000, &mut seqs);
     run_block(&mut node, vec![tx]);
+    // The owner and the curators bond the minimum: curators act only bonded.
+    let bond = openledger_datanet::component::default_params().min_curator_bond.parse().expect("an amount");
+    let bonds: Vec<Vec<u8>> = (0..=cfg.curators)
+        .map(|who| {
+            let m = dn::MsgBondCurator { curator: addrs[who].to_string(), datanet_id: 1, amount: uopen(bond) };
+            one_tx(who, vec![any("MsgBondCurator", &m)], 400_000, &mut seqs)
+        })
+        .collect();
+    run_block(&mut node, bonds);
 
     // ------------------------------------------------------------------ submit
     eprintln!("submit phase…");

@@ -34,6 +34,15 @@ fn datanet_txs(n: &TestNode, h: u64) -> Vec<Vec<u8>> {
                 800_000,
             ),
             n.msg_tx(
+                &test_key(1),
+                vec![any(
+                    "/openledger.datanet.v1.MsgBondCurator",
+                    &dn::MsgBondCurator { curator: test_key(1).address().to_string(), datanet_id: 1, amount: coin(10_000_000) },
+                )],
+                20_000,
+                800_000,
+            ),
+            n.msg_tx(
                 &test_key(2),
                 vec![any(
                     "/openledger.datanet.v1.MsgSubmitContribution",
@@ -78,10 +87,10 @@ fn datanet_txs(n: &TestNode, h: u64) -> Vec<Vec<u8>> {
 }
 
 /// Genesis plus five blocks: transfers, a failing tx, an ed25519 signer, fee payouts,
-/// and datanet messages.
+/// and datanet messages (a curator bonds, then reviews and publishes).
 fn scripted_run() -> Vec<String> {
     let mut n = TestNode::builder()
-        .funded_accounts(4, 10_000_000)
+        .funded_accounts(4, 50_000_000)
         .fund(test_ed25519_key(0), 10_000_000)
         .validator(TestValidator { consensus_address: [1; 20], power: 3, operator: Address([0xa1; 20]) })
         .validator(TestValidator { consensus_address: [2; 20], power: 1, operator: Address([0xa2; 20]) })
@@ -105,12 +114,12 @@ fn scripted_run() -> Vec<String> {
 
 /// Pinned values; regenerate with `PRINT_APP_HASHES=1 cargo test -p openledger-app --test app_hash -- --nocapture`.
 const PINNED: [&str; 6] = [
-    "a6a7ce1a713313d879d1806a928f3c6d71ce84b3a90f7288da77f417d1442976",
-    "60da2b5f02e11b472eae0065220d032ee3ae4154d454b5c8c2eb979341b1411e",
-    "23687e19526c78993383d28e373c4bbde74ce050c6f81675495fcd7ffdd95452",
-    "0265f6d44f3c96edc95ecf74e2ee5856f0b02bb613e6d55abd85db364fb54def",
-    "9026c15fef8fdcbe1b036d831c506175b0ca2454dccb5c0df7edd76b9c16f27d",
-    "55af854b5d5c18f50ab00f818a7ad35b45a76c2e678db57173d57777e9ce67a5",
+    "30e2926e870d6b7ea1371287640ea994ed1ce41243aab66667ba441297f529a0",
+    "d6f3425391a8c2b6cc677df8d7a59babaf532e83e4d7ba9c92bb3f2d07b5c5c2",
+    "a4c79a2eabf54cb06d6e8a9bed4d449f28524c73fb6ad9a8b7bd36d80134c54f",
+    "b4b791e8c13f08887e88f1c0bdb1e38b7d09b7082450c33bf662d8ba4ec7ee34",
+    "4f42ead379a7bcf27eccd5aa2482940cd9a3c297cbd1ff405184919329c630e5",
+    "b6e979e42f98bf8d3f42a5668755e66198911b15b00939755c941545a45f983c",
 ];
 
 #[test]

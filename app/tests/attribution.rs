@@ -114,7 +114,36 @@ fn create_datanet(n: &mut TestNode, owner: u64, name: &str) -> u64 {
         fingerprint: Some(dn::FingerprintParams { modulus: 1, max_hashes: 512, near_duplicate_bps: 0 }),
         ..Default::default()
     };
-    ok::<dn::MsgCreateDatanetResponse>(n, owner, any("datanet", "MsgCreateDatanet", &m)).id
+    let id = ok::<dn::MsgCreateDatanetResponse>(n, owner, any("datanet", "MsgCreateDatanet", &m)).id;
+    bond_curator(n, CURATOR, id);
+    id
+}
+
+/// `who` bonds the chain's minimum as a curator of `datanet_id`.
+fn bond_curator(n: &mut TestNode, who: u64, datanet_id: u64) {
+    let amount = uopen(openledger_datanet::component::default_params().min_curator_bond.parse().unwrap());
+    let m = dn::MsgBondCurator { curator: addr(who), datanet_id, amount };
+    ok::<dn::MsgBondCuratorResponse>(n, who, any("datanet", "MsgBondCurator", &m));
+}
+
+/// A quorum of datanet `a`'s uninvolved curators upholds challenge `id`: its owner and a
+/// second curator (key 1, added to the list), each bonded, both voting.
+fn quorum_upholds(n: &mut TestNode, a: u64, id: u64) {
+    let update = dn::MsgUpdateDatanet {
+        owner: addr(OWNER_A),
+        datanet_id: a,
+        set_curators: true,
+        curators: vec![addr(CURATOR), addr(OWNER_B)],
+        ..Default::default()
+    };
+    ok::<dn::MsgUpdateDatanetResponse>(n, OWNER_A, any("datanet", "MsgUpdateDatanet", &update));
+    for who in [OWNER_A, OWNER_B] {
+        bond_curator(n, who, a);
+    }
+    for who in [OWNER_A, OWNER_B] {
+        let res = dn::MsgResolveChallenge { curator: addr(who), challenge_id: id, uphold: true, resolution: "copied".into() };
+        ok::<dn::MsgResolveChallengeResponse>(n, who, any("datanet", "MsgResolveChallenge", &res));
+    }
 }
 
 fn publish(n: &mut TestNode, datanet_id: u64) -> u64 {
@@ -669,9 +698,8 @@ fn receipts_credit_only_the_training_versions_and_never_invalidated_data() {
     let ch =
         dn::MsgChallengeContribution { challenger: addr(CHALLENGER), contribution_id: 1, reason: "copied".into(), bond: uopen(1_000_000) };
     let ch: dn::MsgChallengeContributionResponse = ok(&mut n, CHALLENGER, any("datanet", "MsgChallengeContribution", &ch));
-    // The datanet owner judges: the curator accepted the contribution, so may not.
-    let res = dn::MsgResolveChallenge { curator: addr(OWNER_A), challenge_id: ch.challenge_id, uphold: true, resolution: "yes".into() };
-    ok::<dn::MsgResolveChallengeResponse>(&mut n, OWNER_A, any("datanet", "MsgResolveChallenge", &res));
+    // Two uninvolved curators judge: the curator accepted the contribution, so may not.
+    quorum_upholds(&mut n, a, ch.challenge_id);
     pay(&mut n, model, 1000);
     let r: at::MsgSubmitAttributionResponse = ok(&mut n, OPERATOR, report_msg(2, OUTPUT));
     let e: Vec<(u64, &str)> = r.entries.iter().map(|e| (e.contribution_id, e.amount.as_str())).collect();
@@ -802,8 +830,7 @@ fn one_claim_takes_every_pool_and_invalidated_data_stops_accruing_in_all_of_them
     let ch =
         dn::MsgChallengeContribution { challenger: addr(CHALLENGER), contribution_id: c2, reason: "copied".into(), bond: uopen(1_000_000) };
     let ch: dn::MsgChallengeContributionResponse = ok(&mut n, CHALLENGER, any("datanet", "MsgChallengeContribution", &ch));
-    let res = dn::MsgResolveChallenge { curator: addr(OWNER_A), challenge_id: ch.challenge_id, uphold: true, resolution: "copied".into() };
-    ok::<dn::MsgResolveChallengeResponse>(&mut n, OWNER_A, any("datanet", "MsgResolveChallenge", &res));
+    quorum_upholds(&mut n, a, ch.challenge_id);
     // Its pool earnings became credit; later payments into versions 1..=25 pay it nothing.
     let cl: at::QueryClaimableResponse = query(&n, "Claimable", at::QueryClaimableRequest { address: addr(3), pagination: None });
     assert_eq!((cl.contributions[0].credit.as_str(), cl.contributions[0].pools.as_str()), (before.to_string().as_str(), "0"));
@@ -1315,4 +1342,60 @@ fn export_starts_a_new_chain_with_identical_module_state() {
     }
     let r: at::QueryInferenceResponse = query(&m, "Inference", at::QueryInferenceRequest { id: 3 });
     assert_eq!(r.inference.unwrap().status, at::InferenceStatus::SettledDefault as i32);
+}
+
+/// Curators earn the share of the datanet owner's income the owner sets, by bond, and
+/// exactly: datanet A's owner gives its bonded curators 50%; the curator (10 M bonded)
+/// and the owner (30 M) split 35,000 uopen of a settlement 1:3. A second claim, or a
+/// claim by someone who never bonded, is refused; an unbonding curator earns nothing
+/// more.
+#[test]
+fn bonded_curators_earn_the_share_the_owner_sets_by_bond() {
+    let World { mut n, a, model, .. } = world();
+    let update = dn::MsgUpdateDatanet { owner: addr(OWNER_A), datanet_id: a, curators_bps: Some(5000), ..Default::default() };
+    ok::<dn::MsgUpdateDatanetResponse>(&mut n, OWNER_A, any("datanet", "MsgUpdateDatanet", &update));
+    let bond = dn::MsgBondCurator { curator: addr(OWNER_A), datanet_id: a, amount: uopen(30_000_000) };
+    ok::<dn::MsgBondCuratorResponse>(&mut n, OWNER_A, any("datanet", "MsgBondCurator", &bond));
+    let owner_before = n.balance(&test_key(OWNER_A).address());
+    // 1,000,000 uopen: datanet owners 10% = 100,000, A's 70% = 70,000, half to curators.
+    pay_and_settle(&mut n, &[model]);
+    assert_eq!(n.balance(&test_key(OWNER_A).address()), owner_before + 35_000);
+    let earned = |n: &TestNode| -> Vec<(String, String)> {
+        let r: dn::QueryCuratorsResponse = {
+            let r = n.query("/openledger.datanet.v1.Query/Curators", dn::QueryCuratorsRequest { datanet_id: a }.encode_to_vec(), 0);
+            assert_eq!(r.code, 0, "{}", r.log);
+            Message::decode(r.value.as_ref()).unwrap()
+        };
+        assert_eq!((r.curators_bps, r.curator_bonded.as_str()), (5000, "40000000"));
+        r.curators.into_iter().map(|b| (b.curator, b.earned)).collect()
+    };
+    let mut expect = vec![(addr(OWNER_A), "26250".to_string()), (addr(CURATOR), "8750".to_string())];
+    expect.sort();
+    assert_eq!(earned(&n), expect);
+    let claim = |who: u64| any("datanet", "MsgClaimCuratorRewards", &dn::MsgClaimCuratorRewards { curator: addr(who), datanet_id: a });
+    let before = n.balance(&test_key(CURATOR).address());
+    let got: dn::MsgClaimCuratorRewardsResponse = ok(&mut n, CURATOR, claim(CURATOR));
+    assert_eq!((got.amount.as_str(), n.balance(&test_key(CURATOR).address())), ("8750", before + 8750 - FEE));
+    for who in [CURATOR, CHALLENGER] {
+        let before = n.balance(&test_key(who).address());
+        let (code, log, _) = run(&mut n, who, claim(who));
+        assert!(code == 20 && log.contains("no curator income"), "{code} {log}");
+        assert_eq!(n.balance(&test_key(who).address()), before - FEE, "a refused claim pays nothing");
+    }
+    // The curator unbonds everything: the owner's bond alone earns the next settlement.
+    let unbond = dn::MsgUnbondCurator { curator: addr(CURATOR), datanet_id: a, amount: uopen(10_000_000) };
+    ok::<dn::MsgUnbondCuratorResponse>(&mut n, CURATOR, any("datanet", "MsgUnbondCurator", &unbond));
+    let r = n.query("/openledger.datanet.v1.Query/Curators", dn::QueryCuratorsRequest { datanet_id: a }.encode_to_vec(), 0);
+    let r: dn::QueryCuratorsResponse = Message::decode(r.value.as_ref()).unwrap();
+    assert_eq!(r.curator_bonded, "30000000");
+    pay_and_settle(&mut n, &[model]);
+    let r = n.query("/openledger.datanet.v1.Query/Curators", dn::QueryCuratorsRequest { datanet_id: a }.encode_to_vec(), 0);
+    let r: dn::QueryCuratorsResponse = Message::decode(r.value.as_ref()).unwrap();
+    let mut got: Vec<(String, String)> = r.curators.into_iter().map(|b| (b.curator, b.earned)).collect();
+    got.sort();
+    // 35,000 over 30 M bonded is not exact in fixed point: the owner's bond earns
+    // 34,999 and the 1 uopen of dust stays in the curators' income (held, never lost).
+    let mut expect = vec![(addr(OWNER_A), (26_250 + 34_999).to_string()), (addr(CURATOR), "0".to_string())];
+    expect.sort();
+    assert_eq!(got, expect);
 }

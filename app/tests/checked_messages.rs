@@ -74,6 +74,9 @@ fn malformed(a: &str) -> Vec<(Any, &'static str, u32)> {
         ),
         (any(&datanet::MsgCommitContribution { contributor: a.clone(), datanet_id: 1, commitment: vec![1; 31] }), "datanet", 2),
         (any(&datanet::MsgResolveChallenge { curator: a.clone(), challenge_id: 0, uphold: true, resolution: String::new() }), "datanet", 2),
+        (any(&datanet::MsgBondCurator { curator: a.clone(), datanet_id: 1, amount: uopen(0) }), "datanet", 14),
+        (any(&datanet::MsgUnbondCurator { curator: a.clone(), datanet_id: 0, amount: uopen(5) }), "datanet", 2),
+        (any(&datanet::MsgClaimCuratorRewards { curator: "open1nope".into(), datanet_id: 1 }), "datanet", 13),
         (
             any(&model::MsgRegisterModel {
                 owner: a.clone(),

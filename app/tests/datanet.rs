@@ -13,7 +13,7 @@ use openledger_proto::openledger::model::v1 as md;
 use openledger_test_driver::{test_key, TestNode};
 use prost::Message;
 
-const FUND: u128 = 100_000_000;
+const FUND: u128 = 1_000_000_000;
 const FEE: u128 = 20_000;
 const GAS: u64 = 6_000_000;
 const WINDOW: u64 = 30;
@@ -31,10 +31,27 @@ fn model_any<M: Message>(name: &str, m: &M) -> Any {
 }
 
 const MODEL_BOND: u128 = 1_000_000;
+/// The chain's minimum curator bond (default params).
+const CURATOR_BOND: u128 = 10_000_000;
+
+/// The owner and every listed curator of datanet `id` (test keys 0..8) bond the minimum.
+fn bond_all(n: &mut TestNode, id: u64) {
+    let d: dn::QueryDatanetResponse = query(n, "Datanet", dn::QueryDatanetRequest { id });
+    let d = d.datanet.unwrap();
+    for who in std::iter::once(&d.owner).chain(&d.curators) {
+        let k = (0..8).find(|k| test_key(*k).address().to_string() == *who).expect("a test key");
+        ok(n, k, bond_curator(k, id, CURATOR_BOND));
+    }
+}
+
+/// `who` bonds `amount` as a curator of datanet `datanet_id`.
+fn bond_curator(who: u64, datanet_id: u64, amount: u128) -> Any {
+    any("MsgBondCurator", &dn::MsgBondCurator { curator: test_key(who).address().to_string(), datanet_id, amount: uopen(amount) })
+}
 const UNBONDING: u64 = 5;
 
 fn node() -> TestNode {
-    let builder = TestNode::builder().funded_accounts(6, FUND);
+    let builder = TestNode::builder().funded_accounts(8, FUND);
     let mut state: AppState = builder.app_state();
     let mut p = openledger_datanet::component::default_params();
     p.challenge_window_blocks = WINDOW;
@@ -138,27 +155,34 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     let escrow = openledger_datanet::escrow();
     let treasury = openledger_datanet::treasury(1);
 
-    // Create: owner 0, curator 5, 20% of a rejected stake slashed, 50% of a slashed
-    // stake to a successful challenger.
+    // Create: owner 0, curators 5, 6 and 7, 20% of a rejected stake slashed, 50% of a
+    // slashed stake to a successful challenger.
     let create = dn::MsgCreateDatanet {
         owner: test_key(owner).address().to_string(),
         name: "Medical QA".into(),
         description: "Curated clinical question/answer pairs".into(),
         tags: vec!["medical".into(), "qa".into()],
         metadata_uri: "ipfs://meta".into(),
-        curators: vec![test_key(5).address().to_string()],
+        curators: [5, 6, 7].iter().map(|k| test_key(*k).address().to_string()).collect(),
         policy: dn::ContributionPolicy::Open as i32,
         allow_list: vec![],
         min_stake: uopen(10_000),
         terms: Some(dn::ContributionTerms { reject_slash_bps: 2000, challenge_reward_bps: 5000 }),
         fingerprint: test_fp(),
         model_terms: None,
+        curators_bps: 0,
     };
     refused(&mut n, owner, any("MsgCreateDatanet", &dn::MsgCreateDatanet { name: String::new(), ..create.clone() }), 2, "name is required");
     refused(&mut n, owner, any("MsgCreateDatanet", &dn::MsgCreateDatanet { tags: vec!["Bad Tag".into()], ..create.clone() }), 2, "tag");
     refused(&mut n, owner, any("MsgCreateDatanet", &dn::MsgCreateDatanet { min_stake: uopen(1), ..create.clone() }), 6, "floor");
     let r = dn::MsgCreateDatanetResponse::decode(ok(&mut n, owner, any("MsgCreateDatanet", &create)).as_slice()).unwrap();
     assert_eq!((r.id, r.treasury.clone()), (1, treasury.to_string()));
+    // Curators act only bonded: below the minimum is refused, and so is an unlisted key.
+    refused(&mut n, 5, bond_curator(5, 1, CURATOR_BOND - 1), 6, "below the minimum");
+    refused(&mut n, 1, bond_curator(1, 1, CURATOR_BOND), 3, "neither the owner nor a curator");
+    for k in [owner, 5, 6, 7] {
+        ok(&mut n, k, bond_curator(k, 1, CURATOR_BOND));
+    }
 
     // Three contributors; the same content a second time is refused; a stake below the
     // minimum is refused.
@@ -174,7 +198,7 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         assert_eq!(id, i as u64 + 1);
     }
     refused(&mut n, bob, submit(bob, texts[0], 10_000), 5, "already in datanet 1 as contribution 1");
-    assert_eq!(n.balance(&escrow), 30_000);
+    assert_eq!(n.balance(&escrow), 30_000 + 4 * CURATOR_BOND);
 
     // Only curators review, not their own work; accept two, reject the spam (20% slashed).
     refused(&mut n, alice, review(alice, 2, true, 9000), 3, "not a curator");
@@ -191,7 +215,7 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     let publish_by =
         |who: u64| any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(who).address().to_string(), datanet_id: 1 });
     let publish = publish_by(5);
-    refused(&mut n, alice, publish_by(alice), 3, "may publish");
+    refused(&mut n, alice, publish_by(alice), 3, "is not a curator");
     let v1 = dn::MsgPublishVersionResponse::decode(ok(&mut n, 5, publish.clone()).as_slice()).unwrap();
     assert_eq!(v1.version, 1);
     refused(&mut n, 5, publish.clone(), 11, "nothing changed");
@@ -265,7 +289,8 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     );
 
     // Challenge 1 against contribution 2: upheld → weight 0 from version 2, stake slashed
-    // (half to the challenger, half to the treasury), bond back.
+    // (half to the challenger, half to the treasury), bond back. A bond is half the
+    // stake at risk.
     let challenge = |id: u64| {
         any(
             "MsgChallengeContribution",
@@ -273,7 +298,7 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
                 challenger: test_key(challenger).address().to_string(),
                 contribution_id: id,
                 reason: "copied from a copyrighted textbook".into(),
-                bond: uopen(1000),
+                bond: uopen(5000),
             },
         )
     };
@@ -311,13 +336,29 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     // The curator who accepted a contribution does not judge the challenge against it.
     refused(&mut n, owner, resolve(owner, ch1, true), 3, "a contribution they accepted");
     refused(&mut n, 5, resolve(5, ch2, false), 3, "a contribution they accepted");
-    let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, 5, resolve(5, ch1, true)).as_slice()).unwrap();
-    assert_eq!((up.slashed.as_str(), up.paid_to_challenger.as_str()), ("10000", "6000"));
-    assert_eq!(n.balance(&test_key(challenger).address()), challenger_before + 6000);
-    // Dismissed: the bond goes to the treasury.
+    // A quorum of the uninvolved decides: for challenge 1 curators 5, 6 and 7 are
+    // eligible (the owner accepted contribution 2), so two votes on one side.
+    let vote = dn::MsgResolveChallengeResponse::decode(ok(&mut n, 5, resolve(5, ch1, true)).as_slice()).unwrap();
+    assert_eq!((vote.status, vote.slashed.as_str()), (dn::ChallengeStatus::Open as i32, "0"), "one vote decides nothing");
+    refused(&mut n, 5, resolve(5, ch1, false), 19, "already voted");
+    let treasury_before = n.balance(&treasury);
+    let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, 6, resolve(6, ch1, true)).as_slice()).unwrap();
+    assert_eq!((up.slashed.as_str(), up.paid_to_challenger.as_str()), ("10000", "10000"));
+    assert_eq!(n.balance(&test_key(challenger).address()), challenger_before + 10000);
+    // The curator who accepted the bad contribution (the owner) loses 10% of its bond.
+    assert_eq!((up.status, up.curator_slashed.as_str()), (dn::ChallengeStatus::Upheld as i32, "1000000"));
+    assert_eq!(n.balance(&treasury), treasury_before + 5000 + CURATOR_BOND / 10);
+    let c: dn::QueryChallengeResponse = query(&n, "Challenge", dn::QueryChallengeRequest { id: ch1 });
+    let c = c.challenge.unwrap();
+    assert_eq!((c.uphold_votes.len(), c.resolver), (2, test_key(6).address().to_string()));
+    // Dismissed by the owner and curator 7 (curator 5 accepted contribution 1): the
+    // bond goes to the treasury. Slashed below the minimum, the owner tops up to vote.
+    refused(&mut n, owner, resolve(owner, ch2, false), 18, "9000000 uopen bonded");
+    ok(&mut n, owner, bond_curator(owner, 1, CURATOR_BOND / 10));
     let treasury_before = n.balance(&treasury);
     ok(&mut n, owner, resolve(owner, ch2, false));
-    assert_eq!(n.balance(&treasury), treasury_before + 1000);
+    ok(&mut n, 7, resolve(7, ch2, false));
+    assert_eq!(n.balance(&treasury), treasury_before + 5000);
     refused(&mut n, owner, resolve(owner, ch2, true), 7, "no longer open");
 
     // Version 2 has contribution 2 at weight 0; version 1's proof still verifies.
@@ -338,7 +379,7 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         n.execute_block(vec![]);
     }
     assert_eq!(n.balance(&alice_addr), before + 10_000);
-    assert_eq!(n.balance(&escrow), 0, "every stake and bond is settled");
+    assert_eq!(n.balance(&escrow), 4 * CURATOR_BOND, "every stake and challenge bond is settled; curator bonds stay");
 
     // Lists page with next_key; status filters; owner and tag filters.
     let page1: dn::QueryContributionsResponse = query(
@@ -446,6 +487,7 @@ fn refused_datanet_messages_change_no_module_state() {
         ..Default::default()
     };
     ok(&mut n, owner, any("MsgCreateDatanet", &create));
+    bond_all(&mut n, 1);
     let id = dn::MsgSubmitContributionResponse::decode(
         ok(&mut n, alice, submit(alice, b"one two three four five six seven eight nine", 10_000)).as_slice(),
     )
@@ -690,6 +732,7 @@ fn datanet_genesis_import_refuses_records_messages_could_not_have_written() {
         ..Default::default()
     };
     ok(&mut n, 0, any("MsgCreateDatanet", &create));
+    bond_all(&mut n, 1);
     ok(&mut n, 1, submit(1, b"one two three four five six seven eight nine ten", 10_000));
     ok(&mut n, 5, review(5, 1, true, 8000));
     ok(&mut n, 5, any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: test_key(5).address().to_string(), datanet_id: 1 }));
@@ -702,7 +745,7 @@ fn datanet_genesis_import_refuses_records_messages_could_not_have_written() {
                 challenger: test_key(2).address().to_string(),
                 contribution_id: 1,
                 reason: "r".into(),
-                bond: uopen(1000),
+                bond: uopen(5000),
             },
         ),
     );
@@ -769,6 +812,7 @@ fn published_datanet(n: &mut TestNode, owner: u64, contributor: u64, model_terms
         ..Default::default()
     };
     let id = dn::MsgCreateDatanetResponse::decode(ok(n, owner, any("MsgCreateDatanet", &create)).as_slice()).unwrap().id;
+    bond_all(n, id);
     let mut m = dn::MsgSubmitContribution::decode(submit(contributor, text, 10_000).value.as_slice()).unwrap();
     m.datanet_id = id;
     let c = dn::MsgSubmitContributionResponse::decode(ok(n, contributor, any("MsgSubmitContribution", &m)).as_slice()).unwrap();
@@ -1028,6 +1072,7 @@ fn a_mempool_copier_loses_to_the_earliest_commitment() {
         ..Default::default()
     };
     ok(&mut n, owner, any("MsgCreateDatanet", &create));
+    bond_all(&mut n, 1);
     let text = b"an original essay on the migration of arctic terns, written by its author over a long winter";
     let salt = vec![42u8; 32];
     let reveal = |who: u64, salt: &[u8]| {
@@ -1089,7 +1134,9 @@ fn datanet_with(n: &mut TestNode, owner: u64, fp: dn::FingerprintParams) -> u64 
         fingerprint: Some(fp),
         ..Default::default()
     };
-    dn::MsgCreateDatanetResponse::decode(ok(n, owner, any("MsgCreateDatanet", &create)).as_slice()).unwrap().id
+    let id = dn::MsgCreateDatanetResponse::decode(ok(n, owner, any("MsgCreateDatanet", &create)).as_slice()).unwrap().id;
+    bond_all(n, id);
+    id
 }
 
 /// Submit `fingerprint` for `text` to datanet `id` and accept it at `quality`; returns
@@ -1235,48 +1282,200 @@ fn splitting_repeating_or_padding_a_file_does_not_raise_its_weight() {
 /// the contribution is challenged, dismisses the challenge themselves (keeping the
 /// stake the challenge puts at risk); the curator who accepted it dismisses the
 /// challenge to cover the acceptance. Both are refused (code 3) and pay only the fee;
-/// an uninvolved curator decides.
+/// a quorum of the uninvolved decides, and the reviewer's bond pays for the bad
+/// acceptance. Then a sock puppet: curator 6 has its own key 7 challenge honest data and
+/// votes to uphold; the uninvolved majority dismisses, and the pair is down the bond.
 #[test]
 fn a_curator_never_judges_a_challenge_against_their_own_data_or_acceptance() {
     let mut n = node();
-    let (owner, challenger, author_curator, reviewer, judge) = (0, 1, 3, 4, 5);
+    let (owner, challenger, author_curator, reviewer, judge, puppet_master, puppet, honest) = (0, 1, 3, 4, 5, 6, 7, 2);
     let create = dn::MsgCreateDatanet {
         owner: test_key(owner).address().to_string(),
         name: "Curated".into(),
         fingerprint: test_fp(),
-        curators: [author_curator, reviewer, judge].iter().map(|k| test_key(*k).address().to_string()).collect(),
+        curators: [author_curator, reviewer, judge, puppet_master].iter().map(|k| test_key(*k).address().to_string()).collect(),
         policy: dn::ContributionPolicy::Open as i32,
         min_stake: uopen(10_000),
         ..Default::default()
     };
     ok(&mut n, owner, any("MsgCreateDatanet", &create));
+    bond_all(&mut n, 1);
     let text: &[u8] = b"a curator's own contribution to the datanet they curate, nine words or more";
     let id = dn::MsgSubmitContributionResponse::decode(ok(&mut n, author_curator, submit(author_curator, text, 10_000)).as_slice())
         .unwrap()
         .contribution_id;
     refused(&mut n, author_curator, review(author_curator, id, true, 9000), 3, "their own contribution");
     ok(&mut n, reviewer, review(reviewer, id, true, 9000));
-    let ch = any(
-        "MsgChallengeContribution",
-        &dn::MsgChallengeContribution {
-            challenger: test_key(challenger).address().to_string(),
-            contribution_id: id,
-            reason: "copied from elsewhere".into(),
-            bond: uopen(1000),
-        },
-    );
-    let ch = dn::MsgChallengeContributionResponse::decode(ok(&mut n, challenger, ch).as_slice()).unwrap().challenge_id;
-    let resolve = |who: u64, uphold: bool| {
+    let challenge = |who: u64, id: u64, bond: u128| {
+        any(
+            "MsgChallengeContribution",
+            &dn::MsgChallengeContribution {
+                challenger: test_key(who).address().to_string(),
+                contribution_id: id,
+                reason: "copied from elsewhere".into(),
+                bond: uopen(bond),
+            },
+        )
+    };
+    // The bond is priced by the stake at risk: half of 10,000.
+    refused(&mut n, challenger, challenge(challenger, id, 4_999), 6, "at risk");
+    let ch = dn::MsgChallengeContributionResponse::decode(ok(&mut n, challenger, challenge(challenger, id, 5_000)).as_slice())
+        .unwrap()
+        .challenge_id;
+    let resolve = |who: u64, ch: u64, uphold: bool| {
         any(
             "MsgResolveChallenge",
             &dn::MsgResolveChallenge { curator: test_key(who).address().to_string(), challenge_id: ch, uphold, resolution: "x".into() },
         )
     };
     let before = n.balance(&test_key(author_curator).address());
-    refused(&mut n, author_curator, resolve(author_curator, false), 3, "their own contribution");
+    refused(&mut n, author_curator, resolve(author_curator, ch, false), 3, "their own contribution");
     assert_eq!(n.balance(&test_key(author_curator).address()), before - FEE);
-    refused(&mut n, reviewer, resolve(reviewer, false), 3, "a contribution they accepted");
-    let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, judge, resolve(judge, true)).as_slice()).unwrap();
-    assert_eq!(up.slashed, "10000");
+    refused(&mut n, reviewer, resolve(reviewer, ch, false), 3, "a contribution they accepted");
+    refused(&mut n, challenger, resolve(challenger, ch, true), 3, "not a curator");
+    // Eligible: the owner, the judge and curator 6 — two votes decide.
+    ok(&mut n, judge, resolve(judge, ch, true));
+    let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, owner, resolve(owner, ch, true)).as_slice()).unwrap();
+    assert_eq!((up.slashed.as_str(), up.curator_slashed.as_str()), ("10000", "1000000"));
     assert_eq!(n.balance(&test_key(author_curator).address()), before - FEE, "the stake is gone, nothing came back");
+    let bonds: dn::QueryCuratorsResponse = query(&n, "Curators", dn::QueryCuratorsRequest { datanet_id: 1 });
+    let slashed: Vec<(String, String)> =
+        bonds.curators.iter().filter(|b| b.slashed != "0").map(|b| (b.curator.clone(), b.bonded.clone())).collect();
+    assert_eq!(slashed, vec![(test_key(reviewer).address().to_string(), (CURATOR_BOND - CURATOR_BOND / 10).to_string())]);
+
+    // The sock puppet. Honest data, accepted by the judge; the puppet challenges it.
+    let honest_text: &[u8] = b"an honest contributor's own field notes on alpine flowers, gathered over three summers";
+    let hid = dn::MsgSubmitContributionResponse::decode(ok(&mut n, honest, submit(honest, honest_text, 10_000)).as_slice())
+        .unwrap()
+        .contribution_id;
+    ok(&mut n, judge, review(judge, hid, true, 9000));
+    let pair = |n: &TestNode| n.balance(&test_key(puppet_master).address()) + n.balance(&test_key(puppet).address());
+    let pair_before = pair(&n);
+    let honest_before = n.balance(&test_key(honest).address());
+    let ch =
+        dn::MsgChallengeContributionResponse::decode(ok(&mut n, puppet, challenge(puppet, hid, 5_000)).as_slice()).unwrap().challenge_id;
+    // Eligible: the owner, the author-curator and curator 6 (the reviewer's slashed bond
+    // is below the minimum now; the judge accepted this one): two votes decide.
+    let first = dn::MsgResolveChallengeResponse::decode(ok(&mut n, puppet_master, resolve(puppet_master, ch, true)).as_slice()).unwrap();
+    assert_eq!(first.status, dn::ChallengeStatus::Open as i32, "one conflicted vote decides nothing");
+    ok(&mut n, owner, resolve(owner, ch, false));
+    let down = dn::MsgResolveChallengeResponse::decode(ok(&mut n, author_curator, resolve(author_curator, ch, false)).as_slice()).unwrap();
+    assert_eq!(down.status, dn::ChallengeStatus::Dismissed as i32);
+    assert!(pair(&n) < pair_before, "the sock puppet pair lost: {} → {}", pair_before, pair(&n));
+    assert_eq!(pair_before - pair(&n), 5_000 + 2 * FEE, "the bond and two fees");
+    assert_eq!(n.balance(&test_key(honest).address()), honest_before, "the honest contributor lost nothing");
+}
+
+/// A challenge that no quorum can decide (one uninvolved bonded curator) is not decided
+/// by the clock in the contributor's favour: it escalates to an arbiter, who decides
+/// it; the datanet owner cannot. An escalated challenge no arbiter decides expires after
+/// `escalation_blocks`, bond and stake refunded. Curator bonds unbond after their period.
+#[test]
+fn a_challenge_without_a_quorum_escalates_to_an_arbiter_not_the_clock() {
+    let (owner, contributor, challenger, curator, arbiter) = (0, 1, 2, 5, 7);
+    let builder = TestNode::builder().funded_accounts(8, FUND);
+    let mut state: AppState = builder.app_state();
+    let mut p = openledger_datanet::component::default_params();
+    p.challenge_window_blocks = WINDOW;
+    p.challenge_resolution_blocks = 10;
+    p.escalation_blocks = 10;
+    p.curator_unbonding_blocks = WINDOW + 20;
+    p.arbiters = vec![test_key(arbiter).address().to_string()];
+    state.datanet.params = Some(p);
+    let mut n = builder.with_app_state(state).build();
+    let create = dn::MsgCreateDatanet {
+        owner: test_key(owner).address().to_string(),
+        name: "Small".into(),
+        fingerprint: test_fp(),
+        curators: vec![test_key(curator).address().to_string()],
+        policy: dn::ContributionPolicy::Open as i32,
+        min_stake: uopen(10_000),
+        ..Default::default()
+    };
+    ok(&mut n, owner, any("MsgCreateDatanet", &create));
+    // Unbonded, a curator cannot review.
+    let text: &[u8] = b"one two three four five six seven eight nine ten eleven twelve";
+    let text2: &[u8] = b"thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty twentyone";
+    let c1 = dn::MsgSubmitContributionResponse::decode(ok(&mut n, contributor, submit(contributor, text, 10_000)).as_slice())
+        .unwrap()
+        .contribution_id;
+    let c2 = dn::MsgSubmitContributionResponse::decode(ok(&mut n, contributor, submit(contributor, text2, 10_000)).as_slice())
+        .unwrap()
+        .contribution_id;
+    refused(&mut n, curator, review(curator, c1, true, 9000), 18, "bond-curator");
+    bond_all(&mut n, 1);
+    ok(&mut n, curator, review(curator, c1, true, 9000));
+    ok(&mut n, curator, review(curator, c2, true, 9000));
+    let challenge = |id: u64| {
+        any(
+            "MsgChallengeContribution",
+            &dn::MsgChallengeContribution {
+                challenger: test_key(challenger).address().to_string(),
+                contribution_id: id,
+                reason: "copied".into(),
+                bond: uopen(5_000),
+            },
+        )
+    };
+    let ch1 = dn::MsgChallengeContributionResponse::decode(ok(&mut n, challenger, challenge(c1)).as_slice()).unwrap().challenge_id;
+    let ch2 = dn::MsgChallengeContributionResponse::decode(ok(&mut n, challenger, challenge(c2)).as_slice()).unwrap().challenge_id;
+    let resolve = |who: u64, ch: u64, uphold: bool| {
+        any(
+            "MsgResolveChallenge",
+            &dn::MsgResolveChallenge { curator: test_key(who).address().to_string(), challenge_id: ch, uphold, resolution: "x".into() },
+        )
+    };
+    // Only the owner is uninvolved (the curator accepted both): no quorum is possible.
+    refused(&mut n, owner, resolve(owner, ch1, true), 9, "a quorum needs two");
+    refused(&mut n, arbiter, resolve(arbiter, ch1, true), 3, "not a curator");
+    let challenge_of = |n: &TestNode, id: u64| -> dn::Challenge {
+        let r: dn::QueryChallengeResponse = query(n, "Challenge", dn::QueryChallengeRequest { id });
+        r.challenge.unwrap()
+    };
+    let contributor_before = n.balance(&test_key(contributor).address());
+    let deadlines = [ch1, ch2].map(|ch| challenge_of(&n, ch).deadline_height);
+    while n.height < deadlines[1] {
+        n.execute_block(vec![]);
+    }
+    for (ch, deadline) in [ch1, ch2].into_iter().zip(deadlines) {
+        let c = challenge_of(&n, ch);
+        assert_eq!((c.status, c.escalated_height), (dn::ChallengeStatus::Escalated as i32, deadline), "challenge {ch}");
+    }
+    assert_eq!(n.balance(&test_key(contributor).address()), contributor_before, "no stake refunded by the clock");
+    refused(&mut n, owner, resolve(owner, ch1, true), 3, "only an arbiter");
+    let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, arbiter, resolve(arbiter, ch1, true)).as_slice()).unwrap();
+    assert_eq!((up.status, up.paid_to_challenger.as_str()), (dn::ChallengeStatus::Upheld as i32, "10000"));
+    // Nobody decides challenge 2: it expires, its bond and the stake refunded.
+    let challenger_before = n.balance(&test_key(challenger).address());
+    let deadline = challenge_of(&n, ch2).deadline_height;
+    while n.height < deadline {
+        n.execute_block(vec![]);
+    }
+    assert_eq!(challenge_of(&n, ch2).status, dn::ChallengeStatus::Expired as i32);
+    assert_eq!(n.balance(&test_key(challenger).address()), challenger_before + 5_000);
+    // The stake comes back when its window ends, as if never challenged.
+    for _ in 0..WINDOW {
+        n.execute_block(vec![]);
+    }
+    assert_eq!(n.balance(&test_key(contributor).address()), contributor_before + 10_000);
+
+    // The owner unbonds: it can no longer act, and is paid back after the period.
+    let owner_addr = test_key(owner).address();
+    let unbond = dn::MsgUnbondCurator { curator: owner_addr.to_string(), datanet_id: 1, amount: uopen(CURATOR_BOND - 1) };
+    refused(&mut n, owner, any("MsgUnbondCurator", &unbond), 6, "below the minimum");
+    let unbond = dn::MsgUnbondCurator { amount: uopen(CURATOR_BOND), ..unbond };
+    let r = dn::MsgUnbondCuratorResponse::decode(ok(&mut n, owner, any("MsgUnbondCurator", &unbond)).as_slice()).unwrap();
+    assert_eq!((r.bonded.as_str(), r.unbonding.as_str()), ("0", "10000000"));
+    refused(
+        &mut n,
+        owner,
+        any("MsgPublishVersion", &dn::MsgPublishVersion { publisher: owner_addr.to_string(), datanet_id: 1 }),
+        18,
+        "bonded",
+    );
+    let before = n.balance(&owner_addr);
+    while n.height < r.release_height {
+        n.execute_block(vec![]);
+    }
+    assert_eq!(n.balance(&owner_addr), before + CURATOR_BOND);
 }

@@ -87,6 +87,7 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
     for (who, f) in [("carol", &files[0]), ("frank", &files[1])] {
         tx(&cli, &["tx", "datanet", "contribute", "1", "--file", f, "--uri", "ipfs://x", "--from", who]);
     }
+    tx(&cli, &["tx", "datanet", "bond-curator", "1", "10000000uopen", "--from", "bob"]);
     for id in ["1", "2"] {
         tx(&cli, &["tx", "datanet", "review", id, "accept", "--quality-bps", "8000", "--from", "bob"]);
     }

@@ -78,15 +78,15 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     let h = chain.wait_height(&mut procs, 2);
     step(t0, &format!("dev chain at height {h}"));
 
-    // Keys: alice owns the datanet and the model, bob curates, carol/dave/erin
+    // Keys: alice owns the datanet and the model, bob and grace curate, carol/dave/erin
     // contribute, frank challenges.
-    for k in ["carol", "dave", "erin", "frank"] {
+    for k in ["carol", "dave", "erin", "frank", "grace"] {
         cli.ok(&["keys", "add", k]);
         let addr = cli.address(k);
         cli.send("alice", &addr, 50_000_000, DEV_CHAIN_ID);
     }
     let addr = |k: &str| cli.address(k);
-    step(t0, "funded carol, dave, erin, frank");
+    step(t0, "funded carol, dave, erin, frank, grace");
 
     // Create.
     let v = tx_auto(
@@ -107,6 +107,8 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
             "qa",
             "--curator",
             "bob",
+            "--curator",
+            "grace",
             "--min-stake",
             "10000uopen",
             "--reject-slash-bps",
@@ -193,9 +195,16 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     // The same content again is refused, in the block, with the module's code.
     let err = failing_tx(&cli, &["tx", "datanet", "contribute", "1", "--file", &files[0], "--uri", "ipfs://again", "--from", "dave"]);
     assert!(err.contains("already in datanet 1 as contribution 1") && err.contains("codespace datanet, code 5"), "{err}");
-    // Only curators review.
+    // Only curators review, and only bonded.
     let err = failing_tx(&cli, &["tx", "datanet", "review", "1", "accept", "--quality-bps", "9000", "--from", "carol"]);
     assert!(err.contains("not a curator"), "{err}");
+    let err = failing_tx(&cli, &["tx", "datanet", "review", "1", "accept", "--quality-bps", "9000", "--from", "bob"]);
+    assert!(err.contains("bond-curator"), "{err}");
+    for k in ["alice", "bob", "grace"] {
+        tx(&cli, &["tx", "datanet", "bond-curator", "1", "10000000uopen", "--from", k]);
+    }
+    let cur = query_json(&cli, &["datanet", "curators", "1"]);
+    assert_eq!(cur["curator_bonded"], "30000000", "{cur}");
     step(t0, "three contributions; duplicate and non-curator review refused");
 
     // Reviews: accept two, reject the spam (20% slashed to the treasury).
@@ -287,21 +296,26 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     assert_eq!(first_response(&v)["challenge_id"], "1");
     let v = tx(&cli, &["tx", "datanet", "challenge", "1", "--reason", "wrong", "--bond", "1000000uopen", "--from", "frank"]);
     assert_eq!(first_response(&v)["challenge_id"], "2");
-    // alice, the owner, judges: bob accepted contribution 2, so may not.
+    // A quorum of the uninvolved judges, alice and grace: bob accepted both, so may not.
     let v = tx(&cli, &["tx", "datanet", "resolve", "1", "uphold", "--reason", "checked", "--from", "alice"]);
-    // Paid to the challenger: the bond back and half the slashed stake.
+    assert_eq!(first_response(&v)["status"], "CHALLENGE_STATUS_OPEN", "{v}");
+    let v = tx(&cli, &["tx", "datanet", "resolve", "1", "uphold", "--reason", "checked", "--from", "grace"]);
+    // Paid to the challenger: the bond back and half the slashed stake; bob, who accepted
+    // it, loses 10% of his curator bond.
     assert_eq!(
         (first_response(&v)["slashed"].as_str(), first_response(&v)["paid_to_challenger"].as_str()),
         (Some("10000"), Some("1005000")),
         "{v}"
     );
+    assert_eq!(first_response(&v)["curator_slashed"], "1000000", "{v}");
     tx(&cli, &["tx", "datanet", "resolve", "2", "dismiss", "--reason", "fine", "--from", "alice"]);
+    tx(&cli, &["tx", "datanet", "resolve", "2", "dismiss", "--reason", "fine", "--from", "grace"]);
     assert_eq!(
         cli_uopen(&cli, &addr("frank")),
         frank_before - 2 * 1_000_000 - 2 * FEE + 1_005_000,
         "two bonds and fees out; one bond and the reward back"
     );
-    assert_eq!(cli_uopen(&cli, &treasury), 2000 + 5000 + 1_000_000);
+    assert_eq!(cli_uopen(&cli, &treasury), 2000 + 5000 + 1_000_000 + 1_000_000);
     let ch = query_json(&cli, &["datanet", "challenge", "2"]);
     assert_eq!(ch["challenge"]["status"], "CHALLENGE_STATUS_DISMISSED", "{ch}");
 

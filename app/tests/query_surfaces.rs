@@ -77,6 +77,9 @@ fn populated() -> TestNode {
         stake: uopen(1000),
         salt: vec![],
     };
+    let bond = openledger_datanet::component::default_params().min_curator_bond.parse::<u128>().unwrap();
+    let bond = dn::MsgBondCurator { curator: addr(CURATOR), datanet_id: 1, amount: uopen(bond) };
+    ok(&mut n, CURATOR, "datanet", "MsgBondCurator", &bond);
     ok(&mut n, OWNER, "datanet", "MsgSubmitContribution", &contribution);
     let review =
         dn::MsgReviewContribution { curator: addr(CURATOR), contribution_id: 1, accept: true, quality_bps: 8000, reason: String::new() };

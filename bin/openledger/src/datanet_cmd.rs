@@ -161,6 +161,9 @@ pub enum DatanetTxCmd {
         near_duplicate_bps: Option<u32>,
         #[command(flatten)]
         model_terms: ModelTermsArgs,
+        /// Share of your income (bps) paid to the bonded curators, by bond.
+        #[arg(long, default_value = "0")]
+        curators_bps: u32,
         #[command(flatten)]
         signer: Signer,
     },
@@ -194,6 +197,9 @@ pub enum DatanetTxCmd {
         terms: TermsArgs,
         #[command(flatten)]
         model_terms: ModelTermsArgs,
+        /// Share of your income (bps) paid to the bonded curators from now on.
+        #[arg(long)]
+        curators_bps: Option<u32>,
         #[command(flatten)]
         signer: Signer,
     },
@@ -254,13 +260,37 @@ pub enum DatanetTxCmd {
         #[command(flatten)]
         signer: Signer,
     },
-    /// Resolve an open challenge (curators).
+    /// Vote on an open challenge (a bonded curator with no stake in it; a majority of
+    /// the eligible curators, at least two, decides), or decide an escalated one (an
+    /// arbiter).
     Resolve {
         challenge_id: u64,
         #[arg(value_enum)]
         resolution: Resolution,
         #[arg(long, default_value = "")]
         reason: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Bond to a datanet you own or curate: the right to review, publish and vote, and
+    /// a share of its curator income.
+    BondCurator {
+        datanet_id: u64,
+        /// e.g. 10000000uopen (at least the chain's minimum curator bond in all).
+        amount: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Start taking back a curator bond (paid back after the unbonding period).
+    UnbondCurator {
+        datanet_id: u64,
+        amount: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Claim what your curator bond earned in a datanet.
+    ClaimCurator {
+        datanet_id: u64,
         #[command(flatten)]
         signer: Signer,
     },
@@ -306,6 +336,8 @@ pub enum DatanetQueryCmd {
     },
     /// One challenge.
     Challenge { id: u64 },
+    /// A datanet's curator bonds and what each has earned.
+    Curators { datanet_id: u64 },
     /// A Merkle inclusion proof of a contribution in a version (verify it offline with
     /// `openledger verify-proof`).
     Proof {
@@ -347,6 +379,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             fingerprint_max,
             near_duplicate_bps,
             model_terms,
+            curators_bps,
             signer,
         } => {
             let owner = kr.resolve(&signer.from)?.address;
@@ -377,6 +410,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
                 terms: terms.proto(None),
                 fingerprint,
                 model_terms,
+                curators_bps,
             };
             let summary = format!("create datanet {:?} owned by {owner}", m.name);
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
@@ -395,6 +429,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             min_stake,
             terms,
             model_terms,
+            curators_bps,
             signer,
         } => {
             let owner = kr.resolve(&signer.from)?.address;
@@ -416,6 +451,7 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
                 min_stake: min_stake.map(|s| parse_uopen(&s, "--min-stake")).transpose()?.and_then(uopen),
                 terms: terms.proto(current_terms),
                 model_terms,
+                curators_bps,
             };
             let summary = format!("update datanet {datanet_id}");
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
@@ -522,6 +558,25 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             let summary = format!("{} challenge {challenge_id}", if uphold { "uphold" } else { "dismiss" });
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
         }
+        DatanetTxCmd::BondCurator { datanet_id, amount, signer } => {
+            let curator = kr.resolve(&signer.from)?.address;
+            let amount = parse_uopen(&amount, "AMOUNT")?;
+            let m = dn::MsgBondCurator { curator: curator.to_string(), datanet_id, amount: uopen(amount) };
+            let summary = format!("bond {amount}uopen as a curator of datanet {datanet_id}");
+            (signer, Intent { msgs: vec![any(&m)], spend: amount, summary })
+        }
+        DatanetTxCmd::UnbondCurator { datanet_id, amount, signer } => {
+            let curator = kr.resolve(&signer.from)?.address;
+            let amount = parse_uopen(&amount, "AMOUNT")?;
+            let m = dn::MsgUnbondCurator { curator: curator.to_string(), datanet_id, amount: uopen(amount) };
+            let summary = format!("unbond {amount}uopen of your curator bond in datanet {datanet_id}");
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
+        }
+        DatanetTxCmd::ClaimCurator { datanet_id, signer } => {
+            let curator = kr.resolve(&signer.from)?.address;
+            let m = dn::MsgClaimCuratorRewards { curator: curator.to_string(), datanet_id };
+            (signer, Intent { msgs: vec![any(&m)], spend: 0, summary: format!("claim your curator income in datanet {datanet_id}") })
+        }
     };
     let key = kr.resolve(&signer.from)?;
     broadcast::broadcast(&kr, node, &key, intent, &signer.flags).await.map(|_| ())
@@ -571,6 +626,9 @@ pub async fn query(node: &NodeOpts, cmd: DatanetQueryCmd) -> Result<()> {
         }
         DatanetQueryCmd::Challenge { id } => {
             output::to_value(&c.challenge(dn::QueryChallengeRequest { id }).await.map_err(status_error)?.into_inner())?
+        }
+        DatanetQueryCmd::Curators { datanet_id } => {
+            output::to_value(&c.curators(dn::QueryCuratorsRequest { datanet_id }).await.map_err(status_error)?.into_inner())?
         }
         DatanetQueryCmd::Proof { datanet_id, version, contribution_id, verify } => {
             let r = c

@@ -23,6 +23,7 @@ pub mod role {
     pub const MODEL_OWNER: &str = "model_owner";
     pub const OPERATOR: &str = "operator";
     pub const DATANET_OWNER: &str = "datanet_owner";
+    pub const CURATORS: &str = "datanet_curators";
     pub const PROTOCOL: &str = "protocol";
     pub const CONTRIBUTOR_CREDIT: &str = "contributor_credit";
     pub const VERSION_POOL: &str = "version_pool";
@@ -165,10 +166,19 @@ pub async fn settle<S: StateWrite>(
         if share == 0 {
             continue;
         }
-        let d = state.datanet(t.datanet_id).await?.ok_or_else(|| sdk::internal(format!("training datanet {} missing", t.datanet_id)))?;
+        let mut d =
+            state.datanet(t.datanet_id).await?.ok_or_else(|| sdk::internal(format!("training datanet {} missing", t.datanet_id)))?;
         let owner = Address::parse(&d.owner).map_err(|e| sdk::internal(format!("datanet {} owner: {e}", d.id)))?;
-        state.send_from_module(&ESCROW, &owner, share, msg_index).await?;
-        state.record(payout_event(id, role::DATANET_OWNER, owner.to_string(), share, None));
+        // The datanet's bonded curators take the share of the owner's part it sets.
+        let curators = openledger_datanet::curators::credit_curators(state, &mut d, share)?;
+        if curators > 0 {
+            state.send_from_module(&ESCROW, &openledger_datanet::escrow(), curators, msg_index).await?;
+            state.record(payout_event(id, role::CURATORS, format!("datanet/{}/curators", d.id), curators, None));
+        }
+        if share > curators {
+            state.send_from_module(&ESCROW, &owner, share - curators, msg_index).await?;
+            state.record(payout_event(id, role::DATANET_OWNER, owner.to_string(), share - curators, None));
+        }
         add_datanet_revenue(state, t.datanet_id, share).await?;
     }
     paid_out += datanet_owners_part;

@@ -11,7 +11,7 @@ use openledger_framework::{BlockCtx, ChainError, Module, ModuleAccount, QueryRou
 use openledger_proto::openledger::datanet::v1::*;
 use openledger_token::state_ext::TokenWrite;
 
-use crate::msg::fields::{address, addresses, model_terms, policy, tags, text, uopen};
+use crate::msg::fields::{address, addresses, distinct_addresses, model_terms, policy, tags, text, uopen};
 use crate::msg::DatanetMsg;
 use crate::records::{import_contribution_index, index_datanet, refund_if_due};
 use crate::state_ext::{DatanetRead, DatanetWrite};
@@ -43,8 +43,22 @@ impl Module for DatanetModule {
         // Nothing precedes this import in the module's key space, so every check is
         // made against what it has imported so far, in memory: no store read per record
         // (at a million contributions those reads were most of InitChain's time).
+        // Curator amounts left empty (a genesis written before curator bonds) are zero.
+        let normalized: Vec<Datanet> = g
+            .datanets
+            .iter()
+            .map(|d| {
+                let mut d = d.clone();
+                for f in [&mut d.curator_bonded, &mut d.curator_reward_acc, &mut d.curator_rewards] {
+                    if f.is_empty() {
+                        *f = "0".into();
+                    }
+                }
+                d
+            })
+            .collect();
         let mut datanets: BTreeMap<u64, &Datanet> = BTreeMap::new();
-        for d in &g.datanets {
+        for d in &normalized {
             check_datanet(&params, d).map_err(|e| error::invalid_genesis(format!("datanet {}: {}", d.id, e.message)))?;
             if d.id == 0 || datanets.insert(d.id, d).is_some() {
                 return Err(error::invalid_genesis(format!("datanet id {} is zero or repeated", d.id)));
@@ -123,6 +137,7 @@ impl Module for DatanetModule {
             state.put_challenge(ch);
         }
         let max_ch = challenges.last().copied().unwrap_or(0);
+        import_curator_bonds(state, &g.curator_bonds, &datanets)?;
         for pc in &g.commitments {
             if !datanets.contains_key(&pc.datanet_id) || pc.commitment.len() != 32 {
                 return Err(error::invalid_genesis(format!(
@@ -139,6 +154,10 @@ impl Module for DatanetModule {
         Ok(())
     }
 
+    async fn check_invariants<S: StateRead>(state: &S) -> Result<(), String> {
+        check_escrow(state).await
+    }
+
     async fn export_genesis<S: StateRead>(state: &S) -> Result<GenesisState, ChainError> {
         Ok(GenesisState {
             params: Some(state.datanet_params().await?),
@@ -150,12 +169,14 @@ impl Module for DatanetModule {
             next_contribution_id: state.next_id(state_key::NEXT_CONTRIBUTION_ID).await?,
             next_challenge_id: state.next_id(state_key::NEXT_CHALLENGE_ID).await?,
             commitments: commitments(state).await?,
+            curator_bonds: crate::curators::all_bonds(state).await?,
         })
     }
 
     /// End of block `height`: refund the stakes whose window ends now (unless a challenge
-    /// holds them) and expire the challenges whose deadline is now (bond refunded).
-    /// Each queue entry is keyed by its exact height, so a block touches only its own.
+    /// holds them); escalate the open challenges whose deadline is now, and expire the
+    /// escalated ones (bond and stake refunded); pay back the curator bonds released
+    /// now. Each queue entry is keyed by its exact height, so a block touches only its own.
     async fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx<'_>) -> Result<(), ChainError> {
         let height = ctx.height;
         for (key, id) in due_ids(state, &state_key::release_prefix(height)).await? {
@@ -166,10 +187,25 @@ impl Module for DatanetModule {
                 state.put_contribution(&c);
             }
         }
+        let p = state.datanet_params().await?;
         for (key, id) in due_ids(state, &state_key::expiry_prefix(height)).await? {
             state.delete(key);
             let Some(mut ch) = state.challenge(id).await? else { continue };
-            if ch.status != ChallengeStatus::Open as i32 {
+            if ch.status == ChallengeStatus::Open as i32 {
+                // No quorum decided it: an arbiter will, not the clock.
+                ch.status = ChallengeStatus::Escalated as i32;
+                ch.escalated_height = height;
+                ch.deadline_height = height.saturating_add(p.escalation_blocks);
+                state.put_raw(state_key::expiry(ch.deadline_height, ch.id), vec![]);
+                state.put_challenge(&ch);
+                state.record(typed(openledger_proto::openledger::datanet::v1::EventChallengeEscalated {
+                    challenge_id: ch.id.to_string(),
+                    contribution_id: ch.contribution_id.to_string(),
+                    deadline_height: ch.deadline_height.to_string(),
+                }));
+                continue;
+            }
+            if ch.status != ChallengeStatus::Escalated as i32 {
                 continue;
             }
             let bond = uopen(ch.bond.as_ref(), "bond")?;
@@ -189,8 +225,55 @@ impl Module for DatanetModule {
                 refunded_bond: bond.to_string(),
             }));
         }
-        Ok(())
+        crate::curators::release_due(state, height).await
     }
+}
+
+/// The escrow holds exactly what the module owes: stakes not yet refunded or slashed,
+/// bonds of undecided challenges, curator bonds (bonded and unbonding) and curators'
+/// unclaimed income; and no datanet's curators can claim more income than it holds.
+/// (A walk of every record: for tests and audits, not for blocks.)
+pub async fn check_escrow<S: StateRead>(state: &S) -> Result<(), String> {
+    use openledger_token::state_ext::TokenRead;
+    let e = |e: ChainError| e.message;
+    let amount = |s: &str| crate::records::amount_of(s).map_err(e);
+    let mut owed: u128 = 0;
+    let contributions: Vec<Contribution> = state.all_protos(state_key::contribution_prefix()).await.map_err(e)?;
+    for c in &contributions {
+        let held = c.status == ContributionStatus::Pending as i32
+            || (c.status == ContributionStatus::Accepted as i32 && c.stake_release_height != 0);
+        if held {
+            owed += uopen(c.stake.as_ref(), "stake").map_err(e)?;
+        }
+    }
+    let challenges: Vec<Challenge> = state.all_protos(state_key::challenge_prefix()).await.map_err(e)?;
+    for ch in challenges.iter().filter(|ch| ch.status == ChallengeStatus::Open as i32 || ch.status == ChallengeStatus::Escalated as i32) {
+        owed += uopen(ch.bond.as_ref(), "bond").map_err(e)?;
+    }
+    let datanets: Vec<Datanet> = state.all_protos(state_key::datanet_prefix()).await.map_err(e)?;
+    for d in &datanets {
+        let income = amount(&d.curator_rewards)?;
+        owed += income;
+        let mut earned: u128 = 0;
+        let mut bonded: u128 = 0;
+        for mut b in crate::curators::bonds_of(state, d.id).await.map_err(e)? {
+            crate::curators::settle_earnings(d, &mut b).map_err(e)?;
+            earned += amount(&b.earned)?;
+            bonded += amount(&b.bonded)?;
+            owed += amount(&b.bonded)? + amount(&b.unbonding)?;
+        }
+        if earned > income {
+            return Err(format!("datanet {}: curators earned {earned}, its curator income holds {income}", d.id));
+        }
+        if bonded != amount(&d.curator_bonded)? {
+            return Err(format!("datanet {}: curator_bonded {} is not the sum of its bonds, {bonded}", d.id, d.curator_bonded));
+        }
+    }
+    let held = state.balance(&crate::escrow()).await.map_err(e)?;
+    if held != owed {
+        return Err(format!("the escrow holds {held}, the module owes {owed}"));
+    }
+    Ok(())
 }
 
 /// Rebuild each datanet's version tree from its leaf writes `(datanet, epoch, position,
@@ -217,6 +300,42 @@ async fn replay_trees<S: StateWrite>(state: &mut S, mut writes: Vec<(u64, u64, u
     Ok(())
 }
 
+/// Genesis curator bonds: each of a known datanet, amounts that parse, at most one per
+/// (datanet, curator), an unbonding one with its release queued; every datanet's
+/// `curator_bonded` the sum of its bonds'.
+fn import_curator_bonds<S: StateWrite>(state: &mut S, bonds: &[CuratorBond], datanets: &BTreeMap<u64, &Datanet>) -> Result<(), ChainError> {
+    let bad = |b: &CuratorBond, why: &str| error::invalid_genesis(format!("curator bond {}/{}: {why}", b.datanet_id, b.curator));
+    let mut bonded: BTreeMap<u64, u128> = BTreeMap::new();
+    let mut seen: BTreeSet<(u64, String)> = BTreeSet::new();
+    for b in bonds {
+        let d = datanets.get(&b.datanet_id).ok_or_else(|| bad(b, "unknown datanet"))?;
+        let curator = address(&b.curator, "curator").map_err(|e| bad(b, &e.message))?;
+        if curator.to_string() != b.curator || !seen.insert((b.datanet_id, b.curator.clone())) {
+            return Err(bad(b, "curator not canonical, or repeated"));
+        }
+        let amounts: Vec<u128> = [&b.bonded, &b.unbonding, &b.reward_acc, &b.earned, &b.slashed]
+            .iter()
+            .map(|a| openledger_framework::amount::parse_amount(a))
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(b, &e))?;
+        let acc: u128 = d.curator_reward_acc.parse().map_err(|_| bad(b, "its datanet's curator_reward_acc is not an integer"))?;
+        if amounts[2] > acc || (amounts[1] == 0) != (b.release_height == 0) {
+            return Err(bad(b, "reward_acc ahead of its datanet's, or unbonding without a release height (or the reverse)"));
+        }
+        if b.release_height != 0 {
+            state.put_raw(state_key::curator_release(b.release_height, b.datanet_id, &curator), vec![]);
+        }
+        *bonded.entry(b.datanet_id).or_default() += amounts[0];
+        crate::curators::put_bond(state, b)?;
+    }
+    for d in datanets.values() {
+        if d.curator_bonded != bonded.get(&d.id).copied().unwrap_or(0).to_string() {
+            return Err(error::invalid_genesis(format!("datanet {}: curator_bonded is not the sum of its curator bonds", d.id)));
+        }
+    }
+    Ok(())
+}
+
 pub fn default_params() -> Params {
     Params {
         max_name_length: 64,
@@ -228,22 +347,53 @@ pub fn default_params() -> Params {
         max_allow_list: 1000,
         max_reason_length: 512,
         max_fingerprint_hashes: 4096,
-        challenge_window_blocks: 1200,
-        challenge_resolution_blocks: 1200,
-        min_challenge_bond: "1000000".into(),
+        // Days of blocks (at ~6 s a block): a week to challenge an acceptance, two days
+        // for the curators' quorum, a week for an arbiter; a curator bond outlives all
+        // three, so nobody accepts bad data and leaves before it can be proven.
+        challenge_window_blocks: 100_800,
+        challenge_resolution_blocks: 28_800,
+        escalation_blocks: 100_800,
+        curator_unbonding_blocks: 230_400,
+        // A challenge posts half the stake it can win (at least 1,000 uopen): an
+        // honest one that is upheld doubles its bond at the default 50% reward.
+        min_challenge_bond: "1000".into(),
+        challenge_bond_bps: 5000,
         min_stake_floor: "1000".into(),
         default_min_contributors_bps: 1000,
         max_fingerprint_sharing: 32,
+        min_curator_bond: "10000000".into(),
+        curator_slash_bps: 1000,
+        arbiters: vec![],
     }
 }
 
 fn check_params(p: &Params) -> Result<(), ChainError> {
-    let amounts = [&p.min_challenge_bond, &p.min_stake_floor];
+    let amounts = [&p.min_challenge_bond, &p.min_stake_floor, &p.min_curator_bond];
     if amounts.iter().any(|a| openledger_framework::amount::parse_amount(a).is_err()) {
-        return Err(error::invalid_genesis("datanet params: min_challenge_bond and min_stake_floor must be uopen integers"));
+        return Err(error::invalid_genesis(
+            "datanet params: min_challenge_bond, min_stake_floor and min_curator_bond must be uopen integers",
+        ));
     }
-    if u128::from(p.default_min_contributors_bps) > openledger_framework::amount::BPS {
-        return Err(error::invalid_genesis("datanet params: default_min_contributors_bps must be at most 10000"));
+    let bps = [p.default_min_contributors_bps, p.curator_slash_bps, p.challenge_bond_bps];
+    if bps.iter().any(|b| u128::from(*b) > openledger_framework::amount::BPS) {
+        return Err(error::invalid_genesis(
+            "datanet params: default_min_contributors_bps, curator_slash_bps and challenge_bond_bps must be at most 10000",
+        ));
+    }
+    if openledger_framework::amount::parse_amount(&p.min_curator_bond).unwrap_or(0) == 0 {
+        return Err(error::invalid_genesis("datanet params: min_curator_bond must be positive: curators are bonded"));
+    }
+    let decided_by = p.challenge_window_blocks.saturating_add(p.challenge_resolution_blocks).saturating_add(p.escalation_blocks);
+    if p.curator_unbonding_blocks < decided_by || p.escalation_blocks == 0 {
+        return Err(error::invalid_genesis(format!(
+            "datanet params: curator_unbonding_blocks {} must cover the challenge window, resolution and escalation ({decided_by} blocks), and escalation_blocks be positive",
+            p.curator_unbonding_blocks
+        )));
+    }
+    let arbiters =
+        distinct_addresses(&p.arbiters, "arbiters").map_err(|e| error::invalid_genesis(format!("datanet params: {}", e.message)))?;
+    if arbiters.iter().zip(&p.arbiters).any(|(a, s)| a.to_string() != *s) {
+        return Err(error::invalid_genesis("datanet params: arbiters must be in canonical (lower-case bech32) form"));
     }
     if p.max_fingerprint_sharing == 0 {
         return Err(error::invalid_genesis("datanet params: max_fingerprint_sharing must be positive"));

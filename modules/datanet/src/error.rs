@@ -18,4 +18,7 @@ openledger_framework::module_errors! { CODESPACE;
     challenge_open = 15;
     near_duplicate = 16;
     nothing_new = 17;
+    not_bonded = 18;
+    already_voted = 19;
+    nothing_to_claim = 20;
 }

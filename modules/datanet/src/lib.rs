@@ -17,6 +17,7 @@
 //! - padding adds exactly the new shingles it brings, which curators judge by quality.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod component;
+pub mod curators;
 pub mod error;
 pub mod fp_index;
 pub mod merkle;
@@ -33,7 +34,8 @@ use openledger_framework::{Address, ModuleAccount};
 
 pub use component::DatanetModule;
 
-/// The module account holding contribution stakes and challenge bonds.
+/// The module account holding contribution stakes, challenge bonds, curator bonds and
+/// curators' unclaimed income.
 pub const ESCROW: ModuleAccount = ModuleAccount::new("datanet_escrow");
 
 pub fn escrow() -> Address {

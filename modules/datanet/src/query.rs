@@ -20,6 +20,7 @@ pub fn routes() -> Vec<QueryRoute> {
         "/openledger.datanet.v1.Query/Versions" => versions;
         "/openledger.datanet.v1.Query/Challenge" => challenge;
         "/openledger.datanet.v1.Query/InclusionProof" => inclusion_proof;
+        "/openledger.datanet.v1.Query/Curators" => curators;
     ]
 }
 
@@ -123,6 +124,25 @@ pub async fn challenge<S: StateRead>(state: &S, req: QueryChallengeRequest) -> R
         Some(c) => Ok(QueryChallengeResponse { challenge: Some(c) }),
         None => Err(QueryError::not_found(format!("challenge {} not found", req.id))),
     }
+}
+
+/// A datanet's curator bonds, earnings brought up to date.
+pub async fn curators<S: StateRead>(state: &S, req: QueryCuratorsRequest) -> Result<QueryCuratorsResponse, QueryError> {
+    let d = state
+        .datanet(req.datanet_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| QueryError::not_found(format!("datanet {} not found", req.datanet_id)))?;
+    let mut list = crate::curators::bonds_of(state, d.id).await.map_err(internal)?;
+    for b in &mut list {
+        crate::curators::settle_earnings(&d, b).map_err(internal)?;
+    }
+    Ok(QueryCuratorsResponse {
+        curators: list,
+        curators_bps: d.curators_bps,
+        curator_bonded: d.curator_bonded,
+        min_curator_bond: state.datanet_params().await.map_err(internal)?.min_curator_bond,
+    })
 }
 
 pub async fn inclusion_proof<S: StateRead>(state: &S, req: QueryInclusionProofRequest) -> Result<QueryInclusionProofResponse, QueryError> {

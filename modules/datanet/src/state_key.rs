@@ -74,7 +74,22 @@ pub fn release(height: u64, contribution_id: u64) -> String {
 pub fn release_prefix(height: u64) -> String {
     format!("datanet/release/{height:016x}/")
 }
-/// Challenges that expire at the end of block `height`.
+/// A curator's bond in a datanet.
+pub fn curator_bond(datanet_id: u64, curator: &Address) -> String {
+    format!("datanet/cb/{datanet_id:016x}/{curator}")
+}
+pub fn curator_bond_prefix(datanet_id: u64) -> String {
+    format!("datanet/cb/{datanet_id:016x}/")
+}
+pub const CURATOR_BONDS: &str = "datanet/cb/";
+/// Unbonding curator bonds paid back at the end of block `height`.
+pub fn curator_release(height: u64, datanet_id: u64, curator: &Address) -> String {
+    format!("datanet/cbrelease/{height:016x}/{datanet_id:016x}/{curator}")
+}
+pub fn curator_release_prefix(height: u64) -> String {
+    format!("datanet/cbrelease/{height:016x}/")
+}
+/// Challenges that escalate (open) or expire (escalated) at the end of block `height`.
 pub fn expiry(height: u64, challenge_id: u64) -> String {
     format!("datanet/expiry/{height:016x}/{challenge_id:016x}")
 }

@@ -1,10 +1,10 @@
 //! `MsgChallengeContribution`: anyone but its contributor may challenge an accepted
-//! contribution within its window, posting a bond.
+//! contribution within its window, posting a bond priced by the stake at risk.
 use cnidarium::StateWrite;
 use openledger_framework::events::typed;
 use openledger_framework::{Address, Amount, ChainError, MsgCtx, StoreWrite};
 use openledger_proto::openledger::datanet::v1::{
-    Challenge, ChallengeStatus, ContributionStatus, MsgChallengeContribution, MsgChallengeContributionResponse,
+    Challenge, ChallengeStatus, ContributionStatus, MsgChallengeContribution, MsgChallengeContributionResponse, Params,
 };
 use openledger_token::state_ext::TokenWrite;
 use openledger_token::{uopen_coin, DENOM};
@@ -21,6 +21,13 @@ pub fn check(m: &MsgChallengeContribution) -> Result<Address, ChainError> {
     required(&m.reason, "reason")?;
     uopen(m.bond.as_ref(), "bond")?;
     Ok(challenger)
+}
+
+/// The least bond a challenge of a contribution staking `stake` needs: the chain's
+/// minimum, or `challenge_bond_bps` of the stake at risk if more.
+pub fn required_bond(p: &Params, stake: Amount) -> Amount {
+    let floor: Amount = p.min_challenge_bond.parse().unwrap_or(0);
+    floor.max(openledger_framework::amount::bps_of(stake, p.challenge_bond_bps))
 }
 
 pub async fn execute<S: StateWrite>(
@@ -49,9 +56,14 @@ pub async fn execute<S: StateWrite>(
     }
     text(&m.reason, "reason", p.max_reason_length, true)?;
     let bond = uopen(m.bond.as_ref(), "bond")?;
-    let min_bond: Amount = p.min_challenge_bond.parse().unwrap_or(0);
+    let min_bond = required_bond(&p, uopen(c.stake.as_ref(), "stake")?);
     if bond < min_bond {
-        return Err(error::insufficient_stake(format!("bond {bond}{DENOM} is below the minimum of {min_bond}{DENOM}")));
+        return Err(error::insufficient_stake(format!(
+            "bond {bond}{DENOM} is below the {min_bond}{DENOM} this challenge needs (the larger of {}{DENOM} and {} bps of the {}{DENOM} stake at risk)",
+            p.min_challenge_bond,
+            p.challenge_bond_bps,
+            uopen(c.stake.as_ref(), "stake")?
+        )));
     }
     state.send_to_module(challenger, &ESCROW, bond, Some(ctx.msg_index)).await?;
     let id = state.take_id(state_key::NEXT_CHALLENGE_ID).await?;

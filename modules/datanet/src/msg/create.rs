@@ -29,7 +29,16 @@ pub fn check(m: &MsgCreateDatanet) -> Result<Address, ChainError> {
     if let Some(t) = &m.model_terms {
         model_terms_shape(t)?;
     }
+    curators_bps(m.curators_bps)?;
     Ok(owner)
+}
+
+/// The curators' share of the owner's income: 0..=10000 bps.
+pub(crate) fn curators_bps(bps: u32) -> Result<(), ChainError> {
+    if u128::from(bps) > openledger_framework::amount::BPS {
+        return Err(error::invalid_field(format!("curators_bps {bps} must be at most 10000")));
+    }
+    Ok(())
 }
 
 fn modulus(m: u64) -> Result<(), ChainError> {
@@ -94,6 +103,10 @@ pub async fn execute<S: StateWrite>(
         accepted_weight: "0".into(),
         tree_size: 0,
         model_terms: Some(model_terms),
+        curators_bps: m.curators_bps,
+        curator_bonded: "0".into(),
+        curator_reward_acc: "0".into(),
+        curator_rewards: "0".into(),
     };
     index_datanet(state, &d).await?;
     state.put_datanet(&d);

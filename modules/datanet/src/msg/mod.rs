@@ -5,7 +5,9 @@
 //! is dropped on error).
 use openledger_proto::openledger::datanet::v1::*;
 
+pub mod bond_curator;
 pub mod challenge;
+pub mod claim_curator;
 pub mod commit;
 pub mod create;
 pub(crate) mod fields;
@@ -13,6 +15,7 @@ pub mod publish;
 pub mod resolve;
 pub mod review;
 pub mod submit;
+pub mod unbond_curator;
 pub mod update;
 pub mod withdraw;
 
@@ -28,5 +31,8 @@ openledger_framework::module_msgs! {
         Publish(MsgPublishVersion) => publish,
         Challenge(MsgChallengeContribution) => challenge,
         Resolve(MsgResolveChallenge) => resolve,
+        BondCurator(MsgBondCurator) => bond_curator,
+        UnbondCurator(MsgUnbondCurator) => unbond_curator,
+        ClaimCuratorRewards(MsgClaimCuratorRewards) => claim_curator,
     }
 }

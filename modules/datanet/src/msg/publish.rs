@@ -1,4 +1,4 @@
-//! `MsgPublishVersion`: the owner or a curator freezes the accepted set into the next
+//! `MsgPublishVersion`: the owner or a curator, bonded, freezes the accepted set into the next
 //! version, committed by its Merkle root.
 use cnidarium::StateWrite;
 use openledger_framework::events::typed;
@@ -7,7 +7,7 @@ use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{MsgPublishVersion, MsgPublishVersionResponse, Version};
 
 use super::fields::{address, positive_id};
-use crate::records::{get_datanet, is_curator};
+use crate::records::get_datanet;
 use crate::state_ext::{DatanetRead, DatanetWrite};
 use crate::{error, merkle, state_key};
 
@@ -25,9 +25,8 @@ pub async fn execute<S: StateWrite>(
     ctx: MsgCtx,
 ) -> Result<MsgPublishVersionResponse, ChainError> {
     let mut d = get_datanet(state, m.datanet_id).await?;
-    if !is_curator(&d, publisher) {
-        return Err(error::unauthorized(format!("only the owner or a curator of datanet {} may publish a version", d.id)));
-    }
+    let p = state.datanet_params().await?;
+    crate::curators::require_bonded(state, &d, publisher, &p).await?;
     if d.tree_size == 0 {
         return Err(error::nothing_to_publish(format!("datanet {} has no accepted contribution yet", d.id)));
     }

@@ -8,9 +8,9 @@ use openledger_framework::{Address, ChainError, MsgCtx};
 use openledger_proto::openledger::datanet::v1::{ContributionStatus, MsgReviewContribution, MsgReviewContributionResponse};
 
 use super::fields::{address, positive_id, required, text};
-use crate::records::{amount_of, get_contribution, get_datanet, is_curator, reject, set_status, status_name};
+use crate::records::{amount_of, get_contribution, get_datanet, reject, set_status, status_name};
 use crate::state_ext::{DatanetRead, DatanetWrite};
-use crate::{error, merkle, reward_weight, state_key};
+use crate::{curators, error, merkle, reward_weight, state_key};
 
 /// Without state: the curator, the contribution id, an acceptance's quality of 1 to
 /// 10,000 bps, a rejection's reason.
@@ -41,9 +41,7 @@ pub async fn execute<S: StateWrite>(
     let p = state.datanet_params().await?;
     let mut c = get_contribution(state, m.contribution_id).await?;
     let mut d = get_datanet(state, c.datanet_id).await?;
-    if !is_curator(&d, curator) {
-        return Err(error::unauthorized(format!("{curator} is not a curator of datanet {}", d.id)));
-    }
+    curators::require_bonded(state, &d, curator, &p).await?;
     if c.contributor == curator.to_string() {
         return Err(error::unauthorized("a curator cannot review their own contribution"));
     }

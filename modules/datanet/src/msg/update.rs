@@ -37,6 +37,9 @@ pub fn check(m: &MsgUpdateDatanet) -> Result<Address, ChainError> {
     if let Some(t) = &m.model_terms {
         model_terms_shape(t)?;
     }
+    if let Some(bps) = m.curators_bps {
+        super::create::curators_bps(bps)?;
+    }
     Ok(owner)
 }
 
@@ -44,7 +47,7 @@ pub async fn execute<S: StateWrite>(
     state: &mut S,
     m: &MsgUpdateDatanet,
     owner: &Address,
-    _ctx: MsgCtx,
+    ctx: MsgCtx,
 ) -> Result<MsgUpdateDatanetResponse, ChainError> {
     let p = state.datanet_params().await?;
     let mut d = get_datanet(state, m.datanet_id).await?;
@@ -70,7 +73,22 @@ pub async fn execute<S: StateWrite>(
         d.tags = m.tags.clone();
     }
     if m.set_curators {
-        d.curators = addresses(&m.curators, "curators", p.max_curators)?;
+        let listed = addresses(&m.curators, "curators", p.max_curators)?;
+        // A curator taken off the list stops earning and acting: its bond unbonds (and
+        // stays slashable for the unbonding period, like any other).
+        let removed: Vec<String> = d.curators.iter().filter(|c| !listed.contains(c) && **c != d.owner).cloned().collect();
+        d.curators = listed;
+        for who in removed {
+            let who = address(&who, "curator")?;
+            let mut b = crate::curators::bond(state, d.id, &who).await?;
+            let bonded = crate::records::amount_of(&b.bonded)?;
+            if bonded > 0 {
+                crate::curators::unbond(state, &mut d, &mut b, bonded, ctx.height, &p).await?;
+            }
+        }
+    }
+    if let Some(bps) = m.curators_bps {
+        d.curators_bps = bps;
     }
     if m.set_allow_list {
         d.allow_list = addresses(&m.allow_list, "allow_list", p.max_allow_list)?;
