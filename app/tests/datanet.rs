@@ -646,6 +646,7 @@ fn datanet_queries_refuse_bad_input() {
     let n = node();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("Datanet", dn::QueryDatanetRequest { id: 1 }.encode_to_vec(), "NotFound"),
+        ("Curators", dn::QueryCuratorsRequest { datanet_id: 1 }.encode_to_vec(), "NotFound"),
         ("Datanets", dn::QueryDatanetsRequest { owner: "open1bad".into(), ..Default::default() }.encode_to_vec(), "InvalidArgument"),
         (
             "Datanets",
