@@ -532,9 +532,6 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
         tree_size: n as u64,
         model_terms: None,
         curators_bps: 0,
-        curator_bonded: "0".into(),
-        curator_reward_acc: "0".into(),
-        curator_rewards: "0".into(),
     }];
     state.datanet.contributions = contributions;
     state.datanet.versions = vec![dn::Version {

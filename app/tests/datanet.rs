@@ -790,6 +790,11 @@ fn datanet_genesis_import_refuses_records_messages_could_not_have_written() {
             },
             "zero or repeated",
         ),
+        ("curator bond without its pool", |g| g.curator_pools.clear(), "no curator pool"),
+        ("pool bonded not the bonds' sum", |g| g.curator_pools[0].bonded = "1".into(), "not the sum of its bonds"),
+        ("bond ahead of its pool", |g| g.curator_bonds[0].reward_acc = "1".into(), "ahead of its pool"),
+        ("unbonding without a release", |g| g.curator_bonds[0].unbonding = "5".into(), "release height"),
+        ("curator bond twice", |g| g.curator_bonds.push(g.curator_bonds[0].clone()), "repeated"),
     ];
     for (what, edit, needle) in cases {
         let mut g = good.clone();

@@ -254,7 +254,7 @@ pub enum DatanetTxCmd {
         contribution_id: u64,
         #[arg(long)]
         reason: String,
-        /// e.g. 1000000uopen (at least the chain's minimum challenge bond).
+        /// e.g. 5000uopen: at least half the stake at risk, and the chain's minimum.
         #[arg(long)]
         bond: String,
         #[command(flatten)]

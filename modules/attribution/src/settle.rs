@@ -166,11 +166,10 @@ pub async fn settle<S: StateWrite>(
         if share == 0 {
             continue;
         }
-        let mut d =
-            state.datanet(t.datanet_id).await?.ok_or_else(|| sdk::internal(format!("training datanet {} missing", t.datanet_id)))?;
+        let d = state.datanet(t.datanet_id).await?.ok_or_else(|| sdk::internal(format!("training datanet {} missing", t.datanet_id)))?;
         let owner = Address::parse(&d.owner).map_err(|e| sdk::internal(format!("datanet {} owner: {e}", d.id)))?;
         // The datanet's bonded curators take the share of the owner's part it sets.
-        let curators = openledger_datanet::curators::credit_curators(state, &mut d, share)?;
+        let curators = openledger_datanet::curators::credit_curators(state, &d, share).await?;
         if curators > 0 {
             state.send_from_module(&ESCROW, &openledger_datanet::escrow(), curators, msg_index).await?;
             state.record(payout_event(id, role::CURATORS, format!("datanet/{}/curators", d.id), curators, None));

@@ -43,22 +43,8 @@ impl Module for DatanetModule {
         // Nothing precedes this import in the module's key space, so every check is
         // made against what it has imported so far, in memory: no store read per record
         // (at a million contributions those reads were most of InitChain's time).
-        // Curator amounts left empty (a genesis written before curator bonds) are zero.
-        let normalized: Vec<Datanet> = g
-            .datanets
-            .iter()
-            .map(|d| {
-                let mut d = d.clone();
-                for f in [&mut d.curator_bonded, &mut d.curator_reward_acc, &mut d.curator_rewards] {
-                    if f.is_empty() {
-                        *f = "0".into();
-                    }
-                }
-                d
-            })
-            .collect();
         let mut datanets: BTreeMap<u64, &Datanet> = BTreeMap::new();
-        for d in &normalized {
+        for d in &g.datanets {
             check_datanet(&params, d).map_err(|e| error::invalid_genesis(format!("datanet {}: {}", d.id, e.message)))?;
             if d.id == 0 || datanets.insert(d.id, d).is_some() {
                 return Err(error::invalid_genesis(format!("datanet id {} is zero or repeated", d.id)));
@@ -137,7 +123,7 @@ impl Module for DatanetModule {
             state.put_challenge(ch);
         }
         let max_ch = challenges.last().copied().unwrap_or(0);
-        import_curator_bonds(state, &g.curator_bonds, &datanets)?;
+        import_curators(state, &g.curator_pools, &g.curator_bonds, &datanets)?;
         for pc in &g.commitments {
             if !datanets.contains_key(&pc.datanet_id) || pc.commitment.len() != 32 {
                 return Err(error::invalid_genesis(format!(
@@ -170,6 +156,7 @@ impl Module for DatanetModule {
             next_challenge_id: state.next_id(state_key::NEXT_CHALLENGE_ID).await?,
             commitments: commitments(state).await?,
             curator_bonds: crate::curators::all_bonds(state).await?,
+            curator_pools: crate::curators::all_pools(state).await?,
         })
     }
 
@@ -250,23 +237,22 @@ pub async fn check_escrow<S: StateRead>(state: &S) -> Result<(), String> {
     for ch in challenges.iter().filter(|ch| ch.status == ChallengeStatus::Open as i32 || ch.status == ChallengeStatus::Escalated as i32) {
         owed += uopen(ch.bond.as_ref(), "bond").map_err(e)?;
     }
-    let datanets: Vec<Datanet> = state.all_protos(state_key::datanet_prefix()).await.map_err(e)?;
-    for d in &datanets {
-        let income = amount(&d.curator_rewards)?;
+    for pool in crate::curators::all_pools(state).await.map_err(e)? {
+        let income = amount(&pool.income)?;
         owed += income;
         let mut earned: u128 = 0;
         let mut bonded: u128 = 0;
-        for mut b in crate::curators::bonds_of(state, d.id).await.map_err(e)? {
-            crate::curators::settle_earnings(d, &mut b).map_err(e)?;
+        for mut b in crate::curators::bonds_of(state, pool.datanet_id).await.map_err(e)? {
+            crate::curators::settle_earnings(&pool, &mut b).map_err(e)?;
             earned += amount(&b.earned)?;
             bonded += amount(&b.bonded)?;
             owed += amount(&b.bonded)? + amount(&b.unbonding)?;
         }
         if earned > income {
-            return Err(format!("datanet {}: curators earned {earned}, its curator income holds {income}", d.id));
+            return Err(format!("datanet {}: curators earned {earned}, its curator income holds {income}", pool.datanet_id));
         }
-        if bonded != amount(&d.curator_bonded)? {
-            return Err(format!("datanet {}: curator_bonded {} is not the sum of its bonds, {bonded}", d.id, d.curator_bonded));
+        if bonded != amount(&pool.bonded)? {
+            return Err(format!("datanet {}: pool bonded {} is not the sum of its bonds, {bonded}", pool.datanet_id, pool.bonded));
         }
     }
     let held = state.balance(&crate::escrow()).await.map_err(e)?;
@@ -300,38 +286,55 @@ async fn replay_trees<S: StateWrite>(state: &mut S, mut writes: Vec<(u64, u64, u
     Ok(())
 }
 
-/// Genesis curator bonds: each of a known datanet, amounts that parse, at most one per
-/// (datanet, curator), an unbonding one with its release queued; every datanet's
-/// `curator_bonded` the sum of its bonds'.
-fn import_curator_bonds<S: StateWrite>(state: &mut S, bonds: &[CuratorBond], datanets: &BTreeMap<u64, &Datanet>) -> Result<(), ChainError> {
-    let bad = |b: &CuratorBond, why: &str| error::invalid_genesis(format!("curator bond {}/{}: {why}", b.datanet_id, b.curator));
-    let mut bonded: BTreeMap<u64, u128> = BTreeMap::new();
+/// Genesis curator pools and bonds: each of a known datanet, at most one per datanet
+/// (per (datanet, curator)), amounts that parse; an unbonding bond with its release
+/// queued; each pool's `bonded` the sum of its bonds', no bond's `reward_acc` ahead of
+/// its pool's, and no bond without a pool.
+fn import_curators<S: StateWrite>(
+    state: &mut S,
+    pools: &[CuratorPool],
+    bonds: &[CuratorBond],
+    datanets: &BTreeMap<u64, &Datanet>,
+) -> Result<(), ChainError> {
+    let parse =
+        |a: &str, what: String| openledger_framework::amount::parse_amount(a).map_err(|e| error::invalid_genesis(format!("{what}: {e}")));
+    // Datanet → (bonded, reward_acc) of its pool; the bonds' sum found so far.
+    let mut imported: BTreeMap<u64, (u128, u128, u128)> = BTreeMap::new();
+    for p in pools {
+        let what = || format!("curator pool {}", p.datanet_id);
+        if !datanets.contains_key(&p.datanet_id) {
+            return Err(error::invalid_genesis(format!("{}: unknown datanet", what())));
+        }
+        let (bonded, acc) = (parse(&p.bonded, what())?, parse(&p.reward_acc, what())?);
+        parse(&p.income, what())?;
+        if imported.insert(p.datanet_id, (bonded, acc, 0)).is_some() {
+            return Err(error::invalid_genesis(format!("{}: repeated", what())));
+        }
+        crate::curators::put_pool(state, p);
+    }
     let mut seen: BTreeSet<(u64, String)> = BTreeSet::new();
     for b in bonds {
-        let d = datanets.get(&b.datanet_id).ok_or_else(|| bad(b, "unknown datanet"))?;
-        let curator = address(&b.curator, "curator").map_err(|e| bad(b, &e.message))?;
+        let bad = |why: &str| error::invalid_genesis(format!("curator bond {}/{}: {why}", b.datanet_id, b.curator));
+        let curator = address(&b.curator, "curator").map_err(|e| bad(&e.message))?;
         if curator.to_string() != b.curator || !seen.insert((b.datanet_id, b.curator.clone())) {
-            return Err(bad(b, "curator not canonical, or repeated"));
+            return Err(bad("curator not canonical, or repeated"));
         }
-        let amounts: Vec<u128> = [&b.bonded, &b.unbonding, &b.reward_acc, &b.earned, &b.slashed]
-            .iter()
-            .map(|a| openledger_framework::amount::parse_amount(a))
-            .collect::<Result<_, _>>()
-            .map_err(|e| bad(b, &e))?;
-        let acc: u128 = d.curator_reward_acc.parse().map_err(|_| bad(b, "its datanet's curator_reward_acc is not an integer"))?;
-        if amounts[2] > acc || (amounts[1] == 0) != (b.release_height == 0) {
-            return Err(bad(b, "reward_acc ahead of its datanet's, or unbonding without a release height (or the reverse)"));
+        let what = || format!("curator bond {}/{}", b.datanet_id, b.curator);
+        let (bonded, unbonding, acc) = (parse(&b.bonded, what())?, parse(&b.unbonding, what())?, parse(&b.reward_acc, what())?);
+        parse(&b.earned, what())?;
+        parse(&b.slashed, what())?;
+        let pool = imported.get_mut(&b.datanet_id).ok_or_else(|| bad("no curator pool for its datanet"))?;
+        if acc > pool.1 || (unbonding == 0) != (b.release_height == 0) {
+            return Err(bad("reward_acc ahead of its pool's, or unbonding without a release height (or the reverse)"));
         }
+        pool.2 += bonded;
         if b.release_height != 0 {
             state.put_raw(state_key::curator_release(b.release_height, b.datanet_id, &curator), vec![]);
         }
-        *bonded.entry(b.datanet_id).or_default() += amounts[0];
         crate::curators::put_bond(state, b)?;
     }
-    for d in datanets.values() {
-        if d.curator_bonded != bonded.get(&d.id).copied().unwrap_or(0).to_string() {
-            return Err(error::invalid_genesis(format!("datanet {}: curator_bonded is not the sum of its curator bonds", d.id)));
-        }
+    if let Some((dn, _)) = imported.iter().find(|(_, (bonded, _, sum))| bonded != sum) {
+        return Err(error::invalid_genesis(format!("curator pool {dn}: bonded is not the sum of its bonds")));
     }
     Ok(())
 }

@@ -6,10 +6,10 @@
 //! than any contribution it accepted can still be challenged and decided.
 //!
 //! Curators earn `curators_bps` of the datanet owner's income, by bond, in O(1) per
-//! payment and per claim: the datanet keeps `curator_reward_acc`, the income per bonded
-//! uopen (× SCALE); a bond's earnings are `bonded × (acc − reward_acc) / SCALE`, settled
-//! into `earned` whenever its bonded amount changes. Σ earnings ≤ what was paid in: the
-//! fixed-point dust stays in `curator_rewards`, which the module's escrow holds.
+//! payment and per claim: the datanet's `CuratorPool` keeps `reward_acc`, the income per
+//! bonded uopen (× SCALE); a bond's earnings are `bonded × (acc − reward_acc) / SCALE`,
+//! settled into `earned` whenever its bonded amount changes. Σ earnings ≤ what was paid
+//! in: the fixed-point dust stays in the pool's `income`, which the module's escrow holds.
 //! A bond's `bonded` is 0 or at least `min_curator_bond` (a slash aside), so the
 //! accumulator's step is bounded.
 use cnidarium::{StateRead, StateWrite};
@@ -17,14 +17,13 @@ use futures::StreamExt;
 use openledger_framework::amount::bps_of;
 use openledger_framework::events::typed;
 use openledger_framework::{sdk, Address, Amount, ChainError, StoreRead, StoreWrite};
-use openledger_proto::openledger::datanet::v1::{CuratorBond, Datanet, EventCuratorBond, Params};
+use openledger_proto::openledger::datanet::v1::{CuratorBond, CuratorPool, Datanet, EventCuratorBond, Params};
 use openledger_token::state_ext::TokenWrite;
 
 use crate::records::{amount_of, is_curator};
-use crate::state_ext::DatanetWrite;
 use crate::{error, state_key, ESCROW};
 
-/// Fixed-point scale of `curator_reward_acc`.
+/// Fixed-point scale of `CuratorPool.reward_acc`.
 pub const SCALE: u128 = 1_000_000_000_000_000_000;
 
 fn overflow(what: &str) -> ChainError {
@@ -51,9 +50,23 @@ pub fn put_bond<S: StateWrite>(state: &mut S, b: &CuratorBond) -> Result<(), Cha
     Ok(())
 }
 
-/// Bring a bond's earnings up to the datanet's accumulator.
-pub fn settle_earnings(d: &Datanet, b: &mut CuratorBond) -> Result<(), ChainError> {
-    let acc = amount_of(&d.curator_reward_acc)?;
+/// A datanet's curator pool (zero if nobody ever bonded).
+pub async fn pool<S: StoreRead>(state: &S, datanet_id: u64) -> Result<CuratorPool, ChainError> {
+    Ok(state.get_proto(&state_key::curator_pool(datanet_id)).await?.unwrap_or_else(|| CuratorPool {
+        datanet_id,
+        bonded: "0".into(),
+        reward_acc: "0".into(),
+        income: "0".into(),
+    }))
+}
+
+pub fn put_pool<S: StateWrite>(state: &mut S, pool: &CuratorPool) {
+    state.put_proto(state_key::curator_pool(pool.datanet_id), pool);
+}
+
+/// Bring a bond's earnings up to its pool's accumulator.
+pub fn settle_earnings(pool: &CuratorPool, b: &mut CuratorBond) -> Result<(), ChainError> {
+    let acc = amount_of(&pool.reward_acc)?;
     let since = acc.checked_sub(amount_of(&b.reward_acc)?).ok_or_else(|| sdk::internal("curator accumulator went back"))?;
     let owed = amount_of(&b.bonded)?.checked_mul(since).ok_or_else(|| overflow("earnings"))? / SCALE;
     b.earned = amount_of(&b.earned)?.checked_add(owed).ok_or_else(|| overflow("earnings"))?.to_string();
@@ -62,18 +75,22 @@ pub fn settle_earnings(d: &Datanet, b: &mut CuratorBond) -> Result<(), ChainErro
 }
 
 /// The datanet owner's income `share`: the curators' part (`curators_bps`, when any
-/// curator is bonded) goes into the accumulator and is returned; the caller pays it to
-/// the escrow and the rest to the owner. Writes the datanet.
-pub fn credit_curators<S: StateWrite>(state: &mut S, d: &mut Datanet, share: Amount) -> Result<Amount, ChainError> {
-    let bonded = amount_of(&d.curator_bonded)?;
+/// curator is bonded) goes into the pool's accumulator and is returned; the caller pays
+/// it to the escrow and the rest to the owner. No read or write unless the owner shares.
+pub async fn credit_curators<S: StateWrite>(state: &mut S, d: &Datanet, share: Amount) -> Result<Amount, ChainError> {
     let part = bps_of(share, d.curators_bps);
-    if bonded == 0 || part == 0 {
+    if part == 0 {
+        return Ok(0);
+    }
+    let mut pool = pool(state, d.id).await?;
+    let bonded = amount_of(&pool.bonded)?;
+    if bonded == 0 {
         return Ok(0);
     }
     let step = part.checked_mul(SCALE).ok_or_else(|| overflow("income"))? / bonded;
-    d.curator_reward_acc = amount_of(&d.curator_reward_acc)?.checked_add(step).ok_or_else(|| overflow("accumulator"))?.to_string();
-    d.curator_rewards = amount_of(&d.curator_rewards)?.checked_add(part).ok_or_else(|| overflow("income"))?.to_string();
-    state.put_datanet(d);
+    pool.reward_acc = amount_of(&pool.reward_acc)?.checked_add(step).ok_or_else(|| overflow("accumulator"))?.to_string();
+    pool.income = amount_of(&pool.income)?.checked_add(part).ok_or_else(|| overflow("income"))?.to_string();
+    put_pool(state, &pool);
     Ok(part)
 }
 
@@ -113,15 +130,8 @@ fn event(b: &CuratorBond, action: &str, amount: Amount) -> EventCuratorBond {
 
 /// Move `amount` of a bond from bonded to unbonding, paid back at `height +
 /// curator_unbonding_blocks` (everything unbonding moves to that height). Writes the
-/// datanet and the bond. What is left bonded must be 0 or at least the minimum.
-pub async fn unbond<S: StateWrite>(
-    state: &mut S,
-    d: &mut Datanet,
-    b: &mut CuratorBond,
-    amount: Amount,
-    height: u64,
-    p: &Params,
-) -> Result<(), ChainError> {
+/// pool and the bond. What is left bonded must be 0 or at least the minimum.
+pub async fn unbond<S: StateWrite>(state: &mut S, b: &mut CuratorBond, amount: Amount, height: u64, p: &Params) -> Result<(), ChainError> {
     let bonded = amount_of(&b.bonded)?;
     let left = bonded
         .checked_sub(amount)
@@ -132,58 +142,59 @@ pub async fn unbond<S: StateWrite>(
             "unbonding {amount} would leave {left} bonded, below the minimum of {min}; unbond all or less"
         )));
     }
-    settle_earnings(d, b)?;
+    let mut pool = pool(state, b.datanet_id).await?;
+    settle_earnings(&pool, b)?;
     let curator = Address::parse(&b.curator).map_err(|e| sdk::internal(format!("curator bond: {e}")))?;
     if b.release_height != 0 {
-        state.delete(state_key::curator_release(b.release_height, d.id, &curator));
+        state.delete(state_key::curator_release(b.release_height, b.datanet_id, &curator));
     }
     b.bonded = left.to_string();
     b.unbonding = amount_of(&b.unbonding)?.checked_add(amount).ok_or_else(|| overflow("unbonding"))?.to_string();
     b.release_height = height.saturating_add(p.curator_unbonding_blocks);
-    state.put_raw(state_key::curator_release(b.release_height, d.id, &curator), vec![]);
-    d.curator_bonded =
-        amount_of(&d.curator_bonded)?.checked_sub(amount).ok_or_else(|| sdk::internal("curator_bonded below a bond"))?.to_string();
-    state.put_datanet(d);
+    state.put_raw(state_key::curator_release(b.release_height, b.datanet_id, &curator), vec![]);
+    pool.bonded = amount_of(&pool.bonded)?.checked_sub(amount).ok_or_else(|| sdk::internal("pool bonded below a bond"))?.to_string();
+    put_pool(state, &pool);
     put_bond(state, b)?;
     state.record(typed(event(b, "unbond", amount)));
     Ok(())
 }
 
 /// Slash a bond `curator_slash_bps` of everything it holds (bonded first, then
-/// unbonding) to the datanet's treasury. Writes the datanet and the bond.
+/// unbonding) to the datanet's treasury. Writes the pool and the bond.
 pub async fn slash<S: StateWrite>(
     state: &mut S,
-    d: &mut Datanet,
+    datanet_id: u64,
     curator: &Address,
     p: &Params,
     msg_index: Option<u32>,
 ) -> Result<Amount, ChainError> {
-    let mut b = bond(state, d.id, curator).await?;
+    let mut b = bond(state, datanet_id, curator).await?;
     let (bonded, unbonding) = (amount_of(&b.bonded)?, amount_of(&b.unbonding)?);
     let amount = bps_of(bonded.checked_add(unbonding).ok_or_else(|| overflow("bond"))?, p.curator_slash_bps);
     if amount == 0 {
         return Ok(0);
     }
-    settle_earnings(d, &mut b)?;
+    let mut pool = pool(state, datanet_id).await?;
+    settle_earnings(&pool, &mut b)?;
     let from_bonded = amount.min(bonded);
     b.bonded = (bonded - from_bonded).to_string();
     b.unbonding = (unbonding - (amount - from_bonded)).to_string();
     b.slashed = amount_of(&b.slashed)?.checked_add(amount).ok_or_else(|| overflow("slash"))?.to_string();
-    d.curator_bonded =
-        amount_of(&d.curator_bonded)?.checked_sub(from_bonded).ok_or_else(|| sdk::internal("curator_bonded below a bond"))?.to_string();
-    state.send_from_module(&ESCROW, &crate::treasury(d.id), amount, msg_index).await?;
-    state.put_datanet(d);
+    pool.bonded = amount_of(&pool.bonded)?.checked_sub(from_bonded).ok_or_else(|| sdk::internal("pool bonded below a bond"))?.to_string();
+    state.send_from_module(&ESCROW, &crate::treasury(datanet_id), amount, msg_index).await?;
+    put_pool(state, &pool);
     put_bond(state, &b)?;
     state.record(typed(event(&b, "slash", amount)));
     Ok(amount)
 }
 
-/// Add `amount` to a bond. Writes the datanet and the bond.
-pub fn add_bond<S: StateWrite>(state: &mut S, d: &mut Datanet, b: &mut CuratorBond, amount: Amount) -> Result<(), ChainError> {
-    settle_earnings(d, b)?;
+/// Add `amount` to a bond. Writes the pool and the bond.
+pub async fn add_bond<S: StateWrite>(state: &mut S, b: &mut CuratorBond, amount: Amount) -> Result<(), ChainError> {
+    let mut pool = pool(state, b.datanet_id).await?;
+    settle_earnings(&pool, b)?;
     b.bonded = amount_of(&b.bonded)?.checked_add(amount).ok_or_else(|| overflow("bond"))?.to_string();
-    d.curator_bonded = amount_of(&d.curator_bonded)?.checked_add(amount).ok_or_else(|| overflow("bond"))?.to_string();
-    state.put_datanet(d);
+    pool.bonded = amount_of(&pool.bonded)?.checked_add(amount).ok_or_else(|| overflow("bond"))?.to_string();
+    put_pool(state, &pool);
     put_bond(state, b)?;
     state.record(typed(event(b, "bond", amount)));
     Ok(())
@@ -225,7 +236,12 @@ pub async fn bonds_of<S: StateRead>(state: &S, datanet_id: u64) -> Result<Vec<Cu
     state.all_protos(&state_key::curator_bond_prefix(datanet_id)).await
 }
 
-/// Every bond of every datanet (genesis export, invariants).
+/// Every bond of every datanet (genesis export).
 pub async fn all_bonds<S: StateRead>(state: &S) -> Result<Vec<CuratorBond>, ChainError> {
     state.all_protos(state_key::CURATOR_BONDS).await
+}
+
+/// Every curator pool (genesis export, invariants).
+pub async fn all_pools<S: StateRead>(state: &S) -> Result<Vec<CuratorPool>, ChainError> {
+    state.all_protos(state_key::CURATOR_POOLS).await
 }

@@ -133,14 +133,15 @@ pub async fn curators<S: StateRead>(state: &S, req: QueryCuratorsRequest) -> Res
         .await
         .map_err(internal)?
         .ok_or_else(|| QueryError::not_found(format!("datanet {} not found", req.datanet_id)))?;
+    let pool = crate::curators::pool(state, d.id).await.map_err(internal)?;
     let mut list = crate::curators::bonds_of(state, d.id).await.map_err(internal)?;
     for b in &mut list {
-        crate::curators::settle_earnings(&d, b).map_err(internal)?;
+        crate::curators::settle_earnings(&pool, b).map_err(internal)?;
     }
     Ok(QueryCuratorsResponse {
         curators: list,
         curators_bps: d.curators_bps,
-        curator_bonded: d.curator_bonded,
+        curator_bonded: pool.bonded,
         min_curator_bond: state.datanet_params().await.map_err(internal)?.min_curator_bond,
     })
 }

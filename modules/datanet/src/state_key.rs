@@ -82,6 +82,11 @@ pub fn curator_bond_prefix(datanet_id: u64) -> String {
     format!("datanet/cb/{datanet_id:016x}/")
 }
 pub const CURATOR_BONDS: &str = "datanet/cb/";
+/// A datanet's curator pool: the bonds' sum and their income.
+pub fn curator_pool(datanet_id: u64) -> String {
+    format!("datanet/cp/{datanet_id:016x}")
+}
+pub const CURATOR_POOLS: &str = "datanet/cp/";
 /// Unbonding curator bonds paid back at the end of block `height`.
 pub fn curator_release(height: u64, datanet_id: u64, curator: &Address) -> String {
     format!("datanet/cbrelease/{height:016x}/{datanet_id:016x}/{curator}")

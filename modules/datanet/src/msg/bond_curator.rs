@@ -35,7 +35,7 @@ pub async fn execute<S: StateWrite>(
     ctx: MsgCtx,
 ) -> Result<MsgBondCuratorResponse, ChainError> {
     let p = state.datanet_params().await?;
-    let mut d = get_datanet(state, m.datanet_id).await?;
+    let d = get_datanet(state, m.datanet_id).await?;
     if !is_curator(&d, curator) {
         return Err(error::unauthorized(format!("{curator} is neither the owner nor a curator of datanet {}", d.id)));
     }
@@ -47,7 +47,7 @@ pub async fn execute<S: StateWrite>(
         return Err(error::insufficient_stake(format!("a curator bond of {after}{DENOM} is below the minimum of {min}{DENOM}")));
     }
     state.send_to_module(curator, &ESCROW, amount, Some(ctx.msg_index)).await?;
-    curators::add_bond(state, &mut d, &mut b, amount)?;
+    curators::add_bond(state, &mut b, amount).await?;
     Ok(MsgBondCuratorResponse { bonded: b.bonded })
 }
 

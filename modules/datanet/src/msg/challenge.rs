@@ -56,13 +56,12 @@ pub async fn execute<S: StateWrite>(
     }
     text(&m.reason, "reason", p.max_reason_length, true)?;
     let bond = uopen(m.bond.as_ref(), "bond")?;
-    let min_bond = required_bond(&p, uopen(c.stake.as_ref(), "stake")?);
+    let stake = uopen(c.stake.as_ref(), "stake")?;
+    let min_bond = required_bond(&p, stake);
     if bond < min_bond {
         return Err(error::insufficient_stake(format!(
-            "bond {bond}{DENOM} is below the {min_bond}{DENOM} this challenge needs (the larger of {}{DENOM} and {} bps of the {}{DENOM} stake at risk)",
-            p.min_challenge_bond,
-            p.challenge_bond_bps,
-            uopen(c.stake.as_ref(), "stake")?
+            "bond {bond}{DENOM} is below the {min_bond}{DENOM} this challenge needs (the larger of {}{DENOM} and {} bps of the {stake}{DENOM} stake at risk)",
+            p.min_challenge_bond, p.challenge_bond_bps
         )));
     }
     state.send_to_module(challenger, &ESCROW, bond, Some(ctx.msg_index)).await?;

@@ -7,7 +7,6 @@ use openledger_token::state_ext::TokenWrite;
 
 use super::fields::{address, positive_id};
 use crate::records::{amount_of, get_datanet};
-use crate::state_ext::DatanetWrite;
 use crate::{curators, error, ESCROW};
 
 /// Without state: the curator and the datanet id.
@@ -23,20 +22,21 @@ pub async fn execute<S: StateWrite>(
     curator: &Address,
     ctx: MsgCtx,
 ) -> Result<MsgClaimCuratorRewardsResponse, ChainError> {
-    let mut d = get_datanet(state, m.datanet_id).await?;
+    let d = get_datanet(state, m.datanet_id).await?;
+    let mut pool = curators::pool(state, d.id).await?;
     let mut b = curators::bond(state, d.id, curator).await?;
-    curators::settle_earnings(&d, &mut b)?;
+    curators::settle_earnings(&pool, &mut b)?;
     let amount = amount_of(&b.earned)?;
     if amount == 0 {
         return Err(error::nothing_to_claim(format!("{curator} has no curator income to claim in datanet {}", d.id)));
     }
-    d.curator_rewards = amount_of(&d.curator_rewards)?
+    pool.income = amount_of(&pool.income)?
         .checked_sub(amount)
         .ok_or_else(|| openledger_framework::sdk::internal("curator earnings exceed the income held"))?
         .to_string();
     b.earned = "0".into();
     state.send_from_module(&ESCROW, curator, amount, Some(ctx.msg_index)).await?;
-    state.put_datanet(&d);
+    curators::put_pool(state, &pool);
     curators::put_bond(state, &b)?;
     state.record(typed(EventCuratorRewardsClaimed {
         datanet_id: d.id.to_string(),

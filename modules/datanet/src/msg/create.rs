@@ -104,9 +104,6 @@ pub async fn execute<S: StateWrite>(
         tree_size: 0,
         model_terms: Some(model_terms),
         curators_bps: m.curators_bps,
-        curator_bonded: "0".into(),
-        curator_reward_acc: "0".into(),
-        curator_rewards: "0".into(),
     };
     index_datanet(state, &d).await?;
     state.put_datanet(&d);

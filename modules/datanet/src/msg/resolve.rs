@@ -183,7 +183,7 @@ async fn decide<S: StateWrite>(
         state.put_datanet(&d);
         // The reviewer accepted what is now proven bad.
         let slashed_curator = match Address::parse(&c.reviewer) {
-            Ok(reviewer) => curators::slash(state, &mut d, &reviewer, p, Some(ctx.msg_index)).await?,
+            Ok(reviewer) => curators::slash(state, d.id, &reviewer, p, Some(ctx.msg_index)).await?,
             Err(_) => 0,
         };
         resp = MsgResolveChallengeResponse {

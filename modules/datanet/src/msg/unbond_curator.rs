@@ -22,11 +22,11 @@ pub async fn execute<S: StateWrite>(
     ctx: MsgCtx,
 ) -> Result<MsgUnbondCuratorResponse, ChainError> {
     let p = state.datanet_params().await?;
-    let mut d = get_datanet(state, m.datanet_id).await?;
+    let d = get_datanet(state, m.datanet_id).await?;
     let mut b = curators::bond(state, d.id, curator).await?;
     if amount_of(&b.bonded)? == 0 {
         return Err(error::not_bonded(format!("{curator} has nothing bonded to datanet {}", d.id)));
     }
-    curators::unbond(state, &mut d, &mut b, uopen(m.amount.as_ref(), "amount")?, ctx.height, &p).await?;
+    curators::unbond(state, &mut b, uopen(m.amount.as_ref(), "amount")?, ctx.height, &p).await?;
     Ok(MsgUnbondCuratorResponse { bonded: b.bonded, unbonding: b.unbonding, release_height: b.release_height })
 }

@@ -83,7 +83,7 @@ pub async fn execute<S: StateWrite>(
             let mut b = crate::curators::bond(state, d.id, &who).await?;
             let bonded = crate::records::amount_of(&b.bonded)?;
             if bonded > 0 {
-                crate::curators::unbond(state, &mut d, &mut b, bonded, ctx.height, &p).await?;
+                crate::curators::unbond(state, &mut b, bonded, ctx.height, &p).await?;
             }
         }
     }
