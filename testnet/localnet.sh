@@ -381,6 +381,8 @@ cmd_up() {
     "$OPENLEDGER" bench accounts --count "$bench" --seed "$bench_seed" -o json >"$DIR/bench-accounts.json"
     "$OPENLEDGERD" genesis add-accounts --home "$g0" --file "$DIR/bench-accounts.json" >/dev/null
   fi
+  # node0's operator decides challenges a datanet's curators leave undecided.
+  "$OPENLEDGERD" genesis add-arbiter --home "$g0" "${ops[0]}" >/dev/null
   "$OPENLEDGERD" genesis set --home "$g0" "${GENESIS_TUNING[@]}"
   cp "$g0/cometbft/config/genesis.json" "$DIR/genesis.json"
 

@@ -1,5 +1,6 @@
 //! `openledgerd dev`: the one-command local chain. Initialises a single-validator chain
-//! (`openledger-dev`, accounts alice and bob funded, keys in the home's test keyring),
+//! (`openledger-dev`, accounts alice and bob funded, the validator's key its datanet
+//! arbiter, keys in the home's test keyring),
 //! runs the app and a `cometbft` child process, and stops both cleanly on a signal.
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -58,6 +59,9 @@ pub async fn run(opts: DevOptions) -> Result<()> {
             };
             node::genesis_add_account(&home, &key.address.to_string(), DEV_FUNDING)?;
         }
+        // The dev chain's own key decides challenges its datanets' curators leave
+        // undecided (`openledgerd genesis add-arbiter` on any other chain).
+        node::genesis_add_arbiter(&home, &validator.address.to_string())?;
     }
     let config = home.load_config()?;
     let running = node::start(&home, &config).await?;

@@ -152,6 +152,13 @@ enum GenesisCmd {
         address: String,
         amount: String,
     },
+    /// Name ADDR a datanet arbiter: it decides challenges the curators did not decide
+    /// by their deadline (without an arbiter such a challenge expires).
+    AddArbiter {
+        #[arg(long)]
+        home: PathBuf,
+        address: String,
+    },
     /// Fund every account of FILE, a JSON list of {"address", "amount"} (what
     /// `openledger bench accounts -o json` prints), in one write.
     AddAccounts {
@@ -211,6 +218,11 @@ fn run(cli: Cli) -> Result<()> {
             };
             let (address, name) = node::genesis_add_validator(&Home(home), &v)?;
             println!("added validator {address} ({name}) with power {power}, fees to {operator}");
+            Ok(())
+        }
+        Cmd::Genesis { cmd: GenesisCmd::AddArbiter { home, address } } => {
+            node::genesis_add_arbiter(&Home(home), &address)?;
+            println!("named {address} a datanet arbiter in genesis");
             Ok(())
         }
         Cmd::Genesis { cmd: GenesisCmd::Set { home, assignments } } => node::genesis_set(&Home(home), &assignments),

@@ -301,6 +301,22 @@ pub fn genesis_add_accounts(home: &Home, accounts: &[(String, String)]) -> Resul
     write_genesis(home, &genesis)
 }
 
+/// `openledgerd genesis add-arbiter ADDR`: name ADDR among the datanet module's
+/// arbiters, who alone decide a challenge its curators did not decide in time
+/// (without one, an escalated challenge can only expire).
+pub fn genesis_add_arbiter(home: &Home, address: &str) -> Result<()> {
+    let addr = Address::parse(address).map_err(|e| anyhow::anyhow!("{e}"))?.to_string();
+    let mut genesis = read_genesis(home)?;
+    let mut app_state: AppState = serde_json::from_value(genesis["app_state"].clone()).context("genesis app_state")?;
+    let params = app_state.datanet.params.get_or_insert_with(openledger_datanet::component::default_params);
+    if params.arbiters.contains(&addr) {
+        bail!("{addr} is already an arbiter");
+    }
+    params.arbiters.push(addr);
+    genesis["app_state"] = serde_json::to_value(&app_state)?;
+    write_genesis(home, &genesis)
+}
+
 /// What `genesis add-validator` is given: the validator's ed25519 key (base64, or the
 /// JSON `cometbft show-validator` prints) or the home holding it, its voting power and
 /// the account its share of fees is paid to.
@@ -752,5 +768,23 @@ mod tests {
         std::fs::write(&file, r#"[{"address": "x"}]"#).expect("write");
         let e = read_accounts_file(&file).expect_err("missing amount");
         assert!(format!("{e:#}").contains("expected a JSON list"), "{e:#}");
+    }
+    #[test]
+    fn genesis_add_arbiter_names_canonical_addresses_once_and_keeps_the_other_params() {
+        let (_d, home) = home_with_genesis(serde_json::json!([]));
+        let addr = |i: u8| Address::from_secp256k1_pubkey(&[3, i, i, i]).to_string();
+        genesis_add_arbiter(&home, &addr(1)).expect("first");
+        genesis_add_arbiter(&home, &addr(2)).expect("second");
+        let state: AppState = serde_json::from_value(read_genesis(&home).expect("read")["app_state"].clone()).expect("app state");
+        let params = state.datanet.params.expect("params written");
+        assert_eq!(params.arbiters, vec![addr(1), addr(2)]);
+        let defaults = openledger_datanet::component::default_params();
+        assert_eq!(openledger_proto::openledger::datanet::v1::Params { arbiters: vec![], ..params }, defaults, "only arbiters changed");
+        let before = std::fs::read(home.genesis()).expect("genesis");
+        for (bad, needle) in [(addr(1), "already an arbiter"), ("open1xyz".to_string(), "")] {
+            let e = genesis_add_arbiter(&home, &bad).expect_err(&bad);
+            assert!(format!("{e:#}").contains(needle), "{bad}: {e:#}");
+            assert_eq!(std::fs::read(home.genesis()).expect("genesis"), before, "{bad} changed the genesis");
+        }
     }
 }
