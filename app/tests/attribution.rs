@@ -936,14 +936,42 @@ impl Rng {
 }
 
 /// Hundreds of blocks of random pays, receipts (delivered by the operator or the
-/// consumer; strangers' refused), claims, new contributions and reviews, price changes
-/// and transfers; the driver
+/// consumer; strangers' refused), claims, new contributions and reviews, price changes,
+/// transfers, and curators at work: bonding, unbonding (paid back in the sequence),
+/// claiming their share, challenges voted on by a quorum, escalated to the arbiter or
+/// left to expire; the driver
 /// checks conservation and the books (pools included) after every block. Ends by
 /// settling everything and claiming everything: what remains in the module is only
 /// rounding dust, less than one uopen per contribution and pool.
 #[test]
 fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
-    let World { mut n, a, b, model } = world_with(8);
+    // Short challenge, escalation and unbonding periods, so challenges are decided,
+    // escalate and expire, and curator bonds are paid back, within the sequence.
+    let builder = TestNode::builder().funded_accounts(10, FUND);
+    let mut state = builder.app_state();
+    let mut dp = openledger_datanet::component::default_params();
+    (dp.challenge_window_blocks, dp.challenge_resolution_blocks, dp.escalation_blocks, dp.curator_unbonding_blocks) = (40, 6, 6, 60);
+    dp.arbiters = vec![addr(MODEL_OWNER)];
+    state.datanet.params = Some(dp);
+    let World { mut n, a, b, model } = world_on(node_from(builder.with_app_state(state), 8));
+    // Datanet A's curators: CURATOR (the reviewer of everything, so never eligible to
+    // vote) and OWNER_B, and its owner — the two who can form a quorum — all bonded;
+    // its owner shares 30% of its income with them.
+    let update = dn::MsgUpdateDatanet {
+        owner: addr(OWNER_A),
+        datanet_id: a,
+        set_curators: true,
+        curators: vec![addr(CURATOR), addr(OWNER_B)],
+        curators_bps: Some(3000),
+        ..Default::default()
+    };
+    ok::<dn::MsgUpdateDatanetResponse>(&mut n, OWNER_A, any("datanet", "MsgUpdateDatanet", &update));
+    for who in [OWNER_A, OWNER_B] {
+        bond_curator(&mut n, who, a);
+    }
+    let mut challenges: Vec<u64> = Vec::new();
+    // A's contributions (the challenged ones must be accepted: others are refused).
+    let mut in_a: Vec<u64> = vec![1, 2];
     let mut rng = Rng(0x005e_ed0f_a77b);
     // Paid and not yet settled by a receipt.
     let mut inferences: Vec<u64> = Vec::new();
@@ -957,7 +985,7 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
         let mut used = std::collections::BTreeSet::new();
         for _ in 0..1 + rng.below(4) {
             let mut target = 0;
-            let (who, kind, msg) = match rng.below(9) {
+            let (who, kind, msg) = match rng.below(14) {
                 0 | 1 => {
                     let consumer = CONSUMER;
                     let units = 1 + rng.below(2000);
@@ -1006,9 +1034,11 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                     let who = 2 + rng.below(3);
                     next_text += 1;
                     let data = content(&format!("new text number {next_text} about nothing in particular at all"));
+                    let datanet_id = if rng.below(2) == 0 { a } else { b };
+                    target = datanet_id;
                     let m = dn::MsgSubmitContribution {
                         contributor: addr(who),
-                        datanet_id: if rng.below(2) == 0 { a } else { b },
+                        datanet_id,
                         content_hash: sha2::Sha256::digest(&data).to_vec(),
                         size: 1000,
                         uri: "ipfs://n".into(),
@@ -1017,6 +1047,50 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                         salt: vec![],
                     };
                     (who, "submit", any("datanet", "MsgSubmitContribution", &m))
+                }
+                9 => {
+                    // A curator of A bonds more, starts paying part of its bond back, or
+                    // claims what its bond earned (nothing to claim: refused, code 20).
+                    // (Only the reviewer unbonds: the other two are the quorum.)
+                    let who = [CURATOR, OWNER_B, OWNER_A][rng.below(3) as usize];
+                    let amount = uopen(u128::from(1 + rng.below(3_000_000)));
+                    match if who == CURATOR { rng.below(3) } else { 2 * rng.below(2) } {
+                        0 => (
+                            who,
+                            "bond",
+                            any("datanet", "MsgBondCurator", &dn::MsgBondCurator { curator: addr(who), datanet_id: a, amount }),
+                        ),
+                        1 => (
+                            who,
+                            "unbond",
+                            any("datanet", "MsgUnbondCurator", &dn::MsgUnbondCurator { curator: addr(who), datanet_id: a, amount }),
+                        ),
+                        _ => (
+                            who,
+                            "claim curator",
+                            any("datanet", "MsgClaimCuratorRewards", &dn::MsgClaimCuratorRewards { curator: addr(who), datanet_id: a }),
+                        ),
+                    }
+                }
+                10 => {
+                    // The challenger challenges an accepted contribution of A.
+                    let m = dn::MsgChallengeContribution {
+                        challenger: addr(CHALLENGER),
+                        contribution_id: in_a[rng.below(in_a.len() as u64) as usize],
+                        reason: "copied".into(),
+                        bond: uopen(1000),
+                    };
+                    (CHALLENGER, "challenge", any("datanet", "MsgChallengeContribution", &m))
+                }
+                11..=13 if !challenges.is_empty() => {
+                    // A vote on an open challenge by one of A's possible quorum, or the
+                    // arbiter's decision of an escalated one (the others are refused).
+                    let id = challenges[rng.below(challenges.len() as u64) as usize];
+                    target = id;
+                    let who = [OWNER_A, OWNER_B, MODEL_OWNER][rng.below(3) as usize];
+                    let m =
+                        dn::MsgResolveChallenge { curator: addr(who), challenge_id: id, uphold: rng.below(2) == 0, resolution: "r".into() };
+                    (who, if who == MODEL_OWNER { "arbiter" } else { "vote" }, any("datanet", "MsgResolveChallenge", &m))
                 }
                 7 if !pending_review.is_empty() => {
                     let id = pending_review.remove(0);
@@ -1079,15 +1153,47 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                 "pay" => inferences.push(at::MsgPayInferenceResponse::decode(value.as_slice()).unwrap().inference_id),
                 "report" | "consumer receipt" => inferences.retain(|i| *i != *target),
                 "stranger receipt" => panic!("a stranger's receipt was accepted"),
-                "submit" => pending_review.push(dn::MsgSubmitContributionResponse::decode(value.as_slice()).unwrap().contribution_id),
+                "submit" => {
+                    let id = dn::MsgSubmitContributionResponse::decode(value.as_slice()).unwrap().contribution_id;
+                    pending_review.push(id);
+                    if *target == a {
+                        in_a.push(id);
+                    }
+                }
+                "challenge" => challenges.push(dn::MsgChallengeContributionResponse::decode(value.as_slice()).unwrap().challenge_id),
+                "vote" | "arbiter" => {
+                    let r = dn::MsgResolveChallengeResponse::decode(value.as_slice()).unwrap();
+                    if r.status != dn::ChallengeStatus::Open as i32 {
+                        challenges.retain(|c| c != target);
+                        *ok_count
+                            .entry(if r.status == dn::ChallengeStatus::Upheld as i32 { "upheld" } else { "dismissed" })
+                            .or_default() += 1;
+                    }
+                }
                 _ => {}
             }
         }
     }
     // Not vacuous: every kind of step happened.
-    for kind in ["pay", "report", "consumer receipt", "claim", "submit", "review", "update", "send"] {
+    for kind in [
+        "pay",
+        "report",
+        "consumer receipt",
+        "claim",
+        "submit",
+        "review",
+        "update",
+        "send",
+        "bond",
+        "unbond",
+        "claim curator",
+        "challenge",
+        "vote",
+        "arbiter",
+    ] {
         assert!(ok_count.get(kind).copied().unwrap_or(0) > 0, "no successful {kind}: {ok_count:?}");
     }
+    assert!(ok_count.get("upheld").or(ok_count.get("dismissed")).is_some(), "no challenge was decided: {ok_count:?}");
     assert!(ok_count["pay"] >= 30 && ok_count["report"] + ok_count["consumer receipt"] >= 20 && ok_count["claim"] >= 10, "{ok_count:?}");
     // Let every inference settle, then everyone claims everything.
     for _ in 0..20 {
