@@ -82,6 +82,11 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
             "10000uopen",
             "--fingerprint-modulus",
             "1",
+            // Models must leave contributors 30%; curators get half of alice's share.
+            "--min-contributors-bps",
+            "3000",
+            "--curators-bps",
+            "5000",
         ],
     );
     for (who, f) in [("carol", &files[0]), ("frank", &files[1])] {
@@ -92,6 +97,25 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
         tx(&cli, &["tx", "datanet", "review", id, "accept", "--quality-bps", "8000", "--from", "bob"]);
     }
     tx(&cli, &["tx", "datanet", "publish", "1", "--from", "bob"]);
+    // A copy of frank's text in capitals with doubled spaces is the same content to the
+    // chain: refused, naming the contribution it duplicates.
+    let variant = write("variant.txt", &output.to_uppercase().replace(' ', "  "));
+    let err = failing_tx(&cli, &["tx", "datanet", "contribute", "1", "--file", &variant, "--uri", "ipfs://v", "--from", "carol"]);
+    assert!(err.contains("near-duplicate of contribution 2"), "{err}");
+    // A model leaving contributors 20% is below the datanet's terms: refused.
+    let artifact = "ab".repeat(32);
+    #[rustfmt::skip]
+    let low = [
+        "tx", "model", "register", "--from", "alice", "--name", "vitals-qa", "--artifact-hash", artifact.as_str(),
+        "--artifact-uri", "ipfs://m", "--train", "1:1", "--operator", "dave", "--price", "100uopen",
+        "--fee-split", "5000,2000,1000,1000,1000", "--bond", "100000000uopen",
+    ];
+    let err = failing_tx(&cli, &low);
+    assert!(err.contains("requires a contributors' share of at least 3000 bps"), "{err}");
+    // Nobody can pay into a module account by a plain send.
+    let escrow = openledger_attribution::escrow().to_string();
+    let err = failing_tx(&cli, &["tx", "bank", "send", "alice", &escrow, "1000uopen"]);
+    assert!(err.contains("module account"), "{err}");
     tx(
         &cli,
         &[
@@ -245,6 +269,11 @@ fn attribution_story_through_the_cli_on_a_real_cometbft_chain() {
         let got = cli_uopen(&cli, &addr(who)) + FEE - before;
         assert!(got >= credits && got <= credits + 2, "{who}: claimed {got}, credits {credits}");
     }
+    // bob, the datanet's one bonded curator, earned half of alice's 10% of each fee.
+    let before = cli_uopen(&cli, &addr("bob"));
+    let v = tx(&cli, &["tx", "datanet", "claim-curator", "1", "--from", "bob"]);
+    assert_eq!(first_response(&v)["amount"].as_str(), Some("10000"), "{v}");
+    assert_eq!(cli_uopen(&cli, &addr("bob")), before + 10_000 - FEE);
     let books = query_json(&cli, &["attribution", "accounting"]);
     let a = &books["accounting"];
     let num = |k: &str| a[k].as_str().unwrap_or("0").parse::<u128>().expect("amount");

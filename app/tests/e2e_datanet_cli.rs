@@ -29,20 +29,6 @@ fn tx_auto(cli: &Cli, args: &[&str]) -> Value {
     tx_json(cli, args, &["--gas", "auto"])
 }
 
-/// A CLI command that must fail; returns its stderr.
-fn fails(cli: &Cli, args: &[&str]) -> String {
-    let out = cli.run(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "openledger {} succeeded: {}", args.join(" "), String::from_utf8_lossy(&out.stdout));
-    stderr
-}
-
-fn failing_tx(cli: &Cli, args: &[&str]) -> String {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--chain-id", DEV_CHAIN_ID, "--gas", "1000000", "-y"]);
-    fails(cli, &all)
-}
-
 fn ids(list: &Value) -> Vec<String> {
     list.as_array().unwrap_or_else(|| panic!("not a list: {list}")).iter().map(|c| c["id"].as_str().expect("id").to_string()).collect()
 }

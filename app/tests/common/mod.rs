@@ -574,6 +574,22 @@ pub fn tx_json(cli: &Cli, args: &[&str], gas: &[&str]) -> Value {
     v
 }
 
+/// A CLI command that must fail; returns its stderr.
+pub fn fails(cli: &Cli, args: &[&str]) -> String {
+    let out = cli.run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "openledger {} succeeded: {}", args.join(" "), String::from_utf8_lossy(&out.stdout));
+    stderr
+}
+
+/// A tx that must fail (`--gas 1000000 -y`, no simulation: the chain refuses it);
+/// returns the CLI's stderr.
+pub fn failing_tx(cli: &Cli, args: &[&str]) -> String {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--chain-id", openledgerd::dev::DEV_CHAIN_ID, "--gas", "1000000", "-y"]);
+    fails(cli, &all)
+}
+
 /// The first message response of a tx result.
 pub fn first_response(v: &Value) -> &Value {
     &v["msg_responses"][0]
