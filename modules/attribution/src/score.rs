@@ -55,24 +55,22 @@ pub async fn score<S: StateRead>(state: &S, terms: &Terms, output: &[u64], max_e
         *l = (*l).max(v.contribution_count);
     }
     let mut scores: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut uncounted_hashes: u32 = 0;
-    for h in output {
-        let mut counted = false;
-        for (dn, limit) in &limits {
-            let Some(p) = fp_index::posting(state, *dn, *h).await? else { continue };
+    // Output hash i counted for some datanet.
+    let mut counted = vec![false; output.len()];
+    for (dn, limit) in &limits {
+        for (i, p) in fp_index::postings(state, *dn, output).await?.into_iter().enumerate() {
+            let Some(p) = p else { continue };
             if p.contribution_ids.is_empty() || p.accepted_ever == 0 {
                 continue;
             }
             if let Some(id) = fp_index::first_holder(&p, *limit) {
                 let s = scores.entry(id).or_insert(0);
                 *s = s.saturating_add(RARITY_SCALE / p.accepted_ever);
-                counted = true;
+                counted[i] = true;
             }
         }
-        if !counted {
-            uncounted_hashes += 1;
-        }
     }
+    let uncounted_hashes = counted.iter().filter(|c| !**c).count() as u32;
     let total: u128 = scores.values().map(|s| u128::from(*s)).sum();
     let candidates = u32::try_from(scores.len()).unwrap_or(u32::MAX);
     let mut ranked: Vec<(u64, u64)> = scores.into_iter().collect();
