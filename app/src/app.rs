@@ -14,6 +14,7 @@ use openledger_auth::AuthRead;
 use openledger_framework::{sdk, ChainError, ExecMode, QueryError};
 
 use crate::exec::perf::prefetch::{self, HotUpdates};
+use crate::exec::perf::replica;
 use crate::exec::perf::sigverify;
 use crate::exec::pipeline::{execute_tx, TxEnv, TxOutcome};
 use crate::exec::tx;
@@ -53,6 +54,9 @@ pub struct NodeSettings {
     pub stream_retain_blocks: u64,
     /// Block streams served at once (`[stream] max_subscribers`); 0 = no limit.
     pub stream_max_subscribers: u64,
+    /// Read the modules' memory prefixes from storage, not from the in-memory copy
+    /// (`exec/perf/replica.rs`): for tests that compare the two.
+    pub no_memory_index: bool,
 }
 
 #[derive(Clone)]
@@ -71,6 +75,8 @@ pub(crate) struct Inner {
     pub(crate) known_signers: sigverify::KnownSigners,
     /// Committed values of keys recent blocks read (see prefetch.rs).
     pub(crate) hot: prefetch::HotCache,
+    /// Every committed entry under the modules' memory prefixes (see replica.rs).
+    pub(crate) replica: Arc<replica::Replica>,
     /// Signatures CheckTx verified (see sigverify.rs).
     pub(crate) checked: sigverify::CheckedTxs,
     /// The chain id and auth params at a version, so CheckTx does not read them per tx.
@@ -88,10 +94,12 @@ pub(crate) struct PendingBlock {
     pub(crate) height: u64,
     pub(crate) batch: StagedWriteBatch,
     pub(crate) hot: HotUpdates,
+    pub(crate) replica: replica::ReplicaUpdates,
 }
 
 impl App {
     pub fn new(storage: Storage, rt: tokio::runtime::Handle, settings: NodeSettings) -> App {
+        let replica_max = if settings.no_memory_index { 0 } else { replica::REPLICA_MAX_ENTRIES };
         App {
             inner: Arc::new(Inner {
                 storage,
@@ -101,6 +109,7 @@ impl App {
                 mempool: Mutex::new(Mempool::default()),
                 known_signers: sigverify::KnownSigners::default(),
                 hot: prefetch::HotCache::default(),
+                replica: Arc::new(replica::Replica::new(crate::registry::memory_prefixes(), replica_max)),
                 checked: sigverify::CheckedTxs::default(),
                 constants: Mutex::new(None),
             }),

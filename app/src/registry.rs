@@ -128,6 +128,15 @@ macro_rules! registry {
         }
 
         /// Every module account, in list order.
+        pub fn memory_prefixes() -> &'static [&'static str] {
+            static PREFIXES: OnceLock<Vec<&'static str>> = OnceLock::new();
+            PREFIXES.get_or_init(|| {
+                let mut out: Vec<&'static str> = Vec::new();
+                $( out.extend_from_slice(<$module as Module>::MEMORY_PREFIXES); )*
+                out
+            })
+        }
+
         pub fn module_accounts() -> &'static [ModuleAccount] {
             static ACCOUNTS: OnceLock<Vec<ModuleAccount>> = OnceLock::new();
             ACCOUNTS.get_or_init(|| {

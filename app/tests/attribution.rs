@@ -939,7 +939,9 @@ impl Rng {
 /// consumer; strangers' refused), claims, new contributions and reviews, price changes,
 /// transfers, and curators at work: bonding, unbonding (paid back in the sequence),
 /// claiming their share, challenges voted on by a quorum, escalated to the arbiter or
-/// left to expire; the driver
+/// left to expire; and attackers, every one refused (a stranger's receipt, a plain send
+/// into a module account, a case and whitespace variant of a contribution, a
+/// contributor challenging its own); the driver
 /// checks conservation and the books (pools included) after every block. Ends by
 /// settling everything and claiming everything: what remains in the module is only
 /// rounding dust, less than one uopen per contribution and pool.
@@ -977,6 +979,7 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
     let mut inferences: Vec<u64> = Vec::new();
     let mut pending_review: Vec<u64> = Vec::new();
     let mut ok_count = std::collections::BTreeMap::<&str, u32>::new();
+    let mut refused = std::collections::BTreeMap::<&str, u32>::new();
     let mut next_text = 0u64;
     for _block in 0..300 {
         let mut txs = Vec::new();
@@ -1023,11 +1026,55 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                     let who = 2 + rng.below(3);
                     (who, "claim", claim_msg(who, &[]))
                 }
-                5 => {
-                    // A receipt someone other than the consumer tries to deliver: refused.
-                    let id = inferences.last().copied().unwrap_or(1);
-                    (CHALLENGER, "stranger receipt", receipt_msg(CHALLENGER, &receipt_of(id, OUTPUT)))
-                }
+                5 => match rng.below(4) {
+                    // Attacks, each always refused: a receipt someone other than the
+                    // consumer delivers; a plain send into a module account; a case and
+                    // whitespace variant of a contribution; a contributor challenging
+                    // its own contribution (to recover its stake or use up the slot).
+                    0 => {
+                        let id = inferences.last().copied().unwrap_or(1);
+                        (CHALLENGER, "stranger receipt", receipt_msg(CHALLENGER, &receipt_of(id, OUTPUT)))
+                    }
+                    1 => {
+                        let from = rng.below(10);
+                        let to = [openledger_attribution::escrow(), openledger_attribution::rewards(), openledger_datanet::escrow()]
+                            [rng.below(3) as usize];
+                        let send = cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend {
+                            from_address: addr(from),
+                            to_address: to.to_string(),
+                            amount: vec![cosmos_sdk_proto::cosmos::base::v1beta1::Coin { denom: "uopen".into(), amount: "1000".into() }],
+                        };
+                        (from, "module send", Any { type_url: "/cosmos.bank.v1beta1.MsgSend".into(), value: send.encode_to_vec() })
+                    }
+                    2 => {
+                        use sha2::Digest;
+                        // (B's texts: only A's contributions are challenged, and an
+                        // invalidated one no longer holds its content's hashes.)
+                        let i = 2 + rng.below(2) as usize;
+                        let variant = TEXTS[i].to_uppercase().replace(' ', "  ");
+                        let m = dn::MsgSubmitContribution {
+                            contributor: addr(CHALLENGER),
+                            datanet_id: b,
+                            content_hash: sha2::Sha256::digest(variant.as_bytes()).to_vec(),
+                            size: variant.len() as u64,
+                            uri: "ipfs://copy".into(),
+                            fingerprint: openledger_datanet::fingerprint::compute(&variant, 1, 512).unwrap(),
+                            stake: uopen(1000),
+                            salt: vec![],
+                        };
+                        (CHALLENGER, "variant", any("datanet", "MsgSubmitContribution", &m))
+                    }
+                    _ => {
+                        let (who, id) = [(2, 1), (3, 2)][rng.below(2) as usize];
+                        let m = dn::MsgChallengeContribution {
+                            challenger: addr(who),
+                            contribution_id: id,
+                            reason: "mine".into(),
+                            bond: uopen(1000),
+                        };
+                        (who, "self challenge", any("datanet", "MsgChallengeContribution", &m))
+                    }
+                },
                 6 => {
                     // A new contribution (not in the trained version: reports naming it are refused).
                     use sha2::Digest;
@@ -1144,6 +1191,16 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
         let r = n.execute_block(txs);
         for ((kind, target), t) in kinds.iter().zip(&r.tx_results) {
             if t.code != 0 {
+                // Each attack is refused for what it is.
+                let expected = match *kind {
+                    "module send" => Some(("token", 9)),
+                    "variant" => Some(("datanet", 16)),
+                    _ => None,
+                };
+                if let Some((codespace, code)) = expected {
+                    assert_eq!((t.codespace.as_str(), t.code), (codespace, code), "{kind}: {}", t.log);
+                }
+                *refused.entry(kind).or_default() += 1;
                 continue;
             }
             *ok_count.entry(kind).or_default() += 1;
@@ -1153,6 +1210,9 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                 "pay" => inferences.push(at::MsgPayInferenceResponse::decode(value.as_slice()).unwrap().inference_id),
                 "report" | "consumer receipt" => inferences.retain(|i| *i != *target),
                 "stranger receipt" => panic!("a stranger's receipt was accepted"),
+                "module send" => panic!("a plain send into a module account was accepted"),
+                "variant" => panic!("a case and whitespace variant of a contribution was accepted"),
+                "self challenge" => panic!("a contributor challenged its own contribution"),
                 "submit" => {
                     let id = dn::MsgSubmitContributionResponse::decode(value.as_slice()).unwrap().contribution_id;
                     pending_review.push(id);
@@ -1189,11 +1249,13 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
         "claim curator",
         "challenge",
         "vote",
-        "arbiter",
     ] {
         assert!(ok_count.get(kind).copied().unwrap_or(0) > 0, "no successful {kind}: {ok_count:?}");
     }
     assert!(ok_count.get("upheld").or(ok_count.get("dismissed")).is_some(), "no challenge was decided: {ok_count:?}");
+    for attack in ["stranger receipt", "module send", "variant", "self challenge"] {
+        assert!(refused.get(attack).copied().unwrap_or(0) > 0, "no {attack} was tried: {refused:?}");
+    }
     assert!(ok_count["pay"] >= 30 && ok_count["report"] + ok_count["consumer receipt"] >= 20 && ok_count["claim"] >= 10, "{ok_count:?}");
     // Let every inference settle, then everyone claims everything.
     for _ in 0..20 {
@@ -1209,7 +1271,7 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
     assert_eq!(dust, books.pools, "after claiming everything, only dust remains in the pools");
     // At most one uopen of dust per (contribution, pool) pair: 4 contributions in 2 pools.
     assert!(dust <= 4, "dust {dust}");
-    eprintln!("random sequence: {ok_count:?}; paid in {} uopen, dust {dust}", books.paid_in);
+    eprintln!("random sequence: {ok_count:?}; refused {refused:?}; paid in {} uopen, dust {dust}", books.paid_in);
 }
 
 /// Inference 1 settled by a receipt (credits), inference 2 by default (pools), some
@@ -1504,4 +1566,59 @@ fn bonded_curators_earn_the_share_the_owner_sets_by_bond() {
     let mut expect = vec![(addr(OWNER_A), (26_250 + 34_999).to_string()), (addr(CURATOR), "0".to_string())];
     expect.sort();
     assert_eq!(got, expect);
+}
+
+/// The fingerprint index a node keeps in memory (`exec/perf/replica.rs`) never changes
+/// a result. The same blocks — receipts scored through the index, a submission
+/// surveyed against it, an acceptance writing it, a near-duplicate refused by it, a
+/// challenge upheld — on a node reading the index from memory, on one reading it from
+/// storage, and on one restarted between phases (its copy reloaded from storage), give
+/// the same app hash at every height and the same tx results.
+#[test]
+fn the_in_memory_fingerprint_index_never_changes_a_result() {
+    fn scenario(builder: TestNodeBuilder, restart: bool) -> (Vec<Vec<u8>>, Vec<(u32, u64)>) {
+        let World { mut n, a, model, .. } = world_on(node_from(builder, 8));
+        let mut results = Vec::new();
+        let mut step = |n: &mut TestNode, who: u64, msg: Any| {
+            let (code, _, _) = run(n, who, msg);
+            results.push((code, n.height));
+        };
+        let phase = |n: TestNode| if restart { n.restart() } else { n };
+        step(&mut n, CONSUMER, pay_msg(model, 100, 100_000));
+        step(&mut n, OPERATOR, report_msg(1, OUTPUT));
+        n = phase(n);
+        let id =
+            submit(&mut n, 4, a, "an insulin pump delivers small doses of rapid acting insulin through a thin tube under the skin all day");
+        accept(&mut n, id, 7000);
+        n = phase(n);
+        let variant = TEXTS[1].to_uppercase().replace(' ', "  ");
+        let m = dn::MsgSubmitContribution {
+            contributor: addr(CHALLENGER),
+            datanet_id: a,
+            content_hash: <sha2::Sha256 as sha2::Digest>::digest(variant.as_bytes()).to_vec(),
+            size: variant.len() as u64,
+            uri: "ipfs://copy".into(),
+            fingerprint: openledger_datanet::fingerprint::compute(&variant, 1, 512).unwrap(),
+            stake: uopen(1000),
+            salt: vec![],
+        };
+        let (code, log, _) = run(&mut n, CHALLENGER, any("datanet", "MsgSubmitContribution", &m));
+        assert_eq!(code, 16, "near-duplicate: {log}");
+        let ch =
+            dn::MsgChallengeContribution { challenger: addr(CHALLENGER), contribution_id: 1, reason: "copied".into(), bond: uopen(1000) };
+        step(&mut n, CHALLENGER, any("datanet", "MsgChallengeContribution", &ch));
+        quorum_upholds(&mut n, a, 1);
+        n = phase(n);
+        bond_curator(&mut n, CURATOR, a); // slashed below the minimum by the upheld challenge
+        publish(&mut n, a);
+        step(&mut n, CONSUMER, pay_msg(model, 100, 100_000));
+        step(&mut n, OPERATOR, report_msg(2, &format!("{OUTPUT} {}", TEXTS[3])));
+        (n.app_hashes.clone(), results)
+    }
+    let memory = scenario(TestNode::builder().funded_accounts(10, FUND), false);
+    let storage = scenario(TestNode::builder().funded_accounts(10, FUND).no_memory_index(), false);
+    let reloaded = scenario(TestNode::builder().funded_accounts(10, FUND), true);
+    assert!(memory.1.iter().all(|(code, _)| *code == 0), "{:?}", memory.1);
+    assert_eq!(memory, storage, "from memory and from storage");
+    assert_eq!(memory, reloaded, "with the copy reloaded after restarts");
 }

@@ -11,6 +11,7 @@ use tendermint::abci::Event;
 
 use super::ante::Preverified;
 use super::perf::prefetch::{self, HotUpdates, PrefetchMap, Prefetched};
+use super::perf::replica::ReplicaUpdates;
 use super::perf::sigverify::{self, Verifier};
 use super::pipeline::{execute_tx, TxEnv, TxOutcome};
 use super::tx::{self, DecodedTx};
@@ -23,6 +24,7 @@ struct Executed {
     events: Vec<Event>,
     batch: StagedWriteBatch,
     hot: HotUpdates,
+    replica: ReplicaUpdates,
 }
 
 /// The result of executing one block.
@@ -77,6 +79,7 @@ impl App {
         }
         // Keys an earlier block left in the hot cache need no read.
         let version = snap.version();
+        self.inner.replica.ensure(&snap).await;
         let cached = self.inner.hot.take_known(version, &mut keys);
         let mut prefetched = prefetch::fetch(&snap, keys, 64).await;
         self.inner.hot.remember(version, &prefetched);
@@ -97,7 +100,7 @@ impl App {
         let t_executed = t_start.elapsed();
         let (actual, all_valid) = verifier.finish();
         let t_verified = t_start.elapsed();
-        let Executed { tx_results, events, batch, hot } = if all_valid {
+        let Executed { tx_results, events, batch, hot, replica } = if all_valid {
             speculative
         } else {
             // Some signature failed: run the block again with the real results.
@@ -115,7 +118,8 @@ impl App {
             reexecuted = !all_valid,
             "finalized block"
         );
-        *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? = Some(PendingBlock { height: input.height, batch, hot });
+        *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? =
+            Some(PendingBlock { height: input.height, batch, hot, replica });
         Ok(BlockOutcome { tx_results, events, app_hash })
     }
 
@@ -130,7 +134,7 @@ impl App {
     ) -> Result<Executed, ChainError> {
         let t0 = std::time::Instant::now();
         let version = snap.version();
-        let mut delta = StateDelta::new(Prefetched::new(snap, prefetched.clone()));
+        let mut delta = StateDelta::new(Prefetched::new(snap, prefetched.clone()).with_replica(self.inner.replica.clone(), version));
         delta.put_u64(BLOCK_HEIGHT_KEY.to_string(), block.height);
         delta.put_raw(BLOCK_TIME_KEY.to_string(), block.time_seconds.to_be_bytes().to_vec());
         let mut tx_results = Vec::with_capacity(decoded.len());
@@ -161,6 +165,7 @@ impl App {
         let (prefetched_snap, changes) = delta.flatten();
         let parent = prefetched_snap.into_inner();
         let hot = self.inner.hot.updates(version, &prefetched, changes.unwritten_changes());
+        let replica = self.inner.replica.updates(version, changes.unwritten_changes());
         let mut delta = StateDelta::new(parent.clone());
         changes.apply_to(&mut delta);
         // The block's record for the indexer stream: non-verifiable, in the same batch.
@@ -185,7 +190,7 @@ impl App {
             stream_record_us = record_us,
             "executed block"
         );
-        Ok(Executed { tx_results, events, batch, hot })
+        Ok(Executed { tx_results, events, batch, hot, replica })
     }
 
     /// Write the staged block atomically. Returns the committed height.
@@ -195,6 +200,7 @@ impl App {
         let version = p.batch.version();
         self.inner.storage.commit_batch(p.batch)?;
         self.inner.hot.advance(p.hot, version);
+        self.inner.replica.advance(p.replica, version);
         if let Ok(mut m) = self.inner.mempool.lock() {
             m.clear_pending();
         }

@@ -54,6 +54,7 @@ pub struct TestNodeBuilder {
     min_gas_price_atto: u128,
     stream_retain_blocks: u64,
     stream_max_subscribers: u64,
+    no_memory_index: bool,
     dir: Option<PathBuf>,
     app_state: Option<AppState>,
 }
@@ -95,6 +96,13 @@ impl TestNodeBuilder {
     /// `[stream] max_subscribers` (0: no limit, the default here).
     pub fn stream_max_subscribers(mut self, n: u64) -> Self {
         self.stream_max_subscribers = n;
+        self
+    }
+
+    /// Read the fingerprint index (and any memory prefix) from storage only, as a node
+    /// without the in-memory copy does.
+    pub fn no_memory_index(mut self) -> Self {
+        self.no_memory_index = true;
         self
     }
 
@@ -140,6 +148,7 @@ impl TestNodeBuilder {
             min_gas_price_atto: self.min_gas_price_atto,
             stream_retain_blocks: self.stream_retain_blocks,
             stream_max_subscribers: self.stream_max_subscribers,
+            no_memory_index: self.no_memory_index,
         };
         let mut node = TestNode::open(&dir, tmp, settings, self.validators.clone());
         let resp = Application::init_chain(
@@ -185,6 +194,7 @@ impl TestNode {
             min_gas_price_atto: 0,
             stream_retain_blocks: 0,
             stream_max_subscribers: 0,
+            no_memory_index: false,
             dir: None,
             app_state: None,
         }

@@ -26,6 +26,8 @@ impl Module for DatanetModule {
     /// settling an inference never hashes or seeks through a million contributions.
     const SUBSTORE: bool = true;
     const MODULE_ACCOUNTS: &'static [ModuleAccount] = &[ESCROW];
+    /// The fingerprint index: a receipt reads it once per output hash.
+    const MEMORY_PREFIXES: &'static [&'static str] = &[state_key::POSTING_PREFIX];
     type Msg = DatanetMsg;
     type Genesis = GenesisState;
 

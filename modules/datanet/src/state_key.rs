@@ -48,8 +48,11 @@ pub fn content(datanet_id: u64, hash: &[u8]) -> String {
     format!("datanet/hash/{datanet_id:016x}/{}", hex::encode(hash))
 }
 /// The fingerprint index: (datanet, hash) → the accepted contributions with the hash.
+/// Where the fingerprint index lives.
+pub const POSTING_PREFIX: &str = "datanet/fp/";
+
 pub fn posting(datanet_id: u64, hash: u64) -> String {
-    format!("datanet/fp/{datanet_id:016x}/{hash:016x}")
+    format!("{POSTING_PREFIX}{datanet_id:016x}/{hash:016x}")
 }
 /// Contributions invalidated in the current block, for the attribution module to take
 /// out of its reward pools (it drains the queue before any pool payment or claim and

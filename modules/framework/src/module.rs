@@ -221,6 +221,10 @@ pub trait Module {
     const SUBSTORE: bool = false;
     /// The module accounts it owns.
     const MODULE_ACCOUNTS: &'static [ModuleAccount] = &[];
+    /// Key prefixes a node keeps whole in memory, as a node-local copy of what is
+    /// committed under them (the app's `perf/replica.rs`): for an index read many times
+    /// per message, mostly for keys that are absent. Speed only, never a result.
+    const MEMORY_PREFIXES: &'static [&'static str] = &[];
 
     type Msg: ModuleMsg;
     /// Its section of genesis `app_state`.

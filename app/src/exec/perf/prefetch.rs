@@ -17,17 +17,28 @@ use cnidarium::StateRead;
 use futures::future::{ready, BoxFuture, Either, FutureExt, Ready};
 use futures::StreamExt;
 
+use super::replica::Replica;
+
 pub type PrefetchMap = Arc<BTreeMap<String, Option<Vec<u8>>>>;
 
 pub struct Prefetched<S> {
     inner: S,
     prefetched: PrefetchMap,
     read_cache: Arc<Mutex<BTreeMap<String, Option<Vec<u8>>>>>,
+    /// The node's in-memory copy of some prefixes, and the version `inner` is at.
+    replica: Option<(Arc<Replica>, u64)>,
 }
 
 impl<S> Prefetched<S> {
     pub fn new(inner: S, prefetched: PrefetchMap) -> Self {
-        Prefetched { inner, prefetched, read_cache: Arc::default() }
+        Prefetched { inner, prefetched, read_cache: Arc::default(), replica: None }
+    }
+
+    /// Answer reads under the replica's prefixes from it while it is at `version`, the
+    /// version of `inner` (see replica.rs).
+    pub fn with_replica(mut self, replica: Arc<Replica>, version: u64) -> Self {
+        self.replica = Some((replica, version));
+        self
     }
 
     pub fn into_inner(self) -> S {
@@ -146,6 +157,9 @@ impl<S: StateRead> StateRead for Prefetched<S> {
     fn get_raw(&self, key: &str) -> Self::GetRawFut {
         if let Some(v) = self.prefetched.get(key) {
             return Either::Left(ready(Ok(v.clone())));
+        }
+        if let Some(v) = self.replica.as_ref().and_then(|(r, version)| r.get(*version, key)) {
+            return Either::Left(ready(Ok(v)));
         }
         if let Some(v) = self.read_cache.lock().ok().and_then(|c| c.get(key).cloned()) {
             return Either::Left(ready(Ok(v)));
