@@ -88,8 +88,14 @@ pub async fn run(opts: DevOptions) -> Result<()> {
     }
     println!("  CometBFT log  {}", log_path.display());
     println!("  keyring       --keyring-backend test --home {}", home.0.display());
-    for k in keyring.list()? {
+    let keys = keyring.list()?;
+    for k in &keys {
         println!("  {:<10}    {}", k.name, k.address);
+    }
+    // Who decides challenges a datanet's curators leave undecided.
+    for a in node::genesis_arbiters(&home)? {
+        let name = keys.iter().find(|k| k.address.to_string() == a).map_or(a.as_str(), |k| k.name.as_str());
+        println!("  arbiter       {name}");
     }
     println!("Press Ctrl-C to stop.");
 

@@ -317,6 +317,12 @@ pub fn genesis_add_arbiter(home: &Home, address: &str) -> Result<()> {
     write_genesis(home, &genesis)
 }
 
+/// The datanet arbiters the home's genesis names.
+pub fn genesis_arbiters(home: &Home) -> Result<Vec<String>> {
+    let app_state: AppState = serde_json::from_value(read_genesis(home)?["app_state"].clone()).context("genesis app_state")?;
+    Ok(app_state.datanet.params.map(|p| p.arbiters).unwrap_or_default())
+}
+
 /// What `genesis add-validator` is given: the validator's ed25519 key (base64, or the
 /// JSON `cometbft show-validator` prints) or the home holding it, its voting power and
 /// the account its share of fees is paid to.
@@ -569,6 +575,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
             .map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
         stream_retain_blocks: config.stream.retain_blocks,
         stream_max_subscribers: config.stream.max_subscribers,
+        no_memory_index: false,
     };
     std::fs::create_dir_all(home.state_dir())?;
     let storage = openledger_app::open_storage(home.state_dir()).await.context("opening the state store")?;
@@ -778,6 +785,7 @@ mod tests {
         let state: AppState = serde_json::from_value(read_genesis(&home).expect("read")["app_state"].clone()).expect("app state");
         let params = state.datanet.params.expect("params written");
         assert_eq!(params.arbiters, vec![addr(1), addr(2)]);
+        assert_eq!(genesis_arbiters(&home).expect("arbiters"), vec![addr(1), addr(2)]);
         let defaults = openledger_datanet::component::default_params();
         assert_eq!(openledger_proto::openledger::datanet::v1::Params { arbiters: vec![], ..params }, defaults, "only arbiters changed");
         let before = std::fs::read(home.genesis()).expect("genesis");
