@@ -127,7 +127,7 @@ macro_rules! registry {
             out
         }
 
-        /// Every module account, in list order.
+        /// Every module's memory prefixes (`Module::MEMORY_PREFIXES`), in list order.
         pub fn memory_prefixes() -> &'static [&'static str] {
             static PREFIXES: OnceLock<Vec<&'static str>> = OnceLock::new();
             PREFIXES.get_or_init(|| {
@@ -137,6 +137,7 @@ macro_rules! registry {
             })
         }
 
+        /// Every module account, in list order.
         pub fn module_accounts() -> &'static [ModuleAccount] {
             static ACCOUNTS: OnceLock<Vec<ModuleAccount>> = OnceLock::new();
             ACCOUNTS.get_or_init(|| {
