@@ -114,12 +114,12 @@ fn scripted_run() -> Vec<String> {
 
 /// Pinned values; regenerate with `PRINT_APP_HASHES=1 cargo test -p openledger-app --test app_hash -- --nocapture`.
 const PINNED: [&str; 6] = [
-    "30e2926e870d6b7ea1371287640ea994ed1ce41243aab66667ba441297f529a0",
-    "d6f3425391a8c2b6cc677df8d7a59babaf532e83e4d7ba9c92bb3f2d07b5c5c2",
-    "a4c79a2eabf54cb06d6e8a9bed4d449f28524c73fb6ad9a8b7bd36d80134c54f",
-    "b4b791e8c13f08887e88f1c0bdb1e38b7d09b7082450c33bf662d8ba4ec7ee34",
-    "67e71f563f3cec5056fafe32a350470c115f5697b86c1b6dac10c1cf965e5797",
-    "1af18ec37313348594c6fa5c04941e9b82107a3782adee2190967d9d0d963b6b",
+    "442ff8c4e410565e96aaefbf2c0f44d1b0cb7b2d4a9f2a94bff3869b503dce8b",
+    "216d58605e4b9fefb65e7222e2765fa0110957df081a5f48022916d906c0afaa",
+    "dedf08268b8cc7e3b3fcd498c8e857a10ade0b72eaa1e388fca8ab9ca005f42a",
+    "70b3af6a855bc40fc2a2d60409823817adff9c4c15547cf1008044be8ec771b1",
+    "e8d17998c4b1468d951d8d41397a427eca5dfc4180ef7e130031cff088a87df8",
+    "0d0f45dbdf414aeb0c822238d3077363997ed7b60cdd223f9c838b112981721f",
 ];
 
 #[test]

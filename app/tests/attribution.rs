@@ -40,6 +40,9 @@ fn any<M: Message>(pkg: &str, name: &str, m: &M) -> Any {
     Any { type_url: format!("/openledger.{pkg}.v1.{name}"), value: m.encode_to_vec() }
 }
 
+/// Blocks a quorum's decision waits for an appeal before it takes effect, here.
+const APPEAL_BLOCKS: u64 = 2;
+
 fn node(report_window: u64) -> TestNode {
     node_from(TestNode::builder().funded_accounts(10, FUND), report_window)
 }
@@ -49,6 +52,10 @@ fn node_from(builder: TestNodeBuilder, report_window: u64) -> TestNode {
     let mut mp = openledger_model::component::default_params();
     mp.min_operator_bond = BOND.to_string();
     state.model.params = Some(mp);
+    // A short appeal window, so a quorum's decision takes effect within a test.
+    let mut dp = state.datanet.params.take().unwrap_or_else(openledger_datanet::component::default_params);
+    dp.appeal_blocks = APPEAL_BLOCKS;
+    state.datanet.params = Some(dp);
     let mut ap = openledger_attribution::component::default_params();
     ap.report_window_blocks = report_window;
     ap.max_default_settlements_per_block = 2;
@@ -144,6 +151,13 @@ fn quorum_upholds(n: &mut TestNode, a: u64, id: u64) {
         let res = dn::MsgResolveChallenge { curator: addr(who), challenge_id: id, uphold: true, resolution: "copied".into() };
         ok::<dn::MsgResolveChallengeResponse>(n, who, any("datanet", "MsgResolveChallenge", &res));
     }
+    // Unappealed, the decision takes effect when its appeal window ends.
+    for _ in 0..APPEAL_BLOCKS {
+        n.execute_block(vec![]);
+    }
+    let r = n.query("/openledger.datanet.v1.Query/Challenge", dn::QueryChallengeRequest { id }.encode_to_vec(), 0);
+    let ch = dn::QueryChallengeResponse::decode(r.value.as_ref()).unwrap().challenge.unwrap();
+    assert_eq!(ch.status, dn::ChallengeStatus::Upheld as i32);
 }
 
 fn publish(n: &mut TestNode, datanet_id: u64) -> u64 {
@@ -988,7 +1002,7 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
         let mut used = std::collections::BTreeSet::new();
         for _ in 0..1 + rng.below(4) {
             let mut target = 0;
-            let (who, kind, msg) = match rng.below(14) {
+            let (who, kind, msg) = match rng.below(15) {
                 0 | 1 => {
                     let consumer = CONSUMER;
                     let units = 1 + rng.below(2000);
@@ -1129,6 +1143,15 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                     };
                     (CHALLENGER, "challenge", any("datanet", "MsgChallengeContribution", &m))
                 }
+                14 if !challenges.is_empty() => {
+                    // The challenger appeals a quorum's dismissal (refused for any other
+                    // challenge: not decided, or decided against the contributor).
+                    let id = challenges[rng.below(challenges.len() as u64) as usize];
+                    target = id;
+                    let m =
+                        dn::MsgAppealChallenge { appellant: addr(CHALLENGER), challenge_id: id, reason: "again".into(), bond: uopen(1000) };
+                    (CHALLENGER, "appeal", any("datanet", "MsgAppealChallenge", &m))
+                }
                 11..=13 if !challenges.is_empty() => {
                     // A vote on an open challenge by one of A's possible quorum, or the
                     // arbiter's decision of an escalated one (the others are refused).
@@ -1223,7 +1246,10 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
                 "challenge" => challenges.push(dn::MsgChallengeContributionResponse::decode(value.as_slice()).unwrap().challenge_id),
                 "vote" | "arbiter" => {
                     let r = dn::MsgResolveChallengeResponse::decode(value.as_slice()).unwrap();
-                    if r.status != dn::ChallengeStatus::Open as i32 {
+                    // A quorum's decision stays listed: it may be appealed, then decided by the arbiter.
+                    if r.status == dn::ChallengeStatus::Decided as i32 {
+                        *ok_count.entry("decided").or_default() += 1;
+                    } else if r.status != dn::ChallengeStatus::Open as i32 {
                         challenges.retain(|c| c != target);
                         *ok_count
                             .entry(if r.status == dn::ChallengeStatus::Upheld as i32 { "upheld" } else { "dismissed" })
@@ -1252,7 +1278,7 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
     ] {
         assert!(ok_count.get(kind).copied().unwrap_or(0) > 0, "no successful {kind}: {ok_count:?}");
     }
-    assert!(ok_count.get("upheld").or(ok_count.get("dismissed")).is_some(), "no challenge was decided: {ok_count:?}");
+    assert!(["decided", "upheld", "dismissed"].iter().any(|k| ok_count.contains_key(*k)), "no challenge was decided: {ok_count:?}");
     for attack in ["stranger receipt", "module send", "variant", "self challenge"] {
         assert!(refused.get(attack).copied().unwrap_or(0) > 0, "no {attack} was tried: {refused:?}");
     }

@@ -78,6 +78,11 @@ fn malformed(a: &str) -> Vec<(Any, &'static str, u32)> {
         (any(&datanet::MsgUnbondCurator { curator: a.clone(), datanet_id: 0, amount: uopen(5) }), "datanet", 2),
         (any(&datanet::MsgClaimCuratorRewards { curator: "open1nope".into(), datanet_id: 1 }), "datanet", 13),
         (
+            any(&datanet::MsgAppealChallenge { appellant: "open1nope".into(), challenge_id: 1, reason: "r".into(), bond: None }),
+            "datanet",
+            13,
+        ),
+        (
             any(&model::MsgRegisterModel {
                 owner: a.clone(),
                 name: "m".into(),

@@ -49,6 +49,40 @@ fn bond_curator(who: u64, datanet_id: u64, amount: u128) -> Any {
     any("MsgBondCurator", &dn::MsgBondCurator { curator: test_key(who).address().to_string(), datanet_id, amount: uopen(amount) })
 }
 const UNBONDING: u64 = 5;
+/// Blocks a quorum's decision waits for an appeal in these tests.
+const APPEAL: u64 = 3;
+
+/// A node whose challenges resolve, escalate and expire in tens of blocks, with test key
+/// `arbiter` the chain's arbiter.
+fn node_with_arbiter(arbiter: u64) -> TestNode {
+    let builder = TestNode::builder().funded_accounts(8, FUND);
+    let mut state: AppState = builder.app_state();
+    let mut p = openledger_datanet::component::default_params();
+    p.challenge_window_blocks = WINDOW;
+    p.challenge_resolution_blocks = 10;
+    p.escalation_blocks = 10;
+    p.appeal_blocks = APPEAL;
+    p.curator_unbonding_blocks = WINDOW + 20 + APPEAL;
+    p.arbiters = vec![test_key(arbiter).address().to_string()];
+    state.datanet.params = Some(p);
+    builder.with_app_state(state).build()
+}
+
+fn challenge_of(n: &TestNode, id: u64) -> dn::Challenge {
+    let r: dn::QueryChallengeResponse = query(n, "Challenge", dn::QueryChallengeRequest { id });
+    r.challenge.unwrap()
+}
+
+/// A quorum decided challenge `id`: run blocks until its appeal window ends and the
+/// decision takes effect; the challenge as it then is.
+fn take_effect(n: &mut TestNode, id: u64) -> dn::Challenge {
+    let ch = challenge_of(n, id);
+    assert_eq!(ch.status, dn::ChallengeStatus::Decided as i32, "challenge {id} awaits its appeal window");
+    while n.height < ch.deadline_height {
+        n.execute_block(vec![]);
+    }
+    challenge_of(n, id)
+}
 
 fn node() -> TestNode {
     let builder = TestNode::builder().funded_accounts(8, FUND);
@@ -56,6 +90,7 @@ fn node() -> TestNode {
     let mut p = openledger_datanet::component::default_params();
     p.challenge_window_blocks = WINDOW;
     p.challenge_resolution_blocks = WINDOW;
+    p.appeal_blocks = APPEAL;
     p.min_challenge_bond = "1000".into();
     state.datanet.params = Some(p);
     let mut mp = openledger_model::component::default_params();
@@ -343,21 +378,27 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
     refused(&mut n, 5, resolve(5, ch1, false), 19, "already voted");
     let treasury_before = n.balance(&treasury);
     let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, 6, resolve(6, ch1, true)).as_slice()).unwrap();
-    assert_eq!((up.slashed.as_str(), up.paid_to_challenger.as_str()), ("10000", "10000"));
+    // Decided, and held for the appeal window: nothing moves yet.
+    assert_eq!((up.status, up.slashed.as_str()), (dn::ChallengeStatus::Decided as i32, "0"));
+    refused(&mut n, 7, resolve(7, ch1, false), 7, "unless appealed");
+    assert_eq!(n.balance(&test_key(challenger).address()), challenger_before);
+    let c = take_effect(&mut n, ch1);
+    // Stake 10,000: half and the bond back to the challenger, half to the treasury.
+    assert_eq!(c.status, dn::ChallengeStatus::Upheld as i32);
     assert_eq!(n.balance(&test_key(challenger).address()), challenger_before + 10000);
     // The curator who accepted the bad contribution (the owner) loses 10% of its bond.
-    assert_eq!((up.status, up.curator_slashed.as_str()), (dn::ChallengeStatus::Upheld as i32, "1000000"));
     assert_eq!(n.balance(&treasury), treasury_before + 5000 + CURATOR_BOND / 10);
-    let c: dn::QueryChallengeResponse = query(&n, "Challenge", dn::QueryChallengeRequest { id: ch1 });
-    let c = c.challenge.unwrap();
     assert_eq!((c.uphold_votes.len(), c.resolver), (2, test_key(6).address().to_string()));
     // Dismissed by the owner and curator 7 (curator 5 accepted contribution 1): the
     // bond goes to the treasury. Slashed below the minimum, the owner tops up to vote.
     refused(&mut n, owner, resolve(owner, ch2, false), 18, "9000000 uopen bonded");
     ok(&mut n, owner, bond_curator(owner, 1, CURATOR_BOND / 10));
     let treasury_before = n.balance(&treasury);
+    let alice_addr: Address = test_key(alice).address();
+    let before = n.balance(&alice_addr);
     ok(&mut n, owner, resolve(owner, ch2, false));
     ok(&mut n, 7, resolve(7, ch2, false));
+    assert_eq!(take_effect(&mut n, ch2).status, dn::ChallengeStatus::Dismissed as i32);
     assert_eq!(n.balance(&treasury), treasury_before + 5000);
     refused(&mut n, owner, resolve(owner, ch2, true), 7, "no longer open");
 
@@ -372,9 +413,7 @@ fn datanet_story_contributions_reviews_versions_proofs_and_challenges() {
         assert_eq!(p.weight, expect);
     }
 
-    // Past the window, alice's accepted stake comes back at end of block.
-    let alice_addr: Address = test_key(alice).address();
-    let before = n.balance(&alice_addr);
+    // Past the window (or at the dismissal, if later), alice's stake comes back.
     for _ in 0..WINDOW {
         n.execute_block(vec![]);
     }
@@ -1341,8 +1380,8 @@ fn a_curator_never_judges_a_challenge_against_their_own_data_or_acceptance() {
     refused(&mut n, challenger, resolve(challenger, ch, true), 3, "not a curator");
     // Eligible: the owner, the judge and curator 6 — two votes decide.
     ok(&mut n, judge, resolve(judge, ch, true));
-    let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, owner, resolve(owner, ch, true)).as_slice()).unwrap();
-    assert_eq!((up.slashed.as_str(), up.curator_slashed.as_str()), ("10000", "1000000"));
+    ok(&mut n, owner, resolve(owner, ch, true));
+    assert_eq!(take_effect(&mut n, ch).status, dn::ChallengeStatus::Upheld as i32);
     assert_eq!(n.balance(&test_key(author_curator).address()), before - FEE, "the stake is gone, nothing came back");
     let bonds: dn::QueryCuratorsResponse = query(&n, "Curators", dn::QueryCuratorsRequest { datanet_id: 1 });
     let slashed: Vec<(String, String)> =
@@ -1366,7 +1405,8 @@ fn a_curator_never_judges_a_challenge_against_their_own_data_or_acceptance() {
     assert_eq!(first.status, dn::ChallengeStatus::Open as i32, "one conflicted vote decides nothing");
     ok(&mut n, owner, resolve(owner, ch, false));
     let down = dn::MsgResolveChallengeResponse::decode(ok(&mut n, author_curator, resolve(author_curator, ch, false)).as_slice()).unwrap();
-    assert_eq!(down.status, dn::ChallengeStatus::Dismissed as i32);
+    assert_eq!(down.status, dn::ChallengeStatus::Decided as i32);
+    assert_eq!(take_effect(&mut n, ch).status, dn::ChallengeStatus::Dismissed as i32);
     assert!(pair(&n) < pair_before, "the sock puppet pair lost: {} → {}", pair_before, pair(&n));
     assert_eq!(pair_before - pair(&n), 5_000 + 2 * FEE, "the bond and two fees");
     assert_eq!(n.balance(&test_key(honest).address()), honest_before, "the honest contributor lost nothing");
@@ -1379,16 +1419,7 @@ fn a_curator_never_judges_a_challenge_against_their_own_data_or_acceptance() {
 #[test]
 fn a_challenge_without_a_quorum_escalates_to_an_arbiter_not_the_clock() {
     let (owner, contributor, challenger, curator, arbiter) = (0, 1, 2, 5, 7);
-    let builder = TestNode::builder().funded_accounts(8, FUND);
-    let mut state: AppState = builder.app_state();
-    let mut p = openledger_datanet::component::default_params();
-    p.challenge_window_blocks = WINDOW;
-    p.challenge_resolution_blocks = 10;
-    p.escalation_blocks = 10;
-    p.curator_unbonding_blocks = WINDOW + 20;
-    p.arbiters = vec![test_key(arbiter).address().to_string()];
-    state.datanet.params = Some(p);
-    let mut n = builder.with_app_state(state).build();
+    let mut n = node_with_arbiter(arbiter);
     let create = dn::MsgCreateDatanet {
         owner: test_key(owner).address().to_string(),
         name: "Small".into(),
@@ -1434,10 +1465,6 @@ fn a_challenge_without_a_quorum_escalates_to_an_arbiter_not_the_clock() {
     // Only the owner is uninvolved (the curator accepted both): no quorum is possible.
     refused(&mut n, owner, resolve(owner, ch1, true), 9, "a quorum needs two");
     refused(&mut n, arbiter, resolve(arbiter, ch1, true), 3, "not a curator");
-    let challenge_of = |n: &TestNode, id: u64| -> dn::Challenge {
-        let r: dn::QueryChallengeResponse = query(n, "Challenge", dn::QueryChallengeRequest { id });
-        r.challenge.unwrap()
-    };
     let contributor_before = n.balance(&test_key(contributor).address());
     let deadlines = [ch1, ch2].map(|ch| challenge_of(&n, ch).deadline_height);
     while n.height < deadlines[1] {
@@ -1484,4 +1511,140 @@ fn a_challenge_without_a_quorum_escalates_to_an_arbiter_not_the_clock() {
         n.execute_block(vec![]);
     }
     assert_eq!(n.balance(&owner_addr), before + CURATOR_BOND);
+}
+
+/// The owner's own quorum. Attack: curators are the owner's choice, so an owner lists
+/// two accounts of its own, has a third challenge an honest contribution accepted by an
+/// honest curator, and votes with one puppet to uphold it — taking half the honest
+/// stake. The decision is held for the appeal window; the contributor appeals, an
+/// arbiter overturns it, and the coalition ends poorer: the challenge bond lost to the
+/// treasury, the two voters' bonds slashed, the fees paid; the honest contributor loses
+/// only fees. A sound decision appealed costs its appellant the appeal bond; an appeal no
+/// arbiter decides leaves the quorum's decision standing and the bond refunded. Each
+/// misuse of the appeal is refused and changes nothing.
+#[test]
+fn an_owner_s_sock_puppet_quorum_is_overturned_on_appeal_and_pays_for_it() {
+    let (owner, puppet1, puppet2, reviewer, honest, puppet_challenger, copier, arbiter) = (0, 1, 2, 3, 4, 5, 6, 7);
+    let mut n = node_with_arbiter(arbiter);
+    let create = dn::MsgCreateDatanet {
+        owner: test_key(owner).address().to_string(),
+        name: "Owned".into(),
+        fingerprint: test_fp(),
+        curators: [puppet1, puppet2, reviewer].iter().map(|k| test_key(*k).address().to_string()).collect(),
+        policy: dn::ContributionPolicy::Open as i32,
+        min_stake: uopen(10_000),
+        ..Default::default()
+    };
+    ok(&mut n, owner, any("MsgCreateDatanet", &create));
+    bond_all(&mut n, 1);
+    let accepted = |n: &mut TestNode, who: u64, text: &[u8]| {
+        let id = dn::MsgSubmitContributionResponse::decode(ok(n, who, submit(who, text, 10_000)).as_slice()).unwrap().contribution_id;
+        ok(n, reviewer, review(reviewer, id, true, 9000));
+        id
+    };
+    let challenge = |who: u64, id: u64| {
+        any(
+            "MsgChallengeContribution",
+            &dn::MsgChallengeContribution {
+                challenger: test_key(who).address().to_string(),
+                contribution_id: id,
+                reason: "copied".into(),
+                bond: uopen(5_000),
+            },
+        )
+    };
+    let resolve = |who: u64, ch: u64, uphold: bool| {
+        any(
+            "MsgResolveChallenge",
+            &dn::MsgResolveChallenge { curator: test_key(who).address().to_string(), challenge_id: ch, uphold, resolution: "x".into() },
+        )
+    };
+    let appeal = |who: u64, ch: u64, bond: u128| {
+        any(
+            "MsgAppealChallenge",
+            &dn::MsgAppealChallenge {
+                appellant: test_key(who).address().to_string(),
+                challenge_id: ch,
+                reason: "the quorum is the owner's".into(),
+                bond: uopen(bond),
+            },
+        )
+    };
+    let new_challenge = |n: &mut TestNode, who: u64, id: u64| {
+        dn::MsgChallengeContributionResponse::decode(ok(n, who, challenge(who, id)).as_slice()).unwrap().challenge_id
+    };
+    let bonded = |n: &TestNode, k: u64| -> u128 {
+        let r: dn::QueryCuratorsResponse = query(n, "Curators", dn::QueryCuratorsRequest { datanet_id: 1 });
+        let a = test_key(k).address().to_string();
+        r.curators.iter().filter(|b| b.curator == a).map(|b| b.bonded.parse::<u128>().unwrap()).sum()
+    };
+    let coalition = [owner, puppet1, puppet2, puppet_challenger];
+    let worth = |n: &TestNode| -> u128 { coalition.iter().map(|k| n.balance(&test_key(*k).address()) + bonded(n, *k)).sum() };
+
+    let hid = accepted(&mut n, honest, b"an honest contributor's own field notes on alpine flowers, gathered over three summers");
+    let (coalition_before, honest_before) = (worth(&n), n.balance(&test_key(honest).address()));
+    let ch = new_challenge(&mut n, puppet_challenger, hid);
+    refused(&mut n, honest, appeal(honest, ch, 5_000), 7, "no curators' decision");
+    ok(&mut n, owner, resolve(owner, ch, true));
+    ok(&mut n, puppet1, resolve(puppet1, ch, true));
+    assert_eq!(challenge_of(&n, ch).status, dn::ChallengeStatus::Decided as i32);
+    // Only the party the decision goes against appeals, with the challenge's bond.
+    refused(&mut n, puppet_challenger, appeal(puppet_challenger, ch, 5_000), 3, "only its contributor");
+    refused(&mut n, honest, appeal(honest, ch, 4_999), 6, "equal to the challenge's");
+    let r = dn::MsgAppealChallengeResponse::decode(ok(&mut n, honest, appeal(honest, ch, 5_000)).as_slice()).unwrap();
+    let c = challenge_of(&n, ch);
+    assert_eq!(
+        (c.status, c.deadline_height, c.appellant),
+        (dn::ChallengeStatus::Escalated as i32, r.deadline_height, test_key(honest).address().to_string())
+    );
+    refused(&mut n, honest, appeal(honest, ch, 5_000), 7, "no curators' decision");
+    refused(&mut n, owner, resolve(owner, ch, true), 3, "only an arbiter");
+    let down = dn::MsgResolveChallengeResponse::decode(ok(&mut n, arbiter, resolve(arbiter, ch, false)).as_slice()).unwrap();
+    assert_eq!((down.status, down.overturned_slashed.as_str()), (dn::ChallengeStatus::Dismissed as i32, "2000000"));
+    assert_eq!((bonded(&n, owner), bonded(&n, puppet1), bonded(&n, puppet2)), (CURATOR_BOND * 9 / 10, CURATOR_BOND * 9 / 10, CURATOR_BOND));
+    let lost = coalition_before - worth(&n);
+    assert_eq!(lost, 5_000 + 2 * CURATOR_BOND / 10 + 5 * FEE, "the bond, two slashes, three fees and two of refused attempts");
+    assert_eq!(
+        n.balance(&test_key(honest).address()),
+        honest_before - 4 * FEE,
+        "the honest contributor paid fees only (the appeal's, three refused attempts')"
+    );
+    assert_eq!(challenge_of(&n, ch).status, dn::ChallengeStatus::Dismissed as i32);
+
+    // A sound decision appealed: the copier loses its stake and the appeal bond; the
+    // decision cannot be voted on again meanwhile. (The slashed pair tops up to vote.)
+    for k in [owner, puppet1] {
+        ok(&mut n, k, bond_curator(k, 1, CURATOR_BOND / 10));
+    }
+    let cid = accepted(&mut n, copier, b"a copy of a well known textbook chapter, passed off as the copier's own notes");
+    let copier_before = n.balance(&test_key(copier).address());
+    let ch = new_challenge(&mut n, honest, cid);
+    ok(&mut n, puppet2, resolve(puppet2, ch, true));
+    ok(&mut n, puppet1, resolve(puppet1, ch, true));
+    refused(&mut n, owner, resolve(owner, ch, false), 7, "unless appealed");
+    ok(&mut n, copier, appeal(copier, ch, 5_000));
+    let up = dn::MsgResolveChallengeResponse::decode(ok(&mut n, arbiter, resolve(arbiter, ch, true)).as_slice()).unwrap();
+    assert_eq!((up.status, up.overturned_slashed.as_str(), up.slashed.as_str()), (dn::ChallengeStatus::Upheld as i32, "0", "10000"));
+    assert_eq!(n.balance(&test_key(copier).address()), copier_before - FEE - 5_000, "the appeal bond is lost (the stake was held already)");
+
+    // An appeal no arbiter decides: at its deadline the quorum's dismissal stands and
+    // the appellant's bond comes back. (The reviewer, slashed for the copy, tops up.)
+    ok(&mut n, reviewer, bond_curator(reviewer, 1, CURATOR_BOND / 10));
+    let id2 = accepted(&mut n, honest, b"more of the honest contributor's notes, now on the lichens of the same alpine slopes");
+    let challenger_before = n.balance(&test_key(copier).address());
+    let ch = new_challenge(&mut n, copier, id2);
+    ok(&mut n, owner, resolve(owner, ch, false));
+    ok(&mut n, puppet2, resolve(puppet2, ch, false));
+    ok(&mut n, copier, appeal(copier, ch, 5_000));
+    let deadline = challenge_of(&n, ch).deadline_height;
+    while n.height < deadline {
+        n.execute_block(vec![]);
+    }
+    let c = challenge_of(&n, ch);
+    assert_eq!((c.status, c.resolver), (dn::ChallengeStatus::Dismissed as i32, test_key(puppet2).address().to_string()));
+    assert_eq!(
+        n.balance(&test_key(copier).address()),
+        challenger_before - 2 * FEE - 5_000,
+        "the challenge bond lost, the appeal bond back"
+    );
 }

@@ -286,22 +286,42 @@ fn datanet_and_model_story_through_the_cli_on_a_real_cometbft_chain() {
     let v = tx(&cli, &["tx", "datanet", "resolve", "1", "uphold", "--reason", "checked", "--from", "alice"]);
     assert_eq!(first_response(&v)["status"], "CHALLENGE_STATUS_OPEN", "{v}");
     let v = tx(&cli, &["tx", "datanet", "resolve", "1", "uphold", "--reason", "checked", "--from", "grace"]);
+    // Decided, held for the appeal window (a day of blocks); dave, whose contribution it
+    // is, appeals with the challenge's bond, and the dev chain's arbiter (its validator
+    // key) confirms the curators.
+    assert_eq!(first_response(&v)["status"], "CHALLENGE_STATUS_DECIDED", "{v}");
+    let err = failing_tx(&cli, &["tx", "datanet", "appeal", "1", "--reason", "mine", "--bond", "1000000uopen", "--from", "erin"]);
+    assert!(err.contains("only its contributor") && err.contains("code 3"), "{err}");
+    let v = tx(&cli, &["tx", "datanet", "appeal", "1", "--reason", "my own notes", "--bond", "1000000uopen", "--from", "dave"]);
+    assert!(first_response(&v)["deadline_height"].as_str().is_some_and(|h| h.parse::<u64>().is_ok()), "{v}");
+    let validator = addr("validator");
+    cli.send("alice", &validator, 1_000_000, DEV_CHAIN_ID);
+    let v = tx(&cli, &["tx", "datanet", "resolve", "1", "uphold", "--reason", "confirmed", "--from", "validator"]);
     // Paid to the challenger: the bond back and half the slashed stake; bob, who accepted
-    // it, loses 10% of his curator bond.
+    // it, loses 10% of his curator bond; the confirmed curators lose nothing.
     assert_eq!(
         (first_response(&v)["slashed"].as_str(), first_response(&v)["paid_to_challenger"].as_str()),
         (Some("10000"), Some("1005000")),
         "{v}"
     );
-    assert_eq!(first_response(&v)["curator_slashed"], "1000000", "{v}");
+    assert_eq!(
+        (first_response(&v)["curator_slashed"].as_str(), first_response(&v)["overturned_slashed"].as_str()),
+        (Some("1000000"), Some("0")),
+        "{v}"
+    );
     tx(&cli, &["tx", "datanet", "resolve", "2", "dismiss", "--reason", "fine", "--from", "alice"]);
     tx(&cli, &["tx", "datanet", "resolve", "2", "dismiss", "--reason", "fine", "--from", "grace"]);
+    // frank appeals the dismissal; the arbiter confirms it, and the appeal bond is lost too.
+    tx(&cli, &["tx", "datanet", "appeal", "2", "--reason", "look again", "--bond", "1000000uopen", "--from", "frank"]);
+    tx(&cli, &["tx", "datanet", "resolve", "2", "dismiss", "--reason", "confirmed", "--from", "validator"]);
     assert_eq!(
         cli_uopen(&cli, &addr("frank")),
-        frank_before - 2 * 1_000_000 - 2 * FEE + 1_005_000,
-        "two bonds and fees out; one bond and the reward back"
+        frank_before - 3 * 1_000_000 - 3 * FEE + 1_005_000,
+        "two bonds, an appeal bond and fees out; one bond and the reward back"
     );
-    assert_eq!(cli_uopen(&cli, &treasury), 2000 + 5000 + 1_000_000 + 1_000_000);
+    // The rejection's slash, half the upheld stake, bob's slash, the dismissed bond and
+    // the two confirmed appeals' bonds.
+    assert_eq!(cli_uopen(&cli, &treasury), 2000 + 5000 + 1_000_000 + 1_000_000 + 2 * 1_000_000);
     let ch = query_json(&cli, &["datanet", "challenge", "2"]);
     assert_eq!(ch["challenge"]["status"], "CHALLENGE_STATUS_DISMISSED", "{ch}");
 

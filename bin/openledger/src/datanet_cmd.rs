@@ -272,6 +272,19 @@ pub enum DatanetTxCmd {
         #[command(flatten)]
         signer: Signer,
     },
+    /// Appeal a curators' decision to the arbiters before it takes effect (the
+    /// contributor against an uphold, the challenger against a dismissal), posting a bond
+    /// equal to the challenge's: back if an arbiter overturns the decision or none decides.
+    Appeal {
+        challenge_id: u64,
+        #[arg(long)]
+        reason: String,
+        /// The challenge's bond, e.g. 5000uopen (`q datanet challenge ID`).
+        #[arg(long)]
+        bond: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
     /// Bond to a datanet you own or curate: the right to review, publish and vote, and
     /// a share of its curator income.
     BondCurator {
@@ -557,6 +570,13 @@ pub async fn tx(kr: Keyring, node: &NodeOpts, cmd: DatanetTxCmd) -> Result<()> {
             let m = dn::MsgResolveChallenge { curator: curator.to_string(), challenge_id, uphold, resolution: reason };
             let summary = format!("{} challenge {challenge_id}", if uphold { "uphold" } else { "dismiss" });
             (signer, Intent { msgs: vec![any(&m)], spend: 0, summary })
+        }
+        DatanetTxCmd::Appeal { challenge_id, reason, bond, signer } => {
+            let appellant = kr.resolve(&signer.from)?.address;
+            let bond = parse_uopen(&bond, "--bond")?;
+            let m = dn::MsgAppealChallenge { appellant: appellant.to_string(), challenge_id, reason, bond: uopen(bond) };
+            let summary = format!("appeal challenge {challenge_id} to the arbiters with a bond of {bond}uopen");
+            (signer, Intent { msgs: vec![any(&m)], spend: bond, summary })
         }
         DatanetTxCmd::BondCurator { datanet_id, amount, signer } => {
             let curator = kr.resolve(&signer.from)?.address;

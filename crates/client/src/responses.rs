@@ -28,6 +28,7 @@ pub fn to_json(type_url: &str, bytes: &[u8]) -> Value {
         "openledger.datanet.v1.MsgBondCuratorResponse" => decoded::<dn::MsgBondCuratorResponse>,
         "openledger.datanet.v1.MsgUnbondCuratorResponse" => decoded::<dn::MsgUnbondCuratorResponse>,
         "openledger.datanet.v1.MsgClaimCuratorRewardsResponse" => decoded::<dn::MsgClaimCuratorRewardsResponse>,
+        "openledger.datanet.v1.MsgAppealChallengeResponse" => decoded::<dn::MsgAppealChallengeResponse>,
         "openledger.model.v1.MsgRegisterModelResponse" => decoded::<md::MsgRegisterModelResponse>,
         "openledger.model.v1.MsgUpdateModelResponse" => decoded::<md::MsgUpdateModelResponse>,
         "openledger.attribution.v1.MsgPayInferenceResponse" => decoded::<at::MsgPayInferenceResponse>,

@@ -119,7 +119,8 @@ impl Module for DatanetModule {
                     ch.id, ch.contribution_id, ch.datanet_id
                 )));
             }
-            if ch.status == ChallengeStatus::Open as i32 {
+            let pending = [ChallengeStatus::Open, ChallengeStatus::Decided, ChallengeStatus::Escalated];
+            if pending.iter().any(|s| ch.status == *s as i32) {
                 state.put_raw(state_key::expiry(ch.deadline_height, ch.id), vec![]);
             }
             state.put_challenge(ch);
@@ -163,9 +164,10 @@ impl Module for DatanetModule {
     }
 
     /// End of block `height`: refund the stakes whose window ends now (unless a challenge
-    /// holds them); escalate the open challenges whose deadline is now, and expire the
-    /// escalated ones (bond and stake refunded); pay back the curator bonds released
-    /// now. Each queue entry is keyed by its exact height, so a block touches only its own.
+    /// holds them); escalate the open challenges whose deadline is now, apply the
+    /// quorums' decisions whose appeal window ends now or whose appeal no arbiter decided,
+    /// and expire the other escalated ones (bond and stake refunded); pay back the
+    /// curator bonds released now. Each queue entry is keyed by its exact height, so a block touches only its own.
     async fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx<'_>) -> Result<(), ChainError> {
         let height = ctx.height;
         for (key, id) in due_ids(state, &state_key::release_prefix(height)).await? {
@@ -192,6 +194,13 @@ impl Module for DatanetModule {
                     contribution_id: ch.contribution_id.to_string(),
                     deadline_height: ch.deadline_height.to_string(),
                 }));
+                continue;
+            }
+            let appealed = ch.status == ChallengeStatus::Escalated as i32 && !ch.appellant.is_empty();
+            if ch.status == ChallengeStatus::Decided as i32 || appealed {
+                // Unappealed, or appealed and no arbiter decided: the quorum's decision stands.
+                let (uphold, resolution) = (ch.decided_uphold, ch.resolution.clone());
+                crate::msg::resolve::apply(state, ch, uphold, None, &resolution, &p, height, None).await?;
                 continue;
             }
             if ch.status != ChallengeStatus::Escalated as i32 {
@@ -236,8 +245,12 @@ pub async fn check_escrow<S: StateRead>(state: &S) -> Result<(), String> {
         }
     }
     let challenges: Vec<Challenge> = state.all_protos(state_key::challenge_prefix()).await.map_err(e)?;
-    for ch in challenges.iter().filter(|ch| ch.status == ChallengeStatus::Open as i32 || ch.status == ChallengeStatus::Escalated as i32) {
+    let pending = [ChallengeStatus::Open, ChallengeStatus::Decided, ChallengeStatus::Escalated];
+    for ch in challenges.iter().filter(|ch| pending.iter().any(|s| ch.status == *s as i32)) {
         owed += uopen(ch.bond.as_ref(), "bond").map_err(e)?;
+        if !ch.appellant.is_empty() {
+            owed += uopen(ch.appeal_bond.as_ref(), "appeal bond").map_err(e)?;
+        }
     }
     for pool in crate::curators::all_pools(state).await.map_err(e)? {
         let income = amount(&pool.income)?;
@@ -358,7 +371,9 @@ pub fn default_params() -> Params {
         challenge_window_blocks: 100_800,
         challenge_resolution_blocks: 28_800,
         escalation_blocks: 100_800,
-        curator_unbonding_blocks: 230_400,
+        // A day to appeal a quorum's decision before it takes effect.
+        appeal_blocks: 14_400,
+        curator_unbonding_blocks: 244_800,
         // A challenge posts half the stake it can win (at least 1,000 uopen): an
         // honest one that is upheld doubles its bond at the default 50% reward.
         min_challenge_bond: "1000".into(),
@@ -388,10 +403,14 @@ fn check_params(p: &Params) -> Result<(), ChainError> {
     if openledger_framework::amount::parse_amount(&p.min_curator_bond).unwrap_or(0) == 0 {
         return Err(error::invalid_genesis("datanet params: min_curator_bond must be positive: curators are bonded"));
     }
-    let decided_by = p.challenge_window_blocks.saturating_add(p.challenge_resolution_blocks).saturating_add(p.escalation_blocks);
-    if p.curator_unbonding_blocks < decided_by || p.escalation_blocks == 0 {
+    let decided_by = p
+        .challenge_window_blocks
+        .saturating_add(p.challenge_resolution_blocks)
+        .saturating_add(p.appeal_blocks)
+        .saturating_add(p.escalation_blocks);
+    if p.curator_unbonding_blocks < decided_by || p.escalation_blocks == 0 || p.appeal_blocks == 0 {
         return Err(error::invalid_genesis(format!(
-            "datanet params: curator_unbonding_blocks {} must cover the challenge window, resolution and escalation ({decided_by} blocks), and escalation_blocks be positive",
+            "datanet params: curator_unbonding_blocks {} must cover the challenge window, resolution, appeal and escalation ({decided_by} blocks), and escalation_blocks and appeal_blocks be positive",
             p.curator_unbonding_blocks
         )));
     }

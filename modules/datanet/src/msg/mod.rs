@@ -5,6 +5,7 @@
 //! is dropped on error).
 use openledger_proto::openledger::datanet::v1::*;
 
+pub mod appeal;
 pub mod bond_curator;
 pub mod challenge;
 pub mod claim_curator;
@@ -34,5 +35,6 @@ openledger_framework::module_msgs! {
         BondCurator(MsgBondCurator) => bond_curator,
         UnbondCurator(MsgUnbondCurator) => unbond_curator,
         ClaimCuratorRewards(MsgClaimCuratorRewards) => claim_curator,
+        Appeal(MsgAppealChallenge) => appeal,
     }
 }

@@ -8,8 +8,14 @@
 //!   and at least two votes, decides. A datanet with fewer than two eligible curators
 //!   cannot decide; its challenges escalate at their deadline (end of block), like those
 //!   no quorum decided.
+//! - A quorum's decision is held for `appeal_blocks` (status `DECIDED`) and then takes
+//!   effect, unless the party it goes against appeals it first (`appeal`): curators are
+//!   the owner's choice, so their vote must be answerable to someone who is not.
 //! - An escalated challenge is decided by one arbiter (`Params.arbiters`) with no stake
-//!   in it; undecided at its deadline, it expires (bond and stake refunded).
+//!   in it. Undecided at its deadline, it expires (bond and stake refunded) — or, on
+//!   appeal, the quorum's decision stands. An arbiter who overturns a quorum slashes
+//!   every curator who voted for the overturned side, as a bad acceptance slashes its
+//!   reviewer.
 //!
 //! Upheld: the contribution's weight is zeroed from the next version, its stake pays the
 //! challenger (by its terms) and the treasury, and its reviewer's curator bond is
@@ -19,7 +25,7 @@ use openledger_framework::amount::bps_of;
 use openledger_framework::events::typed;
 use openledger_framework::{Address, ChainError, MsgCtx, StoreRead, StoreWrite};
 use openledger_proto::openledger::datanet::v1::{
-    Challenge, ChallengeStatus, Contribution, ContributionStatus, Datanet, EventChallengeVoted, MsgResolveChallenge,
+    Challenge, ChallengeStatus, Contribution, ContributionStatus, Datanet, EventChallengeDecided, EventChallengeVoted, MsgResolveChallenge,
     MsgResolveChallengeResponse, Params,
 };
 use openledger_token::state_ext::TokenWrite;
@@ -70,6 +76,17 @@ pub async fn eligible<S: StoreRead>(
     Ok(out)
 }
 
+/// A response that moved no funds.
+fn nothing_moved(status: ChallengeStatus) -> MsgResolveChallengeResponse {
+    MsgResolveChallengeResponse {
+        slashed: "0".into(),
+        paid_to_challenger: "0".into(),
+        status: status as i32,
+        curator_slashed: "0".into(),
+        overturned_slashed: "0".into(),
+    }
+}
+
 /// Votes one side needs among `eligible` curators: a strict majority, at least two.
 pub fn quorum(eligible: usize) -> usize {
     (eligible / 2 + 1).max(2)
@@ -95,6 +112,14 @@ pub async fn execute<S: StateWrite>(
         if !p.arbiters.contains(&who) {
             return Err(error::unauthorized(format!("challenge {} is escalated: only an arbiter may decide it", ch.id)));
         }
+        if ch.uphold_votes.contains(&who) || ch.dismiss_votes.contains(&who) {
+            return Err(error::unauthorized("an arbiter cannot decide an appeal against a vote of their own"));
+        }
+    } else if ch.status == ChallengeStatus::Decided as i32 {
+        return Err(error::wrong_status(format!(
+            "challenge {} is decided by its curators: it takes effect at height {} unless appealed",
+            ch.id, ch.deadline_height
+        )));
     } else {
         return Err(error::wrong_status(format!("challenge {} is no longer open", ch.id)));
     }
@@ -127,46 +152,92 @@ pub async fn execute<S: StateWrite>(
             quorum: need.to_string(),
         }));
         let side = if m.uphold { ch.uphold_votes.len() } else { ch.dismiss_votes.len() };
-        if side < need {
-            state.put_challenge(&ch);
-            return Ok(MsgResolveChallengeResponse {
-                slashed: "0".into(),
-                paid_to_challenger: "0".into(),
-                status: ChallengeStatus::Open as i32,
-                curator_slashed: "0".into(),
-            });
+        let mut resp = nothing_moved(ChallengeStatus::Open);
+        if side >= need {
+            // Decided: held for the appeal window, then applied at its end (end block).
+            state.delete(state_key::expiry(ch.deadline_height, ch.id));
+            ch.status = ChallengeStatus::Decided as i32;
+            ch.decided_uphold = m.uphold;
+            ch.resolver = who;
+            ch.resolution = m.resolution.clone();
+            ch.deadline_height = ctx.height.saturating_add(p.appeal_blocks);
+            state.put_raw(state_key::expiry(ch.deadline_height, ch.id), vec![]);
+            state.record(typed(EventChallengeDecided {
+                challenge_id: ch.id.to_string(),
+                contribution_id: ch.contribution_id.to_string(),
+                upheld: m.uphold.to_string(),
+                effective_height: ch.deadline_height.to_string(),
+            }));
+            resp.status = ChallengeStatus::Decided as i32;
         }
+        state.put_challenge(&ch);
+        return Ok(resp);
     }
-    decide(state, ch, d, c, m, &who, &p, ctx).await
+    apply(state, ch, m.uphold, Some(&who), &m.resolution, &p, ctx.height, Some(ctx.msg_index)).await
 }
 
-/// Apply the decision of a quorum's last vote or of an arbiter.
+/// Apply a decision: an arbiter's (`arbiter`), or the quorum's when it stands (its
+/// appeal window ended, or no arbiter decided its appeal). Settles an appeal's bond:
+/// back to the appellant unless an arbiter confirmed the quorum (then to the treasury);
+/// an arbiter who overturns the quorum slashes the curators who voted for it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn apply<S: StateWrite>(
+    state: &mut S,
+    ch: Challenge,
+    uphold: bool,
+    arbiter: Option<&str>,
+    resolution: &str,
+    p: &Params,
+    height: u64,
+    msg_index: Option<u32>,
+) -> Result<MsgResolveChallengeResponse, ChainError> {
+    let d = get_datanet(state, ch.datanet_id).await?;
+    let c = get_contribution(state, ch.contribution_id).await?;
+    let mut overturned_slashed: u128 = 0;
+    if !ch.appellant.is_empty() {
+        let bond = uopen(ch.appeal_bond.as_ref(), "appeal bond")?;
+        let confirmed = arbiter.is_some() && uphold == ch.decided_uphold;
+        let to = if confirmed { treasury(d.id) } else { address(&ch.appellant, "appellant")? };
+        state.send_from_module(&ESCROW, &to, bond, msg_index).await?;
+        if arbiter.is_some() && !confirmed {
+            let voters = if ch.decided_uphold { &ch.uphold_votes } else { &ch.dismiss_votes };
+            for v in voters {
+                if let Ok(curator) = Address::parse(v) {
+                    overturned_slashed += curators::slash(state, d.id, &curator, p, msg_index).await?;
+                }
+            }
+        }
+    }
+    let resolver = arbiter.map_or_else(|| ch.resolver.clone(), str::to_string);
+    let mut resp = decide(state, ch, d, c, uphold, &resolver, resolution, p, height, msg_index).await?;
+    resp.overturned_slashed = overturned_slashed.to_string();
+    Ok(resp)
+}
+
+/// Apply the decision.
 #[allow(clippy::too_many_arguments)]
 async fn decide<S: StateWrite>(
     state: &mut S,
     mut ch: Challenge,
     mut d: Datanet,
     mut c: Contribution,
-    m: &MsgResolveChallenge,
+    uphold: bool,
     resolver: &str,
+    resolution: &str,
     p: &Params,
-    ctx: MsgCtx,
+    height: u64,
+    msg_index: Option<u32>,
 ) -> Result<MsgResolveChallengeResponse, ChainError> {
     let challenger = address(&ch.challenger, "challenger")?;
     let bond = uopen(ch.bond.as_ref(), "bond")?;
-    let mut resp = MsgResolveChallengeResponse {
-        slashed: "0".into(),
-        paid_to_challenger: "0".into(),
-        status: ChallengeStatus::Dismissed as i32,
-        curator_slashed: "0".into(),
-    };
-    if m.uphold {
+    let mut resp = nothing_moved(ChallengeStatus::Dismissed);
+    if uphold {
         let stake = if c.stake_release_height != 0 { uopen(c.stake.as_ref(), "stake")? } else { 0 };
         let reward = bps_of(stake, c.terms.map_or(0, |t| t.challenge_reward_bps));
         let paid = bond.saturating_add(reward);
-        state.send_from_module(&ESCROW, &challenger, paid, Some(ctx.msg_index)).await?;
+        state.send_from_module(&ESCROW, &challenger, paid, msg_index).await?;
         if stake > reward {
-            state.send_from_module(&ESCROW, &treasury(d.id), stake - reward, Some(ctx.msg_index)).await?;
+            state.send_from_module(&ESCROW, &treasury(d.id), stake - reward, msg_index).await?;
         }
         let weight = amount_of(&c.weight)?;
         d.accepted_count = d.accepted_count.saturating_sub(1);
@@ -183,7 +254,7 @@ async fn decide<S: StateWrite>(
         state.put_datanet(&d);
         // The reviewer accepted what is now proven bad.
         let slashed_curator = match Address::parse(&c.reviewer) {
-            Ok(reviewer) => curators::slash(state, d.id, &reviewer, p, Some(ctx.msg_index)).await?,
+            Ok(reviewer) => curators::slash(state, d.id, &reviewer, p, msg_index).await?,
             Err(_) => 0,
         };
         resp = MsgResolveChallengeResponse {
@@ -191,16 +262,17 @@ async fn decide<S: StateWrite>(
             paid_to_challenger: paid.to_string(),
             status: ChallengeStatus::Upheld as i32,
             curator_slashed: slashed_curator.to_string(),
+            overturned_slashed: "0".into(),
         };
     } else {
-        state.send_from_module(&ESCROW, &treasury(d.id), bond, Some(ctx.msg_index)).await?;
+        state.send_from_module(&ESCROW, &treasury(d.id), bond, msg_index).await?;
         ch.status = ChallengeStatus::Dismissed as i32;
-        refund_if_due(state, &mut c, ctx.height, Some(ctx.msg_index)).await?;
+        refund_if_due(state, &mut c, height, msg_index).await?;
     }
     state.delete(state_key::expiry(ch.deadline_height, ch.id));
-    ch.resolved_height = ctx.height;
+    ch.resolved_height = height;
     ch.resolver = resolver.to_string();
-    ch.resolution = m.resolution.clone();
+    ch.resolution = resolution.to_string();
     c.open_challenge_id = 0;
     state.put_contribution(&c);
     state.put_challenge(&ch);
@@ -208,7 +280,7 @@ async fn decide<S: StateWrite>(
         challenge_id: ch.id.to_string(),
         contribution_id: c.id.to_string(),
         datanet_id: d.id.to_string(),
-        upheld: m.uphold.to_string(),
+        upheld: uphold.to_string(),
         slashed: resp.slashed.clone(),
         paid_to_challenger: resp.paid_to_challenger.clone(),
     }));
