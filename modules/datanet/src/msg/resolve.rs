@@ -113,7 +113,7 @@ pub async fn execute<S: StateWrite>(
             return Err(error::unauthorized(format!("challenge {} is escalated: only an arbiter may decide it", ch.id)));
         }
         if ch.uphold_votes.contains(&who) || ch.dismiss_votes.contains(&who) {
-            return Err(error::unauthorized("an arbiter cannot decide an appeal against a vote of their own"));
+            return Err(error::unauthorized("an arbiter cannot decide a challenge they voted on as a curator"));
         }
     } else if ch.status == ChallengeStatus::Decided as i32 {
         return Err(error::wrong_status(format!(
@@ -203,7 +203,7 @@ pub(crate) async fn apply<S: StateWrite>(
             let voters = if ch.decided_uphold { &ch.uphold_votes } else { &ch.dismiss_votes };
             for v in voters {
                 if let Ok(curator) = Address::parse(v) {
-                    overturned_slashed += curators::slash(state, d.id, &curator, p, msg_index).await?;
+                    overturned_slashed = overturned_slashed.saturating_add(curators::slash(state, d.id, &curator, p, msg_index).await?);
                 }
             }
         }
