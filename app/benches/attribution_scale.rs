@@ -61,9 +61,10 @@
 //! Every receipt's output has ATTRIBUTION_BENCH_OUTPUT_HASHES (512, the cap) hashes:
 //! those touching the report's K entries, then, realistic, hashes of new text (absent
 //! from the index) or, adversarial (`FINGERPRINTS=boilerplate`), boilerplate hashes —
-//! every contribution then also carries 16 hashes shared by its group of 32 (the most a
-//! hash can be shared and still count), so each such output hash reads an index entry
-//! of 32 contributions and scores its first holder.
+//! one per contribution, shared by the window of 32 contributions starting there (the
+//! most a hash can be shared and still count), so each such output hash reads an index
+//! entry of 32 contributions and scores a first holder no other output hash has: every
+//! size sees the same, largest, number of candidates per receipt (~512).
 //!
 //! Environment: ATTRIBUTION_BENCH_SIZES (comma-separated, default
 //! 1000,100000,1000000), ATTRIBUTION_BENCH_BLOCK (B, inferences per default-settlement and claim-phase block,
@@ -155,9 +156,9 @@ struct Cfg {
     fp_hashes: usize,
     /// Hashes of every receipt's output fingerprint (512: the cap).
     output_hashes: usize,
-    /// Boilerplate-heavy: every contribution also carries BOILER hashes shared by its
-    /// group of `max_fingerprint_sharing` contributions (the largest list the index
-    /// keeps), and receipts fill up with such hashes; otherwise receipts fill up with
+    /// Boilerplate-heavy: every contribution also carries the WINDOW hashes of the
+    /// windows of `max_fingerprint_sharing` contributions it is in (the largest list the
+    /// index keeps), and receipts fill up with such hashes, one per first holder; otherwise receipts fill up with
     /// hashes absent from the index (new text).
     boilerplate: bool,
 }
@@ -348,38 +349,44 @@ fn fingerprint(i: usize, k: usize) -> Vec<u64> {
     set.into_iter().collect()
 }
 
-/// Boilerplate hashes per contribution, and the group size sharing each (the default
-/// `max_fingerprint_sharing`: the most a hash can be shared and still count).
-const BOILER: usize = 16;
-const GROUP: usize = 32;
+/// Boilerplate: hash `g` (one per contribution) is shared by the window of WINDOW
+/// contributions g..g+WINDOW (the default `max_fingerprint_sharing`: the most a hash can
+/// be shared and still count), so contribution `i` carries the WINDOW hashes of the
+/// windows it is in. Hash `g`'s first holder is contribution `g`: a receipt of distinct
+/// boilerplate hashes has as many distinct candidates as hashes, at every size — the
+/// most candidates a receipt can make, each from the longest list the index keeps.
+const WINDOW: usize = 32;
 
-/// Boilerplate hash `t` of group `g`.
-fn boiler(g: usize, t: usize) -> u64 {
-    let d = Sha256::digest(format!("boilerplate {g} {t}"));
+/// Boilerplate hash `g`.
+fn boiler(g: usize) -> u64 {
+    let d = Sha256::digest(format!("boilerplate {g}"));
     u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) & !(openledger_datanet::fingerprint::DEFAULT_MODULUS - 1)
 }
 
-/// The fingerprint of contribution `i`: its own hashes, and its group's boilerplate.
+/// The fingerprint of contribution `i`: its own hashes, and the boilerplate of every
+/// window it is in.
 fn contribution_fingerprint(cfg: &Cfg, i: usize) -> Vec<u64> {
     let mut fp = fingerprint(i, cfg.fp_hashes);
     if cfg.boilerplate {
-        fp.extend((0..BOILER).map(|t| boiler(i / GROUP, t)));
+        fp.extend((i.saturating_sub(WINDOW - 1)..=i).map(boiler));
         fp.sort_unstable();
         fp.dedup();
     }
     fp
 }
 
-/// Fill an output fingerprint up to the receipt size: boilerplate of random groups, or
-/// hashes no contribution has.
+/// Fill an output fingerprint up to the receipt size: boilerplate of random full
+/// windows (first holders all distinct), or hashes no contribution has.
 fn fill_output(cfg: &Cfg, out: &mut Vec<u64>, n: usize, seed: u64) {
     // Hashes of new text: one synthesised set per receipt, taken in order.
     let fresh = if cfg.boilerplate { vec![] } else { fingerprint(usize::MAX - seed as usize, cfg.output_hashes) };
+    // Windows wholly inside the datanet: each lists WINDOW contributions.
+    let windows = n.saturating_sub(WINDOW - 1).max(1);
     let mut j = 0usize;
     while out.len() < cfg.output_hashes {
         let h = if cfg.boilerplate {
-            let g = (Sha256::digest(format!("group pick {seed} {j}"))[0] as usize * 7919 + j * 104_729) % n.div_ceil(GROUP).max(1);
-            boiler(g, j % BOILER)
+            let d = Sha256::digest(format!("window pick {seed} {j}"));
+            boiler(u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) as usize % windows)
         } else if let Some(&h) = fresh.get(j) {
             h
         } else {
@@ -1152,7 +1159,7 @@ fn main() {
         cfg.fp_hashes,
         if cfg.boilerplate {
             format!(
-                " + {BOILER} shared by each group of {GROUP}; receipts filled with boilerplate, each hash listing {GROUP} contributions"
+                " + {WINDOW} boilerplate, each shared by a window of {WINDOW}; receipts filled with boilerplate of distinct first holders, each hash listing {WINDOW} contributions"
             )
         } else {
             "; receipts filled with hashes of new text".to_string()

@@ -77,9 +77,12 @@ pub async fn score<S: StateRead>(state: &S, terms: &Terms, output: &[u64], max_e
     // Score descending, then id ascending: a total order, so the choice is unique.
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked.truncate(max_entries as usize);
+    // The K records are read together: each is a storage read, and none depends on
+    // another, so their latencies overlap instead of adding up.
+    let records = futures::future::try_join_all(ranked.iter().map(|(id, _)| state.contribution(*id))).await?;
     let mut entries = Vec::with_capacity(ranked.len());
-    for (id, s) in ranked {
-        let c = state.contribution(id).await?.ok_or_else(|| sdk::internal(format!("indexed contribution {id} missing")))?;
+    for ((id, s), c) in ranked.into_iter().zip(records) {
+        let c = c.ok_or_else(|| sdk::internal(format!("indexed contribution {id} missing")))?;
         if c.status != ContributionStatus::Accepted as i32 {
             return Err(sdk::internal(format!("indexed contribution {id} is not accepted")));
         }
