@@ -64,7 +64,8 @@
 //! one per contribution, shared by the window of 32 contributions starting there (the
 //! most a hash can be shared and still count), so each such output hash reads an index
 //! entry of 32 contributions and scores a first holder no other output hash has: every
-//! size sees the same, largest, number of candidates per receipt (~512).
+//! size sees the same, largest, number of candidates per receipt (~504: the
+//! receipt's 512 less the hashes that touch its K entries).
 //!
 //! Environment: ATTRIBUTION_BENCH_SIZES (comma-separated, default
 //! 1000,100000,1000000), ATTRIBUTION_BENCH_BLOCK (B, inferences per default-settlement and claim-phase block,
@@ -158,8 +159,8 @@ struct Cfg {
     output_hashes: usize,
     /// Boilerplate-heavy: every contribution also carries the WINDOW hashes of the
     /// windows of `max_fingerprint_sharing` contributions it is in (the largest list the
-    /// index keeps), and receipts fill up with such hashes, one per first holder; otherwise receipts fill up with
-    /// hashes absent from the index (new text).
+    /// index keeps), and receipts fill up with such hashes, one per first holder;
+    /// otherwise receipts fill up with hashes absent from the index (new text).
     boilerplate: bool,
 }
 
