@@ -65,7 +65,12 @@
 //! most a hash can be shared and still count), so each such output hash reads an index
 //! entry of 32 contributions and scores a first holder no other output hash has: every
 //! size sees the same, largest, number of candidates per receipt (~504: the
-//! receipt's 512 less the hashes that touch its K entries).
+//! receipt's 512 less the hashes that touch its K entries). With boilerplate every
+//! report is verifiable, and the chain's `max_entries` is K in both modes, so each
+//! report credits exactly its K entries: an output of boilerplate alone, or free
+//! slots beyond K, would be credited to the lowest-id candidates — the same few
+//! contributions in every report at 1,000, different ones at 1,000,000 — and the
+//! sizes would no longer credit the same number of distinct contributions a block.
 //!
 //! Environment: ATTRIBUTION_BENCH_SIZES (comma-separated, default
 //! 1000,100000,1000000), ATTRIBUTION_BENCH_BLOCK (B, inferences per default-settlement and claim-phase block,
@@ -226,6 +231,16 @@ impl Cfg {
 
     fn fingerprinted(&self, i: usize) -> bool {
         i.is_multiple_of(self.fp_every)
+    }
+
+    /// Whether report `j` of a block touches its K entries. Realistic: every other one
+    /// (the rest touch nothing and credit nobody). Boilerplate: every one, because an
+    /// output of boilerplate alone is credited to its lowest-id candidates, which at
+    /// 1,000 contributions are the same few in every report (their writes merge and
+    /// their reads hit the cache) and at 100,000 are not: the sizes would credit
+    /// different numbers of distinct contributions a block.
+    fn verifiable_report(&self, j: usize) -> bool {
+        self.boilerplate || j % 2 == 1
     }
 }
 
@@ -567,6 +582,10 @@ fn fixture(cfg: &Cfg, n: usize, addrs: &[Address], builder: &openledger_test_dri
     let mut ap = openledger_attribution::component::default_params();
     ap.report_window_blocks = 1;
     ap.max_default_settlements_per_block = cfg.per_block as u32;
+    // The chain credits exactly the K entries a report touches: with more slots, a
+    // boilerplate receipt fills the rest with its lowest-id candidates, the same few at
+    // 1,000 contributions and different ones at 1,000,000 (see `verifiable_report`).
+    ap.max_entries = cfg.k as u32;
     state.attribution.params = Some(ap);
     Fixture { state }
 }
@@ -968,7 +987,7 @@ impl<'a> Chain<'a> {
                             &a[op],
                             &keys[cfg.consumer(j)],
                             *id,
-                            j % 2 == 1 && idx.iter().all(|&i| cfg.fingerprinted(i)),
+                            cfg.verifiable_report(j) && idx.iter().all(|&i| cfg.fingerprinted(i)),
                         ),
                     )],
                     REPORT_GAS,
@@ -983,7 +1002,7 @@ impl<'a> Chain<'a> {
         self.reported += b as u64;
         if !hot {
             for (j, r) in resp.tx_results.iter().enumerate() {
-                (if j % 2 == 1 { &mut self.out.gas_verifiable } else { &mut self.out.gas_plain }).push(r.gas_used as f64);
+                (if self.cfg.verifiable_report(j) { &mut self.out.gas_verifiable } else { &mut self.out.gas_plain }).push(r.gas_used as f64);
             }
         }
         println!(

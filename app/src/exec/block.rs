@@ -163,9 +163,11 @@ impl App {
 
         // Move the block's writes onto the bare snapshot, which is what storage commits.
         let (prefetched_snap, changes) = delta.flatten();
+        let (reads_prefetched, reads_replica, reads_cached, reads_storage) = prefetched_snap.stats().counts();
         let parent = prefetched_snap.into_inner();
         let hot = self.inner.hot.updates(version, &prefetched, changes.unwritten_changes());
         let replica = self.inner.replica.updates(version, changes.unwritten_changes());
+        let changes_len = changes.unwritten_changes().len();
         let mut delta = StateDelta::new(parent.clone());
         changes.apply_to(&mut delta);
         // The block's record for the indexer stream: non-verifiable, in the same batch.
@@ -188,6 +190,11 @@ impl App {
             execute_ms = t_executed.as_millis() as u64,
             merkle_ms = (t0.elapsed() - t_executed).as_millis() as u64,
             stream_record_us = record_us,
+            writes = changes_len,
+            reads_prefetched,
+            reads_replica,
+            reads_cached,
+            reads_storage,
             "executed block"
         );
         Ok(Executed { tx_results, events, batch, hot, replica })

@@ -11,6 +11,7 @@
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeBounds;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cnidarium::StateRead;
@@ -27,11 +28,29 @@ pub struct Prefetched<S> {
     read_cache: Arc<Mutex<BTreeMap<String, Option<Vec<u8>>>>>,
     /// The node's in-memory copy of some prefixes, and the version `inner` is at.
     replica: Option<(Arc<Replica>, u64)>,
+    stats: Arc<ReadStats>,
+}
+
+/// Where a `Prefetched`'s reads were answered from (for the block's debug log).
+#[derive(Default)]
+pub struct ReadStats {
+    pub prefetched: AtomicU64,
+    pub replica: AtomicU64,
+    pub cached: AtomicU64,
+    pub storage: AtomicU64,
+}
+
+impl ReadStats {
+    /// (prefetched, replica, cached, storage).
+    pub fn counts(&self) -> (u64, u64, u64, u64) {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        (l(&self.prefetched), l(&self.replica), l(&self.cached), l(&self.storage))
+    }
 }
 
 impl<S> Prefetched<S> {
     pub fn new(inner: S, prefetched: PrefetchMap) -> Self {
-        Prefetched { inner, prefetched, read_cache: Arc::default(), replica: None }
+        Prefetched { inner, prefetched, read_cache: Arc::default(), replica: None, stats: Arc::default() }
     }
 
     /// Answer reads under the replica's prefixes from it while it is at `version`, the
@@ -43,6 +62,10 @@ impl<S> Prefetched<S> {
 
     pub fn into_inner(self) -> S {
         self.inner
+    }
+
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
     }
 }
 
@@ -155,15 +178,20 @@ impl<S: StateRead> StateRead for Prefetched<S> {
     type NonconsensusRangeRawStream = S::NonconsensusRangeRawStream;
 
     fn get_raw(&self, key: &str) -> Self::GetRawFut {
+        let count = |a: &AtomicU64| a.fetch_add(1, Ordering::Relaxed);
         if let Some(v) = self.prefetched.get(key) {
+            count(&self.stats.prefetched);
             return Either::Left(ready(Ok(v.clone())));
         }
         if let Some(v) = self.replica.as_ref().and_then(|(r, version)| r.get(*version, key)) {
+            count(&self.stats.replica);
             return Either::Left(ready(Ok(v)));
         }
         if let Some(v) = self.read_cache.lock().ok().and_then(|c| c.get(key).cloned()) {
+            count(&self.stats.cached);
             return Either::Left(ready(Ok(v)));
         }
+        count(&self.stats.storage);
         let cache = self.read_cache.clone();
         let key = key.to_string();
         let fut = self.inner.get_raw(&key);
