@@ -242,6 +242,14 @@ impl Cfg {
     fn verifiable_report(&self, j: usize) -> bool {
         self.boilerplate || j % 2 == 1
     }
+
+    fn which_verifiable(&self) -> &'static str {
+        if self.boilerplate {
+            "every report verifiable"
+        } else {
+            "every other report verifiable"
+        }
+    }
 }
 
 // ---------------------------------------------------------------- block phases
@@ -1002,7 +1010,8 @@ impl<'a> Chain<'a> {
         self.reported += b as u64;
         if !hot {
             for (j, r) in resp.tx_results.iter().enumerate() {
-                (if self.cfg.verifiable_report(j) { &mut self.out.gas_verifiable } else { &mut self.out.gas_plain }).push(r.gas_used as f64);
+                (if self.cfg.verifiable_report(j) { &mut self.out.gas_verifiable } else { &mut self.out.gas_plain })
+                    .push(r.gas_used as f64);
             }
         }
         println!(
@@ -1136,6 +1145,16 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
+/// The mean gas of a kind of report, or "-" where the run has none (boilerplate
+/// reports are all verifiable).
+fn mean_gas(v: &[f64]) -> String {
+    if v.is_empty() {
+        "-".into()
+    } else {
+        format!("{:.0}", mean(v))
+    }
+}
+
 /// Σ items / Σ seconds of a set of blocks.
 fn rate(blocks: &[Blk]) -> f64 {
     blocks.iter().map(|b| b.items).sum::<usize>() as f64 / blocks.iter().map(Blk::secs).sum::<f64>()
@@ -1169,8 +1188,8 @@ fn main() {
     let keys: Vec<SignerKey> = (0..cfg.accounts() as u64).map(test_key).collect();
     let addrs: Vec<Address> = keys.iter().map(|k| k.address()).collect();
     println!(
-        "attribution_scale: sizes {:?} (genesis import); blocks of {} inferences, {} measured pay + report pairs (+1 warm-up), {} default rounds, K = {} entries (every other report verifiable), claimants owning {:?} contributions ({} each), {} handler runs, {threads} threads",
-        cfg.sizes, cfg.per_block, cfg.blocks, cfg.default_blocks, cfg.k, cfg.claim_cs, cfg.claimants, cfg.reps
+        "attribution_scale: sizes {:?} (genesis import); blocks of {} inferences, {} measured pay + report pairs (+1 warm-up), {} default rounds, K = {} entries ({}), claimants owning {:?} contributions ({} each), {} handler runs, {threads} threads",
+        cfg.sizes, cfg.per_block, cfg.blocks, cfg.default_blocks, cfg.k, cfg.which_verifiable(), cfg.claim_cs, cfg.claimants, cfg.reps
     );
     println!(
         "receipts of {} output hashes; fingerprints {} ({} own hashes per contribution{})",
@@ -1245,8 +1264,8 @@ fn main() {
         println!("  {:>9} {:>13.1} {:>9.1} {:>11.0} MB {:>7.0} MB", o.n, o.build_s, o.setup_s, o.setup_rss_mb, o.disk_mb);
     }
     println!(
-        "reported settlement, blocks of {} MsgSubmitAttribution (1 per tx, K = {}; every other verifiable; a block's entries distinct), {} blocks per size and variant (random: entries from the whole datanet; hot: from the first {} only):",
-        cfg.report_block, cfg.k, cfg.blocks, cfg.hot
+        "reported settlement, blocks of {} MsgSubmitAttribution (1 per tx, K = {}; {}; a block's entries distinct), {} blocks per size and variant (random: entries from the whole datanet; hot: from the first {} only):",
+        cfg.report_block, cfg.k, cfg.which_verifiable(), cfg.blocks, cfg.hot
     );
     println!(
         "  {:>9} {:>7} {:>11} {:>13} {:>11} {:>10} {:>10} {:>10} {:>9} {:>10} {:>11}",
@@ -1266,11 +1285,7 @@ fn main() {
         for (name, blocks) in [("random", &o.report), ("hot", &o.hot)] {
             let both: Vec<f64> =
                 o.pay.iter().zip(blocks).map(|(p, r)| (p.secs() / p.items as f64 + r.secs() / r.items as f64) * 1e6).collect();
-            let gas = if name == "random" {
-                (format!("{:.0}", mean(&o.gas_plain)), format!("{:.0}", mean(&o.gas_verifiable)))
-            } else {
-                (String::new(), String::new())
-            };
+            let gas = if name == "random" { (mean_gas(&o.gas_plain), mean_gas(&o.gas_verifiable)) } else { (String::new(), String::new()) };
             println!(
                 "  {:>9} {:>7} {:>11.1} {:>13.1} {:>11.1} {:>10.1} {:>10.0} {:>10.0} {:>9.3} {:>10} {:>11}",
                 o.n,
@@ -1395,7 +1410,8 @@ fn ratios(cfg: &Cfg, first: &Out, last: &Out) {
         println!("  settle (default) handler            {:.2}", r(&|o| o.h_settle));
         println!("  end-block per settled inference     {:.2}", r(&|o| o.h_end_block));
         println!("  store reads: record / absent / list {:.2} / {:.2} / {:.2}", r(&|o| o.reads[0]), r(&|o| o.reads[1]), r(&|o| o.reads[2]));
-        println!("  gas per report plain / verif.       {:.4} / {:.4}", r(&|o| mean(&o.gas_plain)), r(&|o| mean(&o.gas_verifiable)));
+        let plain = if first.gas_plain.is_empty() { "-".to_string() } else { format!("{:.4}", r(&|o| mean(&o.gas_plain))) };
+        println!("  gas per report plain / verif.       {plain} / {:.4}", r(&|o| mean(&o.gas_verifiable)));
         println!("  gas per pay                         {:.4}", r(&|o| mean(&o.gas_pay)));
         let claims: Vec<String> =
             cfg.claim_cs.iter().enumerate().map(|(i, c)| format!("c={c} {:.2}", last.h_claim[i] / first.h_claim[i])).collect();
