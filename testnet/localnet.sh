@@ -299,7 +299,7 @@ done < "${COMETBFT_TUNING:-$(dirname "${BASH_SOURCE[0]}")/cometbft-tuning.env}"
 # same block size).
 GENESIS_TUNING=(
   consensus_params.block.max_bytes=4194304
-  consensus_params.block.max_gas=-1
+  consensus_params.block.max_gas=1000000000
 )
 
 cmd_up() {
@@ -350,11 +350,12 @@ cmd_up() {
   local kr=(--keyring-backend test --home "$DIR")
   local ops=() users=()
   for ((i = 0; i < n; i++)); do
-    "$OPENLEDGER" keys add "val$i" "${kr[@]}" >"$DIR/val$i.key" 2>&1 || die "keys add val$i: $(cat "$DIR/val$i.key")"
+    # The .key files hold mnemonics: readable by their owner only.
+    (umask 077 && "$OPENLEDGER" keys add "val$i" "${kr[@]}" >"$DIR/val$i.key" 2>&1) || die "keys add val$i: $(cat "$DIR/val$i.key")"
     ops+=("$("$OPENLEDGER" keys show "val$i" -a "${kr[@]}")")
   done
   for ((i = 0; i < accounts; i++)); do
-    "$OPENLEDGER" keys add "user$i" "${kr[@]}" >"$DIR/user$i.key" 2>&1 || die "keys add user$i: $(cat "$DIR/user$i.key")"
+    (umask 077 && "$OPENLEDGER" keys add "user$i" "${kr[@]}" >"$DIR/user$i.key" 2>&1) || die "keys add user$i: $(cat "$DIR/user$i.key")"
     users+=("$("$OPENLEDGER" keys show "user$i" -a "${kr[@]}")")
   done
 

@@ -57,6 +57,10 @@ pub struct NodeSettings {
     /// Read the modules' memory prefixes from storage, not from the in-memory copy
     /// (`exec/perf/replica.rs`): for tests that compare the two.
     pub no_memory_index: bool,
+    /// Injected faults, for the fail-stop and crash tests (`failpoint.rs`); none in production.
+    pub failpoints: Vec<crate::failpoint::Failpoint>,
+    /// Bounds on the gRPC and REST servers (`rpc/limits.rs`).
+    pub rpc: crate::rpc::limits::RpcLimits,
 }
 
 #[derive(Clone)]
@@ -81,13 +85,28 @@ pub(crate) struct Inner {
     pub(crate) checked: sigverify::CheckedTxs,
     /// The chain id and auth params at a version, so CheckTx does not read them per tx.
     pub(crate) constants: Mutex<Option<(u64, Arc<ChainConstants>)>>,
+    /// This process has handled an InitChain (a second one is refused).
+    pub(crate) init_chain_done: std::sync::atomic::AtomicBool,
+    /// Requests in flight on the gRPC and REST servers, and their limits.
+    pub(crate) rpc_gate: crate::rpc::limits::Gate,
 }
 
 /// What every tx of a block is checked against: read from state, cached per version.
 #[derive(PartialEq)]
-pub(crate) struct ChainConstants {
+pub struct ChainConstants {
     pub(crate) chain_id: String,
     pub(crate) params: openledger_proto::openledger::auth::v1::Params,
+    /// `params.min_gas_price`, parsed: 10^-18 uopen per gas.
+    pub(crate) min_gas_price_atto: u128,
+}
+
+impl ChainConstants {
+    pub(crate) async fn read(snap: &Snapshot) -> Result<ChainConstants, ChainError> {
+        let chain_id = App::chain_id(snap).await?;
+        let params = snap.auth_params().await?;
+        let min_gas_price_atto = openledger_auth::min_gas_price_atto(&params)?;
+        Ok(ChainConstants { chain_id, params, min_gas_price_atto })
+    }
 }
 
 pub(crate) struct PendingBlock {
@@ -104,7 +123,7 @@ impl App {
             inner: Arc::new(Inner {
                 storage,
                 rt,
-                settings,
+                rpc_gate: crate::rpc::limits::Gate::new(settings.rpc.clone()),
                 pending: Mutex::new(None),
                 mempool: Mutex::new(Mempool::default()),
                 known_signers: sigverify::KnownSigners::default(),
@@ -112,6 +131,8 @@ impl App {
                 replica: Arc::new(replica::Replica::new(crate::registry::memory_prefixes(), replica_max)),
                 checked: sigverify::CheckedTxs::default(),
                 constants: Mutex::new(None),
+                init_chain_done: std::sync::atomic::AtomicBool::new(false),
+                settings,
             }),
         }
     }
@@ -128,6 +149,11 @@ impl App {
     /// Txs CheckTx accepted that a recheck may check on what a block changed only.
     pub fn accepted_txs(&self) -> usize {
         self.inner.mempool.lock().map_or(0, |m| m.accepted_len())
+    }
+
+    /// The gRPC and REST servers' shared gate (`rpc/limits.rs`).
+    pub fn rpc_gate(&self) -> &crate::rpc::limits::Gate {
+        &self.inner.rpc_gate
     }
 
     pub fn settings(&self) -> &NodeSettings {
@@ -154,6 +180,12 @@ impl App {
         let storage = &self.inner.storage;
         let snap = storage.latest_snapshot();
         if snap.version() != u64::MAX {
+            if snap.version() > 0 {
+                return Err(sdk::invalid_height(format!(
+                    "InitChain refused: the chain is at height {}; InitChain starts a new chain",
+                    snap.version()
+                )));
+            }
             let stored: Option<String> = snap.get_raw(CHAIN_ID_KEY).await?.map(|b| String::from_utf8_lossy(&b).into_owned());
             if stored.as_deref() != Some(chain_id) {
                 return Err(sdk::invalid_chain_id(format!("store holds chain {stored:?}, genesis is for {chain_id:?}")));
@@ -185,7 +217,7 @@ impl App {
                 return Ok(c.clone());
             }
         }
-        let c = Arc::new(ChainConstants { chain_id: Self::chain_id(snap).await?, params: snap.auth_params().await? });
+        let c = Arc::new(ChainConstants::read(snap).await?);
         *self.inner.constants.lock().map_err(|_| sdk::internal("poisoned"))? = Some((version, c.clone()));
         Ok(c)
     }
@@ -194,13 +226,12 @@ impl App {
     /// (`cosmos.tx.v1beta1.Service/Simulate`). Nothing is written.
     pub async fn simulate(&self, bytes: &[u8]) -> Result<TxOutcome, QueryError> {
         let snap = self.inner.storage.latest_snapshot();
-        let params = snap.auth_params().await?;
-        let tx = tx::decode(bytes, &params, ExecMode::Simulate).map_err(|e| QueryError::invalid_argument(e.message))?;
-        let chain_id = Self::chain_id(&snap).await?;
+        let constants = self.constants(&snap).await?;
+        let tx = tx::decode(bytes, &constants.params, ExecMode::Simulate).map_err(|e| QueryError::invalid_argument(e.message))?;
         let height = snap.version().wrapping_add(1);
         let mut delta = StateDelta::new(snap);
-        let env = TxEnv { chain_id: &chain_id, height, params: &params, mode: ExecMode::Simulate, preverified: &[] };
-        Ok(execute_tx(&mut delta, &tx, &env).await)
+        let env = TxEnv { constants: &constants, height, mode: ExecMode::Simulate, preverified: &[] };
+        Ok(execute_tx(&mut delta, &tx, &env).await?)
     }
 
     /// The snapshot a query reads: the latest, or the one at `height` while retained.

@@ -9,6 +9,7 @@ pub mod abci;
 pub mod app;
 pub mod exec;
 pub mod export;
+pub mod failpoint;
 pub mod genesis;
 pub mod mempool;
 pub mod registry;

@@ -114,12 +114,12 @@ fn scripted_run() -> Vec<String> {
 
 /// Pinned values; regenerate with `PRINT_APP_HASHES=1 cargo test -p openledger-app --test app_hash -- --nocapture`.
 const PINNED: [&str; 6] = [
-    "442ff8c4e410565e96aaefbf2c0f44d1b0cb7b2d4a9f2a94bff3869b503dce8b",
-    "216d58605e4b9fefb65e7222e2765fa0110957df081a5f48022916d906c0afaa",
-    "dedf08268b8cc7e3b3fcd498c8e857a10ade0b72eaa1e388fca8ab9ca005f42a",
-    "70b3af6a855bc40fc2a2d60409823817adff9c4c15547cf1008044be8ec771b1",
-    "e8d17998c4b1468d951d8d41397a427eca5dfc4180ef7e130031cff088a87df8",
-    "0d0f45dbdf414aeb0c822238d3077363997ed7b60cdd223f9c838b112981721f",
+    "4506e2302616c0eb33ec805ff2de3ef5c04fee3293ee3aee930d00f4ef1165ac",
+    "b6a6f9a1fc0b6649670df11c09340b9ad74a16f58bab6daeefcfe16a7c998ff4",
+    "b5ecce7ba7f8b59fefcf18ce9fd7615320e98f9d78e9b7d3c7f165c9db379fa3",
+    "e73530f9ad3025e3cfc90f30f901da2fd39754bffbc60fb6d2fe14592a5cc3a8",
+    "b63d91e7dfcecb2313c8a7682a0c16f0d52f23e0f097d4b558c640c0cd59aa8f",
+    "480f6fb8ffd837ef1b20ebb326c63be35be3a747ed9955902f41867163cef7c4",
 ];
 
 #[test]

@@ -1208,6 +1208,9 @@ fn seeded_random_sequence_keeps_every_uopen_accounted_for() {
             if !used.insert(who) {
                 continue; // one tx per signer per block (sequences)
             }
+            if n.balance(&test_key(who).address()) < FEE {
+                continue; // it cannot pay the fee: no proposal may hold its tx
+            }
             txs.push(n.msg_tx(&test_key(who), vec![msg], FEE, GAS));
             kinds.push((kind, target));
         }
@@ -1478,8 +1481,11 @@ fn export_starts_a_new_chain_with_identical_module_state() {
         "validators": [{ "address": hex::encode_upper(validator.consensus_address), "power": "10", "name": "v0" }],
     });
     let storage = n.app.storage().clone();
-    let doc = n.rt().block_on(openledger_app::export::genesis_doc(&storage, None, &base)).unwrap();
-    assert_eq!((doc["chain_id"].as_str(), doc["initial_height"].as_str()), (Some(openledger_test_driver::TEST_CHAIN_ID), Some("1")));
+    const NEW: &str = "openledger-test-2";
+    let same = n.rt().block_on(openledger_app::export::genesis_doc(&storage, None, &base, openledger_test_driver::TEST_CHAIN_ID));
+    assert!(format!("{:#}", same.unwrap_err()).contains("needs a chain id other than"), "the old chain id is refused: txs would replay");
+    let doc = n.rt().block_on(openledger_app::export::genesis_doc(&storage, None, &base, NEW)).unwrap();
+    assert_eq!((doc["chain_id"].as_str(), doc["initial_height"].as_str()), (Some(NEW), Some("1")));
     assert_eq!((&doc["validators"], &doc["consensus_params"]), (&base["validators"], &base["consensus_params"]));
     let exported: AppState = serde_json::from_value(doc["app_state"].clone()).unwrap();
     // Every account, by number, with the keys and sequences of those that sent.
@@ -1492,10 +1498,10 @@ fn export_starts_a_new_chain_with_identical_module_state() {
     assert_eq!(exported.token.validator_accounts.len(), 1);
     // A recent height is exported from the store's snapshots; others are refused clearly.
     let top = n.height;
-    let earlier = n.rt().block_on(openledger_app::export::genesis_doc(&storage, Some(top - 2), &base)).unwrap();
+    let earlier = n.rt().block_on(openledger_app::export::genesis_doc(&storage, Some(top - 2), &base, NEW)).unwrap();
     assert_ne!(earlier["app_state"], doc["app_state"]);
     for (h, needle) in [(top + 1, "above the latest committed height"), (2, "is not available")] {
-        let e = n.rt().block_on(openledger_app::export::genesis_doc(&storage, Some(h), &base)).unwrap_err();
+        let e = n.rt().block_on(openledger_app::export::genesis_doc(&storage, Some(h), &base, NEW)).unwrap_err();
         assert!(format!("{e:#}").contains(needle), "height {h}: {e:#}");
     }
 
@@ -1504,15 +1510,15 @@ fn export_starts_a_new_chain_with_identical_module_state() {
     std::fs::create_dir_all(genesis_path.parent().unwrap()).unwrap();
     std::fs::write(&genesis_path, serde_json::to_vec(&base).unwrap()).unwrap();
     let node_home = openledgerd::node::Home(home.path().to_path_buf());
-    let e = n.rt().block_on(openledgerd::node::export(&node_home, None)).unwrap_err();
+    let e = n.rt().block_on(openledgerd::node::export(&node_home, None, NEW)).unwrap_err();
     assert!(format!("{e:#}").contains("is in use"), "{e:#}");
     let before = n.module_state();
     drop(storage);
     n.close();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    assert_eq!(rt.block_on(openledgerd::node::export(&node_home, None)).unwrap(), doc);
+    assert_eq!(rt.block_on(openledgerd::node::export(&node_home, None, NEW)).unwrap(), doc);
     let missing = openledgerd::node::Home(home.path().join("nowhere"));
-    let e = rt.block_on(openledgerd::node::export(&missing, None)).unwrap_err();
+    let e = rt.block_on(openledgerd::node::export(&missing, None, NEW)).unwrap_err();
     assert!(format!("{e:#}").contains("not an openledgerd home"), "{e:#}");
 
     // A new chain from the export: the same state, key by key.
@@ -1525,7 +1531,7 @@ fn export_starts_a_new_chain_with_identical_module_state() {
         assert_eq!(after.nonverifiable.get(k), Some(v), "index key {:?} differs after export → genesis", String::from_utf8_lossy(k));
     }
     assert_eq!(after, before, "the new chain has keys the old one did not");
-    let again = m.rt().block_on(openledger_app::export::genesis_doc(m.app.storage(), None, &base)).unwrap();
+    let again = m.rt().block_on(openledger_app::export::genesis_doc(m.app.storage(), None, &base, "openledger-test-3")).unwrap();
     assert_eq!(again["app_state"], doc["app_state"], "export → genesis → export is not the identity");
     // It carries on: sequences continue, the pending inference settles.
     let tx = m.send_tx(&test_key(1), &fresh, 11, FEE, GAS);

@@ -1,5 +1,6 @@
 //! Bytes from the network or a proposer can be anything: each gets a code, never a panic.
-use openledger_test_driver::{test_key, TestNode};
+use openledger_client::txbuilder::{self, TxSpec};
+use openledger_test_driver::{test_key, TestNode, TEST_CHAIN_ID};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci as pb;
 
@@ -63,12 +64,14 @@ fn process_proposal_rejects_and_prepare_proposal_drops_bad_bytes() {
 #[test]
 fn prepare_proposal_respects_max_tx_bytes() {
     let n = TestNode::builder().funded_accounts(2, 1_000_000).build();
-    let tx = n.send_tx(&test_key(0), &test_key(1).address(), 1, 5000, 200_000);
+    let a = test_key(0);
+    let spec = TxSpec::new(vec![txbuilder::msg_send(&a.address(), &test_key(1).address(), 1)], 5000, 200_000);
+    let txs: Vec<Vec<u8>> = (0..10).map(|seq| txbuilder::sign_tx(&spec, &a, TEST_CHAIN_ID, 0, seq)).collect();
     let prep = Application::prepare_proposal(
         &n.app,
         pb::RequestPrepareProposal {
-            txs: vec![tx.clone().into(); 10],
-            max_tx_bytes: (tx.len() * 3) as i64,
+            txs: txs.iter().cloned().map(Into::into).collect(),
+            max_tx_bytes: txs[..3].iter().map(Vec::len).sum::<usize>() as i64,
             height: 1,
             ..Default::default()
         },

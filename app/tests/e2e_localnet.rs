@@ -120,10 +120,22 @@ fn four_validators_from_genesis_agree_on_every_block_and_earn_the_fees() {
     step(t0, "down: nothing left running");
 
     // A stopped node exports its state as a genesis: same validators, user0's sequence.
-    let out = Command::new(openledgerd_bin()).args(["export", "--home"]).arg(net.dir.join("node0")).output().expect("openledgerd export");
+    let export = |chain_id: &str| {
+        Command::new(openledgerd_bin())
+            .args(["export", "--chain-id", chain_id, "--home"])
+            .arg(net.dir.join("node0"))
+            .output()
+            .expect("openledgerd export")
+    };
+    let same = export(genesis["chain_id"].as_str().expect("chain id"));
+    assert!(
+        !same.status.success() && String::from_utf8_lossy(&same.stderr).contains("needs a chain id other than"),
+        "the same chain id is refused"
+    );
+    let out = export("openledger-localnet-2");
     assert!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
     let exported: Value = serde_json::from_slice(&out.stdout).expect("export prints JSON");
-    assert_eq!((&exported["chain_id"], &exported["validators"]), (&genesis["chain_id"], &genesis["validators"]));
+    assert_eq!((exported["chain_id"].as_str(), &exported["validators"]), (Some("openledger-localnet-2"), &genesis["validators"]));
     let accounts = exported["app_state"]["auth"]["accounts"].as_array().expect("accounts");
     let u0 = accounts.iter().find(|a| a["address"] == user0.as_str()).expect("user0 exported");
     assert_eq!((u0["sequence"].as_u64(), u0["pub_key"]["@type"].as_str()), (Some(1), Some("/cosmos.crypto.secp256k1.PubKey")), "{u0}");

@@ -127,21 +127,6 @@ fn populated() -> TestNode {
     n
 }
 
-fn free_port() -> std::net::SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
-fn wait_listening(addr: std::net::SocketAddr) {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(addr).is_ok() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("{addr} never listened");
-}
-
 fn method(pool: &DescriptorPool, path: &str) -> MethodDescriptor {
     let (service, name) = path.trim_start_matches('/').split_once('/').unwrap();
     pool.get_service_by_name(service)
@@ -198,17 +183,8 @@ fn rest_path(route: &openledger_framework::QueryRoute, fields: &Map<String, Valu
 #[test]
 fn every_query_route_of_every_module_is_answered_on_abci_grpc_and_rest() {
     let n = populated();
-    let (grpc_addr, rest_addr) = (free_port(), free_port());
-    let (stop_grpc, rx_grpc) = tokio::sync::oneshot::channel::<()>();
-    let (stop_rest, rx_rest) = tokio::sync::oneshot::channel::<()>();
-    n.rt().spawn(openledger_app::rpc::grpc::serve(n.app.clone(), grpc_addr, async {
-        let _ = rx_grpc.await;
-    }));
-    n.rt().spawn(openledger_app::rpc::rest::serve(n.app.clone(), rest_addr, None, async {
-        let _ = rx_rest.await;
-    }));
-    wait_listening(grpc_addr);
-    wait_listening(rest_addr);
+    let servers = n.serve_rpc();
+    let (grpc_addr, rest_addr) = (servers.grpc, servers.rest);
 
     let pool = DescriptorPool::decode(openledger_proto::FILE_DESCRIPTOR_SET).unwrap();
     let address = addr(OWNER);
@@ -255,5 +231,4 @@ fn every_query_route_of_every_module_is_answered_on_abci_grpc_and_rest() {
         }
     }
     assert!(refused.is_empty(), "every route answers a request naming what exists; refused:\n{}", refused.join("\n"));
-    let _ = (stop_grpc.send(()), stop_rest.send(()));
 }

@@ -13,14 +13,28 @@ use tendermint_proto::v0_38::abci::{
 use tendermint_proto::v0_38::types::BlockIdFlag;
 
 use openledger_auth::AuthRead;
-use openledger_framework::{sdk, ExecMode, Vote};
+use openledger_framework::{sdk, Vote};
 
 use crate::app::App;
 use crate::exec::pipeline::TxOutcome;
-use crate::exec::tx;
+use crate::exec::proposal::{Vet, Vetted};
 use crate::exec::BlockInput;
 
 pub const APP_VERSION: u64 = 1;
+
+/// Stop the node: a fault while handling a consensus request (the store failed, or the
+/// request cannot be for this state). Nothing of the block is committed; restarted once
+/// the fault is fixed, CometBFT's handshake replays from the last committed height.
+pub(crate) fn fault(request: &str, height: Option<i64>, e: &openledger_framework::ChainError) -> ! {
+    let at = height.map(|h| format!(" at height {h}")).unwrap_or_default();
+    tracing::error!(
+        "FATAL: {request}{at} failed: {} (codespace {}, code {}); stopping before anything of this block is committed: fix the fault and restart, the node resumes from its last committed height",
+        e.message,
+        e.codespace,
+        e.code
+    );
+    std::process::exit(1)
+}
 
 fn to_pb_events(events: Vec<tendermint::abci::Event>) -> Vec<pb::Event> {
     events.into_iter().map(Into::into).collect()
@@ -59,13 +73,11 @@ impl Application for App {
     }
 
     fn init_chain(&self, req: RequestInitChain) -> ResponseInitChain {
-        match self.block_on(self.init_chain(&req.chain_id, &req.app_state_bytes)) {
-            Ok(app_hash) => ResponseInitChain { consensus_params: None, validators: req.validators, app_hash: app_hash.into() },
-            Err(e) => {
-                // A genesis this app cannot read is fatal: stop rather than run a wrong chain.
-                tracing::error!("InitChain failed: {} (codespace {}, code {})", e.message, e.codespace, e.code);
-                std::process::exit(1);
-            }
+        match self.abci_init_chain(req) {
+            Ok(resp) => resp,
+            // A genesis this app cannot read is fatal: stop rather than run a wrong chain.
+            // (The socket server answers a refused one without stopping.)
+            Err(e) => fault("InitChain", None, &e),
         }
     }
 
@@ -86,28 +98,41 @@ impl Application for App {
 
     fn prepare_proposal(&self, req: RequestPrepareProposal) -> ResponsePrepareProposal {
         let max_bytes = usize::try_from(req.max_tx_bytes).unwrap_or(0);
-        let params = self.block_on(self.storage().latest_snapshot().auth_params()).ok();
-        let mut total = 0usize;
-        let mut txs = Vec::with_capacity(req.txs.len());
-        for t in req.txs {
-            // Drop what would fail to decode; stop at the byte budget.
-            let ok = params.as_ref().is_some_and(|p| tx::decode(&t, p, ExecMode::Finalize).is_ok());
-            if !ok {
-                continue;
+        let txs: Vec<Vec<u8>> = req.txs.iter().map(|t| t.to_vec()).collect();
+        match self.block_on(self.vet_proposal(&txs, Vet::Prepare { max_bytes })) {
+            Ok(Vetted::Valid(kept)) => {
+                let mut req_txs = req.txs;
+                let mut out = Vec::with_capacity(kept.len());
+                for i in kept {
+                    out.push(std::mem::take(&mut req_txs[i]));
+                }
+                if out.len() < txs.len() {
+                    tracing::debug!(height = req.height, offered = txs.len(), kept = out.len(), "prepared a proposal");
+                }
+                ResponsePrepareProposal { txs: out }
             }
-            if total.saturating_add(t.len()) > max_bytes {
-                break;
-            }
-            total += t.len();
-            txs.push(t);
+            Ok(Vetted::Invalid { .. }) => ResponsePrepareProposal { txs: vec![] },
+            Err(e) => fault("PrepareProposal", Some(req.height), &e),
         }
-        ResponsePrepareProposal { txs }
     }
 
     fn process_proposal(&self, req: RequestProcessProposal) -> ResponseProcessProposal {
-        let params = self.block_on(self.storage().latest_snapshot().auth_params()).ok();
-        let all_decode = params.as_ref().is_some_and(|p| req.txs.iter().all(|t| tx::decode(t, p, ExecMode::Finalize).is_ok()));
-        let status = if all_decode { ProposalStatus::Accept } else { ProposalStatus::Reject };
+        let txs: Vec<Vec<u8>> = req.txs.iter().map(|t| t.to_vec()).collect();
+        let status = match self.block_on(self.vet_proposal(&txs, Vet::Process)) {
+            Ok(Vetted::Valid(_)) => ProposalStatus::Accept,
+            Ok(Vetted::Invalid { index, refusal }) => {
+                tracing::warn!(
+                    height = req.height,
+                    "rejecting the proposal: tx {index} of {}: {} (codespace {}, code {})",
+                    txs.len(),
+                    refusal.log,
+                    refusal.codespace,
+                    refusal.code
+                );
+                ProposalStatus::Reject
+            }
+            Err(e) => fault("ProcessProposal", Some(req.height), &e),
+        };
         ResponseProcessProposal { status: status as i32 }
     }
 
@@ -141,11 +166,8 @@ impl Application for App {
                 consensus_param_updates: None,
                 app_hash: out.app_hash.into(),
             },
-            Err(e) => {
-                // Storage failure or a height mismatch: continuing would fork this node.
-                tracing::error!("FinalizeBlock({height}) failed: {}", e.message);
-                std::process::exit(1);
-            }
+            // A storage failure or a height mismatch: continuing would fork this node.
+            Err(e) => fault("FinalizeBlock", Some(height as i64), &e),
         }
     }
 
@@ -155,19 +177,58 @@ impl Application for App {
                 tracing::debug!(height, "committed");
                 ResponseCommit { retain_height: 0 }
             }
-            Err(e) => {
-                tracing::error!("Commit failed: {}", e.message);
-                std::process::exit(1);
-            }
+            Err(e) => fault("Commit", None, &e),
         }
     }
 
+    /// CometBFT's public `abci_query` lands here: the same deadline as gRPC and REST.
     fn query(&self, req: RequestQuery) -> ResponseQuery {
-        self.block_on(self.abci_query(req))
+        let limit = self.settings().rpc.request_timeout;
+        self.block_on(async {
+            let started = std::time::Instant::now();
+            match tokio::time::timeout(limit, self.abci_query(req)).await {
+                Ok(r) if started.elapsed() <= limit => r,
+                _ => {
+                    let e = sdk::internal(format!("query not answered within this node's {} ms limit", limit.as_millis()));
+                    ResponseQuery { code: e.code, codespace: e.codespace.into(), log: e.message, ..Default::default() }
+                }
+            }
+        })
     }
 }
 
+/// Whether an InitChain error is a refusal (`sdk::invalid_height`: the chain is past
+/// genesis, or this process already initialised it) rather than a genesis that fails.
+pub(crate) fn init_chain_refused(e: &openledger_framework::ChainError) -> bool {
+    e.codespace == sdk::CODESPACE && e.code == sdk::invalid_height("").code
+}
+
 impl App {
+    /// InitChain: genesis written (or found written by an earlier start that crashed
+    /// before block 1), and CometBFT told the block gas limit, a chain rule
+    /// (`max_block_gas`), so its mempool reaps blocks within it. Refused — `Err` with
+    /// `sdk::invalid_height`, which the socket server answers as an exception without
+    /// stopping — once this process has handled one, or once the chain is past genesis.
+    pub fn abci_init_chain(&self, req: RequestInitChain) -> Result<ResponseInitChain, openledger_framework::ChainError> {
+        if self.inner.init_chain_done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(sdk::invalid_height("InitChain refused: this process has already handled one"));
+        }
+        let app_hash = self.block_on(self.init_chain(&req.chain_id, &req.app_state_bytes)).inspect_err(|e| {
+            if init_chain_refused(e) {
+                // Not this process's InitChain: a later, legitimate one may still come.
+                self.inner.init_chain_done.store(false, std::sync::atomic::Ordering::SeqCst);
+            }
+        })?;
+        let params = self.block_on(self.storage().latest_snapshot().auth_params())?;
+        let consensus_params = req.consensus_params.map(|mut cp| {
+            let mut block = cp.block.unwrap_or_default();
+            block.max_gas = params.max_block_gas as i64;
+            cp.block = Some(block);
+            cp
+        });
+        Ok(ResponseInitChain { consensus_params, validators: req.validators, app_hash: app_hash.into() })
+    }
+
     pub async fn abci_query(&self, req: RequestQuery) -> ResponseQuery {
         let height = u64::try_from(req.height).unwrap_or(0);
         let err = |e: openledger_framework::QueryError, h: u64| {

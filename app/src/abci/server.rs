@@ -234,7 +234,15 @@ fn dispatch(app: &App, req: Request) -> Response {
         Some(Q::Echo(r)) => R::Echo(Application::echo(app, r)),
         Some(Q::Flush(_)) => R::Flush(Application::flush(app)),
         Some(Q::Info(r)) => R::Info(Application::info(app, r)),
-        Some(Q::InitChain(r)) => R::InitChain(Application::init_chain(app, r)),
+        Some(Q::InitChain(r)) => match app.abci_init_chain(r) {
+            Ok(resp) => R::InitChain(resp),
+            // Refused (a second InitChain): answered, not obeyed, and the node runs on.
+            Err(e) if super::init_chain_refused(&e) => {
+                tracing::warn!("{}", e.message);
+                R::Exception(ResponseException { error: e.message })
+            }
+            Err(e) => super::fault("InitChain", None, &e),
+        },
         Some(Q::Query(r)) => R::Query(Application::query(app, r)),
         Some(Q::CheckTx(r)) => R::CheckTx(Application::check_tx(app, r)),
         Some(Q::Commit(_)) => R::Commit(Application::commit(app)),

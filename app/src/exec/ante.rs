@@ -29,6 +29,7 @@ pub struct AnteContext<'a> {
 
 pub async fn run<S: StateWrite>(state: &mut S, tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
     check_timeout_height(tx, ctx)?;
+    check_min_fee(tx, ctx)?;
     consume_gas_for_tx_size(tx, ctx)?;
     let mut accounts = load_signer_accounts(state, tx).await?;
     let keys = set_pubkeys(tx, &mut accounts)?;
@@ -51,6 +52,24 @@ fn check_timeout_height(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), Cha
     Ok(())
 }
 
+/// The chain's consensus minimum: fee ≥ gas limit × `min_gas_price` (a simulation's fee
+/// is not known yet). Checked before any state is read or signature verified.
+fn check_min_fee(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), ChainError> {
+    if ctx.env.mode.is_simulation() {
+        return Ok(());
+    }
+    let needed = openledger_framework::amount::fee_for_gas(tx.gas_limit(), ctx.env.constants.min_gas_price_atto);
+    if tx.fee() < needed {
+        return Err(min_fee_error(tx.fee(), needed));
+    }
+    Ok(())
+}
+
+/// The Cosmos SDK's words for a fee below a minimum.
+pub fn min_fee_error(got: u128, needed: u128) -> ChainError {
+    sdk::insufficient_fee(format!("insufficient fees; got: {got}uopen required: {needed}uopen: insufficient fee"))
+}
+
 /// The one out-of-gas error, in the Cosmos SDK's words.
 pub fn out_of_gas_error(meter: &openledger_framework::GasMeter) -> ChainError {
     sdk::out_of_gas(format!("out of gas; gasWanted: {}, gasUsed: {}: out of gas", meter.limit(), meter.used_uncapped()))
@@ -67,7 +86,7 @@ fn consume_gas_for_tx_size(tx: &DecodedTx, ctx: &AnteContext<'_>) -> Result<(), 
     if ctx.env.mode.is_simulation() {
         len += tx.signers().iter().filter(|s| s.signature.is_empty()).count() as u64 * SIMULATED_SIGNATURE_BYTES;
     }
-    ctx.meter.consume(ctx.env.params.tx_size_cost_per_byte.saturating_mul(len)).map_err(|_| out_of_gas(ctx))
+    ctx.meter.consume(ctx.env.constants.params.tx_size_cost_per_byte.saturating_mul(len)).map_err(|_| out_of_gas(ctx))
 }
 
 /// The size a secp256k1 signature (r, s) adds to a tx, counted for simulated txs.
@@ -132,8 +151,8 @@ fn check_sequences(tx: &DecodedTx, accounts: &[BaseAccount]) -> Result<(), Chain
 fn consume_gas_for_signatures(keys: &[PubKey], ctx: &AnteContext<'_>) -> Result<(), ChainError> {
     for k in keys {
         let cost = match k {
-            PubKey::Secp256k1(..) => ctx.env.params.sig_verify_cost_secp256k1,
-            PubKey::Ed25519(_) => ctx.env.params.sig_verify_cost_ed25519,
+            PubKey::Secp256k1(..) => ctx.env.constants.params.sig_verify_cost_secp256k1,
+            PubKey::Ed25519(_) => ctx.env.constants.params.sig_verify_cost_ed25519,
         };
         ctx.meter.consume(cost).map_err(|_| out_of_gas(ctx))?;
     }
@@ -147,10 +166,10 @@ fn verify_signatures(tx: &DecodedTx, accounts: &[BaseAccount], keys: &[PubKey], 
     for (i, ((s, acct), key)) in tx.signers().iter().zip(accounts).zip(keys).enumerate() {
         let pre = ctx.env.preverified.get(i).and_then(|p| p.as_ref());
         let already = pre.is_some_and(|p| p.account_number == acct.account_number && p.pubkey == *key);
-        if !already && !verify_signature(key, &tx.sign_bytes(ctx.env.chain_id, acct.account_number), &s.signature) {
+        if !already && !verify_signature(key, &tx.sign_bytes(&ctx.env.constants.chain_id, acct.account_number), &s.signature) {
             return Err(sdk::unauthorized(format!(
                 "signature verification failed; please verify account number ({}), sequence ({}) and chain-id ({}): unauthorized",
-                acct.account_number, acct.sequence, ctx.env.chain_id
+                acct.account_number, acct.sequence, ctx.env.constants.chain_id
             )));
         }
     }

@@ -15,8 +15,8 @@ use super::perf::replica::ReplicaUpdates;
 use super::perf::sigverify::{self, Verifier};
 use super::pipeline::{execute_tx, TxEnv, TxOutcome};
 use super::tx::{self, DecodedTx};
-use crate::app::{cores, PendingBlock, BLOCK_HEIGHT_KEY, BLOCK_TIME_KEY};
-use crate::App;
+use crate::app::{cores, ChainConstants, PendingBlock, BLOCK_HEIGHT_KEY, BLOCK_TIME_KEY};
+use crate::{failpoint, App};
 
 /// A block executed and staged: its results, and what storage and the hot cache commit.
 struct Executed {
@@ -92,8 +92,7 @@ impl App {
             time_seconds: input.time_seconds,
             time_nanos: input.time_nanos,
             tx_hashes: &tx_hashes,
-            chain_id,
-            params,
+            constants: &constants,
             last_commit: input.last_commit,
         };
         let speculative = self.execute_block(&block, snap.clone(), prefetched.clone(), &decoded, &verifier.assumed()).await?;
@@ -134,7 +133,14 @@ impl App {
     ) -> Result<Executed, ChainError> {
         let t0 = std::time::Instant::now();
         let version = snap.version();
-        let mut delta = StateDelta::new(Prefetched::new(snap, prefetched.clone()).with_replica(self.inner.replica.clone(), version));
+        let mut reads = Prefetched::new(snap, prefetched.clone()).with_replica(self.inner.replica.clone(), version);
+        let failpoints = &self.inner.settings.failpoints;
+        if failpoint::fails(failpoints, failpoint::Point::Finalize, block.height) {
+            reads = reads.failing_reads(block.height);
+        } else {
+            failpoint::check(failpoints, failpoint::Point::Finalize, block.height)?;
+        }
+        let mut delta = StateDelta::new(reads);
         delta.put_u64(BLOCK_HEIGHT_KEY.to_string(), block.height);
         delta.put_raw(BLOCK_TIME_KEY.to_string(), block.time_seconds.to_be_bytes().to_vec());
         let mut tx_results = Vec::with_capacity(decoded.len());
@@ -142,14 +148,8 @@ impl App {
             let outcome = match d {
                 Err(e) => TxOutcome::failed(e, 0, 0),
                 Ok(t) => {
-                    let env = TxEnv {
-                        chain_id: block.chain_id,
-                        height: block.height,
-                        params: block.params,
-                        mode: ExecMode::Finalize,
-                        preverified: pre,
-                    };
-                    execute_tx(&mut delta, t, &env).await
+                    let env = TxEnv { constants: block.constants, height: block.height, mode: ExecMode::Finalize, preverified: pre };
+                    execute_tx(&mut delta, t, &env).await?
                 }
             };
             tx_results.push(outcome);
@@ -172,6 +172,7 @@ impl App {
         changes.apply_to(&mut delta);
         // The block's record for the indexer stream: non-verifiable, in the same batch.
         let t_record = std::time::Instant::now();
+        failpoint::check(failpoints, failpoint::Point::Stream, block.height)?;
         let record = crate::stream::encode::block_record(
             block.height,
             block.time_seconds,
@@ -205,7 +206,13 @@ impl App {
         let pending = self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))?.take();
         let Some(p) = pending else { return Err(sdk::internal("Commit without FinalizeBlock")) };
         let version = p.batch.version();
-        self.inner.storage.commit_batch(p.batch)?;
+        let failpoints = &self.inner.settings.failpoints;
+        failpoint::check(failpoints, failpoint::Point::Commit, p.height)?;
+        self.inner
+            .storage
+            .commit_batch(p.batch)
+            .map_err(|e| openledger_framework::error::node_fault::storage(format!("storage: writing block {}: {e:#}", p.height)))?;
+        failpoint::check(failpoints, failpoint::Point::Committed, p.height)?;
         self.inner.hot.advance(p.hot, version);
         self.inner.replica.advance(p.replica, version);
         if let Ok(mut m) = self.inner.mempool.lock() {
@@ -216,7 +223,7 @@ impl App {
 }
 
 /// Decode a block's txs on `threads` threads, keeping their order.
-fn decode_all(
+pub(crate) fn decode_all(
     txs: &[Vec<u8>],
     params: &openledger_proto::openledger::auth::v1::Params,
     threads: usize,
@@ -248,7 +255,6 @@ struct BlockRun<'a> {
     time_seconds: i64,
     time_nanos: i32,
     tx_hashes: &'a [[u8; 32]],
-    chain_id: &'a str,
-    params: &'a openledger_proto::openledger::auth::v1::Params,
+    constants: &'a ChainConstants,
     last_commit: &'a [Vote],
 }

@@ -6,6 +6,7 @@ pub mod ante;
 pub mod block;
 pub mod perf;
 pub mod pipeline;
+pub mod proposal;
 pub mod tx;
 
 pub use block::{BlockInput, BlockOutcome};

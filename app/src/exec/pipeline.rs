@@ -4,10 +4,10 @@ use cnidarium::{StateDelta, StateWrite};
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
 use openledger_framework::events::event;
 use openledger_framework::{ChainError, ExecMode, GasMeter, Metered, MsgCtx};
-use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use prost::Message;
 use tendermint::abci::Event;
 
+use crate::app::ChainConstants;
 use crate::exec::ante::{self, AnteContext, Preverified};
 use crate::exec::tx::DecodedTx;
 
@@ -29,24 +29,29 @@ impl TxOutcome {
     }
 }
 
-/// Where a tx runs: the chain, the height, the auth params, why it runs, and per signer
-/// a signature verification done earlier (`None` entries are verified in the ante step).
+/// Where a tx runs: the chain's constants (id, auth params, consensus minimum gas
+/// price), the height, why it runs, and per signer a signature verification done earlier
+/// (`None` entries are verified in the ante step).
 pub struct TxEnv<'a> {
-    pub chain_id: &'a str,
+    pub constants: &'a ChainConstants,
     pub height: u64,
-    pub params: &'a AuthParams,
     pub mode: ExecMode,
     pub preverified: &'a [Option<Preverified>],
 }
 
 /// Run one tx on `state`: the ante step in one overlay, the messages in a nested one.
 /// A failed ante leaves no trace; failed messages leave only the ante's fee and
-/// sequence bump. In CheckTx (and its recheck) only the ante runs.
-pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEnv<'_>) -> TxOutcome {
-    // A simulation measures, it does not limit.
-    let gas_limit = if env.mode.is_simulation() { u64::MAX } else { tx.gas_limit() };
+/// sequence bump. In CheckTx, its recheck and proposal checks only the ante runs.
+///
+/// `Err` is a node fault (`ChainError::is_node_fault`: the store failed), never a tx
+/// result: the caller stops rather than record an outcome other nodes would not.
+pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEnv<'_>) -> Result<TxOutcome, ChainError> {
+    // A simulation measures, up to the most any tx may use (`max_tx_gas`, within the
+    // block limit): public endpoints run it for anyone, so its cost is bounded as a
+    // tx's is, and a tx that needs more could never be included anyway.
+    let gas_limit = if env.mode.is_simulation() { env.constants.params.max_tx_gas } else { tx.gas_limit() };
     let meter = GasMeter::new(gas_limit);
-    let costs = openledger_auth::gas_costs(env.params);
+    let costs = openledger_auth::gas_costs(&env.constants.params);
 
     let mut ante_delta = StateDelta::new(&mut *state);
     let ctx = AnteContext { env, meter: &meter };
@@ -55,16 +60,19 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
         ante::run(&mut metered, tx, &ctx).await
     };
     if let Err(e) = ante_result {
+        if e.is_node_fault() {
+            return Err(e);
+        }
         let e = if meter.is_exhausted() { ante::out_of_gas_error(&meter) } else { e };
-        return TxOutcome::failed(&e, tx.gas_limit(), meter.used());
+        return Ok(TxOutcome::failed(&e, tx.gas_limit(), meter.used()));
     }
     if meter.is_exhausted() {
-        return TxOutcome::failed(&ante::out_of_gas_error(&meter), tx.gas_limit(), meter.used());
+        return Ok(TxOutcome::failed(&ante::out_of_gas_error(&meter), tx.gas_limit(), meter.used()));
     }
 
     if !env.mode.runs_messages() {
         let (_, events) = ante_delta.apply();
-        return TxOutcome { gas_wanted: tx.gas_limit(), gas_used: meter.used(), events, ..Default::default() };
+        return Ok(TxOutcome { gas_wanted: tx.gas_limit(), gas_used: meter.used(), events, ..Default::default() });
     }
 
     let mut msg_delta = StateDelta::new(&mut ante_delta);
@@ -73,6 +81,7 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
         run_msgs_on(&mut metered, tx, env.height).await
     };
     let msg_result = match msg_result {
+        Err(e) if e.is_node_fault() => return Err(e),
         Ok(_) if meter.is_exhausted() => Err(ante::out_of_gas_error(&meter)),
         Err(_) if meter.is_exhausted() => Err(ante::out_of_gas_error(&meter)),
         other => other,
@@ -82,12 +91,12 @@ pub async fn execute_tx<S: StateWrite>(state: &mut S, tx: &DecodedTx, env: &TxEn
             let (_, msg_events) = msg_delta.apply();
             let (_, mut events) = ante_delta.apply();
             events.extend(msg_events);
-            TxOutcome { data, gas_wanted: tx.gas_limit(), gas_used: meter.used(), events, ..Default::default() }
+            Ok(TxOutcome { data, gas_wanted: tx.gas_limit(), gas_used: meter.used(), events, ..Default::default() })
         }
         Err(e) => {
             drop(msg_delta);
             let (_, events) = ante_delta.apply();
-            TxOutcome { events, ..TxOutcome::failed(&e, tx.gas_limit(), meter.used()) }
+            Ok(TxOutcome { events, ..TxOutcome::failed(&e, tx.gas_limit(), meter.used()) })
         }
     }
 }

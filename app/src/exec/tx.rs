@@ -7,6 +7,7 @@
 use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw};
 use openledger_framework::amount::parse_amount;
+use openledger_framework::canonical;
 use openledger_framework::{sdk, Address, Amount, ChainError, ExecMode};
 use openledger_proto::openledger::auth::v1::Params as AuthParams;
 use openledger_token::DENOM;
@@ -110,10 +111,12 @@ pub fn decode(bytes: &[u8], params: &AuthParams, mode: ExecMode) -> Result<Decod
     if bytes.len() as u64 > params.max_tx_bytes {
         return Err(sdk::tx_too_large(format!("tx is {} bytes, the limit is {}: tx too large", bytes.len(), params.max_tx_bytes)));
     }
-    let raw = TxRaw::decode(bytes).map_err(|e| sdk::tx_decode(format!("{e}: tx parse error")))?;
-    let body = TxBody::decode(raw.body_bytes.as_slice()).map_err(|e| sdk::tx_decode(format!("body: {e}: tx parse error")))?;
+    // One encoding per tx (no unknown, repeated or reordered fields), so its hash and
+    // signed bytes cannot be changed by whoever relays it.
+    let raw = canonical::decode::<TxRaw>(bytes).map_err(|e| sdk::tx_decode(format!("{e}: tx parse error")))?;
+    let body = canonical::decode::<TxBody>(&raw.body_bytes).map_err(|e| sdk::tx_decode(format!("body: {e}: tx parse error")))?;
     let auth_info =
-        AuthInfo::decode(raw.auth_info_bytes.as_slice()).map_err(|e| sdk::tx_decode(format!("auth info: {e}: tx parse error")))?;
+        canonical::decode::<AuthInfo>(&raw.auth_info_bytes).map_err(|e| sdk::tx_decode(format!("auth info: {e}: tx parse error")))?;
 
     if !body.extension_options.is_empty() || !body.non_critical_extension_options.is_empty() {
         return Err(sdk::unknown_extension_options("extension options are not supported: unknown extension options"));

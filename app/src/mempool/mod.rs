@@ -150,15 +150,8 @@ impl App {
     async fn check_tx_inner(&self, bytes: &[u8], hash: [u8; 32], mode: ExecMode) -> Result<TxOutcome, ChainError> {
         let snap = self.inner.storage.latest_snapshot();
         let constants = self.constants(&snap).await?;
-        let (chain_id, params) = (&constants.chain_id, &constants.params);
-        let tx = tx::decode(bytes, params, mode)?;
-        let needed = openledger_framework::amount::fee_for_gas(tx.gas_limit(), self.inner.settings.min_gas_price_atto);
-        if tx.fee() < needed {
-            return Err(sdk::insufficient_fee(format!(
-                "insufficient fees; got: {}uopen required: {needed}uopen: insufficient fee",
-                tx.fee()
-            )));
-        }
+        let tx = tx::decode(bytes, &constants.params, mode)?;
+        self.check_mempool_fee(&tx, &constants)?;
         let height = snap.version().wrapping_add(1);
         let pending: Vec<Option<PendingSender>> = {
             let m = self.inner.mempool.lock().map_err(|_| sdk::internal("poisoned"))?;
@@ -186,8 +179,8 @@ impl App {
         // verified again; the ante step still checks account numbers and keys.
         let checked = self.inner.checked.get(&hash);
         let preverified: Vec<Option<Preverified>> = checked.iter().flatten().cloned().map(Some).collect();
-        let env = TxEnv { chain_id, height, params, mode, preverified: &preverified };
-        let outcome = execute_tx(&mut delta, &tx, &env).await;
+        let env = TxEnv { constants: &constants, height, mode, preverified: &preverified };
+        let outcome = execute_tx(&mut delta, &tx, &env).await?;
         if outcome.code != 0 {
             return Ok(outcome);
         }
@@ -241,7 +234,9 @@ impl App {
                 if self.inner.checked.get(&hash).is_some() {
                     continue;
                 }
-                if let Ok(t) = tx::decode(bytes, &constants.params, ExecMode::Check) {
+                // Size and fee before any signature work.
+                let t = tx::decode(bytes, &constants.params, ExecMode::Check);
+                if let Ok(t) = t.and_then(|t| self.check_mempool_fee(&t, &constants).map(|_| t)) {
                     hashes.push(hash);
                     decoded.push(Ok(t));
                 }
@@ -272,9 +267,20 @@ impl App {
         })
     }
 
+    /// This node's mempool price: the fee must cover the gas limit at the higher of its
+    /// own `min_gas_price` and the chain's consensus minimum.
+    fn check_mempool_fee(&self, tx: &DecodedTx, constants: &ChainConstants) -> Result<(), ChainError> {
+        let price = self.inner.settings.min_gas_price_atto.max(constants.min_gas_price_atto);
+        let needed = openledger_framework::amount::fee_for_gas(tx.gas_limit(), price);
+        if tx.fee() < needed {
+            return Err(crate::exec::ante::min_fee_error(tx.fee(), needed));
+        }
+        Ok(())
+    }
+
     /// The account number and key each signer of `tx` verified under, read after the
     /// ante step (which records a first-time signer's key) from its state.
-    async fn verified_signers<S: StateRead>(state: &S, tx: &DecodedTx) -> Result<Vec<Preverified>, ChainError> {
+    pub(crate) async fn verified_signers<S: StateRead>(state: &S, tx: &DecodedTx) -> Result<Vec<Preverified>, ChainError> {
         let mut out = Vec::with_capacity(tx.signers().len());
         for s in tx.signers() {
             let acct = state

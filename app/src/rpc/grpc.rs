@@ -116,7 +116,8 @@ impl tower::Service<http::Request<axum::body::Body>> for QueryMethod {
 
     fn call(&mut self, req: http::Request<axum::body::Body>) -> Self::Future {
         let method = self.clone();
-        Box::pin(async move { Ok(tonic::server::Grpc::new(RawCodec).unary(method, req).await) })
+        let limit = self.app.rpc_gate().limits().max_request_bytes;
+        Box::pin(async move { Ok(tonic::server::Grpc::new(RawCodec).max_decoding_message_size(limit).unary(method, req).await) })
     }
 }
 
@@ -156,13 +157,20 @@ pub async fn serve_with(
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(openledger_proto::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
+    let gate = app.rpc_gate().clone();
+    let max = gate.limits().max_request_bytes;
+    use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::service_server::ServiceServer as NodeServer;
+    use cosmos_sdk_proto::cosmos::tx::v1beta1::service_server::ServiceServer as TxServer;
     let routes = tonic::service::Routes::from(query_methods(&app))
         .add_service(crate::stream::BlockStream::new(app.storage().clone(), closing_rx, app.settings().stream_max_subscribers).server())
-        .add_service(cosmos_sdk_proto::cosmos::tx::v1beta1::service_server::ServiceServer::new(cosmos.clone()))
-        .add_service(cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::service_server::ServiceServer::new(cosmos.clone()))
-        .add_service(openledger_proto::cosmos::consensus::v1::query_server::QueryServer::new(cosmos))
+        .add_service(TxServer::new(cosmos.clone()).max_decoding_message_size(max))
+        .add_service(NodeServer::new(cosmos.clone()).max_decoding_message_size(max))
+        .add_service(openledger_proto::cosmos::consensus::v1::query_server::QueryServer::new(cosmos).max_decoding_message_size(max))
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
+    // Every request but the block stream within the node's limits (rpc/limits.rs).
+    let routes =
+        tonic::service::Routes::from(routes.into_axum_router().layer(axum::middleware::from_fn_with_state(gate, crate::rpc::limits::grpc)));
     tonic::transport::Server::builder()
         .add_routes(routes)
         .serve_with_shutdown(addr, async move {

@@ -3,4 +3,5 @@
 //! (`rest`).
 pub mod cosmos;
 pub mod grpc;
+pub mod limits;
 pub mod rest;

@@ -46,13 +46,19 @@ impl IntoResponse for ApiError {
             InvalidArgument | FailedPrecondition | OutOfRange => StatusCode::BAD_REQUEST,
             NotFound => StatusCode::NOT_FOUND,
             Unimplemented => StatusCode::NOT_IMPLEMENTED,
-            Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable | ResourceExhausted => StatusCode::SERVICE_UNAVAILABLE,
+            DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
             Unauthenticated => StatusCode::UNAUTHORIZED,
             PermissionDenied => StatusCode::FORBIDDEN,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (http, axum::Json(json!({ "code": self.0.code() as i32, "message": self.0.message(), "details": [] }))).into_response()
     }
+}
+
+/// A REST error response for `status`, in the shape of every REST error.
+pub(crate) fn error_response(status: tonic::Status) -> Response {
+    ApiError::from(status).into_response()
 }
 
 impl From<tonic::Status> for ApiError {
@@ -484,7 +490,22 @@ pub fn router(app: App, cometbft_rpc: Option<String>) -> Router {
             }),
         );
     }
-    router.fallback(not_found).with_state(state)
+    let gate = state.app.rpc_gate().clone();
+    let max = gate.limits().max_request_bytes;
+    router
+        .fallback(not_found)
+        .with_state(state)
+        // Within the node's limits (rpc/limits.rs); a body over the size limit is refused
+        // by its length header, and by the body reader for a body sent without one.
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            let declared = req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+            if declared.is_some_and(|n| n > max) {
+                return crate::rpc::limits::too_large(max);
+            }
+            next.run(req).await
+        }))
+        .layer(axum::extract::DefaultBodyLimit::max(max))
+        .layer(axum::middleware::from_fn_with_state(gate, crate::rpc::limits::rest))
 }
 
 /// Serve REST on `addr` until `shutdown` resolves.

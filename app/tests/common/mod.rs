@@ -2,18 +2,20 @@
 //! are SIGKILLed when a test ends, CometBFT RPC and gRPC helpers, and the CLI as a user
 //! runs it.
 #![allow(dead_code)] // each test binary uses a different part
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use openledger_client::rpc::CometRpc;
 use openledger_proto::cosmos::bank::v1beta1 as bank;
 use openledgerd::dev::DEV_FUNDING;
 use prost::Message;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 /// Upper bound of every wait loop.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -650,7 +652,13 @@ impl Localnet {
 
     /// `localnet.sh --dir DIR ARGS…` with this build's binaries.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(&[], args)
+    }
+
+    /// `run` with more environment for the processes it starts (`OPENLEDGER_FAILPOINTS`).
+    pub fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         Command::new("bash")
+            .envs(env.iter().copied())
             .arg(localnet_script())
             .arg("--dir")
             .arg(&self.dir)
@@ -667,7 +675,11 @@ impl Localnet {
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+        self.ok_env(&[], args)
+    }
+
+    pub fn ok_env(&self, env: &[(&str, &str)], args: &[&str]) -> String {
+        let out = self.run_env(env, args);
         assert!(
             out.status.success(),
             "localnet.sh {} failed ({}):\nstdout: {}\nstderr: {}",
@@ -731,4 +743,146 @@ impl Drop for Localnet {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------- load during faults
+
+/// The fault tests' loader: bench accounts funded by `localnet.sh up --bench-accounts`.
+pub const BENCH_ACCOUNTS: u64 = 200;
+pub const SEED: &str = "e2e-faults";
+pub const RATE: f64 = 100.0;
+
+pub fn node_height(net: &Localnet, i: usize) -> Option<u64> {
+    net.chains[i].height().ok()
+}
+
+/// One `openledger bench load` running in the background.
+pub struct Load {
+    name: String,
+    child: Child,
+    out: PathBuf,
+    err: PathBuf,
+    log: PathBuf,
+    secs: u64,
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start a load of `secs` seconds at RATE over all four nodes; returns once it sends.
+pub fn load_start(net: &Localnet, name: &str, secs: u64, t0: Instant) -> Load {
+    let dir = net.dir.join("loads");
+    std::fs::create_dir_all(&dir).expect("loads dir");
+    let (out, err, log) = (dir.join(format!("{name}.json")), dir.join(format!("{name}.err")), dir.join(format!("{name}.txs")));
+    let nodes: Vec<String> = net.chains.iter().map(|c| c.ports.rpc_url()).collect();
+    let child = Command::new(cli_bin())
+        .args(["bench", "load", "--node", &nodes.join(","), "--rate", &RATE.to_string(), "--duration", &secs.to_string()])
+        .args(["--accounts", &BENCH_ACCOUNTS.to_string(), "--seed", SEED, "--chain-id", "openledger-localnet"])
+        .args(["--broadcast", "sync", "--send-timeout", "3", "--drain-timeout", "60", "-o", "json", "--tx-log"])
+        .arg(&log)
+        .env_remove("OPENLEDGER_NODE")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).expect("load stdout"))
+        .stderr(std::fs::File::create(&err).expect("load stderr"))
+        .spawn()
+        .expect("starting openledger bench load");
+    // Building and signing takes about a second; give it three before the fault.
+    std::thread::sleep(Duration::from_secs(3));
+    step(t0, &format!("{name}: bench load at {RATE} tx/s for {secs} s over 4 nodes"));
+    Load { name: name.into(), child, out, err, log, secs }
+}
+
+/// Wait (bounded) for the load to end; check its report and that every tx it reports
+/// committed is in the block it names on node `verify`, once; then that every node has
+/// the same block and app hash at every height.
+pub fn load_finish(net: &Localnet, mut load: Load, verify: usize, t0: Instant) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(load.secs + 60 + 60);
+    let status = loop {
+        if let Some(s) = load.child.try_wait().expect("waiting for the loader") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{}: the loader did not finish within {} s", load.name, load.secs + 120);
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let stderr = std::fs::read_to_string(&load.err).unwrap_or_default();
+    assert!(status.success(), "{}: bench load failed ({status}): {stderr}", load.name);
+    let out = std::fs::read_to_string(&load.out).expect("load report");
+    let r: Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{}: bench load -o json printed non-JSON ({e}): {out}", load.name));
+    let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("no {k} in {r}"));
+    let (planned, sent, committed) = (n("planned"), n("sent"), n("committed"));
+    step(
+        t0,
+        &format!(
+            "{}: planned {planned}, sent {sent} ({} errors, {} failovers), committed {committed} ({} failed, {} missing, {} duplicates), p99 {:.0} ms",
+            load.name,
+            n("send_errors"),
+            n("send_failovers"),
+            n("failed"),
+            n("missing"),
+            n("duplicates"),
+            r["latency_ms"]["p99"].as_f64().unwrap_or(0.0)
+        ),
+    );
+    assert_eq!(sent + n("send_errors"), planned, "{}: {r}", load.name);
+    assert_eq!(committed + n("failed") + n("missing"), sent, "{}: {r}", load.name);
+    assert_eq!(n("duplicates"), 0, "{}: a tx was committed twice: {r}", load.name);
+    assert_eq!(n("failed"), 0, "{}: txs in blocks with a non-zero code: {r}", load.name);
+    // Most of the load gets through: a node that is down costs sends a failover, not the
+    // tx. What may be lost: a tx a node took but had not gossiped when it was killed,
+    // and the later txs of that account (their sequence follows a tx no node has).
+    assert!(committed * 10 >= planned * 9, "{}: only {committed} of {planned} committed: {r}", load.name);
+
+    // The tx log against node `verify`'s blocks.
+    let text = std::fs::read_to_string(&load.log).expect("tx log");
+    let mut by_height: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+    let mut hashes = BTreeSet::new();
+    let mut reported = 0u64;
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        assert_eq!(f.len(), 4, "tx log line {line:?}");
+        assert!(hashes.insert(f[0].to_string()), "{}: tx {} twice in the tx log", load.name, f[0]);
+        let (height, code): (u64, u32) = (f[2].parse().expect("height"), f[3].parse().expect("code"));
+        if height > 0 && code == 0 {
+            by_height.entry(height).or_default().insert(f[0].to_string());
+            reported += 1;
+        }
+    }
+    assert_eq!((hashes.len() as u64, reported), (planned, committed), "{}: tx log vs report", load.name);
+    let chain = &net.chains[verify];
+    let (lo, hi) = (*by_height.keys().next().expect("no committed tx"), *by_height.keys().next_back().expect("none"));
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    for h in lo..=hi {
+        let b = chain
+            .rt
+            .block_on(chain.rpc.call("block", json!({"height": h.to_string()})))
+            .unwrap_or_else(|e| panic!("node{verify} /block {h}: {e:#}"));
+        for t in b["block"]["data"]["txs"].as_array().cloned().unwrap_or_default() {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(t.as_str().expect("tx")).expect("base64 tx");
+            let hash = hex::encode_upper(Sha256::digest(&bytes));
+            if hashes.contains(&hash) {
+                assert!(
+                    seen.insert(hash.clone(), h).is_none(),
+                    "{}: tx {hash} in block {} and block {h} on node{verify}",
+                    load.name,
+                    seen[&hash]
+                );
+            }
+        }
+    }
+    for (h, txs) in &by_height {
+        for t in txs {
+            assert_eq!(seen.get(t), Some(h), "{}: tx {t} reported committed at {h} is not in that block on node{verify}", load.name);
+        }
+    }
+    step(t0, &format!("{}: all {committed} committed txs found once, in the blocks named, on node{verify} ({lo}..={hi})", load.name));
+    // And every node has the same block and app hash at every height.
+    let all = net.all();
+    let top = net.wait_all(&all, 0);
+    net.assert_agree(&all, top);
+    r
 }

@@ -51,6 +51,10 @@ enum Cmd {
         /// The committed height to export (default: the latest).
         #[arg(long)]
         height: Option<u64>,
+        /// The new chain's id: it must differ from this chain's, so that no tx signed for
+        /// this chain replays on the new one.
+        #[arg(long)]
+        chain_id: String,
         /// Write here instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -175,6 +179,7 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OPENLEDGER_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
+    openledgerd::failstop::install();
     if let Err(e) = run(Cli::parse()) {
         eprintln!("Error: {e:#}");
         std::process::exit(1);
@@ -227,8 +232,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Genesis { cmd: GenesisCmd::Set { home, assignments } } => node::genesis_set(&Home(home), &assignments),
         Cmd::Config { cmd: ConfigCmd::Set { home, assignments } } => node::cometbft_config_set(&Home(home), &assignments),
-        Cmd::Export { home, height, output } => {
-            let doc = runtime()?.block_on(node::export(&Home(home), height))?;
+        Cmd::Export { home, height, chain_id, output } => {
+            let doc = runtime()?.block_on(node::export(&Home(home), height, &chain_id))?;
             let text = serde_json::to_string_pretty(&doc)? + "\n";
             match output {
                 Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,

@@ -35,6 +35,43 @@ pub struct AppConfig {
     /// REST (the Cosmos endpoints wallets call and every openledger query).
     #[serde(default)]
     pub api: ApiConfig,
+    /// Bounds on the gRPC and REST servers and on CometBFT's `abci_query`.
+    #[serde(default)]
+    pub rpc: RpcConfig,
+}
+
+/// `[rpc]`: what one request may cost this node (see the README's "Failure model").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RpcConfig {
+    /// A request not answered in this time is cancelled (DEADLINE_EXCEEDED, HTTP 504).
+    pub request_timeout_ms: u64,
+    /// Requests served at once, gRPC and REST together; more get RESOURCE_EXHAUSTED
+    /// (HTTP 503). The block stream is counted by `[stream] max_subscribers` instead.
+    pub max_in_flight: usize,
+    /// Largest request accepted, in bytes (OUT_OF_RANGE, HTTP 413).
+    pub max_request_bytes: usize,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        let d = openledger_app::rpc::limits::RpcLimits::default();
+        RpcConfig {
+            request_timeout_ms: d.request_timeout.as_millis() as u64,
+            max_in_flight: d.max_in_flight,
+            max_request_bytes: d.max_request_bytes,
+        }
+    }
+}
+
+impl RpcConfig {
+    pub fn limits(&self) -> openledger_app::rpc::limits::RpcLimits {
+        openledger_app::rpc::limits::RpcLimits {
+            request_timeout: std::time::Duration::from_millis(self.request_timeout_ms),
+            max_in_flight: self.max_in_flight,
+            max_request_bytes: self.max_request_bytes,
+        }
+    }
 }
 
 /// The indexer block stream's log (`openledger.stream.v1.StreamService`).
@@ -101,6 +138,7 @@ impl Default for AppConfig {
             stream: StreamConfig::default(),
             cometbft: CometbftConfig { rpc: "http://127.0.0.1:26657".into() },
             api: ApiConfig::default(),
+            rpc: RpcConfig::default(),
         }
     }
 }
@@ -191,6 +229,9 @@ pub fn init(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
     genesis["consensus_params"]["version"]["app"] = openledger_app::abci::APP_VERSION.to_string().into();
     let mut app_state = AppState::default();
     app_state.auth.params = Some(default_auth_params());
+    // The block gas limit is a chain rule (`auth.params.max_block_gas`); InitChain tells
+    // CometBFT, and the genesis file says the same so nobody reads -1 (no limit) there.
+    genesis["consensus_params"]["block"]["max_gas"] = default_auth_params().max_block_gas.to_string().into();
     app_state.token.params = Some(openledger_token::component::default_params());
     if let Some(op) = opts.operator {
         let key: serde_json::Value = serde_json::from_slice(&std::fs::read(home.cometbft().join("config/priv_validator_key.json"))?)?;
@@ -487,7 +528,7 @@ pub fn genesis_set(home: &Home, assignments: &[String]) -> Result<()> {
 /// `openledgerd export`: the genesis of a new chain holding the committed state of this
 /// home at `height` (default: the latest). The node must be stopped — RocksDB allows
 /// one process per store, and a stopped store is a consistent snapshot by construction.
-pub async fn export(home: &Home, height: Option<u64>) -> Result<serde_json::Value> {
+pub async fn export(home: &Home, height: Option<u64>, new_chain_id: &str) -> Result<serde_json::Value> {
     if !home.genesis().is_file() {
         bail!("{} is not an openledgerd home: {} is missing", home.0.display(), home.genesis().display());
     }
@@ -497,7 +538,7 @@ pub async fn export(home: &Home, height: Option<u64>) -> Result<serde_json::Valu
         bail!("{} holds no chain state yet (the node has never committed a block)", state_dir.display());
     }
     let storage = open_storage_quietly(state_dir.clone()).await?;
-    let result = openledger_app::export::genesis_doc(&storage, height, &base).await;
+    let result = openledger_app::export::genesis_doc(&storage, height, &base, new_chain_id).await;
     storage.release().await;
     result
 }
@@ -505,10 +546,7 @@ pub async fn export(home: &Home, height: Option<u64>) -> Result<serde_json::Valu
 /// Open the store, turning cnidarium's panic on a locked RocksDB into an error that says
 /// what to do.
 async fn open_storage_quietly(dir: PathBuf) -> Result<cnidarium::Storage> {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let opened = openledger_app::open_storage(dir.clone()).await;
-    std::panic::set_hook(previous);
+    let opened = crate::failstop::expecting_panics(openledger_app::open_storage(dir.clone())).await;
     opened.map_err(|e| {
         if format!("{e:#}").contains("lock") {
             anyhow::anyhow!(
@@ -576,6 +614,15 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
         stream_retain_blocks: config.stream.retain_blocks,
         stream_max_subscribers: config.stream.max_subscribers,
         no_memory_index: false,
+        rpc: config.rpc.limits(),
+        failpoints: match std::env::var("OPENLEDGER_FAILPOINTS") {
+            Ok(spec) => {
+                let armed = openledger_app::failpoint::parse(&spec).map_err(|e| anyhow::anyhow!("OPENLEDGER_FAILPOINTS: {e}"))?;
+                tracing::warn!("fault injection armed (OPENLEDGER_FAILPOINTS={spec}): this node will fail on purpose");
+                armed
+            }
+            Err(_) => vec![],
+        },
     };
     std::fs::create_dir_all(home.state_dir())?;
     let storage = openledger_app::open_storage(home.state_dir()).await.context("opening the state store")?;
@@ -638,7 +685,7 @@ mod tests {
         std::fs::create_dir_all(home.genesis().parent().expect("parent")).expect("mkdir");
         let genesis = serde_json::json!({
             "chain_id": "t", "validators": validators,
-            "consensus_params": { "block": { "max_bytes": "22020096", "max_gas": "-1" } },
+            "consensus_params": { "block": { "max_bytes": "22020096", "max_gas": "1000000000" } },
             "app_state": serde_json::to_value(AppState::default()).expect("json"),
         });
         write_genesis(&home, &genesis).expect("write");

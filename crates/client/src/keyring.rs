@@ -30,8 +30,10 @@ const HD_PATH: &str = "m/44'/118'/0'/0/0";
 const ALGO_SECP256K1: &str = "secp256k1";
 /// Minimum passphrase length for the file backend, as in the Cosmos SDK.
 const MIN_PASSPHRASE_CHARS: usize = 8;
-/// scrypt cost for new keys: N = 2^15, r = 8, p = 1 (32 MiB, well under a second).
-const SCRYPT_LOG_N: u8 = 15;
+/// scrypt cost for new keys: N = 2^17, r = 8, p = 1 (128 MiB, under a second), the
+/// interactive-login cost current guidance (OWASP) gives. Keys written with the earlier
+/// 2^15 keep their own parameters in their file and open as before.
+const SCRYPT_LOG_N: u8 = 17;
 const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 1;
 /// Upper bounds accepted when reading a key file, so a tampered file cannot make us
@@ -430,18 +432,22 @@ fn stretch(passphrase: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> anyhow::
 /// Seal the private key; the key name is associated data so a ciphertext copied into
 /// another key's file fails to decrypt instead of silently signing as the wrong key.
 fn encrypt(name: &str, passphrase: &str, secret: &[u8]) -> anyhow::Result<EncryptedKey> {
+    encrypt_at(name, passphrase, secret, SCRYPT_LOG_N)
+}
+
+fn encrypt_at(name: &str, passphrase: &str, secret: &[u8], log_n: u8) -> anyhow::Result<EncryptedKey> {
     let mut salt = [0u8; SALT_LEN];
     let mut nonce = [0u8; NONCE_LEN];
     OsRng.fill_bytes(&mut salt);
     OsRng.fill_bytes(&mut nonce);
-    let key = stretch(passphrase, &salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)?;
+    let key = stretch(passphrase, &salt, log_n, SCRYPT_R, SCRYPT_P)?;
     let cipher = XChaCha20Poly1305::new(key.as_slice().into());
     let ciphertext = cipher
         .encrypt(XNonce::from_slice(&nonce), Payload { msg: secret, aad: name.as_bytes() })
         .map_err(|_| anyhow!("encrypting key {name:?} failed"))?;
     Ok(EncryptedKey {
         kdf: "scrypt".to_string(),
-        log_n: SCRYPT_LOG_N,
+        log_n,
         r: SCRYPT_R,
         p: SCRYPT_P,
         salt: hex::encode(salt),
@@ -621,8 +627,24 @@ mod tests {
         assert!(!text.contains("privkey"));
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["crypto"]["kdf"], "scrypt");
-        assert_eq!(json["crypto"]["log_n"], 15);
+        assert_eq!(json["crypto"]["log_n"], 17, "new keys at scrypt N = 2^17");
         assert_eq!(json["address"], kr.show("alice").unwrap().address.to_string());
+    }
+
+    #[test]
+    fn a_key_written_at_the_old_scrypt_cost_still_opens() {
+        let (home, kr) = file_keyring();
+        kr.add("alice", Some(ABANDON), Some(PASS)).unwrap();
+        let want = kr.signing_key("alice", Some(PASS)).unwrap().to_bytes();
+        // Rewrite the file as the keyring wrote it before: the same key sealed at 2^15.
+        let path = home.path().join("keyring-file").join("alice.json");
+        let mut json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let old = encrypt_at("alice", PASS, want.as_slice(), 15).unwrap();
+        json["crypto"] = serde_json::to_value(&old).unwrap();
+        fs::write(&path, serde_json::to_string(&json).unwrap()).unwrap();
+        assert_eq!(json["crypto"]["log_n"], 15);
+        assert_eq!(kr.signing_key("alice", Some(PASS)).unwrap().to_bytes(), want);
+        assert!(kr.signing_key("alice", Some("wrong passphrase")).is_err());
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct TestNodeBuilder {
     stream_retain_blocks: u64,
     stream_max_subscribers: u64,
     no_memory_index: bool,
+    failpoints: Vec<openledger_app::failpoint::Failpoint>,
+    rpc: openledger_app::rpc::limits::RpcLimits,
     dir: Option<PathBuf>,
     app_state: Option<AppState>,
 }
@@ -106,6 +108,18 @@ impl TestNodeBuilder {
         self
     }
 
+    /// Arm injected faults (`openledger_app::failpoint`), e.g. `"commit:error@3"`.
+    pub fn failpoints(mut self, spec: &str) -> Self {
+        self.failpoints = openledger_app::failpoint::parse(spec).expect("failpoint spec");
+        self
+    }
+
+    /// Bounds on the gRPC and REST servers a test starts on this node.
+    pub fn rpc_limits(mut self, limits: openledger_app::rpc::limits::RpcLimits) -> Self {
+        self.rpc = limits;
+        self
+    }
+
     /// Store the chain in `dir` (kept), instead of a fresh temporary directory.
     pub fn dir(mut self, dir: &Path) -> Self {
         self.dir = Some(dir.to_path_buf());
@@ -149,6 +163,8 @@ impl TestNodeBuilder {
             stream_retain_blocks: self.stream_retain_blocks,
             stream_max_subscribers: self.stream_max_subscribers,
             no_memory_index: self.no_memory_index,
+            failpoints: self.failpoints.clone(),
+            rpc: self.rpc.clone(),
         };
         let mut node = TestNode::open(&dir, tmp, settings, self.validators.clone());
         let resp = Application::init_chain(
@@ -163,6 +179,28 @@ impl TestNodeBuilder {
         node.genesis_app_hash = resp.app_hash.to_vec();
         node
     }
+}
+
+/// A node's gRPC and REST servers on free loopback ports (`TestNode::serve_rpc`); they
+/// stop when this is dropped.
+pub struct RpcServers {
+    pub grpc: std::net::SocketAddr,
+    pub rest: std::net::SocketAddr,
+    _stop: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr")
+}
+
+fn wait_listening(addr: std::net::SocketAddr) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{addr} never listened");
 }
 
 /// See `TestNode::module_state`.
@@ -195,6 +233,8 @@ impl TestNode {
             stream_retain_blocks: 0,
             stream_max_subscribers: 0,
             no_memory_index: false,
+            failpoints: vec![],
+            rpc: Default::default(),
             dir: None,
             app_state: None,
         }
@@ -221,7 +261,13 @@ impl TestNode {
 
     /// Simulate a crash and restart: drop the app and its storage, reopen the same
     /// directory, and handshake through Info.
-    pub fn restart(mut self) -> TestNode {
+    pub fn restart(self) -> TestNode {
+        self.restart_with(|_| {})
+    }
+
+    /// `restart`, with the node's settings changed first (a fault fixed, say).
+    pub fn restart_with(mut self, change: impl FnOnce(&mut NodeSettings)) -> TestNode {
+        change(&mut self.settings);
         let tmp = self._tmp.take();
         let dir = self.dir.clone();
         let hashes = std::mem::take(&mut self.app_hashes);
@@ -283,7 +329,10 @@ impl TestNode {
                 ..Default::default()
             },
         );
-        assert_eq!(pp.status, pb::response_process_proposal::ProposalStatus::Accept as i32, "proposal rejected");
+        if pp.status != pb::response_process_proposal::ProposalStatus::Accept as i32 {
+            let why = self.rt().block_on(self.app.vet_proposal(&txs, openledger_app::exec::proposal::Vet::Process));
+            panic!("proposal rejected at height {}: {why:?}", self.height + 1);
+        }
         self.execute_block_unchecked(txs)
     }
 
@@ -310,6 +359,22 @@ impl TestNode {
         Application::commit(&self.app);
         self.height += 1;
         self.time_seconds += 1;
+    }
+
+    /// Serve this node's gRPC and REST (no CometBFT behind them) until the result drops.
+    pub fn serve_rpc(&self) -> RpcServers {
+        let (grpc, rest) = (free_port(), free_port());
+        let (stop_grpc, rx_grpc) = tokio::sync::oneshot::channel::<()>();
+        let (stop_rest, rx_rest) = tokio::sync::oneshot::channel::<()>();
+        self.rt().spawn(openledger_app::rpc::grpc::serve(self.app.clone(), grpc, async {
+            let _ = rx_grpc.await;
+        }));
+        self.rt().spawn(openledger_app::rpc::rest::serve(self.app.clone(), rest, None, async {
+            let _ = rx_rest.await;
+        }));
+        wait_listening(grpc);
+        wait_listening(rest);
+        RpcServers { grpc, rest, _stop: vec![stop_grpc, stop_rest] }
     }
 
     pub fn check_tx(&self, tx: &[u8]) -> pb::ResponseCheckTx {

@@ -16,7 +16,27 @@ impl ChainError {
     pub fn new(codespace: &'static str, code: u32, message: impl Into<String>) -> Self {
         ChainError { codespace, code, message: message.into() }
     }
+
+    /// A fault of this node — its storage failed — rather than an outcome of the tx:
+    /// never recorded as a tx result (another node would record something else), so
+    /// block execution stops the node on it.
+    pub fn is_node_fault(&self) -> bool {
+        self.codespace == node_fault::CODESPACE
+    }
 }
+
+/// A state read ran past the tx's gas limit (raised by the gas-metered state wrapper;
+/// the tx pipeline reports it as the Cosmos SDK's out-of-gas error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfGas;
+
+impl fmt::Display for OutOfGas {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("out of gas")
+    }
+}
+
+impl std::error::Error for OutOfGas {}
 
 impl fmt::Display for ChainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -26,10 +46,23 @@ impl fmt::Display for ChainError {
 
 impl std::error::Error for ChainError {}
 
-/// Storage failures surface as `sdk` internal errors; they never depend on the tx.
+/// Errors from the state store are node faults (`node_fault`), except the metered
+/// wrapper's out-of-gas, which is the tx's own doing.
 impl From<anyhow::Error> for ChainError {
     fn from(e: anyhow::Error) -> Self {
-        sdk::internal(format!("storage: {e:#}"))
+        if e.downcast_ref::<OutOfGas>().is_some() {
+            return sdk::out_of_gas("out of gas");
+        }
+        node_fault::storage(format!("storage: {e:#}"))
+    }
+}
+
+/// Faults of the node itself, never tx outcomes (`ChainError::is_node_fault`).
+pub mod node_fault {
+    pub const CODESPACE: &str = "node";
+
+    crate::module_errors! { CODESPACE;
+        storage = 1;
     }
 }
 

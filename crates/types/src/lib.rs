@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod address;
 pub mod amount;
+pub mod canonical;
 pub mod commit;
 pub mod denom;
 pub mod error;

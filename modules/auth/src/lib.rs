@@ -61,7 +61,45 @@ pub fn default_params() -> Params {
         write_cost_flat: 2000,
         write_cost_per_byte: 30,
         max_tx_gas: 10_000_000,
+        max_block_gas: DEFAULT_MAX_BLOCK_GAS,
+        min_gas_price: DEFAULT_MIN_GAS_PRICE.to_string(),
     }
+}
+
+/// The default block gas limit: 100 transactions at the largest gas limit, or 10,000
+/// transfers at the loader's 100,000 gas each.
+pub const DEFAULT_MAX_BLOCK_GAS: u64 = 1_000_000_000;
+
+/// The default consensus minimum gas price (a validator's mempool default, 0.025uopen,
+/// is 25 times higher).
+pub const DEFAULT_MIN_GAS_PRICE: &str = "0.001uopen";
+
+/// The consensus minimum gas price in 10^-18 uopen per gas.
+pub fn min_gas_price_atto(p: &Params) -> Result<u128, ChainError> {
+    openledger_framework::amount::parse_gas_price(&p.min_gas_price, openledger_token::DENOM)
+        .map_err(|e| sdk::invalid_request(format!("auth params: min_gas_price {:?}: {e}", p.min_gas_price)))
+}
+
+/// Genesis params with the fields an older genesis leaves unset filled with their
+/// defaults, checked.
+fn checked_params(mut params: Params) -> Result<Params, ChainError> {
+    if params.max_block_gas == 0 {
+        params.max_block_gas = DEFAULT_MAX_BLOCK_GAS;
+    }
+    if params.min_gas_price.is_empty() {
+        params.min_gas_price = DEFAULT_MIN_GAS_PRICE.to_string();
+    }
+    if params.max_tx_bytes == 0 || params.max_tx_gas == 0 || params.max_msgs_per_tx == 0 {
+        return Err(sdk::invalid_request("genesis auth params: limits must be positive"));
+    }
+    if params.max_block_gas < params.max_tx_gas || params.max_block_gas > i64::MAX as u64 {
+        return Err(sdk::invalid_request(format!(
+            "genesis auth params: max_block_gas {} must be at least max_tx_gas {} (and fit CometBFT's int64)",
+            params.max_block_gas, params.max_tx_gas
+        )));
+    }
+    min_gas_price_atto(&params)?;
+    Ok(params)
 }
 
 /// A genesis key as the `Any` an account records (both key types are `{bytes key = 1}`).
@@ -104,10 +142,7 @@ impl Module for AuthModule {
     /// The params, then the listed accounts first of all, so their account numbers
     /// follow the genesis order.
     async fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), ChainError> {
-        let params = genesis.params.unwrap_or_else(default_params);
-        if params.max_tx_bytes == 0 || params.max_tx_gas == 0 || params.max_msgs_per_tx == 0 {
-            return Err(sdk::invalid_request("genesis auth params: limits must be positive"));
-        }
+        let params = checked_params(genesis.params.clone().unwrap_or_else(default_params))?;
         state.put_auth_params(&params);
         for a in &genesis.accounts {
             let addr = Address::parse(&a.address).map_err(|e| sdk::invalid_address(format!("genesis account: {e}")))?;

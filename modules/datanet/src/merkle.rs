@@ -12,8 +12,11 @@
 //! the newest write of each node with epoch ≤ N. So a proof for any old version is
 //! O(log n) seeks, and the whole mechanism costs O(log n) per change, whatever the
 //! datanet's size. The node history lives in the non-verifiable store (like
-//! Penumbra's commitment tree); what consensus fixes is each version's root, stored
-//! in its (verifiable) `Version` record.
+//! Penumbra's commitment tree), for proofs against old versions; what consensus reads —
+//! the siblings a change rehashes with, and the root a new version records in its
+//! (verifiable) `Version` record — is each node's current value, kept in the verifiable
+//! store beside it. So no consensus result depends on what a node keeps off the app
+//! hash: a node whose non-verifiable store is lost computes the same roots.
 use cnidarium::{StateRead, StateWrite};
 use futures::StreamExt;
 use openledger_framework::{sdk, ChainError};
@@ -43,8 +46,17 @@ async fn node_at<S: StateRead>(state: &S, datanet_id: u64, level: usize, index: 
     }
 }
 
+/// The current value of a node (its newest write), from the verifiable store.
+async fn node_now<S: StateRead>(state: &S, datanet_id: u64, level: usize, index: u64) -> Result<Option<Hash>, ChainError> {
+    match state.get_raw(&state_key::tree_current(datanet_id, level as u8, index)).await? {
+        None => Ok(None),
+        Some(v) => Ok(Some(<Hash>::try_from(v.as_slice()).map_err(|_| sdk::internal("corrupt datanet tree node"))?)),
+    }
+}
+
 /// Set the leaf at `position` in a tree that (after this) holds `size` leaves, during
-/// `epoch`. Rewrites the path up to the stored height.
+/// `epoch` (the version being built: every write is at the newest epoch, so a node's
+/// current value is its value as of `epoch`). Rewrites the path up to the stored height.
 pub async fn set_leaf<S: StateWrite>(
     state: &mut S,
     datanet_id: u64,
@@ -59,7 +71,7 @@ pub async fn set_leaf<S: StateWrite>(
     let mut index = position;
     put_node(state, datanet_id, 0, index, epoch, acc);
     for (level, zl) in z.iter().enumerate().take(height) {
-        let sibling = node_at(state, datanet_id, level, index ^ 1, epoch).await?.unwrap_or(*zl);
+        let sibling = node_now(state, datanet_id, level, index ^ 1).await?.unwrap_or(*zl);
         acc = if index & 1 == 1 { node_hash(&sibling, &acc) } else { node_hash(&acc, &sibling) };
         index >>= 1;
         put_node(state, datanet_id, level + 1, index, epoch, acc);
@@ -91,20 +103,40 @@ fn put_node<S: StateWrite>(state: &mut S, datanet_id: u64, level: usize, index: 
     let mut key = state_key::tree_node(datanet_id, level as u8, index);
     key.extend_from_slice(&(!epoch).to_be_bytes());
     state.nonverifiable_put_raw(key, value.to_vec());
+    state.put_raw(state_key::tree_current(datanet_id, level as u8, index), value.to_vec());
 }
 
-/// The root of the tree of `size` leaves as of `epoch`.
+/// The root of the tree of `size` leaves now (consensus: read from the verifiable store).
+pub async fn root<S: StateRead>(state: &S, datanet_id: u64, size: u64) -> Result<Hash, ChainError> {
+    let top = match size {
+        0 => None,
+        _ => node_now(state, datanet_id, stored_height(size), 0).await?,
+    };
+    Ok(root_from(size, top))
+}
+
+/// The root of the tree of `size` leaves as of `epoch` (from the node history: proofs
+/// and audits of old versions).
 pub async fn root_at<S: StateRead>(state: &S, datanet_id: u64, size: u64, epoch: u64) -> Result<Hash, ChainError> {
+    let top = match size {
+        0 => None,
+        _ => node_at(state, datanet_id, stored_height(size), 0, epoch).await?,
+    };
+    Ok(root_from(size, top))
+}
+
+/// The root above the top stored node of a tree of `size` leaves.
+fn root_from(size: u64, top: Option<Hash>) -> Hash {
     let z = empties();
     if size == 0 {
-        return Ok(z[DEPTH]);
+        return z[DEPTH];
     }
     let height = stored_height(size);
-    let mut acc = node_at(state, datanet_id, height, 0, epoch).await?.unwrap_or(z[height]);
+    let mut acc = top.unwrap_or(z[height]);
     for zl in z.iter().take(DEPTH).skip(height) {
         acc = node_hash(&acc, zl);
     }
-    Ok(acc)
+    acc
 }
 
 /// The siblings of `position`, leaf level first, as of `epoch`.

@@ -129,6 +129,12 @@ pub fn ix_versions(datanet_id: u64) -> Vec<u8> {
     [b"ix/datanet/versions/".as_slice(), &be(datanet_id)].concat()
 }
 
+/// The current value of one tree node (verifiable: what the next version's root is
+/// computed from).
+pub fn tree_current(datanet_id: u64, level: u8, index: u64) -> String {
+    format!("datanet/t/{datanet_id:016x}/{level:02x}/{index:016x}")
+}
+
 /// History of one tree node: prefix, then the inverted epoch (newest first).
 pub fn tree_node(datanet_id: u64, level: u8, index: u64) -> Vec<u8> {
     [b"tree/datanet/".as_slice(), &be(datanet_id), &[level], &be(index)].concat()

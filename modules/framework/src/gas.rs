@@ -31,9 +31,7 @@ pub struct GasMeter {
     limit: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("out of gas")]
-pub struct OutOfGas;
+pub use openledger_types::error::OutOfGas;
 
 impl GasMeter {
     pub fn new(limit: u64) -> Self {
@@ -147,11 +145,12 @@ impl<S: StateRead> StateRead for Metered<S> {
         metered_get(self.meter.clone(), self.costs, self.inner.get_raw(key))
     }
 
+    // The non-verifiable store (indexes, history, the stream) is not metered: gas is in
+    // every tx result, so it must be a function of consensus state alone, and what a
+    // node keeps there is not (a node may wipe or rebuild it). Its writes accompany
+    // metered verifiable writes.
     fn nonverifiable_get_raw(&self, key: &[u8]) -> Self::GetRawFut {
-        if self.charge_read(key.len()).is_err() {
-            return futures::future::ready(Err(out_of_gas())).boxed();
-        }
-        metered_get(self.meter.clone(), self.costs, self.inner.nonverifiable_get_raw(key))
+        self.inner.nonverifiable_get_raw(key).boxed()
     }
 
     fn object_get<T: Any + Send + Sync + Clone>(&self, key: &'static str) -> Option<T> {
@@ -177,15 +176,7 @@ impl<S: StateRead> StateRead for Metered<S> {
     }
 
     fn nonverifiable_prefix_raw(&self, prefix: &[u8]) -> Self::NonconsensusPrefixRawStream {
-        if self.charge_read(prefix.len()).is_err() {
-            return futures::stream::once(async { Err(out_of_gas()) }).boxed();
-        }
-        metered_stream(
-            self.meter.clone(),
-            self.costs,
-            |(k, v): &(Vec<u8>, Vec<u8>)| k.len() + v.len(),
-            self.inner.nonverifiable_prefix_raw(prefix),
-        )
+        self.inner.nonverifiable_prefix_raw(prefix).boxed()
     }
 
     fn nonverifiable_range_raw(
@@ -193,9 +184,7 @@ impl<S: StateRead> StateRead for Metered<S> {
         prefix: Option<&[u8]>,
         range: impl RangeBounds<Vec<u8>>,
     ) -> anyhow::Result<Self::NonconsensusRangeRawStream> {
-        self.charge_read(prefix.map_or(0, |p| p.len())).map_err(|_| out_of_gas())?;
-        let inner = self.inner.nonverifiable_range_raw(prefix, range)?;
-        Ok(metered_stream(self.meter.clone(), self.costs, |(k, v): &(Vec<u8>, Vec<u8>)| k.len() + v.len(), inner))
+        Ok(self.inner.nonverifiable_range_raw(prefix, range)?.boxed())
     }
 }
 
@@ -211,12 +200,10 @@ impl<S: StateWrite> StateWrite for Metered<S> {
     }
 
     fn nonverifiable_put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.charge_write(key.len() + value.len());
         self.inner.nonverifiable_put_raw(key, value)
     }
 
     fn nonverifiable_delete(&mut self, key: Vec<u8>) {
-        self.charge_write(key.len());
         self.inner.nonverifiable_delete(key)
     }
 

@@ -11,7 +11,7 @@ pub mod store;
 
 // Addresses, amounts and errors are pure (no storage) and shared with clients: they live
 // in `openledger-types`, re-exported so every `openledger_framework::…` path stays.
-pub use openledger_types::{address, amount, error, keys, module_errors, type_url, type_url_of};
+pub use openledger_types::{address, amount, canonical, error, keys, module_errors, type_url, type_url_of};
 
 pub use address::Address;
 pub use amount::Amount;

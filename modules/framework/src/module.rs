@@ -57,6 +57,10 @@ pub enum ExecMode {
     Recheck,
     /// `Simulate`: everything runs, signatures are not checked, gas is measured unlimited.
     Simulate,
+    /// PrepareProposal / ProcessProposal: each tx's ante step, in block order, against
+    /// the committed state plus the ante steps before it (what every tx of a valid block
+    /// must pass: fee, sequence, signature).
+    Proposal,
     /// FinalizeBlock: everything runs and is kept.
     Finalize,
 }
@@ -67,7 +71,8 @@ impl ExecMode {
         self != ExecMode::Simulate
     }
 
-    /// CheckTx runs the ante step only; simulation and blocks run the messages too.
+    /// CheckTx and proposal checks run the ante step only; simulation and blocks run the
+    /// messages too.
     pub fn runs_messages(self) -> bool {
         matches!(self, ExecMode::Simulate | ExecMode::Finalize)
     }
@@ -267,9 +272,10 @@ pub fn response_any<M: prost::Name + prost::Message>(m: &M) -> prost_types::Any 
     prost_types::Any { type_url: M::type_url(), value: m.encode_to_vec() }
 }
 
-/// Decode a message's protobuf bytes, with the Cosmos SDK's tx-parse error.
+/// Decode a message's protobuf bytes, with the Cosmos SDK's tx-parse error; only its
+/// canonical encoding is accepted (`openledger_types::canonical`).
 pub fn decode_msg<M: prost::Message + Default + prost::Name>(bytes: &[u8]) -> Result<M, ChainError> {
-    M::decode(bytes).map_err(|e| crate::sdk::tx_decode(format!("{}: {e}: tx parse error", M::NAME)))
+    openledger_types::canonical::decode::<M>(bytes).map_err(|e| crate::sdk::tx_decode(format!("{}: {e}: tx parse error", M::NAME)))
 }
 
 /// A module's message type from its list of messages, each handled by one file that has

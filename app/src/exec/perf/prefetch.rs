@@ -29,6 +29,8 @@ pub struct Prefetched<S> {
     /// The node's in-memory copy of some prefixes, and the version `inner` is at.
     replica: Option<(Arc<Replica>, u64)>,
     stats: Arc<ReadStats>,
+    /// Every read fails as an I/O error would: the `finalize` failpoint at this height.
+    injected_failure: Option<u64>,
 }
 
 /// Where a `Prefetched`'s reads were answered from (for the block's debug log).
@@ -50,7 +52,13 @@ impl ReadStats {
 
 impl<S> Prefetched<S> {
     pub fn new(inner: S, prefetched: PrefetchMap) -> Self {
-        Prefetched { inner, prefetched, read_cache: Arc::default(), replica: None, stats: Arc::default() }
+        Prefetched { inner, prefetched, read_cache: Arc::default(), replica: None, stats: Arc::default(), injected_failure: None }
+    }
+
+    /// Fail every read (the `finalize` failpoint, armed for `height`).
+    pub fn failing_reads(mut self, height: u64) -> Self {
+        self.injected_failure = Some(height);
+        self
     }
 
     /// Answer reads under the replica's prefixes from it while it is at `version`, the
@@ -178,6 +186,9 @@ impl<S: StateRead> StateRead for Prefetched<S> {
     type NonconsensusRangeRawStream = S::NonconsensusRangeRawStream;
 
     fn get_raw(&self, key: &str) -> Self::GetRawFut {
+        if let Some(h) = self.injected_failure {
+            return Either::Left(ready(Err(crate::failpoint::injected(crate::failpoint::Point::Finalize, h))));
+        }
         let count = |a: &AtomicU64| a.fetch_add(1, Ordering::Relaxed);
         if let Some(v) = self.prefetched.get(key) {
             count(&self.stats.prefetched);

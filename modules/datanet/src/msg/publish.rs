@@ -31,7 +31,7 @@ pub async fn execute<S: StateWrite>(
         return Err(error::nothing_to_publish(format!("datanet {} has no accepted contribution yet", d.id)));
     }
     let number = d.latest_version + 1;
-    let root = merkle::root_at(state, d.id, d.tree_size, number).await?;
+    let root = merkle::root(state, d.id, d.tree_size).await?;
     if let Some(prev) = state.datanet_version(d.id, d.latest_version).await? {
         if prev.merkle_root == root && prev.contribution_count == d.tree_size {
             return Err(error::nothing_to_publish(format!("nothing changed in datanet {} since version {}", d.id, prev.version)));
