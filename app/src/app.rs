@@ -52,11 +52,19 @@ pub struct NodeSettings {
     pub min_gas_price_atto: u128,
     /// Blocks the stream log keeps (`[stream] retain_blocks`); 0 keeps every block.
     pub stream_retain_blocks: u64,
+    /// Blocks CometBFT keeps (`[pruning] keep_blocks`, at least the evidence window):
+    /// Commit returns `retain_height` so that the latest this many remain; 0 keeps all.
+    pub retain_blocks: u64,
     /// Block streams served at once (`[stream] max_subscribers`); 0 = no limit.
     pub stream_max_subscribers: u64,
     /// Read the modules' memory prefixes from storage, not from the in-memory copy
     /// (`exec/perf/replica.rs`): for tests that compare the two.
     pub no_memory_index: bool,
+    /// Every performance cache off (`exec/perf`: prefetch, the per-block read cache, the
+    /// hot cache, the memory index, known signers, CheckTx's signature cache and the
+    /// recheck's short path; signatures verified inline, no speculative execution): for
+    /// the simulation, which shows results identical with and without them.
+    pub no_caches: bool,
     /// Injected faults, for the fail-stop and crash tests (`failpoint.rs`); none in production.
     pub failpoints: Vec<crate::failpoint::Failpoint>,
     /// Bounds on the gRPC and REST servers (`rpc/limits.rs`).
@@ -118,7 +126,7 @@ pub(crate) struct PendingBlock {
 
 impl App {
     pub fn new(storage: Storage, rt: tokio::runtime::Handle, settings: NodeSettings) -> App {
-        let replica_max = if settings.no_memory_index { 0 } else { replica::REPLICA_MAX_ENTRIES };
+        let replica_max = if settings.no_memory_index || settings.no_caches { 0 } else { replica::REPLICA_MAX_ENTRIES };
         App {
             inner: Arc::new(Inner {
                 storage,
@@ -154,6 +162,11 @@ impl App {
     /// The gRPC and REST servers' shared gate (`rpc/limits.rs`).
     pub fn rpc_gate(&self) -> &crate::rpc::limits::Gate {
         &self.inner.rpc_gate
+    }
+
+    /// Whether the performance caches are on (`NodeSettings::no_caches`).
+    pub(crate) fn caches(&self) -> bool {
+        !self.inner.settings.no_caches
     }
 
     pub fn settings(&self) -> &NodeSettings {

@@ -1,7 +1,9 @@
 //! The ABCI socket server (`abci/server.rs`) as CometBFT's socket client uses it: many
 //! requests written at once are answered in order, CheckTx results are those of the
-//! application (a batch's signatures verified ahead on all cores change no answer), and
-//! a malformed frame closes only its own connection.
+//! application (a batch's signatures verified ahead on all cores change no answer), a
+//! malformed frame closes only its own connection; and only what CometBFT opens is
+//! served — four connections at once, consensus requests on one of them — on a Unix
+//! socket by default, readable by this user only.
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
@@ -31,7 +33,7 @@ fn serve(n: &TestNode) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let app = n.app.clone();
-    std::thread::spawn(move || openledger_app::abci::server::serve(listener, app));
+    std::thread::spawn(move || openledger_app::abci::server::serve(openledger_app::abci::server::Listener::Tcp(listener), app));
     addr
 }
 
@@ -42,7 +44,7 @@ fn connect(addr: &str) -> TcpStream {
 }
 
 /// Read `count` length-delimited responses.
-fn read_responses(s: &mut TcpStream, count: usize) -> Vec<Response> {
+fn read_responses(s: &mut impl Read, count: usize) -> Vec<Response> {
     let mut buf = Vec::new();
     let mut out = Vec::new();
     let mut chunk = [0u8; 65536];
@@ -157,4 +159,107 @@ fn a_malformed_frame_closes_its_connection_and_no_other() {
     good.write_all(&bytes).unwrap();
     let resps = read_responses(&mut good, 1);
     assert!(matches!(&resps[0].value, Some(response::Value::Exception(_))));
+}
+
+fn write_request(s: &mut impl Write, v: request::Value) {
+    let mut bytes = Vec::new();
+    Request { value: Some(v) }.encode_length_delimited(&mut bytes).unwrap();
+    s.write_all(&bytes).unwrap();
+}
+
+fn echo(s: &mut (impl Read + Write), message: &str) -> bool {
+    write_request(s, request::Value::Echo(pb::RequestEcho { message: message.into() }));
+    matches!(&read_responses(s, 1)[0].value, Some(response::Value::Echo(e)) if e.message == message)
+}
+
+/// Whether the server closed `s` (it reads end-of-stream, or the connection resets).
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    let mut b = [0u8; 16];
+    matches!(s.read(&mut b), Ok(0) | Err(_))
+}
+
+#[test]
+fn a_fifth_connection_is_refused_while_cometbfts_four_are_open() {
+    let n = TestNode::builder().funded_accounts(1, 1_000_000).build();
+    let addr = serve(&n);
+    let mut four: Vec<TcpStream> = (0..4).map(|_| connect(&addr)).collect();
+    for (i, c) in four.iter_mut().enumerate() {
+        assert!(echo(c, &format!("conn {i}")), "connection {i} is served");
+    }
+    let mut fifth = connect(&addr);
+    assert!(closed_by_server(&mut fifth), "a fifth connection is closed at once");
+    // One of the four goes away: a new one is served again.
+    drop(four.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut again = connect(&addr);
+        write_request(&mut again, request::Value::Echo(pb::RequestEcho { message: "again".into() }));
+        let mut b = [0u8; 64];
+        if matches!(again.read(&mut b), Ok(k) if k > 0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no connection served after one of four closed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(echo(&mut four[0], "still served"));
+}
+
+#[test]
+fn consensus_requests_are_served_on_one_connection_only() {
+    let n = TestNode::builder().funded_accounts(1, 1_000_000).build();
+    let addr = serve(&n);
+    let (mut consensus, mut other) = (connect(&addr), connect(&addr));
+    let vote = || request::Value::ExtendVote(pb::RequestExtendVote { height: 1, ..Default::default() });
+    write_request(&mut consensus, vote());
+    assert!(matches!(&read_responses(&mut consensus, 1)[0].value, Some(response::Value::ExtendVote(_))), "the first claims the role");
+    write_request(&mut other, vote());
+    match &read_responses(&mut other, 1)[0].value {
+        Some(response::Value::Exception(e)) => assert!(e.error.contains("served on ABCI connection"), "{}", e.error),
+        v => panic!("a second connection's consensus request must be refused, got {v:?}"),
+    }
+    // A stray FinalizeBlock is refused the same way, and changes nothing.
+    let before = n.rt().block_on(n.app.last_committed()).unwrap();
+    write_request(&mut other, request::Value::FinalizeBlock(pb::RequestFinalizeBlock { height: 1, ..Default::default() }));
+    assert!(matches!(&read_responses(&mut other, 1)[0].value, Some(response::Value::Exception(_))));
+    write_request(&mut other, request::Value::Commit(pb::RequestCommit {}));
+    assert!(matches!(&read_responses(&mut other, 1)[0].value, Some(response::Value::Exception(_))));
+    assert_eq!(n.rt().block_on(n.app.last_committed()).unwrap(), before);
+    assert!(echo(&mut other, "other requests are served"));
+    // The consensus connection closes (CometBFT restarted): the next one takes the role.
+    drop(consensus);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        write_request(&mut other, vote());
+        if matches!(&read_responses(&mut other, 1)[0].value, Some(response::Value::ExtendVote(_))) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the role was not freed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_default_unix_socket_is_private_replaces_a_stale_file_and_refuses_a_second_server() {
+    use openledger_app::abci::server::{AbciAddr, Listener};
+    use std::os::unix::fs::PermissionsExt;
+    let n = TestNode::builder().funded_accounts(1, 1_000_000).build();
+    let dir = tempfile::tempdir().unwrap();
+    let addr = AbciAddr::parse("unix://data/abci.sock", dir.path());
+    let path = dir.path().join("data/abci.sock");
+    assert_eq!(addr, AbciAddr::Unix(path.clone()));
+    assert_eq!(addr.proxy_app(), format!("unix://{}", path.display()));
+    assert_eq!(AbciAddr::parse("127.0.0.1:26658", dir.path()), AbciAddr::Tcp("127.0.0.1:26658".into()));
+    assert_eq!(AbciAddr::parse("tcp://127.0.0.1:26658", dir.path()).proxy_app(), "tcp://127.0.0.1:26658");
+    // A socket file an earlier run left behind (nothing listens): replaced.
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let listener = Listener::bind(&addr).expect("binds over a stale socket file");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "only this user may connect");
+    let app = n.app.clone();
+    std::thread::spawn(move || openledger_app::abci::server::serve(listener, app));
+    let mut c = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    assert!(echo(&mut c, "over a unix socket"));
+    let err = Listener::bind(&addr).err().expect("a second server on the same socket is refused");
+    assert!(err.to_string().contains("in use"), "{err}");
 }

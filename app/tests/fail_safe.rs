@@ -346,3 +346,21 @@ fn an_io_error_inside_commit_leaves_the_last_committed_block_and_a_restart_agree
     assert_eq!(mine, theirs);
     assert_eq!(n.balance(&test_key(0).address()), twin.balance(&test_key(0).address()));
 }
+
+#[test]
+fn commit_tells_cometbft_to_keep_the_latest_blocks_and_archive_mode_keeps_all() {
+    let mut n = TestNode::builder().funded_accounts(1, FUND).retain_blocks(5).build();
+    let mut seen = vec![];
+    for _ in 0..8 {
+        n.execute_block(vec![]);
+        seen.push(n.last_retain_height);
+    }
+    // After height h, heights h-4..=h remain: nothing to prune until height 6.
+    assert_eq!(seen, vec![0, 0, 0, 0, 1, 2, 3, 4]);
+    let mut archive = TestNode::builder().funded_accounts(1, FUND).build();
+    for _ in 0..8 {
+        archive.execute_block(vec![]);
+        assert_eq!(archive.last_retain_height, 0, "0 keeps every block");
+    }
+    assert_eq!(openledger_app::abci::retain_height(u64::MAX, 1), 0, "beyond i64: keep all rather than wrap");
+}

@@ -27,12 +27,15 @@ pub const APP_VERSION: u64 = 1;
 /// the fault is fixed, CometBFT's handshake replays from the last committed height.
 pub(crate) fn fault(request: &str, height: Option<i64>, e: &openledger_framework::ChainError) -> ! {
     let at = height.map(|h| format!(" at height {h}")).unwrap_or_default();
-    tracing::error!(
+    let line = format!(
         "FATAL: {request}{at} failed: {} (codespace {}, code {}); stopping before anything of this block is committed: fix the fault and restart, the node resumes from its last committed height",
-        e.message,
-        e.codespace,
-        e.code
+        e.message, e.codespace, e.code
     );
+    tracing::error!("{line}");
+    if !tracing::dispatcher::has_been_set() {
+        // Embedded (a test, say) without a log subscriber: the reason must still show.
+        eprintln!("{line}");
+    }
     std::process::exit(1)
 }
 
@@ -175,7 +178,7 @@ impl Application for App {
         match self.commit() {
             Ok(height) => {
                 tracing::debug!(height, "committed");
-                ResponseCommit { retain_height: 0 }
+                ResponseCommit { retain_height: retain_height(height, self.settings().retain_blocks) }
             }
             Err(e) => fault("Commit", None, &e),
         }
@@ -195,6 +198,15 @@ impl Application for App {
             }
         })
     }
+}
+
+/// The lowest height CometBFT must keep after committing `height` so that the latest
+/// `keep` blocks remain (0: keep everything, as 0 tells CometBFT).
+pub fn retain_height(height: u64, keep: u64) -> i64 {
+    if keep == 0 {
+        return 0;
+    }
+    i64::try_from(height.saturating_add(1).saturating_sub(keep)).unwrap_or(0)
 }
 
 /// Whether an InitChain error is a refusal (`sdk::invalid_height`: the chain is past

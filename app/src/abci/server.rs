@@ -1,6 +1,8 @@
 //! The ABCI socket server: CometBFT's connections (consensus, mempool, query, snapshot)
-//! to `openledgerd`, each a TCP stream of varint-length-delimited `Request`s answered in
-//! order by `Response`s. The application side is `tendermint_abci::Application` (abci.rs);
+//! to `openledgerd`, each a stream (a Unix socket by default, TCP opt-in) of
+//! varint-length-delimited `Request`s answered in order by `Response`s. Only what
+//! CometBFT opens is served: four connections at once, consensus requests on one of
+//! them, and a failed `accept` never stops the listener. The application side is `tendermint_abci::Application` (abci.rs);
 //! this file owns only the socket loop, because tendermint-abci's loop costs CometBFT
 //! throughput in three ways measured under load (BENCHMARKS.md, "End-to-end load"):
 //!
@@ -17,7 +19,11 @@
 //! (`App::preverify_check_txs`), then answers them one by one as before.
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prost::Message;
@@ -38,44 +44,201 @@ const WRITE_CHUNK: usize = 1 << 20;
 const PREVERIFY_MIN: usize = 8;
 /// Per-connection counters are logged (debug) at most this often.
 const STATS_EVERY: Duration = Duration::from_secs(10);
+/// CometBFT opens four connections (query, snapshot, mempool, consensus): more at once
+/// are refused.
+pub const MAX_CONNECTIONS: usize = 4;
+/// After a failed `accept` (out of file descriptors, say), wait this long and go on.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
-/// Accept CometBFT's connections until the listener fails; one reader and one handler
-/// thread per connection.
-pub fn serve(listener: TcpListener, app: App) -> io::Result<()> {
-    let mut n = 0u32;
-    for stream in listener.incoming() {
-        let stream = stream?;
-        let peer = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
-        n = n.wrapping_add(1);
-        let app = app.clone();
-        std::thread::Builder::new().name(format!("abci-conn-{n}")).spawn(move || {
-            if let Err(e) = connection(stream, app, n) {
-                tracing::info!("ABCI connection from {peer} closed: {e}");
-            } else {
-                tracing::info!("ABCI connection from {peer} closed");
-            }
-        })?;
-    }
-    Ok(())
+/// Where the ABCI server listens: `unix://PATH` (the default, `<home>/data/abci.sock`:
+/// only this node's user can connect) or `tcp://HOST:PORT` / `HOST:PORT` (opt-in).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AbciAddr {
+    Unix(PathBuf),
+    Tcp(String),
 }
 
-fn connection(stream: TcpStream, app: App, n: u32) -> io::Result<()> {
-    stream.set_nodelay(true)?;
+impl AbciAddr {
+    /// Parse an address; a relative Unix path is taken relative to `home`.
+    pub fn parse(s: &str, home: &Path) -> AbciAddr {
+        match s.strip_prefix("unix://") {
+            Some(p) if Path::new(p).is_absolute() => AbciAddr::Unix(PathBuf::from(p)),
+            Some(p) => AbciAddr::Unix(home.join(p)),
+            None => AbciAddr::Tcp(s.strip_prefix("tcp://").unwrap_or(s).to_string()),
+        }
+    }
+
+    /// The address as CometBFT's `proxy_app` names it.
+    pub fn proxy_app(&self) -> String {
+        match self {
+            AbciAddr::Unix(p) => format!("unix://{}", p.display()),
+            AbciAddr::Tcp(a) => format!("tcp://{a}"),
+        }
+    }
+}
+
+/// A bound ABCI listener.
+pub enum Listener {
+    Unix(UnixListener, PathBuf),
+    Tcp(TcpListener),
+}
+
+impl Listener {
+    /// Bind `addr`. A Unix socket file left by an earlier run is replaced if nothing
+    /// listens on it (refused if something does), and made readable and writable by
+    /// this user only.
+    pub fn bind(addr: &AbciAddr) -> io::Result<Listener> {
+        match addr {
+            AbciAddr::Tcp(a) => Ok(Listener::Tcp(TcpListener::bind(a.as_str())?)),
+            AbciAddr::Unix(path) => {
+                if path.exists() {
+                    if UnixStream::connect(path).is_ok() {
+                        return Err(io::Error::new(io::ErrorKind::AddrInUse, format!("{} is in use by another process", path.display())));
+                    }
+                    std::fs::remove_file(path)?;
+                }
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let l = UnixListener::bind(path)?;
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+                Ok(Listener::Unix(l, path.clone()))
+            }
+        }
+    }
+
+    /// What it listens on, as `proxy_app` names it.
+    pub fn address(&self) -> io::Result<String> {
+        Ok(match self {
+            Listener::Unix(_, p) => format!("unix://{}", p.display()),
+            Listener::Tcp(l) => l.local_addr()?.to_string(),
+        })
+    }
+
+    fn accept(&self) -> io::Result<(Conn, String)> {
+        match self {
+            Listener::Unix(l, p) => l.accept().map(|(s, _)| (Conn::Unix(s), p.display().to_string())),
+            Listener::Tcp(l) => l.accept().map(|(s, a)| (Conn::Tcp(s), a.to_string())),
+        }
+    }
+}
+
+/// One CometBFT connection.
+enum Conn {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Conn {
+    fn try_clone(&self) -> io::Result<Conn> {
+        Ok(match self {
+            Conn::Unix(s) => Conn::Unix(s.try_clone()?),
+            Conn::Tcp(s) => Conn::Tcp(s.try_clone()?),
+        })
+    }
+
+    fn shutdown(&self) {
+        let _ = match self {
+            Conn::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Unix(s) => s.read(buf),
+            Conn::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Unix(s) => s.write(buf),
+            Conn::Tcp(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Unix(s) => s.flush(),
+            Conn::Tcp(s) => s.flush(),
+        }
+    }
+}
+
+/// What the connections share: how many are open, and which one (if any) carries the
+/// consensus requests (InitChain, PrepareProposal, ProcessProposal, FinalizeBlock,
+/// Commit): the first to send one. Another connection sending one gets an exception
+/// instead — only CometBFT's consensus connection drives the chain.
+#[derive(Default)]
+struct Shared {
+    open: AtomicUsize,
+    /// 0: unclaimed; otherwise the connection number.
+    consensus: AtomicU32,
+}
+
+/// Accept CometBFT's connections, forever: a failed `accept` is logged and retried;
+/// beyond `MAX_CONNECTIONS` open at once a connection is closed at once. One reader and
+/// one handler thread per connection.
+pub fn serve(listener: Listener, app: App) -> io::Result<()> {
+    let shared = Arc::new(Shared::default());
+    let mut n = 0u32;
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("ABCI accept failed: {e}; retrying");
+                std::thread::sleep(ACCEPT_RETRY);
+                continue;
+            }
+        };
+        if shared.open.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            shared.open.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!("ABCI connection from {peer} refused: {MAX_CONNECTIONS} are open (CometBFT opens {MAX_CONNECTIONS})");
+            stream.shutdown();
+            continue;
+        }
+        n = n.wrapping_add(1).max(1);
+        let (app, shared) = (app.clone(), shared.clone());
+        let spawned = std::thread::Builder::new().name(format!("abci-conn-{n}")).spawn(move || {
+            match connection(stream, app, n, &shared) {
+                Err(e) => tracing::info!("ABCI connection from {peer} closed: {e}"),
+                Ok(()) => tracing::info!("ABCI connection from {peer} closed"),
+            }
+            // A consensus connection that closed frees the role for CometBFT's next one.
+            let _ = shared.consensus.compare_exchange(n, 0, Ordering::SeqCst, Ordering::SeqCst);
+            shared.open.fetch_sub(1, Ordering::SeqCst);
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("ABCI connection from a new client dropped: cannot start its thread: {e}");
+        }
+    }
+}
+
+fn connection(stream: Conn, app: App, n: u32, shared: &Shared) -> io::Result<()> {
+    if let Conn::Tcp(s) = &stream {
+        s.set_nodelay(true)?;
+    }
     let reader_stream = stream.try_clone()?;
     let closer = stream.try_clone()?;
     let (tx, rx) = sync_channel::<Vec<Request>>(QUEUED_BATCHES);
     let reader = std::thread::Builder::new().name(format!("abci-read-{n}")).spawn(move || read_requests(reader_stream, tx))?;
-    let served = handle_requests(stream, rx, &app);
+    let served = handle_requests(stream, rx, &app, n, shared);
     // The handler stops when the reader does (stream ended, or a malformed request) or
     // a write fails; shutting the stream ends the reader in every case.
-    let _ = closer.shutdown(std::net::Shutdown::Both);
+    closer.shutdown();
     let read = reader.join().unwrap_or_else(|_| Err(io::Error::other("ABCI reader thread panicked")));
     served.and(read)
 }
 
 /// Read and decode requests until the stream ends, a request is malformed, or the
 /// handler has gone. Each read's complete requests go to the handler as one batch.
-fn read_requests(mut stream: TcpStream, tx: SyncSender<Vec<Request>>) -> io::Result<()> {
+fn read_requests(mut stream: Conn, tx: SyncSender<Vec<Request>>) -> io::Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut start = 0usize;
     let mut chunk = vec![0u8; 1 << 20];
@@ -167,7 +330,7 @@ impl Stats {
 
 /// Answer requests in order; write what has been answered whenever the queue is empty
 /// (or a chunk has built up).
-fn handle_requests(mut stream: TcpStream, rx: Receiver<Vec<Request>>, app: &App) -> io::Result<()> {
+fn handle_requests(mut stream: Conn, rx: Receiver<Vec<Request>>, app: &App, n: u32, shared: &Shared) -> io::Result<()> {
     let name = std::thread::current().name().unwrap_or("abci-conn").to_string();
     let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
     let mut stats = Stats::default();
@@ -197,7 +360,17 @@ fn handle_requests(mut stream: TcpStream, rx: Receiver<Vec<Request>>, app: &App)
                     Some(request::Value::Flush(_)) => stats.flushes += 1,
                     _ => {}
                 }
-                let resp = dispatch(app, req);
+                let resp = if is_consensus(&req) && !claims_consensus(shared, n) {
+                    let owner = shared.consensus.load(Ordering::SeqCst);
+                    tracing::warn!("ABCI connection {n} sent a consensus request; connection {owner} is the consensus connection: refused");
+                    Response {
+                        value: Some(response::Value::Exception(ResponseException {
+                            error: format!("consensus requests are served on ABCI connection {owner} only"),
+                        })),
+                    }
+                } else {
+                    dispatch(app, req)
+                };
                 resp.encode_length_delimited(&mut out).map_err(|e| io::Error::other(format!("encoding an ABCI response: {e}")))?;
             }
             stats.busy += t.elapsed();
@@ -221,6 +394,31 @@ fn handle_requests(mut stream: TcpStream, rx: Receiver<Vec<Request>>, app: &App)
             out.clear();
         }
         stats.maybe_log(&name);
+    }
+}
+
+/// Requests that drive the chain (CometBFT sends them on its consensus connection).
+fn is_consensus(req: &Request) -> bool {
+    use request::Value as Q;
+    matches!(
+        req.value,
+        Some(
+            Q::InitChain(_)
+                | Q::PrepareProposal(_)
+                | Q::ProcessProposal(_)
+                | Q::FinalizeBlock(_)
+                | Q::Commit(_)
+                | Q::ExtendVote(_)
+                | Q::VerifyVoteExtension(_)
+        )
+    )
+}
+
+/// Whether connection `n` is (or now becomes) the consensus connection.
+fn claims_consensus(shared: &Shared, n: u32) -> bool {
+    match shared.consensus.compare_exchange(0, n, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => true,
+        Err(owner) => owner == n,
     }
 }
 

@@ -70,6 +70,9 @@ impl App {
         if let Ok(mut m) = self.inner.mempool.lock() {
             m.forget(&tx_hashes);
         }
+        if !self.caches() {
+            return self.finalize_uncached(&input, snap, &constants, &decoded, &tx_hashes).await;
+        }
         let skip = checked.iter().map(|(tx, signer, _)| (*tx, *signer)).collect();
         let early = sigverify::early_jobs(known, &decoded, chain_id, &skip);
         let mut verifier = Verifier::start(early, threads.saturating_sub(1).max(1), shape, checked);
@@ -122,6 +125,33 @@ impl App {
         Ok(BlockOutcome { tx_results, events, app_hash })
     }
 
+    /// `finalize_block` with every performance cache off: no prefetch, no caches, every
+    /// signature verified inline by the ante step, one sequential execution.
+    async fn finalize_uncached(
+        &self,
+        input: &BlockInput<'_>,
+        snap: Snapshot,
+        constants: &ChainConstants,
+        decoded: &[Result<DecodedTx, ChainError>],
+        tx_hashes: &[[u8; 32]],
+    ) -> Result<BlockOutcome, ChainError> {
+        let block = BlockRun {
+            height: input.height,
+            time_seconds: input.time_seconds,
+            time_nanos: input.time_nanos,
+            tx_hashes,
+            constants,
+            last_commit: input.last_commit,
+        };
+        let none: Vec<Vec<Option<Preverified>>> = decoded.iter().map(|t| vec![None; t.as_ref().map_or(0, |t| t.signers().len())]).collect();
+        let Executed { tx_results, events, batch, hot, replica } =
+            self.execute_block(&block, snap, Arc::new(Default::default()), decoded, &none).await?;
+        let app_hash = batch.root_hash().0.to_vec();
+        *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? =
+            Some(PendingBlock { height: input.height, batch, hot, replica });
+        Ok(BlockOutcome { tx_results, events, app_hash })
+    }
+
     /// Execute a block's txs and end-of-block hooks on `snap` and stage the result.
     async fn execute_block(
         &self,
@@ -133,7 +163,8 @@ impl App {
     ) -> Result<Executed, ChainError> {
         let t0 = std::time::Instant::now();
         let version = snap.version();
-        let mut reads = Prefetched::new(snap, prefetched.clone()).with_replica(self.inner.replica.clone(), version);
+        let mut reads = Prefetched::new(snap, prefetched.clone());
+        reads = if self.caches() { reads.with_replica(self.inner.replica.clone(), version) } else { reads.without_read_cache() };
         let failpoints = &self.inner.settings.failpoints;
         if failpoint::fails(failpoints, failpoint::Point::Finalize, block.height) {
             reads = reads.failing_reads(block.height);

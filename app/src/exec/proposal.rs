@@ -76,7 +76,8 @@ impl App {
         let hashes: Vec<[u8; 32]> = txs.iter().map(|t| sigverify::tx_hash(t)).collect();
 
         // Signatures verified before (by CheckTx, or an earlier check of this proposal).
-        let checked: Vec<Option<Vec<Preverified>>> = hashes.iter().map(|h| self.inner.checked.get(h)).collect();
+        let caches = self.caches();
+        let checked: Vec<Option<Vec<Preverified>>> = hashes.iter().map(|h| if caches { self.inner.checked.get(h) } else { None }).collect();
         let mut verified = Vec::new();
         for (i, (c, t)) in checked.iter().zip(&decoded).enumerate() {
             if let (Some(c), Ok(t)) = (c, t) {
@@ -93,17 +94,24 @@ impl App {
             keys.extend(t.signers().iter().map(|s| openledger_token::state_key::account(&s.address)));
         }
         let version = snap.version();
-        let cached = self.inner.hot.take_known(version, &mut keys);
-        let mut accounts = prefetch::fetch(&snap, keys, 64).await;
-        accounts.extend(cached);
-        let accounts: PrefetchMap = Arc::new(accounts);
-        let jobs = sigverify::jobs(&accounts, &decoded, &constants.chain_id, &started, &self.inner.known_signers);
-        let shape = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers().len())).collect();
-        let (table, _) = Verifier::start(jobs, threads.saturating_sub(1).max(1), shape, verified).finish();
+        let shape: Vec<usize> = decoded.iter().map(|t| t.as_ref().map_or(0, |t| t.signers().len())).collect();
+        let (accounts, table) = if caches {
+            let cached = self.inner.hot.take_known(version, &mut keys);
+            let mut accounts = prefetch::fetch(&snap, keys, 64).await;
+            accounts.extend(cached);
+            let accounts: PrefetchMap = Arc::new(accounts);
+            let jobs = sigverify::jobs(&accounts, &decoded, &constants.chain_id, &started, &self.inner.known_signers);
+            let (table, _) = Verifier::start(jobs, threads.saturating_sub(1).max(1), shape, verified).finish();
+            (accounts, table)
+        } else {
+            // Every signature verified inline by the ante step below.
+            (PrefetchMap::default(), shape.iter().map(|n| vec![None; *n]).collect())
+        };
 
         // The ante steps, in block order.
         let height = version.wrapping_add(1);
-        let mut state = StateDelta::new(Prefetched::new(snap, accounts));
+        let reads = Prefetched::new(snap, accounts);
+        let mut state = StateDelta::new(if caches { reads } else { reads.without_read_cache() });
         let (mut gas, mut bytes) = (0u64, 0usize);
         let mut kept = Vec::with_capacity(txs.len());
         for (i, (d, pre)) in decoded.iter().zip(&table).enumerate() {
@@ -124,7 +132,7 @@ impl App {
                         if o.code == 0 {
                             gas = total;
                             bytes = bytes.saturating_add(t.len());
-                            if checked[i].is_none() {
+                            if checked[i].is_none() && caches {
                                 self.inner.checked.insert(hashes[i], Self::verified_signers(&state, t).await?);
                             }
                             None

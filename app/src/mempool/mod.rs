@@ -115,6 +115,9 @@ impl App {
     /// for txs with a signer whose key no block had recorded on arrival (recording it
     /// changes what the ante step reads). Registers the tx as pending, as CheckTx does.
     async fn recheck_accepted(&self, hash: &[u8; 32]) -> Option<TxOutcome> {
+        if !self.caches() {
+            return None;
+        }
         let a = self.inner.mempool.lock().ok()?.accepted.get(hash).cloned()?;
         let snap = self.inner.storage.latest_snapshot();
         let constants = self.constants(&snap).await.ok()?;
@@ -159,7 +162,11 @@ impl App {
         };
         // Signers' accounts a recent block left in the hot cache are not read again.
         let mut keys: BTreeSet<String> = tx.signers().iter().map(|s| openledger_token::state_key::account(&s.address)).collect();
-        let hot: PrefetchMap = Arc::new(self.inner.hot.take_known(snap.version(), &mut keys).into_iter().collect());
+        let hot: PrefetchMap = Arc::new(if self.caches() {
+            self.inner.hot.take_known(snap.version(), &mut keys).into_iter().collect()
+        } else {
+            Default::default()
+        });
         let mut delta = StateDelta::new(Prefetched::new(snap.clone(), hot.clone()));
         // Rechecks of this tx may take the short path only if every signer's key was on
         // record before it (see `recheck_accepted`).
@@ -177,14 +184,14 @@ impl App {
         }
         // A tx this node verified before (the recheck after every commit) is not
         // verified again; the ante step still checks account numbers and keys.
-        let checked = self.inner.checked.get(&hash);
+        let checked = if self.caches() { self.inner.checked.get(&hash) } else { None };
         let preverified: Vec<Option<Preverified>> = checked.iter().flatten().cloned().map(Some).collect();
         let env = TxEnv { constants: &constants, height, mode, preverified: &preverified };
         let outcome = execute_tx(&mut delta, &tx, &env).await?;
         if outcome.code != 0 {
             return Ok(outcome);
         }
-        if checked.is_none() {
+        if checked.is_none() && self.caches() {
             self.inner.checked.insert(hash, Self::verified_signers(&delta, &tx).await?);
         }
         // The ante saw committed balances; fees this node already queued count too.
@@ -224,6 +231,9 @@ impl App {
     /// it again. Whatever this cannot settle — an undecodable tx, an unknown signer, a bad
     /// signature — is left to CheckTx, which gives the error; nothing here is state.
     pub fn preverify_check_txs(&self, txs: &[&[u8]]) {
+        if !self.caches() {
+            return;
+        }
         self.block_on(async {
             let snap = self.inner.storage.latest_snapshot();
             let Ok(constants) = self.constants(&snap).await else { return };

@@ -855,6 +855,8 @@ pub fn load_finish(net: &Localnet, mut load: Load, verify: usize, t0: Instant) -
     assert_eq!((hashes.len() as u64, reported), (planned, committed), "{}: tx log vs report", load.name);
     let chain = &net.chains[verify];
     let (lo, hi) = (*by_height.keys().next().expect("no committed tx"), *by_height.keys().next_back().expect("none"));
+    // The node that suffered the fault may still be catching up to the last tx's block.
+    net.wait_all(&[verify], hi);
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     for h in lo..=hi {
         let b = chain

@@ -98,8 +98,9 @@ struct Endpoints {
     /// CometBFT P2P.
     #[arg(long, default_value = "127.0.0.1:26656")]
     p2p_laddr: String,
-    /// The app's ABCI server (CometBFT's proxy_app).
-    #[arg(long, default_value = "127.0.0.1:26658")]
+    /// The app's ABCI server (CometBFT's proxy_app): a Unix socket (relative paths are in
+    /// the home), or `tcp://HOST:PORT` / `HOST:PORT`.
+    #[arg(long, default_value = openledgerd::node::DEFAULT_ABCI_ADDRESS)]
     abci_address: String,
     /// The app's gRPC server.
     #[arg(long, default_value = "127.0.0.1:9090")]

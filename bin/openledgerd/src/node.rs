@@ -38,6 +38,30 @@ pub struct AppConfig {
     /// Bounds on the gRPC and REST servers and on CometBFT's `abci_query`.
     #[serde(default)]
     pub rpc: RpcConfig,
+    /// How much history this node keeps.
+    #[serde(default)]
+    pub pruning: PruningConfig,
+}
+
+/// `[pruning]`: how much history this node keeps (README "Pruning").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PruningConfig {
+    /// Recent blocks kept: CometBFT may prune blocks below the last `keep_blocks` (the
+    /// app returns `retain_height` from Commit; never below the evidence window of the
+    /// genesis), and the block stream keeps as many records unless `[stream]
+    /// retain_blocks` says otherwise. 0 is archive mode: every block is kept.
+    pub keep_blocks: u64,
+}
+
+/// Blocks a node keeps by default: about a day at one block a second, and CometBFT's
+/// default evidence window (`evidence.max_age_num_blocks`).
+pub const DEFAULT_KEEP_BLOCKS: u64 = 100_000;
+
+impl Default for PruningConfig {
+    fn default() -> Self {
+        PruningConfig { keep_blocks: DEFAULT_KEEP_BLOCKS }
+    }
 }
 
 /// `[rpc]`: what one request may cost this node (see the README's "Failure model").
@@ -78,10 +102,11 @@ impl RpcConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct StreamConfig {
-    /// Blocks whose records are kept (the latest N); 0 keeps every block, as CometBFT's
-    /// block store does by default. A request below the lowest kept height fails with
+    /// Blocks whose records are kept (the latest N); 0 keeps every block; unset, as many
+    /// as `[pruning] keep_blocks`. A request below the lowest kept height fails with
     /// OUT_OF_RANGE naming it.
-    pub retain_blocks: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retain_blocks: Option<u64>,
     /// Streams served at once (each holds at most a few MB of records in flight); one
     /// more gets RESOURCE_EXHAUSTED. 0 = no limit.
     pub max_subscribers: u64,
@@ -89,7 +114,7 @@ pub struct StreamConfig {
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        StreamConfig { retain_blocks: 0, max_subscribers: 100 }
+        StreamConfig { retain_blocks: None, max_subscribers: 100 }
     }
 }
 
@@ -132,20 +157,32 @@ pub struct MempoolConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
-            abci: AbciConfig { address: "127.0.0.1:26658".into() },
+            abci: AbciConfig { address: DEFAULT_ABCI_ADDRESS.into() },
             grpc: GrpcConfig { address: "127.0.0.1:9090".into() },
             mempool: MempoolConfig { min_gas_price: "0.025uopen".into() },
             stream: StreamConfig::default(),
             cometbft: CometbftConfig { rpc: "http://127.0.0.1:26657".into() },
             api: ApiConfig::default(),
             rpc: RpcConfig::default(),
+            pruning: PruningConfig::default(),
         }
     }
 }
 
+/// The ABCI server's default address: a Unix socket in the home (only this node's user
+/// can open it). `tcp://127.0.0.1:26658` (or `127.0.0.1:26658`) opts into TCP.
+pub const DEFAULT_ABCI_ADDRESS: &str = "unix://data/abci.sock";
+
 pub struct Home(pub PathBuf);
 
 impl Home {
+    /// An `[abci] address`, a relative Unix socket path resolved in this home (made
+    /// absolute: CometBFT's `proxy_app` is read from another directory).
+    pub fn abci_addr(&self, address: &str) -> Result<openledger_app::abci::server::AbciAddr> {
+        let home = std::path::absolute(&self.0).with_context(|| format!("home {}", self.0.display()))?;
+        Ok(openledger_app::abci::server::AbciAddr::parse(address, &home))
+    }
+
     pub fn app_toml(&self) -> PathBuf {
         self.0.join("config/app.toml")
     }
@@ -277,7 +314,7 @@ fn configure_cometbft(home: &Home, opts: &InitOptions<'_>) -> Result<()> {
         Ok(())
     };
     set(&mut cfg, None, "moniker", opts.moniker.into())?;
-    set(&mut cfg, None, "proxy_app", format!("tcp://{}", opts.config.abci.address).into())?;
+    set(&mut cfg, None, "proxy_app", home.abci_addr(&opts.config.abci.address)?.proxy_app().into())?;
     set(&mut cfg, Some("rpc"), "laddr", format!("tcp://{}", opts.rpc_laddr).into())?;
     set(&mut cfg, Some("p2p"), "laddr", format!("tcp://{}", opts.p2p_laddr).into())?;
     // Local networks: several nodes on one host.
@@ -607,13 +644,31 @@ impl RunningNode {
     }
 }
 
+/// The blocks CometBFT keeps: `[pruning] keep_blocks`, but never fewer than the
+/// genesis evidence window (a validator must keep what evidence may still name); 0 keeps
+/// every block.
+fn cometbft_retain_blocks(home: &Home, keep_blocks: u64) -> Result<u64> {
+    if keep_blocks == 0 {
+        return Ok(0);
+    }
+    let genesis = read_genesis(home)?;
+    let window = &genesis["consensus_params"]["evidence"]["max_age_num_blocks"];
+    let window = window.as_str().and_then(|s| s.parse().ok()).or(window.as_u64()).unwrap_or(DEFAULT_KEEP_BLOCKS);
+    if keep_blocks < window {
+        tracing::warn!("[pruning] keep_blocks = {keep_blocks} is below the evidence window of {window} blocks: keeping {window}");
+    }
+    Ok(keep_blocks.max(window))
+}
+
 pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     let settings = NodeSettings {
         min_gas_price_atto: openledger_framework::amount::parse_gas_price(&config.mempool.min_gas_price, openledger_token::DENOM)
             .map_err(|e| anyhow::anyhow!("min_gas_price: {e}"))?,
-        stream_retain_blocks: config.stream.retain_blocks,
+        stream_retain_blocks: config.stream.retain_blocks.unwrap_or(config.pruning.keep_blocks),
+        retain_blocks: cometbft_retain_blocks(home, config.pruning.keep_blocks)?,
         stream_max_subscribers: config.stream.max_subscribers,
         no_memory_index: false,
+        no_caches: false,
         rpc: config.rpc.limits(),
         failpoints: match std::env::var("OPENLEDGER_FAILPOINTS") {
             Ok(spec) => {
@@ -628,9 +683,10 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     let storage = openledger_app::open_storage(home.state_dir()).await.context("opening the state store")?;
     let app = App::new(storage, tokio::runtime::Handle::current(), settings);
 
-    let listener = std::net::TcpListener::bind(config.abci.address.as_str())
-        .map_err(|e| anyhow::anyhow!("binding ABCI on {}: {e}", config.abci.address))?;
-    let abci_addr = listener.local_addr()?.to_string();
+    let abci = home.abci_addr(&config.abci.address)?;
+    let listener =
+        openledger_app::abci::server::Listener::bind(&abci).map_err(|e| anyhow::anyhow!("binding ABCI on {}: {e}", abci.proxy_app()))?;
+    let abci_addr = listener.address()?;
     let abci_app = app.clone();
     std::thread::Builder::new().name("abci-listener".into()).spawn(move || {
         if let Err(e) = openledger_app::abci::server::serve(listener, abci_app) {
@@ -783,11 +839,15 @@ mod tests {
         let old =
             "[abci]\naddress = \"127.0.0.1:26658\"\n[grpc]\naddress = \"127.0.0.1:9090\"\n[mempool]\nmin_gas_price = \"0.025uopen\"\n";
         let c: AppConfig = toml::from_str(old).expect("old app.toml parses");
-        assert_eq!(c.stream, StreamConfig { retain_blocks: 0, max_subscribers: 100 });
+        assert_eq!(c.stream, StreamConfig { retain_blocks: None, max_subscribers: 100 });
+        assert_eq!(c.pruning.keep_blocks, DEFAULT_KEEP_BLOCKS, "an old app.toml gets the pruning defaults");
         let written = toml::to_string_pretty(&AppConfig::default()).expect("serialises");
-        assert!(written.contains("[stream]") && written.contains("retain_blocks = 0"), "{written}");
+        assert!(written.contains("[pruning]") && written.contains("keep_blocks = 100000"), "{written}");
+        assert!(!written.contains("retain_blocks"), "the stream follows [pruning] unless set: {written}");
         let custom: AppConfig = toml::from_str(&format!("{old}[stream]\nretain_blocks = 10\n")).expect("parses");
-        assert_eq!(custom.stream, StreamConfig { retain_blocks: 10, max_subscribers: 100 });
+        assert_eq!(custom.stream, StreamConfig { retain_blocks: Some(10), max_subscribers: 100 });
+        let archive: AppConfig = toml::from_str(&format!("{old}[pruning]\nkeep_blocks = 0\n")).expect("parses");
+        assert_eq!(archive.pruning.keep_blocks, 0);
     }
 
     #[test]

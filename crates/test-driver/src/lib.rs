@@ -53,8 +53,10 @@ pub struct TestNodeBuilder {
     validators: Vec<TestValidator>,
     min_gas_price_atto: u128,
     stream_retain_blocks: u64,
+    retain_blocks: u64,
     stream_max_subscribers: u64,
     no_memory_index: bool,
+    no_caches: bool,
     failpoints: Vec<openledger_app::failpoint::Failpoint>,
     rpc: openledger_app::rpc::limits::RpcLimits,
     dir: Option<PathBuf>,
@@ -89,6 +91,13 @@ impl TestNodeBuilder {
         self
     }
 
+    /// `[pruning] keep_blocks` as CometBFT sees it: Commit's `retain_height` keeps the
+    /// latest `n` blocks (0: all).
+    pub fn retain_blocks(mut self, n: u64) -> Self {
+        self.retain_blocks = n;
+        self
+    }
+
     /// `[stream] retain_blocks`: the block log keeps the latest `n` blocks (0: all).
     pub fn stream_retain_blocks(mut self, n: u64) -> Self {
         self.stream_retain_blocks = n;
@@ -105,6 +114,12 @@ impl TestNodeBuilder {
     /// without the in-memory copy does.
     pub fn no_memory_index(mut self) -> Self {
         self.no_memory_index = true;
+        self
+    }
+
+    /// Every performance cache off (`NodeSettings::no_caches`).
+    pub fn no_caches(mut self) -> Self {
+        self.no_caches = true;
         self
     }
 
@@ -161,8 +176,10 @@ impl TestNodeBuilder {
         let settings = NodeSettings {
             min_gas_price_atto: self.min_gas_price_atto,
             stream_retain_blocks: self.stream_retain_blocks,
+            retain_blocks: self.retain_blocks,
             stream_max_subscribers: self.stream_max_subscribers,
             no_memory_index: self.no_memory_index,
+            no_caches: self.no_caches,
             failpoints: self.failpoints.clone(),
             rpc: self.rpc.clone(),
         };
@@ -222,6 +239,8 @@ pub struct TestNode {
     settings: NodeSettings,
     /// Block time advances one second per block from this fixed start (never wall-clock).
     pub time_seconds: i64,
+    /// What the last Commit told CometBFT it may prune below.
+    pub last_retain_height: i64,
 }
 
 impl TestNode {
@@ -231,8 +250,10 @@ impl TestNode {
             validators: vec![],
             min_gas_price_atto: 0,
             stream_retain_blocks: 0,
+            retain_blocks: 0,
             stream_max_subscribers: 0,
             no_memory_index: false,
+            no_caches: false,
             failpoints: vec![],
             rpc: Default::default(),
             dir: None,
@@ -256,6 +277,7 @@ impl TestNode {
             validators,
             settings,
             time_seconds: 1_700_000_000,
+            last_retain_height: 0,
         }
     }
 
@@ -266,7 +288,13 @@ impl TestNode {
     }
 
     /// `restart`, with the node's settings changed first (a fault fixed, say).
-    pub fn restart_with(mut self, change: impl FnOnce(&mut NodeSettings)) -> TestNode {
+    pub fn restart_with(self, change: impl FnOnce(&mut NodeSettings)) -> TestNode {
+        self.restart_after(change, |_| {})
+    }
+
+    /// `restart_with`, and `offline` run on the state store's directory while the store
+    /// is closed (an operator's hands on a stopped node's disk).
+    pub fn restart_after(mut self, change: impl FnOnce(&mut NodeSettings), offline: impl FnOnce(&Path)) -> TestNode {
         change(&mut self.settings);
         let tmp = self._tmp.take();
         let dir = self.dir.clone();
@@ -276,6 +304,7 @@ impl TestNode {
         let p = self.settings.clone();
         let time = self.time_seconds;
         self.release();
+        offline(&dir.join("state"));
         let mut node = TestNode::open(&dir, tmp, p, validators);
         node.app_hashes = hashes;
         node.genesis_app_hash = genesis;
@@ -356,7 +385,7 @@ impl TestNode {
     }
 
     pub fn commit(&mut self) {
-        Application::commit(&self.app);
+        self.last_retain_height = Application::commit(&self.app).retain_height;
         self.height += 1;
         self.time_seconds += 1;
     }

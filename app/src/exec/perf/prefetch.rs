@@ -31,6 +31,8 @@ pub struct Prefetched<S> {
     stats: Arc<ReadStats>,
     /// Every read fails as an I/O error would: the `finalize` failpoint at this height.
     injected_failure: Option<u64>,
+    /// Remember what is read (off: every read goes to `inner`).
+    remember_reads: bool,
 }
 
 /// Where a `Prefetched`'s reads were answered from (for the block's debug log).
@@ -52,7 +54,21 @@ impl ReadStats {
 
 impl<S> Prefetched<S> {
     pub fn new(inner: S, prefetched: PrefetchMap) -> Self {
-        Prefetched { inner, prefetched, read_cache: Arc::default(), replica: None, stats: Arc::default(), injected_failure: None }
+        Prefetched {
+            inner,
+            prefetched,
+            read_cache: Arc::default(),
+            replica: None,
+            stats: Arc::default(),
+            injected_failure: None,
+            remember_reads: true,
+        }
+    }
+
+    /// Read everything from `inner` each time (`NodeSettings::no_caches`).
+    pub fn without_read_cache(mut self) -> Self {
+        self.remember_reads = false;
+        self
     }
 
     /// Fail every read (the `finalize` failpoint, armed for `height`).
@@ -203,6 +219,9 @@ impl<S: StateRead> StateRead for Prefetched<S> {
             return Either::Left(ready(Ok(v)));
         }
         count(&self.stats.storage);
+        if !self.remember_reads {
+            return Either::Right(self.inner.get_raw(key).boxed());
+        }
         let cache = self.read_cache.clone();
         let key = key.to_string();
         let fut = self.inner.get_raw(&key);
