@@ -4,7 +4,7 @@
 # openledgerd, openledger and cometbft), lints (clippy.toml forbids HashMap/HashSet:
 # iteration order would fork consensus),
 # then runs the whole workspace's tests: unit, in-process consensus driver, and
-# end-to-end against real CometBFT on loopback.
+# end-to-end against real CometBFT on loopback; then each fuzz target briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/setup.sh)"
@@ -12,3 +12,6 @@ cargo fmt --all --check
 cargo build --workspace --bins
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --no-fail-fast "$@"
+# Every fuzz target for a short, bounded time from its seed corpus (README, "Fuzzing").
+cargo fmt --manifest-path fuzz/Cargo.toml --check
+scripts/fuzz.sh 15

@@ -477,17 +477,20 @@ struct Sim {
     made: Made,
     tally: Tally,
     seed: u64,
+    /// The txs of the last block and every tx offered for it.
+    last_block: Vec<Vec<u8>>,
+    last_offered: Vec<Vec<u8>>,
 }
 
 impl Sim {
     fn new(seed: u64, b: TestNodeBuilder) -> Sim {
-        Sim { n: node(b), rng: Rng(seed), made: Made::default(), tally: Tally::default(), seed }
+        Sim { n: node(b), rng: Rng(seed), made: Made::default(), tally: Tally::default(), seed, last_block: vec![], last_offered: vec![] }
     }
 
     /// One block: generate, prepare, execute (the driver checks ProcessProposal accepts
     /// and every invariant holds); its digest.
     fn step(&mut self) -> String {
-        let Sim { n, rng, made, tally, seed } = self;
+        let Sim { n, rng, made, tally, seed, last_block, last_offered } = self;
         let seed = *seed;
         let height = n.height + 1;
         let mut txs = Vec::new();
@@ -515,6 +518,7 @@ impl Sim {
             txs.push(tx);
         }
         let offered = txs.len();
+        *last_offered = txs.clone();
         if std::env::var("SIM_VERBOSE").is_ok() {
             for t in &txs {
                 let v = n.rt().block_on(n.app.vet_proposal(std::slice::from_ref(t), openledger_app::exec::proposal::Vet::Process));
@@ -576,6 +580,7 @@ impl Sim {
             }
         }
         tally.generated = made.generated;
+        *last_block = txs;
         block_digest(&resp)
     }
 }
@@ -712,4 +717,73 @@ fn a_node_whose_nonverifiable_store_is_wiped_gives_the_same_next_blocks() {
         assert_eq!(a, b, "height {h}: the node without its non-verifiable store differs (SIM_SEED={seed})");
     }
     eprintln!("wiped {removed} non-verifiable keys at height {before}; the next {after} blocks identical");
+}
+
+/// Writes the fuzzers' seed corpora (`fuzz/corpus/<target>/`) from real txs and blocks of
+/// the simulation: `WRITE_FUZZ_CORPUS=1 cargo test -p openledger-app --test simulation
+/// write_fuzz_corpus -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_corpus() {
+    use tendermint_proto::v0_38::abci::{request, Request};
+    if std::env::var("WRITE_FUZZ_CORPUS").is_err() {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let write = |target: &str, name: String, bytes: &[u8]| {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), bytes).unwrap();
+    };
+    let mut sim = Sim::new(DEFAULT_SEED, builder());
+    for h in 1..=40u64 {
+        sim.step();
+        for (i, tx) in sim.last_offered.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+            write("tx", format!("h{h}-{i}"), tx);
+        }
+        if h % 4 == 0 {
+            let mut block = Vec::new();
+            for tx in &sim.last_offered {
+                block.extend((tx.len() as u16).to_le_bytes());
+                block.extend(tx);
+            }
+            write("proposal", format!("h{h}"), &block);
+            let mut frames = Vec::new();
+            let fb = pb::RequestFinalizeBlock {
+                txs: sim.last_block.iter().cloned().map(Into::into).collect(),
+                height: h as i64,
+                ..Default::default()
+            };
+            for v in
+                [request::Value::Info(Default::default()), request::Value::FinalizeBlock(fb), request::Value::Commit(Default::default())]
+            {
+                Request { value: Some(v) }.encode_length_delimited(&mut frames).unwrap();
+            }
+            if let Some(tx) = sim.last_offered.first() {
+                let c = pb::RequestCheckTx { tx: tx.clone().into(), r#type: 0 };
+                Request { value: Some(request::Value::CheckTx(c)) }.encode_length_delimited(&mut frames).unwrap();
+            }
+            write("abci_frames", format!("h{h}"), &frames);
+        }
+    }
+    // Queries: each route (even selectors), with an empty request and one naming an
+    // account; and REST paths (odd selectors).
+    let routes: Vec<&str> = openledger_app::registry::query_routes().iter().map(|r| r.method).collect();
+    for (i, _) in routes.iter().enumerate() {
+        let address =
+            cosmos_sdk_proto::cosmos::bank::v1beta1::QueryBalanceRequest { address: addr(1), denom: "uopen".into() }.encode_to_vec();
+        write("queries", format!("abci-{i}"), &[&[(i as u8) << 1, 0][..], &address].concat());
+    }
+    for (i, path) in [
+        "cosmos/bank/v1beta1/balances/ADDR",
+        "cosmos/auth/v1beta1/accounts/ADDR",
+        "openledger/datanet/v1/datanets?pagination.limit=5",
+        "cosmos/tx/v1beta1/simulate\n{\"tx_bytes\":\"\"}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        write("queries", format!("rest-{i}"), format!("\x01{}", path.replace("ADDR", &addr(1))).as_bytes());
+    }
+    write("genesis", "default".into(), &serde_json::to_vec(&builder().app_state()).unwrap());
 }

@@ -250,20 +250,8 @@ fn read_requests(mut stream: Conn, tx: SyncSender<Vec<Request>>) -> io::Result<(
             Err(e) => return Err(e),
         };
         buf.extend_from_slice(&chunk[..got]);
-        let mut batch = Vec::new();
-        loop {
-            match next_frame(&buf[start..]) {
-                Ok(Some((header, len))) => {
-                    let body = &buf[start + header..start + header + len];
-                    let req = Request::decode(body)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("undecodable ABCI request: {e}")))?;
-                    batch.push(req);
-                    start += header + len;
-                }
-                Ok(None) => break,
-                Err(e) => return Err(e),
-            }
-        }
+        let (batch, used) = parse_frames(&buf[start..])?;
+        start += used;
         // Keep only the unread tail (a partial request), without copying it per request.
         if start > 0 {
             buf.drain(..start);
@@ -273,6 +261,22 @@ fn read_requests(mut stream: Conn, tx: SyncSender<Vec<Request>>) -> io::Result<(
             return Ok(());
         }
     }
+}
+
+/// The complete requests at the start of `b`, and the bytes they take (a partial one
+/// after them waits for more bytes). A frame over the size limit, a length prefix over
+/// 10 bytes or bytes that are not a `Request` are an error: the connection closes.
+pub fn parse_frames(b: &[u8]) -> io::Result<(Vec<Request>, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some((header, len)) = next_frame(&b[start..])? {
+        let body = &b[start + header..start + header + len];
+        let req =
+            Request::decode(body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("undecodable ABCI request: {e}")))?;
+        out.push(req);
+        start += header + len;
+    }
+    Ok((out, start))
 }
 
 /// The varint header length and body length of the first frame of `b`, if complete.
