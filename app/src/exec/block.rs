@@ -102,14 +102,13 @@ impl App {
         let t_executed = t_start.elapsed();
         let (actual, all_valid) = verifier.finish();
         let t_verified = t_start.elapsed();
-        let Executed { tx_results, events, batch, hot, replica } = if all_valid {
+        let executed = if all_valid {
             speculative
         } else {
             // Some signature failed: run the block again with the real results.
             drop(speculative);
             self.execute_block(&block, snap, prefetched, &decoded, &actual).await?
         };
-        let app_hash = batch.root_hash().0.to_vec();
         tracing::debug!(
             height = input.height,
             txs = input.txs.len(),
@@ -120,8 +119,14 @@ impl App {
             reexecuted = !all_valid,
             "finalized block"
         );
-        *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? =
-            Some(PendingBlock { height: input.height, batch, hot, replica });
+        self.stage(input.height, executed)
+    }
+
+    /// Keep an executed block for Commit; its results and app hash for CometBFT.
+    fn stage(&self, height: u64, executed: Executed) -> Result<BlockOutcome, ChainError> {
+        let Executed { tx_results, events, batch, hot, replica } = executed;
+        let app_hash = batch.root_hash().0.to_vec();
+        *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? = Some(PendingBlock { height, batch, hot, replica });
         Ok(BlockOutcome { tx_results, events, app_hash })
     }
 
@@ -144,12 +149,8 @@ impl App {
             last_commit: input.last_commit,
         };
         let none: Vec<Vec<Option<Preverified>>> = decoded.iter().map(|t| vec![None; t.as_ref().map_or(0, |t| t.signers().len())]).collect();
-        let Executed { tx_results, events, batch, hot, replica } =
-            self.execute_block(&block, snap, Arc::new(Default::default()), decoded, &none).await?;
-        let app_hash = batch.root_hash().0.to_vec();
-        *self.inner.pending.lock().map_err(|_| sdk::internal("poisoned"))? =
-            Some(PendingBlock { height: input.height, batch, hot, replica });
-        Ok(BlockOutcome { tx_results, events, app_hash })
+        let executed = self.execute_block(&block, snap, Arc::new(Default::default()), decoded, &none).await?;
+        self.stage(input.height, executed)
     }
 
     /// Execute a block's txs and end-of-block hooks on `snap` and stage the result.
