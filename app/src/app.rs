@@ -97,6 +97,9 @@ pub(crate) struct Inner {
     pub(crate) init_chain_done: std::sync::atomic::AtomicBool,
     /// Requests in flight on the gRPC and REST servers, and their limits.
     pub(crate) rpc_gate: crate::rpc::limits::Gate,
+    /// Where public requests run, below block execution's priority (`rpc/runtime.rs`);
+    /// started on first use (most test nodes never serve a query).
+    pub(crate) rpc_runtime: std::sync::OnceLock<Option<crate::rpc::runtime::RpcRuntime>>,
 }
 
 /// What every tx of a block is checked against: read from state, cached per version.
@@ -132,6 +135,7 @@ impl App {
                 storage,
                 rt,
                 rpc_gate: crate::rpc::limits::Gate::new(settings.rpc.clone()),
+                rpc_runtime: std::sync::OnceLock::new(),
                 pending: Mutex::new(None),
                 mempool: Mutex::new(Mempool::default()),
                 known_signers: sigverify::KnownSigners::default(),
@@ -162,6 +166,18 @@ impl App {
     /// The gRPC and REST servers' shared gate (`rpc/limits.rs`).
     pub fn rpc_gate(&self) -> &crate::rpc::limits::Gate {
         &self.inner.rpc_gate
+    }
+
+    /// The runtime the gRPC and REST servers and `abci_query` run on: its threads run at
+    /// a lower OS priority than block execution (`rpc/runtime.rs`).
+    /// If it cannot start (no threads left), they share the node's runtime, with a warning.
+    pub fn rpc_runtime(&self) -> &tokio::runtime::Handle {
+        let started = self.inner.rpc_runtime.get_or_init(|| {
+            crate::rpc::runtime::RpcRuntime::new()
+                .map_err(|e| tracing::warn!("RPC runtime not started ({e}): queries run beside block execution"))
+                .ok()
+        });
+        started.as_ref().map_or(&self.inner.rt, |r| r.handle())
     }
 
     /// Whether the performance caches are on (`NodeSettings::no_caches`).

@@ -3,7 +3,8 @@
 //! application (a batch's signatures verified ahead on all cores change no answer), a
 //! malformed frame closes only its own connection; and only what CometBFT opens is
 //! served — four connections at once, consensus requests on one of them — on a Unix
-//! socket by default, readable by this user only.
+//! socket by default, readable by this user only; a failed `accept` (out of file
+//! descriptors) is retried.
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
@@ -178,6 +179,21 @@ fn closed_by_server(s: &mut TcpStream) -> bool {
     matches!(s.read(&mut b), Ok(0) | Err(_))
 }
 
+/// Within 10 s, a new connection gets an answer (the server may still be freeing a slot).
+fn a_new_connection_is_served(addr: &str, when: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut again = connect(addr);
+        write_request(&mut again, request::Value::Echo(pb::RequestEcho { message: "again".into() }));
+        let mut b = [0u8; 64];
+        if matches!(again.read(&mut b), Ok(k) if k > 0) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no connection served {when}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_fifth_connection_is_refused_while_cometbfts_four_are_open() {
     let n = TestNode::builder().funded_accounts(1, 1_000_000).build();
@@ -190,17 +206,7 @@ fn a_fifth_connection_is_refused_while_cometbfts_four_are_open() {
     assert!(closed_by_server(&mut fifth), "a fifth connection is closed at once");
     // One of the four goes away: a new one is served again.
     drop(four.pop());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut again = connect(&addr);
-        write_request(&mut again, request::Value::Echo(pb::RequestEcho { message: "again".into() }));
-        let mut b = [0u8; 64];
-        if matches!(again.read(&mut b), Ok(k) if k > 0) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no connection served after one of four closed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    a_new_connection_is_served(&addr, "after one of four closed");
     assert!(echo(&mut four[0], "still served"));
 }
 
@@ -262,4 +268,65 @@ fn the_default_unix_socket_is_private_replaces_a_stale_file_and_refuses_a_second
     assert!(echo(&mut c, "over a unix socket"));
     let err = Listener::bind(&addr).err().expect("a second server on the same socket is refused");
     assert!(err.to_string().contains("in use"), "{err}");
+}
+
+/// This process's soft limit on open files.
+fn set_open_files_limit(soft: u64) {
+    let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut l), 0);
+        l.rlim_cur = soft.min(l.rlim_max);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &l), 0);
+    }
+}
+
+const ACCEPT_CHILD: &str = "OPENLEDGER_TEST_ACCEPT_ERRORS_CHILD";
+
+/// Out of file descriptors, `accept` fails (EMFILE): the server logs it and retries,
+/// the connections it already serves carry on, and once descriptors are free again new
+/// connections are served. (A connection arriving meanwhile is closed: the descriptor a
+/// blocked `accept` holds is not enough to set it up; CometBFT reconnects.) Run in a
+/// child process, since the limit is the process's.
+#[test]
+fn accept_errors_are_logged_and_retried_and_connections_are_served_again() {
+    if std::env::var_os(ACCEPT_CHILD).is_none() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["accept_errors_are_logged_and_retried_and_connections_are_served_again", "--exact", "--nocapture"])
+            .env(ACCEPT_CHILD, "1")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed"), "the child ran the test:\n{stdout}");
+        let log = format!("{stdout}{stderr}");
+        assert!(log.contains("ABCI accept failed") && log.contains("Too many open files"), "the failure is logged:\n{log}");
+        return;
+    }
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).try_init();
+    let n = TestNode::builder().funded_accounts(1, 1_000_000).build();
+    let addr = serve(&n);
+    let mut first = connect(&addr);
+    assert!(echo(&mut first, "before"));
+    // Every descriptor below a limit taken but one: the client's socket takes that, so
+    // the server's accept has none.
+    let highest = std::fs::read_dir("/proc/self/fd").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok()).max();
+    let limit = highest.unwrap() + 8;
+    set_open_files_limit(limit);
+    let mut filler: Vec<std::fs::File> = std::iter::from_fn(|| std::fs::File::open("/dev/null").ok()).take(limit as usize + 1).collect();
+    assert!(filler.len() <= limit as usize, "the limit holds");
+    drop(filler.pop());
+    let waiting = TcpStream::connect(&addr).expect("the kernel completes the handshake into the backlog");
+    // Several failed accepts (retried every 100 ms); a descriptor another thread frees
+    // meanwhile is taken at once, so none is left for them.
+    let until = std::time::Instant::now() + Duration::from_millis(350);
+    while std::time::Instant::now() < until {
+        filler.extend(std::iter::from_fn(|| std::fs::File::open("/dev/null").ok()));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop(filler);
+    set_open_files_limit(u64::MAX);
+    drop(waiting);
+    assert!(echo(&mut first, "still"), "the connection already served was never disturbed");
+    a_new_connection_is_served(&addr, "after descriptors were freed");
 }

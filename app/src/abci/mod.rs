@@ -184,19 +184,24 @@ impl Application for App {
         }
     }
 
-    /// CometBFT's public `abci_query` lands here: the same deadline as gRPC and REST.
+    /// CometBFT's public `abci_query` lands here: the same deadline as gRPC and REST, and
+    /// the same low-priority runtime.
     fn query(&self, req: RequestQuery) -> ResponseQuery {
         let limit = self.settings().rpc.request_timeout;
-        self.block_on(async {
+        let app = self.clone();
+        let answered = self.rpc_runtime().block_on(self.rpc_runtime().spawn(async move {
             let started = std::time::Instant::now();
-            match tokio::time::timeout(limit, self.abci_query(req)).await {
-                Ok(r) if started.elapsed() <= limit => r,
-                _ => {
-                    let e = sdk::internal(format!("query not answered within this node's {} ms limit", limit.as_millis()));
-                    ResponseQuery { code: e.code, codespace: e.codespace.into(), log: e.message, ..Default::default() }
-                }
+            match tokio::time::timeout(limit, app.abci_query(req)).await {
+                Ok(r) if started.elapsed() <= limit => Some(r),
+                _ => None,
             }
-        })
+        }));
+        let e = match answered {
+            Ok(Some(r)) => return r,
+            Ok(None) => sdk::internal(format!("query not answered within this node's {} ms limit", limit.as_millis())),
+            Err(e) => sdk::internal(format!("query failed: {e}")),
+        };
+        ResponseQuery { code: e.code, codespace: e.codespace.into(), log: e.message, ..Default::default() }
     }
 }
 

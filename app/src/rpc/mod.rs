@@ -5,3 +5,4 @@ pub mod cosmos;
 pub mod grpc;
 pub mod limits;
 pub mod rest;
+pub mod runtime;

@@ -610,7 +610,8 @@ pub fn read_accounts_file(path: &Path) -> Result<Vec<(String, String)>> {
     Ok(entries.into_iter().map(|e| (e.address, e.amount)).collect())
 }
 
-/// A running node: ABCI on a thread per CometBFT connection, gRPC on tokio.
+/// A running node: ABCI on a thread per CometBFT connection, gRPC and REST on the
+/// app's low-priority RPC runtime.
 pub struct RunningNode {
     pub app: App,
     pub abci_addr: String,
@@ -699,7 +700,9 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
     std::net::TcpListener::bind(grpc_addr).with_context(|| format!("binding gRPC on {grpc_addr}"))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let rpc = cometbft_rpc(home, config);
-    let grpc_task = tokio::spawn(openledger_app::rpc::grpc::serve_with(app.clone(), grpc_addr, rpc.clone(), async {
+    // The public servers run on the app's low-priority runtime (rpc/runtime.rs).
+    let rpc_runtime = app.rpc_runtime().clone();
+    let grpc_task = rpc_runtime.spawn(openledger_app::rpc::grpc::serve_with(app.clone(), grpc_addr, rpc.clone(), async {
         let _ = rx.await;
     }));
     let (mut api_addr, mut api_shutdown, mut api_task) = (None, None, None);
@@ -707,7 +710,7 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
         let addr: SocketAddr = config.api.address.parse().with_context(|| format!("api address {:?}", config.api.address))?;
         std::net::TcpListener::bind(addr).with_context(|| format!("binding REST on {addr}"))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        api_task = Some(tokio::spawn(openledger_app::rpc::rest::serve(app.clone(), addr, rpc, async {
+        api_task = Some(rpc_runtime.spawn(openledger_app::rpc::rest::serve(app.clone(), addr, rpc, async {
             let _ = rx.await;
         })));
         (api_addr, api_shutdown) = (Some(addr), Some(tx));

@@ -395,10 +395,12 @@ impl TestNode {
         let (grpc, rest) = (free_port(), free_port());
         let (stop_grpc, rx_grpc) = tokio::sync::oneshot::channel::<()>();
         let (stop_rest, rx_rest) = tokio::sync::oneshot::channel::<()>();
-        self.rt().spawn(openledger_app::rpc::grpc::serve(self.app.clone(), grpc, async {
+        // As a node serves them: on the app's low-priority RPC runtime.
+        let runtime = self.app.rpc_runtime();
+        runtime.spawn(openledger_app::rpc::grpc::serve(self.app.clone(), grpc, async {
             let _ = rx_grpc.await;
         }));
-        self.rt().spawn(openledger_app::rpc::rest::serve(self.app.clone(), rest, None, async {
+        runtime.spawn(openledger_app::rpc::rest::serve(self.app.clone(), rest, None, async {
             let _ = rx_rest.await;
         }));
         wait_listening(grpc);
