@@ -3,7 +3,7 @@
 # processes, one genesis whose validator set and funded accounts are written by
 # `openledgerd genesis add-validator` / `add-account`, keys in a test keyring.
 #
-#   testnet/localnet.sh up [--validators N] [--base-port P] [--chain-id ID] [--accounts M]
+#   testnet/localnet.sh up [--validators N] [--base-port P] [--chain-id ID] [--accounts M] [--keep-blocks K]
 #                          [--bench-accounts A [--bench-seed S]]   (fund `openledger bench` accounts)
 #   testnet/localnet.sh status [--json]          per node: RPC, height, app hash, peers, catching up
 #   testnet/localnet.sh check [--json]           block hash and app hash identical on every node at every height
@@ -303,7 +303,7 @@ GENESIS_TUNING=(
 )
 
 cmd_up() {
-  local n=4 base=26100 chain=openledger-localnet accounts=4 bench=0 bench_seed=openledger-bench
+  local n=4 base=26100 chain=openledger-localnet accounts=4 bench=0 bench_seed=openledger-bench keep=
   while [ $# -gt 0 ]; do
     case "$1" in
       --validators) n=${2:-}; shift 2 || die "--validators needs a number" ;;
@@ -312,11 +312,13 @@ cmd_up() {
       --accounts) accounts=${2:-}; shift 2 || die "--accounts needs a number" ;;
       --bench-accounts) bench=${2:-}; shift 2 || die "--bench-accounts needs a number" ;;
       --bench-seed) bench_seed=${2:-}; shift 2 || die "--bench-seed needs a seed" ;;
+      --keep-blocks) keep=${2:-}; shift 2 || die "--keep-blocks needs a number" ;;
       *) die "up: unknown argument $1" ;;
     esac
   done
   is_uint "$n" && [ "$n" -ge 1 ] && [ "$n" -le 50 ] || die "--validators must be 1 to 50, got $n"
   is_uint "$accounts" && [ "$accounts" -le 100 ] || die "--accounts must be 0 to 100, got $accounts"
+  [ -z "$keep" ] || is_uint "$keep" || die "--keep-blocks must be a number, got $keep"
   is_uint "$bench" && [ "$bench" -le 100000 ] || die "--bench-accounts must be 0 to 100000, got $bench"
   is_uint "$base" && [ "$base" -ge 1024 ] && [ $((base + 10 * n)) -le 65535 ] || die "--base-port must leave room for $n nodes below 65536, got $base"
   need_tools curl jq setsid
@@ -385,6 +387,11 @@ cmd_up() {
   # node0's operator decides challenges a datanet's curators leave undecided.
   "$OPENLEDGERD" genesis add-arbiter --home "$g0" "${ops[0]}" >/dev/null
   "$OPENLEDGERD" genesis set --home "$g0" "${GENESIS_TUNING[@]}"
+  # A history shorter than CometBFT's default evidence window (100,000 blocks) needs a
+  # shorter window: a validator keeps every block evidence may still name.
+  if [ -n "$keep" ] && [ "$keep" -gt 0 ] && [ "$keep" -lt 100000 ]; then
+    "$OPENLEDGERD" genesis set --home "$g0" "consensus_params.evidence.max_age_num_blocks=$keep"
+  fi
   cp "$g0/cometbft/config/genesis.json" "$DIR/genesis.json"
 
   local peers=() id
@@ -399,6 +406,7 @@ cmd_up() {
     for ((j = 0; j < n; j++)); do [ "$j" = "$i" ] || others+=("${peers[$j]}"); done
     "$OPENLEDGERD" config set --home "$home" "${TUNING_SETTINGS[@]}" \
       "p2p.persistent_peers=$(IFS=,; echo "${others[*]+"${others[*]}"}")"
+    [ -z "$keep" ] || sed -i "s/^keep_blocks = .*/keep_blocks = $keep/" "$home/config/app.toml"
     # node0 serves clients: it indexes txs (the tuning file turns indexing off).
     [ "$i" != 0 ] || "$OPENLEDGERD" config set --home "$home" tx_index.indexer=kv
   done

@@ -12,6 +12,7 @@ pub mod export;
 pub mod failpoint;
 pub mod genesis;
 pub mod mempool;
+pub mod prune;
 pub mod registry;
 pub mod rpc;
 pub mod stream;

@@ -696,27 +696,49 @@ fn wipe_nonverifiable(state: &std::path::Path) -> usize {
     n
 }
 
+/// Twins run the seed's first `before` blocks; then one is stopped, `offline` changes its
+/// closed store and it restarts: the next `after` blocks of both are identical. Returns
+/// what `offline` returned.
+fn twins_agree_after_offline<T>(before: u64, after: u64, offline: impl FnOnce(&std::path::Path) -> T) -> T {
+    let seed = seed_and_blocks().0;
+    let mut kept = Sim::new(seed, builder());
+    let mut changed = Sim::new(seed, builder());
+    for h in 1..=before {
+        assert_eq!(kept.step(), changed.step(), "height {h}: the twins differ before the change");
+    }
+    let mut out = None;
+    let n = std::mem::replace(&mut changed.n, node(TestNode::builder()));
+    changed.n = n.restart_after(|_| {}, |state| out = Some(offline(state)));
+    for h in before + 1..=before + after {
+        let (a, b) = (kept.step(), changed.step());
+        assert_eq!(a, b, "height {h}: the changed node differs (SIM_SEED={seed})");
+    }
+    out.expect("offline ran")
+}
+
 /// Consensus reads only consensus state: a node whose non-verifiable store is wiped
 /// (everything the app hash does not cover) produces, block by block, exactly the
 /// results and app hashes of a node that kept it.
 #[test]
 fn a_node_whose_nonverifiable_store_is_wiped_gives_the_same_next_blocks() {
-    let seed = seed_and_blocks().0;
-    let (before, after) = (300, 300);
-    let mut kept = Sim::new(seed, builder());
-    let mut wiped = Sim::new(seed, builder());
-    for h in 1..=before {
-        assert_eq!(kept.step(), wiped.step(), "height {h}: the twins differ before any wipe");
-    }
-    let mut removed = 0;
-    let n = std::mem::replace(&mut wiped.n, node(TestNode::builder()));
-    wiped.n = n.restart_after(|_| {}, |state| removed = wipe_nonverifiable(state));
+    let removed = twins_agree_after_offline(300, 300, wipe_nonverifiable);
     assert!(removed > 1000, "the store had indexes, tree history and stream records to lose: {removed}");
-    for h in before + 1..=before + after {
-        let (a, b) = (kept.step(), wiped.step());
-        assert_eq!(a, b, "height {h}: the node without its non-verifiable store differs (SIM_SEED={seed})");
-    }
-    eprintln!("wiped {removed} non-verifiable keys at height {before}; the next {after} blocks identical");
+    eprintln!("wiped {removed} non-verifiable keys at height 300; the next 300 blocks identical");
+}
+
+/// Pruning old state versions (`prune.rs`) keeps all the latest version holds: a pruned
+/// node produces, block by block, the results and app hashes of one that kept every
+/// version; and a second pass finds nothing more to delete.
+#[test]
+fn a_node_whose_old_state_versions_are_pruned_gives_the_same_next_blocks() {
+    let (first, second) = twins_agree_after_offline(300, 300, |state| {
+        let first = openledger_app::prune::prune_state_versions(state).expect("prune");
+        (first, openledger_app::prune::prune_state_versions(state).expect("prune again"))
+    });
+    assert!(first.nodes_deleted > first.nodes_kept && first.values_deleted > 0, "300 blocks left old versions: {first:?}");
+    assert_eq!((second.nodes_deleted, second.values_deleted), (0, 0), "{second:?}");
+    assert_eq!((second.nodes_kept, second.values_kept), (first.nodes_kept, first.values_kept));
+    eprintln!("pruned at height 300: {first:?}; the next 300 blocks identical");
 }
 
 /// Writes the fuzzers' seed corpora (`fuzz/corpus/<target>/`) from real txs and blocks of

@@ -59,6 +59,12 @@ enum Cmd {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Delete old state versions from a stopped node's store (`start` does this too,
+    /// unless `[pruning] keep_blocks = 0`): nothing the node can read is removed.
+    Prune {
+        #[arg(long)]
+        home: PathBuf,
+    },
     /// Run the application (ABCI + gRPC); run `cometbft start --home DIR/cometbft` beside it.
     Start {
         #[arg(long)]
@@ -240,6 +246,10 @@ fn run(cli: Cli) -> Result<()> {
                 Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
             }
+            Ok(())
+        }
+        Cmd::Prune { home } => {
+            println!("{}", node::prune_state(&Home(home))?);
             Ok(())
         }
         Cmd::Genesis { cmd: GenesisCmd::AddAccounts { home, file } } => {

@@ -50,7 +50,9 @@ pub struct PruningConfig {
     /// Recent blocks kept: CometBFT may prune blocks below the last `keep_blocks` (the
     /// app returns `retain_height` from Commit; never below the evidence window of the
     /// genesis), and the block stream keeps as many records unless `[stream]
-    /// retain_blocks` says otherwise. 0 is archive mode: every block is kept.
+    /// retain_blocks` says otherwise; and `start` first deletes the old state versions no
+    /// read can reach (`openledgerd prune`). 0 is archive mode: every block and every
+    /// state version is kept.
     pub keep_blocks: u64,
 }
 
@@ -580,6 +582,43 @@ pub async fn export(home: &Home, height: Option<u64>, new_chain_id: &str) -> Res
     result
 }
 
+/// `openledgerd prune`, and `start` before it opens the store: delete the state versions
+/// no read can reach (`openledger_app::prune`). Says what it did.
+pub fn prune_state(home: &Home) -> Result<String> {
+    let dir = home.state_dir();
+    if !dir.join("CURRENT").is_file() {
+        return Ok(format!("{} holds no state yet: nothing to prune", dir.display()));
+    }
+    let before = dir_bytes(&dir);
+    let started = std::time::Instant::now();
+    let r = openledger_app::prune::prune_state_versions(&dir)?;
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    Ok(format!(
+        "pruned old state versions in {:.1} s: {} of {} tree nodes and {} of {} values deleted; {} {:.1} MiB -> {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        r.nodes_deleted,
+        r.nodes_deleted + r.nodes_kept,
+        r.values_deleted,
+        r.values_deleted + r.values_kept,
+        dir.display(),
+        mib(before),
+        mib(dir_bytes(&dir))
+    ))
+}
+
+/// The bytes of the files under `dir`.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 /// Open the store, turning cnidarium's panic on a locked RocksDB into an error that says
 /// what to do.
 async fn open_storage_quietly(dir: PathBuf) -> Result<cnidarium::Storage> {
@@ -681,6 +720,14 @@ pub async fn start(home: &Home, config: &AppConfig) -> Result<RunningNode> {
         },
     };
     std::fs::create_dir_all(home.state_dir())?;
+    if config.pruning.keep_blocks != 0 {
+        let home = Home(home.0.clone());
+        // A failure deletes nothing a read needs (see prune.rs): start without it.
+        match tokio::task::spawn_blocking(move || prune_state(&home)).await? {
+            Ok(pruned) => tracing::info!("{pruned}"),
+            Err(e) => tracing::warn!("old state versions not pruned: {e:#}"),
+        }
+    }
     let storage = openledger_app::open_storage(home.state_dir()).await.context("opening the state store")?;
     let app = App::new(storage, tokio::runtime::Handle::current(), settings);
 
