@@ -1,12 +1,15 @@
-//! FinalizeBlock+Commit throughput of signed transfers, beside the secp256k1
-//! signature-verification rate measured in the same run on the same cores.
+//! A validator's block path — ProcessProposal, FinalizeBlock, Commit — for blocks of
+//! signed transfers, beside the secp256k1 signature-verification rate measured in the
+//! same run on the same cores.
 //!
 //!     cargo bench -p openledger-app --bench finalize_throughput
 //!
 //! Environment: BENCH_ACCOUNTS (default 10000), BENCH_TXS_PER_BLOCK (5000),
-//! BENCH_BLOCKS (8). Output: one line per block and a summary with the ratio
-//! pipeline / ceiling. The ceiling is verification alone, with the same thread count
-//! the node uses for its parallel pre-verification.
+//! BENCH_BLOCKS (8), BENCH_PROPOSAL (1; 0 skips ProcessProposal, so FinalizeBlock
+//! verifies the signatures itself: the figure measured before ProcessProposal checked
+//! signatures). Output: one line per block and a summary with the ratio pipeline /
+//! ceiling. The ceiling is verification alone, with the same thread count the node uses
+//! for its parallel pre-verification.
 use std::time::Instant;
 
 /// The allocator `openledgerd` runs with (configured in `common::init_process`).
@@ -24,6 +27,7 @@ fn main() {
     let accounts = env("BENCH_ACCOUNTS", 10_000) as u64;
     let per_block = env("BENCH_TXS_PER_BLOCK", 5_000);
     let blocks = env("BENCH_BLOCKS", 8);
+    let proposal = env("BENCH_PROPOSAL", 1) != 0;
     let threads = common::threads();
     assert!(per_block as u64 <= accounts, "each sender signs once per block");
 
@@ -70,6 +74,18 @@ fn main() {
         let n = txs.len();
         let sigs = &ceiling_items[b * per_block..(b + 1) * per_block];
         let before = verification_rate(sigs, threads);
+        let tp = Instant::now();
+        if proposal {
+            let pp = tendermint_abci::Application::process_proposal(
+                &node.app,
+                tendermint_proto::v0_38::abci::RequestProcessProposal {
+                    txs: txs.iter().cloned().map(Into::into).collect(),
+                    height: b as i64 + 1,
+                    ..Default::default()
+                },
+            );
+            assert_eq!(pp.status, 1, "ProcessProposal accepts");
+        }
         let t0 = Instant::now();
         let resp = node.finalize_only(txs);
         let t1 = Instant::now();
@@ -79,11 +95,12 @@ fn main() {
         let ceiling_rate = 2.0 / (1.0 / before + 1.0 / after);
         let failed = resp.tx_results.iter().filter(|r| r.code != 0).count();
         assert_eq!(failed, 0, "first failure: {:?}", resp.tx_results.iter().find(|r| r.code != 0).map(|r| &r.log));
-        let secs = (t2 - t0).as_secs_f64();
+        let secs = (t2 - tp).as_secs_f64();
         let rate = n as f64 / secs;
         println!(
-            "block {}: {n} txs  finalize {:.0} ms  commit {:.0} ms  {rate:.0} tx/s  ceiling {ceiling_rate:.0} sig/s ({before:.0} before, {after:.0} after)  ratio {:.2}",
+            "block {}: {n} txs  process {:.0} ms  finalize {:.0} ms  commit {:.0} ms  {rate:.0} tx/s  ceiling {ceiling_rate:.0} sig/s ({before:.0} before, {after:.0} after)  ratio {:.2}",
             b + 1,
+            (t0 - tp).as_secs_f64() * 1e3,
             (t1 - t0).as_secs_f64() * 1e3,
             (t2 - t1).as_secs_f64() * 1e3,
             rate / ceiling_rate
@@ -98,7 +115,8 @@ fn main() {
     let ceiling = total_txs as f64 / ceiling_secs;
     println!("accounts {accounts}, blocks {blocks} x {per_block} txs, threads {threads}");
     println!("secp256k1 verify ceiling ({threads} threads): {ceiling:.0} sig/s (1 thread: {single:.0} sig/s)");
-    println!("FinalizeBlock+Commit pipeline: {pipeline:.0} tx/s");
+    let path = if proposal { "ProcessProposal+FinalizeBlock+Commit" } else { "FinalizeBlock+Commit" };
+    println!("{path} pipeline: {pipeline:.0} tx/s");
     println!(
         "ratio pipeline / ceiling: {:.2} (per-block median {:.2}, range {:.2}–{:.2})",
         pipeline / ceiling,
