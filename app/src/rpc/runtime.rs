@@ -6,8 +6,9 @@
 use std::io;
 
 /// The nice value of every RPC thread (block execution runs at the process's, usually
-/// 0): under contention the scheduler gives them about a tenth of a core's share each.
-pub const RPC_NICE: i32 = 10;
+/// 0): the lowest, so under contention the scheduler gives them about 1.5% of a core's
+/// share each (CFS weight 15 against 1024).
+pub const RPC_NICE: i32 = 19;
 
 /// Worker threads of the RPC runtime; its blocking pool (store reads) is bounded too.
 const RPC_WORKERS: usize = 2;
@@ -49,7 +50,7 @@ impl Drop for RpcRuntime {
 /// Lower the calling thread's priority to `RPC_NICE`. On Linux a nice value belongs to
 /// a thread (`setpriority` on its thread id). A failure leaves the thread as it was:
 /// the in-flight bound still holds.
-fn lower_priority() {
+pub fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: gettid and setpriority take plain integers and touch no memory.
