@@ -180,6 +180,15 @@ impl App {
         started.as_ref().map_or(&self.inner.rt, |r| r.handle())
     }
 
+    /// Stop the gRPC, REST and `abci_query` work and wait up to `timeout` for what is in
+    /// flight (`RpcRuntime::stop`); a query arriving after it is refused.
+    /// Not from async code.
+    pub fn stop_rpc(&self, timeout: std::time::Duration) {
+        if let Some(Some(r)) = self.inner.rpc_runtime.get() {
+            r.stop(timeout);
+        }
+    }
+
     /// Whether the performance caches are on (`NodeSettings::no_caches`).
     pub(crate) fn caches(&self) -> bool {
         !self.inner.settings.no_caches

@@ -14,11 +14,11 @@ pub const RPC_NICE: i32 = 19;
 const RPC_WORKERS: usize = 2;
 const RPC_BLOCKING_THREADS: usize = 32;
 
-/// The runtime the public servers are spawned on; dropping it stops them.
+/// The runtime the public servers are spawned on; `stop` (or dropping it) stops them.
 pub struct RpcRuntime {
     handle: tokio::runtime::Handle,
-    /// Taken by `drop`.
-    rt: Option<tokio::runtime::Runtime>,
+    /// Taken by `stop` or `drop`.
+    rt: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
 }
 
 impl RpcRuntime {
@@ -30,18 +30,27 @@ impl RpcRuntime {
             .enable_all()
             .on_thread_start(lower_priority)
             .build()?;
-        Ok(RpcRuntime { handle: rt.handle().clone(), rt: Some(rt) })
+        Ok(RpcRuntime { handle: rt.handle().clone(), rt: std::sync::Mutex::new(Some(rt)) })
     }
 
     pub fn handle(&self) -> &tokio::runtime::Handle {
         &self.handle
+    }
+
+    /// Stop the servers and wait up to `timeout` for the work in flight (a store read in
+    /// the blocking pool): before a process exits, so that no RPC thread is still inside
+    /// RocksDB while its static state is torn down. Not from async code (it blocks).
+    pub fn stop(&self, timeout: std::time::Duration) {
+        if let Some(rt) = self.rt.lock().ok().and_then(|mut r| r.take()) {
+            rt.shutdown_timeout(timeout);
+        }
     }
 }
 
 impl Drop for RpcRuntime {
     fn drop(&mut self) {
         // Dropped from async code too (a node stopping): never block here.
-        if let Some(rt) = self.rt.take() {
+        if let Some(rt) = self.rt.get_mut().ok().and_then(|r| r.take()) {
             rt.shutdown_background();
         }
     }

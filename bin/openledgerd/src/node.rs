@@ -681,6 +681,9 @@ impl RunningNode {
         if let Some(t) = self.api_task.take() {
             let _ = t.await;
         }
+        // What the RPC threads are still reading finishes before the process exits.
+        let app = self.app.clone();
+        let _ = tokio::task::spawn_blocking(move || app.stop_rpc(std::time::Duration::from_secs(5))).await;
     }
 }
 

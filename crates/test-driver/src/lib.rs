@@ -517,6 +517,15 @@ impl TestNode {
     }
 }
 
+impl Drop for TestNode {
+    /// As a node stops: the RPC threads finish what they are reading before the store
+    /// closes and the process may exit (an RPC thread still inside RocksDB when the
+    /// process exits crashes it).
+    fn drop(&mut self) {
+        self.app.stop_rpc(std::time::Duration::from_secs(10));
+    }
+}
+
 /// Non-verifiable keys must stay out of the substores (cnidarium's range scan there
 /// returns truncated keys, see `openledger_datanet::state_key`): checked every block.
 async fn no_nonverifiable_keys_in_substores(snap: &cnidarium::Snapshot) {
